@@ -1,0 +1,70 @@
+# Metalizer: `make run` (app on the embedded default) and `make test` (the whole suite, real services).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PACKAGES := ffmpeg libsndfile1
+
+.PHONY: help install system-deps services run web worker test test-unit test-integration lint format purge models bench
+
+help:
+	@echo "make run     - install into .venv if needed, set up, run web + worker on http://127.0.0.1:$(PORT)/"
+	@echo "make test    - run the whole test suite (starts PostgreSQL/Redis if they are down)"
+	@echo "make install | lint | format | worker | purge | models | bench"
+
+system-deps:  ## Debian packages the app needs at run time (ffmpeg decodes MP3/M4A/Opus).
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; fi
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: system-deps $(VENV)/.installed
+
+services:  ## PostgreSQL and Redis on 127.0.0.1 for the integration tests: start them if they are down.
+	@bash scripts/ensure_services.sh
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_default_assets
+	PORT=$(PORT) bash scripts/run_embedded.sh
+
+web: install
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+worker: install
+	$(BIN)/celery -A metalizer_site worker -Q heavy,default -c 1 --loglevel=INFO
+
+test: install services
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest -m "not integration"
+
+test-integration: install services
+	$(BIN)/pytest -m integration
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+purge: install
+	$(BIN)/python manage.py purge_expired_jobs
+
+models: install  ## Needs internet: fetches the htdemucs checkpoint into models/ and verifies it.
+	$(BIN)/python -m pipeline.fetch_models --models-dir models
+
+bench: install
+	$(BIN)/python bench/separate_bench.py
+	$(BIN)/python bench/analyze_bench.py
+	$(BIN)/python bench/play_bench.py

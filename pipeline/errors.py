@@ -1,0 +1,34 @@
+"""Errors the pipeline raises: each carries a stable code and a message a listener understands."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """A failure the caller can show to a listener.
+
+    ``code`` is stable and machine-readable (stored on the Job row); ``message`` is plain words.
+    ``transient`` marks errors worth retrying (e.g. out of memory on a busy worker), never bad input.
+    """
+
+    def __init__(self, code: str, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.transient = transient
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+# Codes used across the pipeline, listed here so callers can rely on them.
+EMPTY_FILE = "empty_file"
+NOT_AUDIO = "not_audio"
+CORRUPT_AUDIO = "corrupt_audio"
+UNSUPPORTED_FORMAT = "unsupported_format"
+TOO_SHORT = "too_short"
+TOO_LONG = "too_long"
+SEPARATION_FAILED = "separation_failed"
+ANALYSIS_FAILED = "analysis_failed"
+RENDER_FAILED = "render_failed"
+ASSETS_MISSING = "assets_missing"
+INVALID_OPTIONS = "invalid_options"

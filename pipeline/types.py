@@ -1,0 +1,192 @@
+"""Plain data the pipeline passes between its stages and returns to callers.
+
+Audio convention everywhere in the pipeline: ``numpy.ndarray`` of float32, shape ``(2, n_samples)``
+(stereo, channel-first) at ``SAMPLE_RATE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import INVALID_OPTIONS, PipelineError
+
+SAMPLE_RATE = 44100
+
+STYLES: dict[str, str] = {
+    "heavy": "Modern heavy metal: double-kick 16ths, palm-muted chugs, E standard.",
+    "thrash": "Fast thrash: skank beat, galloping down-picked riffs, E standard.",
+    "doom": "Slow and crushing: half-time drums, open ringing chords, C standard.",
+    "djent": "Syncopated low chugs locked to the kick, drop tuning, tight and modern.",
+    "black": "Blast beats and tremolo-picked chords, cold and fast.",
+    "power": "Galloping, bright and epic: open chords, driving double kick.",
+}
+OUTPUT_FORMATS = ("wav", "mp3", "flac")
+SEPARATORS = ("auto", "demucs", "spleeter", "dsp")
+STEM_NAMES = ("vocals", "drums", "bass", "other")
+
+# Stage names shown to listeners, in order, with their share of the whole job's progress.
+STAGES: tuple[tuple[str, float], ...] = (
+    ("decoding", 3.0),
+    ("separating", 45.0),
+    ("analysing", 12.0),
+    ("arranging", 5.0),
+    ("rendering", 25.0),
+    ("mastering", 10.0),
+)
+
+# on_progress(stage, percent): stage is one of STAGES' names, percent is the whole job's 0..100.
+ProgressCallback = Callable[[str, float], None]
+# A stage's own progress reporter: fraction of that stage done, 0..1.
+StageProgress = Callable[[float], None]
+
+
+def no_progress(_fraction: float) -> None:
+    """A StageProgress that ignores reports."""
+
+
+@dataclass(frozen=True)
+class RemixOptions:
+    style: str = "heavy"
+    intensity: float = 0.7
+    output_format: str = "wav"
+    keep_vocals: bool = True
+    seed: int = 0
+    separator: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.style not in STYLES:
+            raise PipelineError(
+                INVALID_OPTIONS, f"Unknown style '{self.style}'. Choose one of: {', '.join(STYLES)}."
+            )
+        if not 0.0 <= float(self.intensity) <= 1.0:
+            raise PipelineError(INVALID_OPTIONS, "Intensity must be between 0 and 1.")
+        if self.output_format not in OUTPUT_FORMATS:
+            raise PipelineError(
+                INVALID_OPTIONS,
+                f"Unknown output format '{self.output_format}'. Choose wav, mp3 or flac.",
+            )
+        if self.separator not in SEPARATORS:
+            raise PipelineError(
+                INVALID_OPTIONS, f"Unknown separator '{self.separator}'. Choose {', '.join(SEPARATORS)}."
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RemixOptions:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SeparatorInfo:
+    """Which separator produced the stems, and why it was the one chosen."""
+
+    name: str  # "demucs:htdemucs", "spleeter:2stems", "dsp:hpss-centre"
+    reason: str
+    cached: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Stems:
+    """Separated sources, each float32 (2, n) at SAMPLE_RATE, all the same length as the input."""
+
+    vocals: np.ndarray
+    drums: np.ndarray
+    bass: np.ndarray
+    other: np.ndarray
+    separator: SeparatorInfo
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in STEM_NAMES}
+
+
+@dataclass(frozen=True)
+class Chord:
+    start: float
+    end: float
+    label: str  # "E:min", "C:maj", "N" for no chord
+    root: int | None  # pitch class 0 (C) .. 11 (B); None for "N"
+    quality: str  # "maj", "min", "" for "N"
+
+
+@dataclass(frozen=True)
+class Section:
+    start: float
+    end: float
+    label: str  # "A", "B", ... repeated labels for similar sections
+    energy: float  # 0..1, relative loudness/density within the song
+
+
+@dataclass
+class Analysis:
+    """The musical picture of a song, as the listening stage understood it."""
+
+    duration: float
+    tempo: float
+    tempo_confidence: float
+    tempo_is_guess: bool
+    beats: list[float]
+    downbeats: list[float]
+    beats_per_bar: int
+    key: str  # "E", "F#", ...
+    scale: str  # "major" | "minor"
+    key_strength: float
+    chords: list[Chord]
+    sections: list[Section]
+    loudness_lufs: float
+    has_vocals: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Analysis:
+        values = dict(data)
+        values["chords"] = [Chord(**c) for c in data.get("chords", [])]
+        values["sections"] = [Section(**s) for s in data.get("sections", [])]
+        known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
+        return cls(**known)
+
+
+@dataclass
+class RemixResult:
+    """What ``metalize`` made; every path lies inside ``out_dir``."""
+
+    out_dir: Path
+    mix_path: Path
+    result_json: Path
+    analysis: Analysis
+    separator: SeparatorInfo
+    options: RemixOptions
+    stems: dict[str, Path] = field(default_factory=dict)
+    midi: dict[str, Path] = field(default_factory=dict)
+    pictures: dict[str, Path] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    duration: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        def rel(p: Path) -> str:
+            return str(Path(p).relative_to(self.out_dir))
+
+        return {
+            "mix": rel(self.mix_path),
+            "stems": {k: rel(v) for k, v in self.stems.items()},
+            "midi": {k: rel(v) for k, v in self.midi.items()},
+            "pictures": {k: rel(v) for k, v in self.pictures.items()},
+            "analysis": self.analysis.to_dict(),
+            "separator": self.separator.to_dict(),
+            "options": self.options.to_dict(),
+            "timings": self.timings,
+            "duration": self.duration,
+        }
