@@ -4,7 +4,8 @@ A song is a grid of bars in one key: one chord per bar (from roman numerals, cyc
 chord roots, a strummed guitar/pad part with real harmonics (so chroma is clear), drums on the grid and
 optionally a vocal-like melody (formant-filtered saw with vibrato, centred). With ``sections > 1`` the song
 alternates between two section types, A and B, which differ in progression, timbre and energy (B is louder,
-brighter and denser), so the true boundaries are known. Everything is deterministic from ``seed``.
+brighter and denser), so the true boundaries are known. The four parts are also returned as stems (vocals,
+drums, bass, other) that sum to the mix. Everything is deterministic from ``seed``.
 
 Synthesis uses wavetables (one gather per sample per voice), so a 30 s song renders in well under a second.
 """
@@ -17,21 +18,24 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from scipy import signal
 
+STEM_NAMES = ("vocals", "drums", "bass", "other")
+
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _ENHARMONIC = {"DB": 1, "EB": 3, "GB": 6, "AB": 8, "BB": 10, "CB": 11, "FB": 4, "E#": 5, "B#": 0}
 _SCALE_STEPS = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7}
-# Section A and section B progressions when none is given; B is also used for B sections of a given one.
+# Section A and B progressions when none is given (B is also used for B sections of a given one). They
+# establish the key: the tonic recurs and minor keys use the harmonic-minor V, as a listener would expect.
 _DEFAULT_PROGRESSIONS = {
-    "minor": (("i", "VI", "III", "VII"), ("iv", "v", "VI", "VII")),
-    "major": (("I", "V", "vi", "IV"), ("ii", "IV", "V", "I")),
+    "minor": (("i", "VI", "iv", "V"), ("i", "VII", "VI", "V")),
+    "major": (("I", "vi", "IV", "V"), ("I", "IV", "ii", "V")),
 }
 _TABLE_SIZE = 4096
 _VOWEL_FORMANTS = {  # (centre Hz, bandwidth Hz, gain)
@@ -55,6 +59,8 @@ class SynthSong:
     scale: str  # "minor" / "major"
     chords: list[tuple[float, float, int, str]]  # (start, end, root pitch class, "maj"/"min") per bar
     section_starts: list[float]  # true section boundaries (s), first is 0.0
+    # The parts that sum to ``audio`` (same gain): "vocals", "drums", "bass", "other", each float32 (2, n).
+    stems: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
@@ -203,7 +209,7 @@ def make_song(
     beat_len = 60.0 / tempo
     bar_len = beat_len * beats_per_bar
     n = int(round((bars * bar_len + 1.0) * sr))  # one second of ring-out after the last bar
-    mix = np.zeros((2, n), dtype=np.float32)
+    stems = {name: np.zeros((2, n), dtype=np.float32) for name in STEM_NAMES}
     section_bars = [round(i * bars / sections) for i in range(sections)]
     kit = _drum_kit(sr, rng) if with_drums else {}
 
@@ -226,15 +232,29 @@ def make_song(
         chords.append((t0, t0 + bar_len, root, quality))
         level = 1.0 if variant_b else 0.6
         if bar == section_bars[section_index] and section_index > 0 and with_drums:
-            _add(mix, int(t0 * sr), 0.25 * level * np.stack([kit["crash"], kit["crash"]]))
-        _render_bar(mix, sr, rng, t0, beat_len, beats_per_bar, root, quality, variant_b, level, kit)
+            _add(stems["drums"], int(t0 * sr), 0.25 * level * np.stack([kit["crash"], kit["crash"]]))
+        _render_bar(stems, sr, rng, t0, beat_len, beats_per_bar, root, quality, variant_b, level, kit)
         if with_vocals:
             _render_vocal_bar(
-                mix, sr, vocal_rng, t0, beat_len, beats_per_bar, key_pc, scale, root, quality, level
+                stems["vocals"],
+                sr,
+                vocal_rng,
+                t0,
+                beat_len,
+                beats_per_bar,
+                key_pc,
+                scale,
+                root,
+                quality,
+                level,
             )
 
+    mix = stems["vocals"] + stems["drums"] + stems["bass"] + stems["other"]
     peak = float(np.abs(mix).max())
-    mix *= 0.89 / peak if peak > 0 else 1.0
+    gain = 0.89 / peak if peak > 0 else 1.0
+    mix *= gain
+    for stem in stems.values():
+        stem *= gain
     return SynthSong(
         audio=mix,
         sample_rate=sr,
@@ -246,11 +266,12 @@ def make_song(
         scale=scale,
         chords=chords,
         section_starts=[section_bars[i] * bar_len for i in range(sections)],
+        stems=stems,
     )
 
 
 def _render_bar(
-    mix: np.ndarray,
+    stems: dict[str, np.ndarray],
     sr: int,
     rng: np.random.Generator,
     t0: float,
@@ -262,12 +283,12 @@ def _render_bar(
     level: float,
     kit: dict[str, np.ndarray],
 ) -> None:
-    """Bass, guitar/pad chord and drums for one bar, mixed into ``mix``."""
+    """Bass, guitar/pad chord and drums for one bar, each into its stem."""
     bar_len = beat_len * bpb
     # Guitar/pad: triad plus octave, voiced between E3 and D#5. A: one long strum; B: a bright strum per beat.
     base = 52 + (root - 4) % 12
     third = 3 if quality == "min" else 4
-    notes = (base, base + third, base + 7, base + 12)
+    notes = (base, base + third, base + 7, base + 12 + third)
     strums = [(i * beat_len, beat_len) for i in range(bpb)] if variant_b else [(0.0, bar_len)]
     for offset, length in strums:
         m = int(length * sr)
@@ -283,18 +304,18 @@ def _render_bar(
         chord = _fade(chord, sr) * (0.22 * level * accent)
         start = int((t0 + offset) * sr)
         pan = (0.9, 0.6) if not variant_b else (0.75, 0.75)
-        _add(mix, start, np.stack([pan[0] * chord, pan[1] * chord]))
+        _add(stems["other"], start, np.stack([pan[0] * chord, pan[1] * chord]))
         if variant_b:  # doubled part, other side, slightly detuned
             m2 = _fade(_osc("bright", _midi_hz(base) * 1.003, m, sr) * _decay(m, sr, 0.4), sr)
-            _add(mix, start, np.stack([0.3 * m2, 0.6 * m2]) * (0.22 * level * accent))
+            _add(stems["other"], start, np.stack([0.3 * m2, 0.6 * m2]) * (0.22 * level * accent))
     # Bass on the root, A1..G#2: quarter notes in A, eighths in B.
     step = beat_len / 2 if variant_b else beat_len
     f = _midi_hz(33 + (root - 9) % 12)
     m = int(step * sr)
     for i in range(int(round(bar_len / step))):
         accent = 1.0 if i == 0 else 0.8
-        note = _fade(_osc("bass", f, m, sr) * _decay(m, sr, 0.5), sr) * (0.45 * level * accent)
-        _add(mix, int((t0 + i * step) * sr), np.stack([note, note]))
+        note = _fade(_osc("bass", f, m, sr) * _decay(m, sr, 0.5), sr) * (0.25 * level * accent)
+        _add(stems["bass"], int((t0 + i * step) * sr), np.stack([note, note]))
     if not kit:
         return
     # Drums: kick on 1 (and 3 in even meters), snare on the other strong beats, hats on 8ths or 16ths.
@@ -302,22 +323,30 @@ def _render_bar(
         at = int((t0 + beat * beat_len) * sr)
         vel = level * rng.uniform(0.9, 1.0)
         if beat == 0 or (bpb % 2 == 0 and beat == bpb // 2):
-            _add(mix, at, np.stack([kit["kick"], kit["kick"]]) * (0.9 * vel * (1.0 if beat == 0 else 0.85)))
+            _add(
+                stems["drums"],
+                at,
+                np.stack([kit["kick"], kit["kick"]]) * (0.9 * vel * (1.0 if beat == 0 else 0.85)),
+            )
         elif bpb % 2 == 0 and beat % 2 == 1:
-            _add(mix, at, np.stack([kit["snare"], kit["snare"]]) * (0.45 * vel))
+            _add(stems["drums"], at, np.stack([kit["snare"], kit["snare"]]) * (0.45 * vel))
         else:  # odd meters: lighter snare on the weak beats
-            _add(mix, at, np.stack([kit["snare"], kit["snare"]]) * (0.25 * vel))
+            _add(stems["drums"], at, np.stack([kit["snare"], kit["snare"]]) * (0.25 * vel))
         if variant_b and bpb % 2 == 0 and beat == bpb - 1:  # pickup kick before the next bar
-            _add(mix, at + int(beat_len * sr / 2), np.stack([kit["kick"], kit["kick"]]) * (0.6 * vel))
+            _add(
+                stems["drums"],
+                at + int(beat_len * sr / 2),
+                np.stack([kit["kick"], kit["kick"]]) * (0.6 * vel),
+            )
     subdivisions = 4 if variant_b else 2
     for i in range(bpb * subdivisions):
         at = int((t0 + i * beat_len / subdivisions) * sr)
         vel = level * (0.16 if i % subdivisions == 0 else 0.1) * rng.uniform(0.8, 1.0)
-        _add(mix, at, np.stack([0.7 * kit["hat"], kit["hat"]]) * vel)
+        _add(stems["drums"], at, np.stack([0.7 * kit["hat"], kit["hat"]]) * vel)
 
 
 def _render_vocal_bar(
-    mix: np.ndarray,
+    out: np.ndarray,
     sr: int,
     rng: np.random.Generator,
     t0: float,
@@ -340,8 +369,8 @@ def _render_vocal_bar(
         midi = 60 + (pc - 0) % 12  # C4..B4
         length = beat_len * (2 if beat + 1 < bpb and rng.random() < 0.3 else 1) * 0.95
         m = int(length * sr)
-        note = _vocal_note(midi, m, sr, str(rng.choice(list(_VOWEL_FORMANTS))), rng) * (0.3 * (0.5 + level))
-        _add(mix, int((t0 + beat * beat_len) * sr), np.stack([note, note]))
+        note = _vocal_note(midi, m, sr, str(rng.choice(list(_VOWEL_FORMANTS))), rng) * (0.27 * level)
+        _add(out, int((t0 + beat * beat_len) * sr), np.stack([note, note]))
 
 
 def write_song(path: Path, song: SynthSong) -> Path:

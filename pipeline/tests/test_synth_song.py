@@ -68,11 +68,21 @@ def test_second_section_is_louder_than_the_first() -> None:
 
 def test_vocals_are_centred_and_leave_the_band_unchanged() -> None:
     dry, sung = make_song(seed=1), make_song(seed=1, with_vocals=True)
-    side_dry, side_sung = dry.audio[0] - dry.audio[1], sung.audio[0] - sung.audio[1]
-    gain = np.dot(side_dry, side_sung) / np.dot(side_sung, side_sung)  # undo the peak normalisation
-    vocal = sung.audio * gain - dry.audio
-    assert np.abs(vocal[0] - vocal[1]).max() < 1e-4
-    assert np.sqrt(np.mean(vocal**2)) > 0.2 * np.sqrt(np.mean(dry.audio**2))
+    vocal = sung.stems["vocals"]
+    assert np.array_equal(vocal[0], vocal[1])
+    assert np.sqrt(np.mean(vocal**2)) > 0.2 * np.sqrt(np.mean(sung.audio**2))
+    band = sung.audio - vocal
+    gain = np.dot(band[0], dry.audio[0]) / np.dot(band[0], band[0])  # undo the peak normalisation
+    assert np.allclose(band * gain, dry.audio, atol=1e-4)
+
+
+def test_stems_sum_to_the_mix() -> None:
+    song = make_song(bars=4, sections=2, with_vocals=True)
+    assert set(song.stems) == {"vocals", "drums", "bass", "other"}
+    total = sum(song.stems.values())
+    assert np.allclose(total, song.audio, atol=1e-5)
+    assert all(np.abs(stem).max() > 0.01 for stem in song.stems.values())
+    assert not make_song(bars=2, with_drums=False).stems["drums"].any()
 
 
 def test_thirty_second_song_renders_well_under_a_second() -> None:

@@ -1,0 +1,84 @@
+"""Speed and memory of the playing half (arrange + render + master) on a 3-minute synthetic song.
+
+    .venv/bin/python bench/play_bench.py [--seconds 180] [--style heavy]
+
+Prints the real-time factor (processing seconds / audio seconds; target <= 0.1 on 2 cores) per stage and the
+peak resident memory. Uses the known truth of a synthetic song as the analysis, so no separation runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.play import play  # noqa: E402
+from pipeline.testing.synth import make_song  # noqa: E402
+from pipeline.tests.play_helpers import analysis_from_song, stems_from_song  # noqa: E402
+from pipeline.types import RemixOptions  # noqa: E402
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=180.0)
+    parser.add_argument("--style", default="heavy")
+    parser.add_argument("--tempo", type=float, default=120.0)
+    args = parser.parse_args()
+    bars = max(2, round(args.seconds / (4 * 60.0 / args.tempo)))
+    song = make_song(
+        tempo=args.tempo,
+        key="E",
+        scale="minor",
+        bars=bars,
+        sections=max(1, bars // 8),
+        with_vocals=True,
+        seed=1,
+    )
+    analysis = analysis_from_song(song)
+    stems = stems_from_song(song)
+    seconds = song.audio.shape[1] / song.sample_rate
+    marks: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def on_stage(stage: str, fraction: float) -> None:
+        if fraction >= 1.0:
+            marks[stage] = time.perf_counter()
+
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with tempfile.TemporaryDirectory() as tmp:
+        perf = play(
+            song.audio,
+            stems,
+            analysis,
+            RemixOptions(style=args.style),
+            assets_dir=ASSETS,
+            out_dir=Path(tmp),
+            on_stage=on_stage,
+        )
+    total = time.perf_counter() - t0
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"song: {seconds:.1f} s synthetic, style {args.style}, {analysis.tempo:.0f} BPM")
+    prev = t0
+    for stage in ("arranging", "rendering", "mastering"):
+        if stage in marks:
+            print(f"  {stage:<10} {marks[stage] - prev:6.2f} s  RTF {(marks[stage] - prev) / seconds:.3f}")
+            prev = marks[stage]
+    print(f"  total      {total:6.2f} s  RTF {total / seconds:.3f}  (target <= 0.100)")
+    print(f"  peak RSS   {peak_rss / 1024:.0f} MiB (before play: {base_rss / 1024:.0f} MiB)")
+    print(
+        f"  LUFS {perf.facts['lufs']}  true peak {perf.facts['true_peak_dbtp']} dBTP  "
+        f"peak sample {float(np.abs(perf.mix).max()):.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Staff view of jobs: filters, search, read-only progress, and the actions operators need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from jobs import services
+from jobs.models import Job
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = (
+        "original_name",
+        "status",
+        "stage",
+        "progress_percent",
+        "style",
+        "owner",
+        "created_at",
+        "expires_at",
+    )
+    list_filter = ("status", "style", "output_format", "keep_vocals", "error_code", "created_at")
+    search_fields = (
+        "id",
+        "original_name",
+        "error_code",
+        "error_message",
+        "celery_task_id",
+        "owner__username",
+    )
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    actions = ["requeue_failed", "cancel_jobs", "purge_expired"]
+    readonly_fields = (
+        "id",
+        "status",
+        "stage",
+        "progress_percent",
+        "style",
+        "intensity",
+        "output_format",
+        "keep_vocals",
+        "seed",
+        "input_file",
+        "original_name",
+        "size_bytes",
+        "duration",
+        "analysis",
+        "separator",
+        "timings",
+        "outputs",
+        "error_code",
+        "error_message",
+        "celery_task_id",
+        "worker",
+        "attempts",
+        "recoveries",
+        "owner",
+        "session_key",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+    )
+    fields = readonly_fields + ("expires_at",)
+
+    @admin.display(description="Progress")
+    def progress_percent(self, job: Job) -> str:
+        return f"{job.progress:.0f}%"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # jobs come from uploads, never from the admin
+
+    def delete_model(self, request: HttpRequest, obj: Job) -> None:
+        services.delete_job(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        for job in queryset:
+            services.delete_job(job)
+
+    @admin.action(description="Requeue selected failed/cancelled jobs")
+    def requeue_failed(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        done = sum(1 for job in queryset if services.requeue(job))
+        skipped = queryset.count() - done
+        self.message_user(request, f"Requeued {done} job(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} job(s) were not failed/cancelled and were left alone.", messages.WARNING
+            )
+
+    @admin.action(description="Cancel selected queued/running jobs")
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        done = sum(1 for job in queryset if services.cancel_job(job))
+        self.message_user(request, f"Cancelled {done} job(s).", messages.SUCCESS)
+
+    @admin.action(description="Purge all expired jobs (and their files)")
+    def purge_expired(self, request: HttpRequest, queryset: Any) -> None:
+        count = services.purge_expired()
+        self.message_user(request, f"Purged {count} expired job(s) and their files.", messages.SUCCESS)

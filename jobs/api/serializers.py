@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from jobs.models import AUDIO_FORMATS, Job
+from pipeline.types import OUTPUT_FORMATS, STYLES
+
+MAX_SEED = 2**31 - 1
+
+
+class RemixOptionsSerializer(serializers.Serializer):
+    style = serializers.ChoiceField(choices=list(STYLES), default="heavy")
+    intensity = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.7)
+    output_format = serializers.ChoiceField(choices=list(OUTPUT_FORMATS), default="wav")
+    keep_vocals = serializers.BooleanField(default=True)
+    seed = serializers.IntegerField(min_value=0, max_value=MAX_SEED, default=0)
+
+    @classmethod
+    def from_form_data(cls, data: Any) -> RemixOptionsSerializer:
+        """Only the fields present: a missing checkbox in form data must mean 'default', not False."""
+        present = {name: data.get(name) for name in cls._declared_fields if name in data}
+        return cls(data=present)
+
+
+class JobUploadSerializer(RemixOptionsSerializer):
+    """The documented request body of POST /api/jobs (multipart)."""
+
+    file = serializers.FileField(help_text="The song: WAV, FLAC, Ogg/Opus, MP3, M4A/AAC, AIFF or WebM.")
+
+
+class JobCreatedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    url = serializers.URLField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.DictField(child=serializers.CharField())
+
+
+def job_api_url(request: Any, job: Job) -> str:
+    return request.build_absolute_uri(reverse("job-detail", args=[job.pk]))
+
+
+def result_url(request: Any, job: Job, part: str, fmt: str | None = None) -> str:
+    url = reverse("job-result", args=[job.pk]) + f"?part={part}"
+    if fmt:
+        url += f"&format={fmt}"
+    return request.build_absolute_uri(url)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    options = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "status",
+            "stage",
+            "progress",
+            "error_code",
+            "error_message",
+            "options",
+            "original_name",
+            "size_bytes",
+            "duration",
+            "analysis",
+            "separator",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "expires_at",
+            "links",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(RemixOptionsSerializer)
+    def get_options(self, job: Job) -> dict[str, Any]:
+        return job.options
+
+    @extend_schema_field(serializers.DictField())
+    def get_links(self, job: Job) -> dict[str, Any]:
+        request = self.context["request"]
+        links: dict[str, Any] = {
+            "self": job_api_url(request, job),
+            "page": request.build_absolute_uri(reverse("jobs:detail", args=[job.pk])),
+            "result": {},
+            "downloads": {},
+        }
+        if job.is_ready:
+            for part in job.available_parts():
+                links["result"][part] = result_url(request, job, part)
+                formats = ["zip"] if part == "midi" else list(AUDIO_FORMATS)
+                links["downloads"][part] = {
+                    fmt: result_url(request, job, part, None if part == "midi" else fmt) for fmt in formats
+                }
+        return links

@@ -1,0 +1,205 @@
+"""/api/jobs: upload a song, follow its progress, download the remix, delete it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponseRedirect
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from jobs import services
+from jobs.api.errors import ApiError
+from jobs.api.serializers import (
+    ErrorSerializer,
+    JobCreatedSerializer,
+    JobSerializer,
+    JobUploadSerializer,
+    RemixOptionsSerializer,
+    job_api_url,
+)
+from jobs.models import AUDIO_FORMATS, RESULT_PARTS, Job
+from jobs.results import CONTENT_TYPES, PartUnavailable, default_format, download_name, result_key
+from jobs.transcode import TranscodeError
+from jobs.uploads import declared_too_large, upload_cap
+from jobs.validators import UploadRejected, too_large, validate_audio_upload
+
+
+def caller_for(request: Any) -> services.Caller:
+    """The API caller: a token/session user, else the browser session (created on demand)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return services.Caller(user=user)
+    return services.Caller(session_key=request.session.session_key or "")
+
+
+def ensure_session(request: Any) -> None:
+    if not request.session.session_key:
+        request.session.create()
+
+
+def get_job_or_404(pk: Any) -> Job:
+    try:
+        job_id = uuid.UUID(str(pk))
+    except ValueError:
+        raise ApiError("not_found", "No such job.", status.HTTP_404_NOT_FOUND) from None
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        raise ApiError("not_found", "No such job (it may have expired).", status.HTTP_404_NOT_FOUND)
+    return job
+
+
+def serve_file(key: str, filename: str, fmt: str) -> Any:
+    """Local storage: stream the file as an attachment. S3: redirect to a short-lived signed URL."""
+    if settings.METALIZER_STORAGE == "s3":
+        disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
+        url = default_storage.url(
+            key,
+            parameters={"ResponseContentDisposition": disposition, "ResponseContentType": CONTENT_TYPES[fmt]},
+            expire=settings.METALIZER_S3_SIGNED_URL_TTL_S,
+        )
+        return HttpResponseRedirect(url)
+    return FileResponse(
+        default_storage.open(key, "rb"),
+        as_attachment=True,
+        filename=filename,
+        content_type=CONTENT_TYPES[fmt],
+    )
+
+
+class JobViewSet(viewsets.ViewSet):
+    """Remix jobs. Anyone holding a job id may read it; only its creator may list or delete it."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    lookup_value_regex = "[^/]+"
+
+    def get_throttles(self) -> list[Any]:
+        throttles = super().get_throttles()
+        if getattr(self, "action", None) == "create":
+            self.throttle_scope = "uploads"
+            throttles.append(ScopedRateThrottle())
+        return throttles
+
+    @extend_schema(responses={200: JobSerializer(many=True)})
+    def list(self, request: Request) -> Response:
+        caller = caller_for(request)
+        jobs = Job.objects.owned_by(user=caller.user, session_key=caller.session_key)
+        return Response(JobSerializer(jobs, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        request={"multipart/form-data": JobUploadSerializer},
+        responses={
+            201: JobCreatedSerializer,
+            400: ErrorSerializer,
+            413: ErrorSerializer,
+            503: ErrorSerializer,
+        },
+    )
+    def create(self, request: Request) -> Response:
+        django_request = request._request
+        if declared_too_large(django_request):
+            raise too_large_error()
+        data = request.data  # parses the body through the size-capped upload handlers
+        if getattr(django_request, "upload_too_large", False):
+            raise too_large_error()
+        options = RemixOptionsSerializer.from_form_data(data)
+        options.is_valid(raise_exception=True)
+        try:
+            upload = validate_audio_upload(request.FILES.get("file"))
+        except UploadRejected as exc:
+            raise ApiError(exc.code, exc.message, exc.status) from None
+        caller = caller_for(request)
+        if not caller.is_user:
+            ensure_session(request)
+            caller = caller_for(request)
+        try:
+            job = services.create_job(upload, dict(options.validated_data), caller)
+        except services.QueueUnavailable as exc:
+            raise ApiError("queue_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+        job.refresh_from_db()
+        body = {"id": str(job.pk), "status": job.status, "url": job_api_url(request, job)}
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+    @extend_schema(responses={200: JobSerializer, 404: ErrorSerializer})
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        job = get_job_or_404(pk)
+        return Response(JobSerializer(job, context={"request": request}).data)
+
+    @extend_schema(responses={204: None, 403: ErrorSerializer, 404: ErrorSerializer})
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        job = get_job_or_404(pk)
+        if not caller_for(request).owns(job):
+            raise ApiError(
+                "forbidden",
+                "Only the browser session or API token that created this job can delete it.",
+                status.HTTP_403_FORBIDDEN,
+            )
+        services.delete_job(job)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("part", str, enum=[*RESULT_PARTS], default="mix"),
+            OpenApiParameter("format", str, enum=[*AUDIO_FORMATS]),
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(description="The file, as an attachment."),
+            302: OpenApiResponse(description="Redirect to a short-lived signed URL (S3 storage)."),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    @action(detail=True, methods=["get"], url_path="result")
+    def result(self, request: Request, pk: str | None = None) -> Any:
+        job = get_job_or_404(pk)
+        part = request.query_params.get("part", "mix")
+        if part not in RESULT_PARTS:
+            raise ApiError(
+                "invalid_part", f"Unknown part '{part}'. Choose one of: {', '.join(RESULT_PARTS)}."
+            )
+        requested_format = request.query_params.get("format")
+        if requested_format and part != "midi" and requested_format not in AUDIO_FORMATS:
+            raise ApiError("invalid_format", f"Unknown format '{requested_format}'. Choose wav, mp3 or flac.")
+        if not job.is_ready:
+            raise not_ready_error(job)
+        fmt = "zip" if part == "midi" else (requested_format or default_format(job, part))
+        try:
+            key = result_key(job, part, fmt)
+        except PartUnavailable:
+            raise ApiError(
+                "part_unavailable", f"This remix has no '{part}' part.", status.HTTP_404_NOT_FOUND
+            ) from None
+        except TranscodeError:
+            raise ApiError(
+                "format_unavailable",
+                f"The {part} could not be converted to {fmt}.",
+                status.HTTP_500_INTERNAL_SERVER_ERROR,
+            ) from None
+        return serve_file(key, download_name(job, part, fmt), fmt)
+
+
+def too_large_error() -> ApiError:
+    rejected: UploadRejected = too_large(upload_cap(None))
+    return ApiError(rejected.code, rejected.message, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+
+
+def not_ready_error(job: Job) -> ApiError:
+    if job.status == Job.Status.FAILED:
+        return ApiError("job_failed", f"This remix failed: {job.error_message}", status.HTTP_409_CONFLICT)
+    if job.status == Job.Status.CANCELLED:
+        return ApiError("job_cancelled", "This remix was cancelled.", status.HTTP_409_CONFLICT)
+    return ApiError(
+        "not_ready",
+        f"The remix is not ready yet ({job.status}, {job.stage}, {job.progress:.0f}%).",
+        status.HTTP_409_CONFLICT,
+    )

@@ -1,0 +1,133 @@
+"""The Job row: the single source of truth about one remix, from upload to expiry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+# Parts a finished job can hand out, in the order pages list them.
+RESULT_PARTS = ("mix", "vocals", "drums", "guitars", "bass", "other", "midi")
+AUDIO_FORMATS = ("wav", "mp3", "flac")
+
+
+def default_expiry() -> Any:
+    return timezone.now() + timedelta(hours=settings.METALIZER_JOB_TTL_HOURS)
+
+
+def input_upload_to(job: Job, filename: str) -> str:
+    return f"jobs/{job.pk}/input/{filename}"
+
+
+class JobQuerySet(models.QuerySet):
+    def expired(self, now: Any = None) -> JobQuerySet:
+        return self.filter(expires_at__lte=now or timezone.now())
+
+    def stuck(self, older_than_s: int | None = None, now: Any = None) -> JobQuerySet:
+        """Running jobs whose worker has not sent a heartbeat for ``older_than_s`` seconds."""
+        now = now or timezone.now()
+        limit = older_than_s if older_than_s is not None else settings.METALIZER_STUCK_AFTER_S
+        cutoff = now - timedelta(seconds=limit)
+        return self.filter(status=Job.Status.RUNNING).filter(
+            models.Q(heartbeat_at__lt=cutoff) | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+        )
+
+    def owned_by(self, *, user: Any = None, session_key: str | None = None) -> JobQuerySet:
+        """The jobs a caller may list: their account's, else their browser session's."""
+        if user is not None and getattr(user, "is_authenticated", False):
+            return self.filter(owner=user)
+        if session_key:
+            return self.filter(owner__isnull=True, session_key=session_key)
+        return self.none()
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stage = models.CharField(max_length=32, blank=True, default="queued")
+    progress = models.FloatField(default=0.0)
+
+    # Validated remix options (pipeline.types.RemixOptions).
+    style = models.CharField(max_length=16, default="heavy")
+    intensity = models.FloatField(default=0.7)
+    output_format = models.CharField(max_length=8, default="wav")
+    keep_vocals = models.BooleanField(default=True)
+    seed = models.IntegerField(default=0)
+
+    input_file = models.FileField(upload_to=input_upload_to, max_length=500, blank=True)
+    original_name = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField(default=0)
+    duration = models.FloatField(null=True, blank=True, help_text="Input duration in seconds.")
+
+    analysis = models.JSONField(null=True, blank=True)
+    separator = models.JSONField(null=True, blank=True)
+    timings = models.JSONField(null=True, blank=True)
+    # part -> {format -> storage key}, e.g. {"mix": {"wav": "jobs/<id>/result/mix.wav"}, "midi": {"zip": ...}}
+    outputs = models.JSONField(default=dict, blank=True)
+
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+
+    celery_task_id = models.CharField(max_length=255, blank=True, default="")
+    worker = models.CharField(max_length=255, blank=True, default="", help_text="Celery node running it.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker started this job.")
+    recoveries = models.PositiveSmallIntegerField(
+        default=0, help_text="Times it was requeued after a lost worker."
+    )
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    session_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(default=default_expiry, db_index=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {
+            "style": self.style,
+            "intensity": self.intensity,
+            "output_format": self.output_format,
+            "keep_vocals": self.keep_vocals,
+            "seed": self.seed,
+        }
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.SUCCEEDED and bool(self.outputs.get("mix"))
+
+    def available_parts(self) -> list[str]:
+        return [part for part in RESULT_PARTS if self.outputs.get(part)]
+
+    def storage_prefix(self) -> str:
+        return f"jobs/{self.pk}"

@@ -1,0 +1,343 @@
+"""The body of the ``process_job`` task: claim the row, run the pipeline, store the results.
+
+Kept apart from Celery so it reads top to bottom: the task wrapper only maps ``RetryLater`` onto
+``self.retry``. Outputs reach storage only after the pipeline has finished; any failure removes what
+was stored for the job's results, so nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from jobs.models import AUDIO_FORMATS, Job
+from jobs.services import MAX_RECOVERIES, WORKER_LOST_MESSAGE, mark_failed
+from jobs.storage import delete_tree, download_file, result_prefix, upload_file
+from pipeline.errors import PipelineError
+from pipeline.types import RemixOptions
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR_MESSAGE = "Something went wrong on our side while remixing this song. Please try again later."
+
+
+class JobCancelled(Exception):
+    """The row was cancelled or deleted while the job ran."""
+
+
+class RetryLater(Exception):
+    """A transient failure: the task should be retried with backoff."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _transient_exceptions() -> tuple[type[BaseException], ...]:
+    found: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+
+        found += [BotoConnectionError, ConnectTimeoutError, ReadTimeoutError]
+    except ImportError:  # pragma: no cover - boto3 is a pinned requirement
+        pass
+    return tuple(found)
+
+
+TRANSIENT_EXCEPTIONS = _transient_exceptions()
+
+
+# --- Claiming ------------------------------------------------------------------------------------------
+
+
+def claim(job_id: str, task_id: str, worker: str) -> Job | None:
+    """Mark the job running for this task, or None when it must not run (deleted, finished, stale message).
+
+    Only the task id recorded on the row may run it, so a stale or duplicated message never runs a job
+    twice. The same message delivered again while the row says ``running`` means the worker that had
+    it died (``reject_on_worker_lost``): that counts as one recovery.
+    """
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.celery_task_id != task_id:
+            return None
+        if job.status == Job.Status.RUNNING:
+            if job.recoveries >= MAX_RECOVERIES:
+                mark_failed(job.pk, "worker_lost", WORKER_LOST_MESSAGE)
+                return None
+            job.recoveries += 1
+        elif job.status != Job.Status.QUEUED:
+            return None
+        now = timezone.now()
+        job.status = Job.Status.RUNNING
+        job.stage = "starting"
+        job.worker = worker[:255]
+        job.attempts += 1
+        job.started_at = now
+        job.heartbeat_at = now
+        job.save(
+            update_fields=[
+                "status",
+                "stage",
+                "worker",
+                "attempts",
+                "recoveries",
+                "started_at",
+                "heartbeat_at",
+            ]
+        )
+    return job
+
+
+# --- Progress and heartbeat ----------------------------------------------------------------------------
+
+
+class ProgressWriter:
+    """The pipeline's ``on_progress``: writes stage/percent to the row at most every ``min_interval_s``.
+
+    Each write doubles as a heartbeat and a cancellation check: when the row is no longer running
+    (cancelled or deleted), it raises JobCancelled inside the pipeline, which stops it.
+    """
+
+    def __init__(
+        self, job_id: Any, min_interval_s: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.job_id = job_id
+        self.min_interval_s = (
+            settings.METALIZER_PROGRESS_MIN_INTERVAL_S if min_interval_s is None else min_interval_s
+        )
+        self.clock = clock
+        self.last_write: float | None = None
+        self.writes = 0
+
+    def __call__(self, stage: str, percent: float) -> None:
+        now = self.clock()
+        if self.last_write is not None and now - self.last_write < self.min_interval_s:
+            return
+        self.last_write = now
+        self.writes += 1
+        updated = Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
+            stage=stage[:32],
+            progress=round(min(max(float(percent), 0.0), 99.9), 1),
+            heartbeat_at=timezone.now(),
+        )
+        if not updated:
+            raise JobCancelled()
+
+
+class Heartbeat:
+    """Touches ``heartbeat_at`` every few seconds from a thread, so a long silent stage is not 'stuck'."""
+
+    def __init__(self, job_id: Any, interval_s: float) -> None:
+        self.job_id = job_id
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval_s + 5)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval_s):
+                Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        except Exception:  # the main thread's progress writes still heartbeat; never crash the task
+            logger.exception("heartbeat for job %s stopped", self.job_id)
+        finally:
+            connection.close()
+
+
+# --- Running -------------------------------------------------------------------------------------------
+
+
+def run_job(
+    job_id: str, *, task_id: str, worker: str, retries: int, max_retries: int, eager: bool = False
+) -> str:
+    """Run one job to a final state; returns that state. Raises RetryLater for transient failures."""
+    close_old_connections()
+    job = claim(job_id, task_id, worker)
+    if job is None:
+        logger.info("job %s: not claimable by task %s, skipped", job_id, task_id)
+        return "skipped"
+    work_dir = Path(settings.METALIZER_WORK_DIR) / str(job.pk)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    heartbeat = None if eager else Heartbeat(job.pk, settings.METALIZER_HEARTBEAT_S)
+    try:
+        if heartbeat:
+            heartbeat.__enter__()
+        return _run_claimed(job, work_dir)
+    except JobCancelled:
+        delete_tree(result_prefix(job.pk))
+        logger.info("job %s was cancelled or deleted while running", job.pk)
+        return "cancelled"
+    except SoftTimeLimitExceeded:
+        minutes = math.ceil(settings.METALIZER_TASK_SOFT_TIME_LIMIT_S / 60)
+        mark_failed(
+            job.pk,
+            "timeout",
+            f"The remix took longer than {minutes} minutes and was stopped. Try a shorter song.",
+        )
+        return "failed"
+    except PipelineError as exc:
+        if exc.transient and retries < max_retries:
+            _wait_for_retry(job.pk, exc.message)
+            raise RetryLater(exc.code, exc.message) from exc
+        mark_failed(job.pk, exc.code, exc.message)
+        return "failed"
+    except TRANSIENT_EXCEPTIONS as exc:
+        if retries < max_retries:
+            _wait_for_retry(job.pk, "a temporary storage or network problem")
+            raise RetryLater("temporary_error", str(exc)) from exc
+        mark_failed(
+            job.pk,
+            "temporary_error",
+            "A temporary problem kept interrupting this remix. Please try again later.",
+        )
+        return "failed"
+    except Exception:
+        if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists():
+            # Deleted or cancelled under our feet: its files went with it, which is what broke the run.
+            delete_tree(result_prefix(job.pk))
+            return "cancelled"
+        logger.exception("job %s failed unexpectedly", job.pk)
+        mark_failed(job.pk, "internal_error", INTERNAL_ERROR_MESSAGE)
+        return "failed"
+    finally:
+        if heartbeat:
+            heartbeat.__exit__(None, None, None)
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _run_claimed(job: Job, work_dir: Path) -> str:
+    from pipeline import metalize
+
+    input_name = Path(job.input_file.name).name
+    input_path = download_file(job.input_file.name, work_dir / "in" / input_name)
+    options = RemixOptions(
+        style=job.style,
+        intensity=job.intensity,
+        output_format=job.output_format,
+        keep_vocals=job.keep_vocals,
+        seed=job.seed,
+    )
+    progress = ProgressWriter(job.pk)
+    result = metalize(
+        input_path,
+        work_dir / "out",
+        options,
+        Path(settings.METALIZER_ASSETS_DIR),
+        progress,
+        models_dir=Path(settings.METALIZER_MODELS_DIR),
+        cache_dir=Path(settings.METALIZER_STEM_CACHE_DIR),
+        max_duration_s=float(settings.METALIZER_MAX_DURATION_S),
+    )
+    outputs = store_outputs(job.pk, result, work_dir)
+    now = timezone.now()
+    updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        status=Job.Status.SUCCEEDED,
+        stage="done",
+        progress=100.0,
+        analysis=jsonable(result.analysis.to_dict()),
+        separator=jsonable(result.separator.to_dict()),
+        timings=jsonable(result.timings),
+        outputs=outputs,
+        error_code="",
+        error_message="",
+        finished_at=now,
+        heartbeat_at=now,
+    )
+    if not updated:
+        raise JobCancelled()
+    return "succeeded"
+
+
+def _wait_for_retry(job_id: Any, reason: str) -> None:
+    Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+        status=Job.Status.QUEUED, stage="retrying", error_message=f"Retrying after {reason}."
+    )
+    delete_tree(result_prefix(job_id))
+
+
+def store_outputs(job_id: Any, result: Any, work_dir: Path) -> dict[str, Any]:
+    """Upload the pipeline's files under ``jobs/<id>/result/``; returns part -> {format -> key}.
+
+    On any failure the keys uploaded so far are deleted before the error propagates.
+    """
+    prefix = result_prefix(job_id)
+    out_dir = Path(result.out_dir)
+    try:
+        outputs: dict[str, Any] = {"mix": {}}
+        for fmt in AUDIO_FORMATS:
+            path = out_dir / f"mix.{fmt}"
+            if path.is_file():
+                outputs["mix"][fmt] = upload_file(path, f"{prefix}/mix.{fmt}")
+        mix_path = Path(result.mix_path)
+        mix_fmt = mix_path.suffix.lstrip(".").lower()
+        if mix_fmt not in outputs["mix"]:
+            outputs["mix"][mix_fmt] = upload_file(mix_path, f"{prefix}/mix.{mix_fmt}")
+        for name, path in sorted(result.stems.items()):
+            path = Path(path)
+            fmt = path.suffix.lstrip(".").lower()
+            outputs[name] = {fmt: upload_file(path, f"{prefix}/stems/{name}.{fmt}")}
+        if result.midi:
+            zip_path = work_dir / "midi.zip"
+            with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for name, path in sorted(result.midi.items()):
+                    zf.write(path, arcname=f"{name}{Path(path).suffix or '.mid'}")
+            outputs["midi"] = {"zip": upload_file(zip_path, f"{prefix}/midi.zip")}
+        if result.pictures:
+            outputs["pictures"] = {
+                name: upload_file(Path(path), f"{prefix}/pictures/{Path(path).name}")
+                for name, path in sorted(result.pictures.items())
+            }
+        return outputs
+    except BaseException:
+        delete_tree(prefix)
+        raise
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON: numpy scalars/arrays to Python, NaN/inf to None (PostgreSQL's jsonb refuses NaN)."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, Path):
+            return str(obj)
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        if hasattr(obj, "item"):
+            return obj.item()
+        raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+
+    def clean(obj: Any) -> Any:
+        if isinstance(obj, float) and not math.isfinite(obj):
+            return None
+        if isinstance(obj, dict):
+            return {str(k): clean(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [clean(v) for v in obj]
+        return obj
+
+    return clean(json.loads(json.dumps(value, default=default, allow_nan=True)))

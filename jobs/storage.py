@@ -1,0 +1,64 @@
+"""Job files in Django's default storage, through the storage API only (local and S3 behave the same)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
+
+logger = logging.getLogger(__name__)
+
+
+def job_prefix(job_id: object) -> str:
+    return f"jobs/{job_id}"
+
+
+def result_prefix(job_id: object) -> str:
+    return f"jobs/{job_id}/result"
+
+
+def list_tree(prefix: str) -> list[str]:
+    """Every file key under ``prefix`` (recursive); empty when the prefix does not exist."""
+    try:
+        dirs, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    keys = [f"{prefix}/{name}" for name in files]
+    for sub in dirs:
+        keys.extend(list_tree(f"{prefix}/{sub}"))
+    return keys
+
+
+def delete_tree(prefix: str) -> int:
+    """Delete every file under ``prefix``; returns how many were deleted."""
+    keys = list_tree(prefix)
+    for key in keys:
+        default_storage.delete(key)
+    _remove_empty_local_dirs(prefix)
+    return len(keys)
+
+
+def _remove_empty_local_dirs(prefix: str) -> None:
+    # Object stores have no directories; a local filesystem keeps empty ones, which we tidy up.
+    if isinstance(default_storage, FileSystemStorage):
+        root = Path(default_storage.location) / prefix
+        if root.is_dir() and not any(p.is_file() for p in root.rglob("*")):
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def upload_file(path: Path, key: str) -> str:
+    """Store a local file under ``key`` (replacing an older one); returns the key actually used."""
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    with path.open("rb") as fh:
+        return default_storage.save(key, File(fh, name=path.name))
+
+
+def download_file(key: str, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with default_storage.open(key, "rb") as src, target.open("wb") as dst:
+        shutil.copyfileobj(src, dst, length=1024 * 1024)
+    return target

@@ -1,0 +1,56 @@
+"""Celery tasks: thin wrappers; the work lives in jobs.runner and jobs.services."""
+
+from __future__ import annotations
+
+import random
+
+from celery import shared_task
+from django.conf import settings
+
+from jobs import services
+from jobs.runner import RetryLater, run_job
+
+MAX_RETRIES = 3
+
+
+def backoff_delay(retries: int, *, base_s: float = 30.0, cap_s: float = 600.0) -> float:
+    """Exponential backoff with full jitter: the n-th retry waits up to base * 2**n seconds (capped)."""
+    return random.uniform(base_s / 2, min(cap_s, base_s * 2**retries))
+
+
+@shared_task(
+    bind=True,
+    name="jobs.tasks.process_job",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.METALIZER_TASK_SOFT_TIME_LIMIT_S,
+    time_limit=settings.METALIZER_TASK_TIME_LIMIT_S,
+    max_retries=MAX_RETRIES,
+)
+def process_job(self, job_id: str) -> str:
+    """Remix one job. Receives the id only; the row holds everything else."""
+    try:
+        return run_job(
+            job_id,
+            task_id=self.request.id,
+            worker=self.request.hostname or "",
+            retries=self.request.retries,
+            max_retries=self.max_retries,
+            eager=bool(self.request.is_eager),
+        )
+    except RetryLater as exc:
+        if self.request.is_eager:
+            # Eager (unit tests): the retry runs inline; raising Retry would surface as an error.
+            retry = self.retry(exc=exc, countdown=0, throw=False)
+            return retry.sig.apply(retries=self.request.retries + 1).result
+        raise self.retry(exc=exc, countdown=backoff_delay(self.request.retries)) from None
+
+
+@shared_task(name="jobs.tasks.purge_expired_jobs")
+def purge_expired_jobs() -> int:
+    return services.purge_expired()
+
+
+@shared_task(name="jobs.tasks.recover_stuck_jobs")
+def recover_stuck_jobs() -> dict[str, int]:
+    return services.recover_stuck_jobs()

@@ -1,0 +1,91 @@
+"""A job left running by a dead worker is requeued once, then failed: never left spinning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.utils import timezone
+
+from jobs import services
+from jobs.models import Job
+from jobs.runner import claim
+
+pytestmark = pytest.mark.django_db
+
+
+def running_job(*, heartbeat_age_s: int, recoveries: int = 0, worker: str = "celery@old-host") -> Job:
+    beat = timezone.now() - timedelta(seconds=heartbeat_age_s)
+    job = Job.objects.create(
+        original_name="song.wav",
+        status=Job.Status.RUNNING,
+        stage="separating",
+        progress=40.0,
+        celery_task_id="task-1",
+        worker=worker,
+        started_at=beat,
+        heartbeat_at=beat,
+        recoveries=recoveries,
+    )
+    job.input_file.save("song.wav", ContentFile(b"RIFF"), save=True)
+    return job
+
+
+def test_stuck_queryset_finds_running_jobs_with_a_stale_heartbeat(settings):
+    settings.METALIZER_STUCK_AFTER_S = 300
+    stale = running_job(heartbeat_age_s=900)
+    running_job(heartbeat_age_s=5)
+    assert list(Job.objects.stuck()) == [stale]
+
+
+def test_stuck_job_is_requeued_once_with_a_fresh_task(held_queue):
+    job = running_job(heartbeat_age_s=3600)
+    assert services.recover_stuck_jobs() == {"requeued": 1, "failed": 0}
+    job.refresh_from_db()
+    assert (job.status, job.stage, job.progress, job.recoveries) == ("queued", "requeued", 0.0, 1)
+    assert job.celery_task_id != "task-1"
+    assert [m["id"] for m in held_queue.drain()] == [job.celery_task_id]
+
+
+def test_job_stuck_again_after_its_requeue_is_failed_with_a_clear_message(held_queue):
+    job = running_job(heartbeat_age_s=3600, recoveries=1)
+    assert services.recover_stuck_jobs() == {"requeued": 0, "failed": 1}
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_code == "worker_lost"
+    assert "stopped unexpectedly" in job.error_message
+    assert held_queue.drain() == []
+
+
+def test_worker_restart_recovers_its_own_orphans_even_with_a_fresh_heartbeat(held_queue):
+    mine = running_job(heartbeat_age_s=5, worker="celery@this-host")
+    other = running_job(heartbeat_age_s=5, worker="celery@other-host")
+    assert services.recover_stuck_jobs(orphaned_by="celery@this-host") == {"requeued": 1, "failed": 0}
+    assert Job.objects.get(pk=mine.pk).status == "queued"
+    assert Job.objects.get(pk=other.pk).status == "running"
+
+
+def test_recover_command_reports_counts(held_queue, capsys):
+    running_job(heartbeat_age_s=3600)
+    running_job(heartbeat_age_s=3600, recoveries=1)
+    call_command("recover_stuck_jobs")
+    assert "Requeued 1 job(s), failed 1 job(s)." in capsys.readouterr().out
+
+
+def test_redelivered_message_of_a_lost_worker_counts_as_the_one_recovery():
+    job = running_job(heartbeat_age_s=5)
+    claimed = claim(str(job.pk), "task-1", "celery@new-host")
+    assert claimed is not None and claimed.recoveries == 1 and claimed.attempts == 1
+    assert claim(str(job.pk), "task-1", "celery@newer-host") is None
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_code == "worker_lost"
+
+
+def test_stale_or_duplicate_messages_never_run_a_job():
+    job = Job.objects.create(original_name="song.wav", celery_task_id="current")
+    assert claim(str(job.pk), "old-message", "celery@h") is None
+    assert claim(str(job.pk), "current", "celery@h") is not None
+    Job.objects.filter(pk=job.pk).update(status="succeeded")
+    assert claim(str(job.pk), "current", "celery@h") is None
+    assert claim("00000000-0000-0000-0000-000000000000", "current", "celery@h") is None

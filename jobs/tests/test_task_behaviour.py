@@ -1,0 +1,142 @@
+"""How process_job records progress, failures and cancellation."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.storage import default_storage
+
+from jobs.models import Job
+from jobs.runner import JobCancelled, ProgressWriter, jsonable
+from jobs.tasks import backoff_delay
+from jobs.tests.helpers import stored_files
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_is_written_at_most_every_two_seconds(django_assert_num_queries):
+    job = Job.objects.create(original_name="s.wav", status=Job.Status.RUNNING)
+    clock = FakeClock()
+    writer = ProgressWriter(job.pk, min_interval_s=2.0, clock=clock)
+    with django_assert_num_queries(2):
+        for step in range(400):  # 400 reports over 3.99 s of (fake) time
+            clock.now = 1000.0 + step * 0.01
+            writer("separating", step / 10)
+    assert writer.writes == 2
+    job.refresh_from_db()
+    assert (job.stage, job.progress) == ("separating", 20.0)
+    assert job.heartbeat_at is not None
+
+
+def test_progress_report_stops_the_pipeline_when_the_job_was_cancelled():
+    job = Job.objects.create(original_name="s.wav", status=Job.Status.CANCELLED)
+    with pytest.raises(JobCancelled):
+        ProgressWriter(job.pk, min_interval_s=0)("rendering", 70.0)
+
+
+def test_progress_report_stops_the_pipeline_when_the_job_was_deleted():
+    job = Job.objects.create(original_name="s.wav", status=Job.Status.RUNNING)
+    writer = ProgressWriter(job.pk, min_interval_s=0)
+    Job.objects.filter(pk=job.pk).delete()
+    with pytest.raises(JobCancelled):
+        writer("rendering", 70.0)
+
+
+def test_backoff_grows_with_retries_and_has_jitter():
+    first = [backoff_delay(0) for _ in range(50)]
+    third = [backoff_delay(3) for _ in range(50)]
+    assert all(15 <= d <= 30 for d in first)
+    assert all(15 <= d <= 240 for d in third) and max(third) > 60
+    assert len(set(first)) > 40
+
+
+def test_jsonable_turns_numpy_and_nan_into_plain_json():
+    import numpy as np
+
+    assert jsonable({"tempo": np.float32(120.5), "beats": np.arange(3), "bad": float("nan")}) == {
+        "tempo": 120.5,
+        "beats": [0, 1, 2],
+        "bad": None,
+    }
+
+
+def test_a_file_that_fails_in_the_worker_marks_the_job_failed_and_leaves_no_results(
+    client, make_song_file, settings
+):
+    """A song that passes the upload probe but the worker cannot use (its assets are missing)."""
+    empty_assets = settings.METALIZER_WORK_DIR.parent / "no-assets"
+    empty_assets.mkdir()
+    settings.METALIZER_ASSETS_DIR = empty_assets
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    song = make_song_file()
+    response = client.post("/api/jobs", {"file": SimpleUploadedFile("song.wav", song.read_bytes())})
+    assert response.status_code == 201
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.status == Job.Status.FAILED
+    assert job.error_code == "assets_missing"
+    assert "Drum kit" in job.error_message
+    assert job.outputs == {}
+    assert [p.name for p in stored_files()] == ["song.wav"]  # the input stays until expiry; no results
+    assert not (settings.METALIZER_WORK_DIR / str(job.pk)).exists()
+
+
+def test_input_missing_from_storage_fails_the_job_with_an_internal_error(held_queue, client, song_upload):
+    from jobs.tasks import process_job
+
+    response = client.post("/api/jobs", {"file": song_upload()})
+    job = Job.objects.get(pk=response.json()["id"])
+    default_storage.delete(job.input_file.name)
+    assert process_job.apply(args=[str(job.pk)], task_id=job.celery_task_id).get() == "failed"
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_code == "internal_error"
+    assert "went wrong on our side" in job.error_message
+
+
+def test_transient_pipeline_error_is_retried_then_succeeds(client, song_upload, monkeypatch):
+    """Out of memory on a busy worker is transient: the task retries (eagerly here) and the job succeeds."""
+    import pipeline
+    from pipeline.errors import PipelineError
+
+    real = pipeline.metalize
+    calls = []
+
+    def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise PipelineError("out_of_memory", "The server ran out of memory on this song.", transient=True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "metalize", flaky)
+    response = client.post("/api/jobs", {"file": song_upload()})
+    job = Job.objects.get(pk=response.json()["id"])
+    assert len(calls) == 2
+    assert job.status == "succeeded" and job.attempts == 2
+
+
+def test_bad_input_pipeline_error_fails_once_without_retry(client, song_upload, monkeypatch):
+    import pipeline
+    from pipeline.errors import PipelineError
+
+    calls = []
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise PipelineError("analysis_failed", "No beat could be found in this song.")
+
+    monkeypatch.setattr(pipeline, "metalize", broken)
+    response = client.post("/api/jobs", {"file": song_upload()})
+    job = Job.objects.get(pk=response.json()["id"])
+    assert len(calls) == 1
+    assert (job.status, job.error_code, job.error_message) == (
+        "failed",
+        "analysis_failed",
+        "No beat could be found in this song.",
+    )

@@ -1,0 +1,47 @@
+"""Re-encode a finished audio part to another download format with ffmpeg."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+CODEC_ARGS = {
+    "wav": ["-c:a", "pcm_s16le"],
+    "flac": ["-c:a", "flac"],
+    "mp3": ["-c:a", "libmp3lame", "-b:a", "320k"],
+}
+
+
+class TranscodeError(RuntimeError):
+    pass
+
+
+def transcode(src: Path, dst: Path, fmt: str, *, timeout_s: float = 300) -> Path:
+    """Write ``src`` as ``fmt`` to ``dst`` atomically (temp name, then rename)."""
+    if fmt not in CODEC_ARGS:
+        raise ValueError(f"unknown format {fmt!r}")
+    tmp = dst.with_name(f".{dst.name}.part")
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(src),
+        "-vn",
+        *CODEC_ARGS[fmt],
+        "-f",
+        fmt,
+    ]
+    try:
+        subprocess.run([*cmd, str(tmp)], check=True, capture_output=True, timeout=timeout_s)
+        tmp.replace(dst)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        raise TranscodeError(
+            f"ffmpeg could not write {fmt}: {detail.decode(errors='replace')[-300:]}"
+        ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from jobs import views
+
+app_name = "jobs"
+
+urlpatterns = [
+    path("", views.upload, name="upload"),
+    path("jobs/", views.job_list, name="list"),
+    path("jobs/<uuid:job_id>/", views.job_detail, name="detail"),
+    path("jobs/<uuid:job_id>/delete/", views.job_delete, name="delete"),
+]

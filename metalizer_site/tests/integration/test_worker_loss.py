@@ -1,0 +1,52 @@
+"""A worker that dies mid-job (SIGKILL: no chance to clean up) never leaves its job spinning."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from metalizer_site.tests.integration import services
+from metalizer_site.tests.integration.apiclient import ApiClient
+from metalizer_site.tests.integration.conftest import Worker
+from metalizer_site.tests.integration.songs import song_file
+
+pytestmark = pytest.mark.integration
+
+RECOVERY_TIMEOUT_S = 360
+
+
+def test_job_of_a_sigkilled_worker_is_requeued_or_failed_clearly_after_a_new_worker_starts(
+    client: ApiClient, worker: Worker, postgres_db: str, songs_dir: Path
+) -> None:
+    song = song_file(songs_dir / "long song.flac", seconds=60, seed=5, vocals=True)
+    job_id = client.create_job(song)
+
+    running = client.watch(job_id, until=("running", "succeeded", "failed"), timeout=120, interval=0.2).final
+    assert running["status"] == "running", f"job should be mid-pipeline before the kill: {running}"
+    time.sleep(1.0)  # let it get into its first heavy stage
+    mid = client.job(job_id)
+    assert mid["status"] == "running", f"the job finished before the worker could be killed: {mid}"
+
+    worker.kill()
+    killed_at = time.monotonic()
+    assert not worker.process.alive()
+    time.sleep(1.0)
+    row = services.job_row(postgres_db, job_id)
+    assert row is not None and row["status"] == "running", "nothing but the dead worker should touch the row"
+
+    worker.start()
+    watch = client.watch(job_id, timeout=RECOVERY_TIMEOUT_S, interval=1.0)
+    final = watch.final
+    elapsed = time.monotonic() - killed_at
+    assert final["status"] in ("succeeded", "failed"), f"job left {final['status']} after {elapsed:.0f} s"
+    if final["status"] == "failed":
+        message = final["error_message"] or ""
+        assert final["error_code"], final
+        assert len(message) > 15 and "Traceback" not in message, f"unclear failure message: {message!r}"
+    else:
+        assert "mix" in final["links"]["result"]
+    row = services.job_row(postgres_db, job_id)
+    assert row["status"] == final["status"]
+    assert client.delete(job_id).status_code == 204

@@ -1,0 +1,125 @@
+"""The listening stage: the musical picture of a song (tempo, beats, bars, key, chords, sections, loudness).
+
+``analyze(audio, stems=...)`` works on the 44.1 kHz mono downmix; the stems, when given, sharpen two things:
+kick and bass onsets (drums + bass stems) for the bar phase, harmony without drums and voice (bass + other
+stems) for key and chords, and the vocals stem says whether anyone sings. One job per module:
+features (shared frames), rhythm, meter, tonal, sections, loudness, vocals.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from pipeline.analyze import loudness, meter, rhythm, sections, tonal, vocals
+from pipeline.analyze.features import Features, compute_features, tonal_frames
+from pipeline.errors import ANALYSIS_FAILED, PipelineError
+from pipeline.types import SAMPLE_RATE, Analysis, Chord, StageProgress, Stems, no_progress
+
+__all__ = ["analyze"]
+
+
+def analyze(
+    audio: np.ndarray, *, stems: Stems | None = None, progress: StageProgress = no_progress
+) -> Analysis:
+    """Analyse float32 audio of shape (2, n) (or (n,)) at SAMPLE_RATE."""
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    if audio.shape[-1] == 0:
+        raise PipelineError(ANALYSIS_FAILED, "There is no audio to analyse.")
+    audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+    try:
+        return _analyze(audio, stems, progress)
+    except PipelineError:
+        raise
+    except Exception as exc:  # an analysis library failing on odd input: tell the listener plainly
+        raise PipelineError(
+            ANALYSIS_FAILED, "The song could not be analysed (tempo, key and chords)."
+        ) from exc
+
+
+def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) -> Analysis:
+    sr = SAMPLE_RATE
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str, fraction: float) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 4)
+        clock = now
+        progress(fraction)
+
+    mono = audio.mean(axis=0)
+    low = None if stems is None else (stems.drums + stems.bass).mean(axis=0)
+    features = compute_features(mono, sr, low_source=low)
+    if stems is not None:  # harmony from bass + other: no drum noise, no melody
+        features.hpcp = tonal_frames((stems.bass + stems.other).mean(axis=0), sr)[0]
+    lap("features", 0.25)
+
+    beat_info = rhythm.estimate_rhythm(mono, features)
+    lap("rhythm", 0.6)
+
+    bar_info = meter.estimate_meter(features, beat_info.beats)
+    lap("meter", 0.65)
+
+    chords = tonal.estimate_chords(features, beat_info.beats)
+    key = tonal.estimate_key(features, chords)
+    lap("tonal", 0.75)
+
+    song_sections = sections.estimate_sections(features, bar_info.downbeats)
+    lap("sections", 0.85)
+
+    lufs = loudness.integrated_loudness(audio, sr)
+    lap("loudness", 0.95)
+
+    extra: dict[str, object] = {
+        "key_root": key.root,
+        "tempo_octave": beat_info.octave,
+        "meter_confidence": round(bar_info.confidence, 3),
+        "onset_rate": round(_onset_rate(features), 3),
+        "beat_strength": [round(float(s), 3) for s in beat_info.beat_strength],
+        "chord_spans": len(tonal.merge_chords(chords)),
+        "has_vocals_measured": stems is not None,
+    }
+    sung = True  # without a vocals stem nobody can tell; the remix keeps whatever is there
+    if stems is not None:
+        sung, share = vocals.has_vocals(stems.vocals, audio, sr)
+        extra["vocal_share"] = share
+    lap("vocals", 1.0)
+    extra["timings"] = timings
+
+    return Analysis(
+        duration=round(features.duration, 4),
+        tempo=round(beat_info.tempo, 2),
+        tempo_confidence=round(beat_info.confidence, 3),
+        tempo_is_guess=beat_info.is_guess,
+        beats=[round(float(b), 4) for b in beat_info.beats],
+        downbeats=[round(float(b), 4) for b in bar_info.downbeats],
+        beats_per_bar=bar_info.beats_per_bar,
+        key=key.key,
+        scale=key.scale,
+        key_strength=round(key.strength, 3),
+        chords=[Chord(round(c.start, 4), round(c.end, 4), c.label, c.root, c.quality) for c in chords],
+        sections=song_sections,
+        loudness_lufs=lufs,
+        has_vocals=bool(sung),
+        extra=extra,
+    )
+
+
+def _onset_rate(features: Features) -> float:
+    """Onsets per second: envelope peaks that stand out from their neighbourhood, at least 50 ms apart."""
+    env = features.onset
+    if len(env) < 3 or not env.any():
+        return 0.0
+    threshold = float(np.median(env) + 2.0 * np.median(np.abs(env - np.median(env))))
+    peaks = np.nonzero((env[1:-1] > env[:-2]) & (env[1:-1] >= env[2:]) & (env[1:-1] > threshold))[0] + 1
+    gap = int(0.05 * features.onset_rate)
+    kept = 0
+    last = -gap
+    for p in peaks:
+        if p - last >= gap:
+            kept += 1
+            last = p
+    return kept / features.duration if features.duration > 0 else 0.0

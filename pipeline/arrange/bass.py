@@ -1,0 +1,32 @@
+"""Bass: the guitar's roots an octave down, on the guitar's (and so the kick's) attacks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.arrange.events import Note
+from pipeline.arrange.guitar import Stroke
+
+
+def arrange_bass(strokes: list[Stroke], rng: np.random.Generator, intensity: float) -> list[Note]:
+    notes: list[Note] = []
+    for n, s in enumerate(strokes):
+        if s.kind == "trem" and n % 2 == 1:
+            continue  # tremolo passages: bass plays every other stroke
+        length = s.end - s.time
+        if s.kind == "trem" and n + 1 < len(strokes):
+            length = strokes[n + 1].end - s.time
+        vel = float(
+            np.clip((0.85 if s.accent else 0.75) * (0.85 + 0.15 * intensity) + rng.normal(0, 0.03), 0.2, 1.0)
+        )
+        dt = float(np.clip(rng.normal(0.0, 0.002), -0.005, 0.005))
+        notes.append(
+            Note(
+                time=max(0.0, s.time + dt),
+                duration=max(0.03, length * 0.95),
+                pitch=s.root - 12,
+                velocity=vel,
+                mute=s.kind == "chug",
+            )
+        )
+    return notes

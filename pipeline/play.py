@@ -1,0 +1,174 @@
+"""The playing half of the engine: arrange metal parts on the song's grid, render them and master the mix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, PeakFilter, Pedalboard
+
+from pipeline import master as mastering
+from pipeline.arrange import Arrangement, arrange, midi_export, part_rngs
+from pipeline.assets import DEFAULT_IR, DEFAULT_KIT, load_ir, load_kit
+from pipeline.errors import RENDER_FAILED, PipelineError
+from pipeline.picture import draw_song
+from pipeline.render.bass import render_bass
+from pipeline.render.drums import render_drums
+from pipeline.render.guitar import render_guitars
+from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions, Stems
+
+# Stem loudness before mastering (LUFS): relative balance of the band; the master sets the absolute level.
+STEM_LUFS = {"guitars": -16.0, "drums": -15.0, "bass": -19.5, "vocals": -16.0, "other": -23.0}
+
+
+@dataclass
+class Performance:
+    mix: np.ndarray  # mastered stereo float32 (2, n) at 44100, same length as the input
+    stems: dict[str, np.ndarray]  # drums, guitars, bass, vocals, other: post-balance, pre-master, (2, n)
+    midi: dict[str, Path]
+    pictures: dict[str, Path]
+    facts: dict[str, Any]
+
+
+def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
+    """Clean vocals on top: high-pass, compression, presence, a little parallel grit at high intensity."""
+    dry = Pedalboard(
+        [
+            HighpassFilter(110.0),
+            Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=5.0, release_ms=120.0),
+            PeakFilter(3500.0, 2.5, 0.8),
+        ]
+    )(vocals.astype(np.float32), SAMPLE_RATE)
+    grit = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])(dry, SAMPLE_RATE)
+    amount = np.float32(0.12 * intensity)
+    return (dry + amount * grit * np.float32(np.abs(dry).max() / (np.abs(grit).max() + 1e-9))).astype(
+        np.float32
+    )
+
+
+def _other_chain(other: np.ndarray) -> np.ndarray:
+    """The original harmony, thinned so it sits under the band: no lows, softened highs."""
+    board = Pedalboard([HighpassFilter(220.0), LowpassFilter(7000.0), PeakFilter(450.0, -3.0, 1.0)])
+    return board(other.astype(np.float32), SAMPLE_RATE)
+
+
+def _fit(x: np.ndarray, n: int) -> np.ndarray:
+    if x.shape[1] >= n:
+        return x[:, :n]
+    return np.pad(x, ((0, 0), (0, n - x.shape[1])))
+
+
+def _fades(mix: np.ndarray, beat_s: float) -> np.ndarray:
+    n = mix.shape[1]
+    fin = min(n, int(0.005 * SAMPLE_RATE))
+    fout = min(n, int(min(max(beat_s, 0.3), 1.5) * SAMPLE_RATE))
+    mix[:, :fin] *= np.linspace(0.0, 1.0, fin, dtype=np.float32)
+    mix[:, n - fout :] *= np.linspace(1.0, 0.0, fout, dtype=np.float32) ** 2
+    return mix
+
+
+def write_midi(arr: Arrangement, tempo: float, midi_dir: Path) -> dict[str, Path]:
+    """Every arranged part as a .mid file under ``midi_dir``."""
+    out = {"drums": midi_export.write_drums(midi_dir / "drums.mid", arr.drums, tempo)}
+    parts = [
+        ("guitar_left", arr.guitar_left, "guitar", 0),
+        ("guitar_right", arr.guitar_right, "guitar", 1),
+        ("bass", arr.bass, "bass", 2),
+        ("lead", arr.lead, "lead", 3),
+    ]
+    for name, notes, program, channel in parts:
+        if notes:
+            out[name] = midi_export.write_notes(
+                midi_dir / f"{name}.mid", name, notes, tempo, midi_export.GM_PROGRAMS[program], channel
+            )
+    return out
+
+
+def play(
+    audio: np.ndarray,
+    stems: Stems,
+    analysis: Analysis,
+    options: RemixOptions,
+    *,
+    assets_dir: Path,
+    out_dir: Path,
+    on_stage: Callable[[str, float], None] = lambda s, f: None,
+) -> Performance:
+    """Arrange, render and master the metal remix of ``audio``. Deterministic for the same inputs and seed."""
+    n = int(audio.shape[1])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kit = load_kit(assets_dir, DEFAULT_KIT)
+    ir = load_ir(assets_dir, DEFAULT_IR)
+
+    on_stage("arranging", 0.0)
+    arr = arrange(analysis, options)
+    if not arr.bars:
+        raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
+    tempo = analysis.tempo if analysis.tempo > 0 else 120.0
+    midi = write_midi(arr, tempo, out_dir / "midi")
+    on_stage("arranging", 1.0)
+
+    on_stage("rendering", 0.0)
+    r_drums = part_rngs(options.seed, options.style, 8)[6]
+    drums, kick_bus = render_drums(arr.drums, kit, n, r_drums)
+    on_stage("rendering", 0.35)
+    drive = arr.style.drive_db * (0.75 + 0.25 * options.intensity)
+    guitars = render_guitars(arr.guitar_left, arr.guitar_right, n, ir, drive, options.seed)
+    on_stage("rendering", 0.8)
+    bass = render_bass(arr.bass, n, options.seed + 7)
+    vocals = (
+        _vocal_chain(_fit(stems.vocals, n), options.intensity)
+        if options.keep_vocals
+        else np.zeros((2, n), np.float32)
+    )
+    other = _other_chain(_fit(stems.other, n))
+    on_stage("rendering", 1.0)
+
+    on_stage("mastering", 0.0)
+    balanced = {
+        "drums": mastering.set_loudness(drums, STEM_LUFS["drums"]),
+        "guitars": mastering.set_loudness(guitars, STEM_LUFS["guitars"]),
+        "bass": mastering.set_loudness(bass, STEM_LUFS["bass"]),
+        "vocals": mastering.set_loudness(vocals, STEM_LUFS["vocals"]),
+        "other": mastering.set_loudness(other, STEM_LUFS["other"] + (0.0 if analysis.has_vocals else 3.0)),
+    }
+    duck = mastering.kick_ducking(kick_bus)
+    balanced["guitars"] = balanced["guitars"] * duck
+    balanced["bass"] = balanced["bass"] * np.sqrt(duck)
+    on_stage("mastering", 0.3)
+    mix = sum(balanced.values())
+    mix, measured = mastering.master(_fades(mix.astype(np.float32), 60.0 / tempo))
+    on_stage("mastering", 0.9)
+
+    pictures = draw_song(mix, analysis, out_dir)
+    facts = {
+        "style": arr.style.name,
+        "tuning": arr.style.tuning,
+        "kit": kit.name,
+        "kit_licence": kit.licence,
+        "ir": DEFAULT_IR,
+        "packs": [f"drums/{DEFAULT_KIT}", f"ir/{DEFAULT_IR}"],
+        "tempo": round(float(tempo), 2),
+        "felt_tempo": round(float(arr.felt_tempo), 2),
+        "double_time": arr.feel == 2,
+        "bars": len(arr.bars),
+        "sections_played": {m: arr.modes.count(m) for m in ("calm", "groove", "full")},
+        "drum_hits": len(arr.drums),
+        "guitar_notes": len(arr.guitar_left) + len(arr.guitar_right),
+        "lufs": measured["lufs"],
+        "true_peak_dbtp": measured["true_peak_dbtp"],
+        "seed": options.seed,
+        "intensity": options.intensity,
+    }
+    on_stage("mastering", 1.0)
+    return Performance(
+        mix=mix,
+        stems={k: v.astype(np.float32) for k, v in balanced.items()},
+        midi=midi,
+        pictures=pictures,
+        facts=facts,
+    )

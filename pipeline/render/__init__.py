@@ -1,0 +1,1 @@
+"""Rendering: plays arranged note data with real drum samples and modelled guitars/bass into audio."""

@@ -1,0 +1,25 @@
+"""Bass guitar: a plucked DI split into a clean low band and a driven mid/high band, compressed."""
+
+from __future__ import annotations
+
+import numpy as np
+from pedalboard import Compressor, HighpassFilter, LowpassFilter, PeakFilter, Pedalboard
+
+from pipeline.arrange.events import Note
+from pipeline.render.amp import clipper
+from pipeline.render.strings import StringBank, render_part
+from pipeline.types import SAMPLE_RATE
+
+
+def render_bass(notes: list[Note], n: int, seed: int, drive_db: float = 18.0) -> np.ndarray:
+    """Stereo (centred) bass stem (2, n)."""
+    di = render_part(notes, StringBank(seed, 0.0, bass=True), n, release_s=0.02)[None, :] * np.float32(0.3)
+    low = Pedalboard([LowpassFilter(180.0)])(di, SAMPLE_RATE)
+    grit_in = Pedalboard([HighpassFilter(300.0)])(di, SAMPLE_RATE)[0]
+    grit = clipper(grit_in, drive_db)[None, :]
+    grit = Pedalboard([PeakFilter(1200.0, 3.0, 0.8), LowpassFilter(3500.0)])(grit, SAMPLE_RATE)
+    mix = low * np.float32(2.0) + grit * np.float32(0.25)
+    mix = Pedalboard(
+        [HighpassFilter(35.0), Compressor(threshold_db=-20.0, ratio=4.0, attack_ms=5.0, release_ms=90.0)]
+    )(mix, SAMPLE_RATE)
+    return np.repeat(mix, 2, axis=0).astype(np.float32)

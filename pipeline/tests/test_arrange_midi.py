@@ -1,0 +1,61 @@
+"""Exported MIDI parts open with mido and hold the arranged notes."""
+
+from __future__ import annotations
+
+import mido
+import pytest
+
+from pipeline.arrange import arrange
+from pipeline.arrange.midi_export import GM_DRUMS
+from pipeline.play import write_midi
+from pipeline.testing.synth import make_song
+from pipeline.tests.play_helpers import analysis_from_song
+from pipeline.types import RemixOptions
+
+
+@pytest.fixture(scope="module")
+def arranged():
+    song = make_song(tempo=110.0, key="A", scale="minor", bars=8, sections=2)
+    analysis = analysis_from_song(song)
+    return song, analysis, arrange(analysis, RemixOptions(style="power"))
+
+
+def _note_ons(path):
+    mid = mido.MidiFile(path)
+    return mid, [m for m in mido.merge_tracks(mid.tracks) if m.type == "note_on" and m.velocity > 0]
+
+
+def test_every_part_is_written_and_parses(arranged, tmp_path):
+    _song, analysis, arr = arranged
+    paths = write_midi(arr, analysis.tempo, tmp_path)
+    assert set(paths) >= {"drums", "guitar_left", "guitar_right", "bass"}
+    for path in paths.values():
+        assert path.parent == tmp_path and path.stat().st_size > 0
+        mido.MidiFile(path)
+
+
+def test_note_counts_and_drum_map_match_the_arrangement(arranged, tmp_path):
+    _song, analysis, arr = arranged
+    paths = write_midi(arr, analysis.tempo, tmp_path)
+    _mid, drum_ons = _note_ons(paths["drums"])
+    assert len(drum_ons) == len(arr.drums)
+    assert all(m.channel == 9 for m in drum_ons)
+    assert {m.note for m in drum_ons} <= set(GM_DRUMS.values())
+    _mid, guitar_ons = _note_ons(paths["guitar_left"])
+    assert len(guitar_ons) == len(arr.guitar_left)
+    _mid, bass_ons = _note_ons(paths["bass"])
+    assert [m.note for m in bass_ons] == [n.pitch for n in sorted(arr.bass, key=lambda n: n.time)]
+
+
+def test_midi_times_match_the_note_times(arranged, tmp_path):
+    _song, analysis, arr = arranged
+    path = write_midi(arr, analysis.tempo, tmp_path)["bass"]
+    mid = mido.MidiFile(path)
+    times, now = [], 0.0
+    for msg in mid:  # iterating a MidiFile yields delta times in seconds, tempo applied
+        now += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            times.append(now)
+    expected = sorted(n.time for n in arr.bass)
+    assert len(times) == len(expected)
+    assert max(abs(a - b) for a, b in zip(times, expected, strict=True)) < 0.003

@@ -1,0 +1,133 @@
+"""Arranging on a synthetic song with a known grid, key and chords: drums, rhythm guitar, bass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.arrange import arrange
+from pipeline.arrange.styles import STYLES
+from pipeline.testing.synth import make_song
+from pipeline.tests.play_helpers import analysis_from_song
+from pipeline.types import RemixOptions
+
+
+@pytest.fixture(scope="module")
+def song():
+    return make_song(
+        tempo=100.0, key="E", scale="minor", progression=("i", "VI", "III", "VII"), bars=12, sections=2
+    )
+
+
+@pytest.fixture(scope="module")
+def analysis(song):
+    return analysis_from_song(song)
+
+
+def _grid(song, feel: int) -> np.ndarray:
+    beat = 60.0 / song.tempo
+    return np.arange(0.0, song.duration + beat, beat / (4 * feel))
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_kick_and_snare_hits_sit_within_10ms_of_the_true_grid(song, analysis, style):
+    arr = arrange(analysis, RemixOptions(style=style, seed=3))
+    grid = _grid(song, arr.feel)
+    hits = [h for h in arr.drums if h.role in ("kick", "snare")]
+    assert len(hits) > 40
+    errors = np.array([np.abs(grid - h.time).min() for h in hits])
+    assert errors.max() <= 0.010
+
+
+def test_guitar_roots_follow_the_song_chords_on_90_percent_of_bars(song, analysis):
+    arr = arrange(analysis, RemixOptions(style="heavy"))
+    matched = 0
+    for start, end, root, _quality in song.chords:
+        lows = [n.pitch for n in arr.guitar_left if start - 0.02 <= n.time < end - 0.02]
+        assert lows, "every bar has guitar notes"
+        pcs = [p % 12 for p in lows if p == min(lows) or p < min(lows) + 7]
+        matched += max(set(pcs), key=pcs.count) == root
+    assert matched / len(song.chords) >= 0.9
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_power_chords_are_root_fifth_octave_in_the_style_tuning(analysis, style):
+    arr = arrange(analysis, RemixOptions(style=style))
+    preset = STYLES[style]
+    assert min(n.pitch for n in arr.guitar_left) >= preset.lowest_string
+    intervals = {
+        n.pitch - s.root for s in arr.strokes[:50] for n in arr.guitar_left if abs(n.time - s.time) < 0.02
+    }
+    assert intervals <= {0, 7, 12}
+
+
+def test_the_two_guitar_takes_play_the_same_notes_with_different_timing(analysis):
+    arr = arrange(analysis, RemixOptions(style="heavy", seed=5))
+    assert [n.pitch for n in arr.guitar_left] == [n.pitch for n in arr.guitar_right]
+    offsets = np.array([a.time - b.time for a, b in zip(arr.guitar_left, arr.guitar_right, strict=True)])
+    assert 0.001 < np.abs(offsets).mean() < 0.012
+
+
+def test_bass_plays_the_guitar_roots_an_octave_down_on_guitar_attacks(analysis):
+    arr = arrange(analysis, RemixOptions(style="heavy"))
+    roots = {round(s.time, 3): s.root for s in arr.strokes}
+    assert len(arr.bass) > 20
+    for note in arr.bass:
+        near = min(roots, key=lambda t: abs(t - note.time))
+        assert abs(near - note.time) < 0.006
+        assert note.pitch == roots[near] - 12
+
+
+def test_kick_locks_to_the_riff_when_the_groove_says_so(analysis):
+    arr = arrange(analysis, RemixOptions(style="djent"))
+    strokes = np.array([s.time for s in arr.strokes])
+    kicks = [h.time for h in arr.drums if h.role == "kick"]
+    locked = sum(np.abs(strokes - k).min() < 0.008 for k in kicks)
+    assert locked / len(kicks) > 0.8
+
+
+def test_section_boundaries_get_a_fill_and_a_crash(song, analysis):
+    arr = arrange(analysis, RemixOptions(style="heavy"))
+    boundary = song.section_starts[1]
+    toms = [h for h in arr.drums if h.role.startswith("tom") and boundary - 2.5 < h.time < boundary]
+    crashes = [h for h in arr.drums if h.role == "crash" and abs(h.time - boundary) < 0.01]
+    assert toms and crashes
+
+
+def test_styles_differ_in_drums_and_riffs(analysis):
+    signatures = set()
+    for style in STYLES:
+        arr = arrange(analysis, RemixOptions(style=style))
+        kicks = sum(h.role == "kick" for h in arr.drums)
+        snares = sum(h.role == "snare" for h in arr.drums)
+        signatures.add((kicks, snares, len(arr.strokes), arr.style.tuning, arr.feel))
+    assert len(signatures) == len(STYLES)
+
+
+def test_slow_songs_get_a_double_time_feel_and_doom_stays_slow(analysis):
+    assert arrange(analysis, RemixOptions(style="heavy")).felt_tempo == pytest.approx(200.0)
+    assert arrange(analysis, RemixOptions(style="doom")).felt_tempo == pytest.approx(100.0)
+
+
+def test_intensity_scales_density_and_dynamics(analysis):
+    low = arrange(analysis, RemixOptions(style="heavy", intensity=0.0))
+    high = arrange(analysis, RemixOptions(style="heavy", intensity=1.0))
+    assert len(high.drums) > len(low.drums)
+    assert np.mean([h.velocity for h in high.drums]) > np.mean([h.velocity for h in low.drums])
+
+
+def test_same_seed_same_parts_other_seed_other_humanisation(analysis):
+    a = arrange(analysis, RemixOptions(style="thrash", seed=1))
+    b = arrange(analysis, RemixOptions(style="thrash", seed=1))
+    c = arrange(analysis, RemixOptions(style="thrash", seed=2))
+    assert a.drums == b.drums and a.guitar_left == b.guitar_left
+    assert a.drums != c.drums
+
+
+def test_bars_cover_the_whole_song_even_past_the_detected_beats(song, analysis):
+    from dataclasses import replace
+
+    trimmed = replace(analysis, beats=analysis.beats[4:-6], downbeats=analysis.downbeats[1:-2])
+    arr = arrange(trimmed, RemixOptions())
+    assert arr.bars[0].start <= 0.05
+    assert arr.bars[-1].end >= song.duration - 0.05

@@ -1,0 +1,66 @@
+"""Mastering: the loudness meter agrees with pyloudnorm; the master hits -9 LUFS under -1 dBTP, unclipped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyloudnorm
+import pytest
+from scipy.signal import resample_poly
+
+from pipeline.master import kick_ducking, loudness, master, set_loudness, true_peak_db
+from pipeline.testing.synth import make_song
+from pipeline.types import SAMPLE_RATE
+
+
+@pytest.fixture(scope="module")
+def song_audio():
+    return make_song(tempo=128.0, bars=10, sections=2, with_vocals=True, seed=2).audio
+
+
+def _reference_true_peak(audio: np.ndarray) -> float:
+    """An independent, slower true-peak measurement: 8x polyphase oversampling with scipy's default filter."""
+    up = resample_poly(audio.astype(np.float64), 8, 1, axis=1)
+    return 20 * np.log10(np.abs(up).max())
+
+
+@pytest.mark.parametrize("gain", [1.0, 0.05])
+def test_loudness_meter_agrees_with_pyloudnorm(song_audio, gain):
+    audio = song_audio * gain
+    expected = pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(audio.T.astype(np.float64))
+    assert loudness(audio) == pytest.approx(expected, abs=0.1)
+
+
+def test_true_peak_sees_intersample_overs():
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    tone = np.sin(2 * np.pi * (SAMPLE_RATE / 4) * t + np.pi / 4).astype(np.float32)  # samples at +-0.707
+    stereo = np.stack([tone, tone]) * np.float32(0.9)
+    assert true_peak_db(stereo) > 20 * np.log10(0.9 * 0.75)
+    assert true_peak_db(stereo) == pytest.approx(_reference_true_peak(stereo), abs=0.3)
+
+
+@pytest.mark.parametrize("gain", [0.02, 0.3, 3.0])
+def test_master_hits_minus_9_lufs_under_minus_1_dbtp_without_clipping(song_audio, gain):
+    out, measured = master(song_audio * np.float32(gain))
+    assert out.shape == song_audio.shape and out.dtype == np.float32
+    lufs = pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(out.T.astype(np.float64))
+    assert lufs == pytest.approx(-9.0, abs=1.0)
+    assert _reference_true_peak(out) <= -1.0
+    assert np.abs(out).max() < 1.0
+    assert measured["lufs"] == pytest.approx(lufs, abs=0.3)
+
+
+def test_master_leaves_silence_silent():
+    out, measured = master(np.zeros((2, SAMPLE_RATE), np.float32))
+    assert not np.any(out) and measured["lufs"] == -70.0
+
+
+def test_set_loudness_reaches_the_target(song_audio):
+    assert loudness(set_loudness(song_audio, -20.0)) == pytest.approx(-20.0, abs=0.05)
+
+
+def test_kick_ducking_dips_right_after_each_kick_and_recovers():
+    kick = np.zeros((2, SAMPLE_RATE), np.float32)
+    kick[:, 1000:1400] = 1.0
+    curve = kick_ducking(kick, depth_db=4.0)
+    assert curve[1200] < 10 ** (-3.0 / 20)
+    assert curve[-1] > 0.99 and curve[0] == pytest.approx(1.0)

@@ -1,0 +1,166 @@
+"""play(): the whole playing half on a synthetic song: length, loudness, peaks, determinism, styles."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+from scipy.signal import resample_poly
+
+from pipeline.arrange.styles import STYLES
+from pipeline.errors import ASSETS_MISSING, PipelineError
+from pipeline.play import Performance, play
+from pipeline.testing.synth import make_song
+from pipeline.tests.play_helpers import analysis_from_song, stems_from_song
+from pipeline.types import SAMPLE_RATE, RemixOptions
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@pytest.fixture(scope="module")
+def song():
+    return make_song(tempo=96.0, key="G", scale="minor", bars=8, sections=2, with_vocals=True, seed=7)
+
+
+@pytest.fixture(scope="module")
+def remix(song, tmp_path_factory) -> Performance:
+    stages: list[tuple[str, float]] = []
+    perf = play(
+        song.audio,
+        stems_from_song(song),
+        analysis_from_song(song),
+        RemixOptions(style="heavy", seed=11),
+        assets_dir=ASSETS,
+        out_dir=tmp_path_factory.mktemp("remix"),
+        on_stage=lambda stage, fraction: stages.append((stage, fraction)),
+    )
+    perf.facts["_stages"] = stages
+    return perf
+
+
+def _digest(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def test_mix_has_the_input_length_and_shape(song, remix):
+    assert remix.mix.shape == song.audio.shape and remix.mix.dtype == np.float32
+    for name in ("drums", "guitars", "bass", "vocals", "other"):
+        assert remix.stems[name].shape == song.audio.shape
+
+
+def test_mix_is_mastered_to_minus_9_lufs_under_minus_1_dbtp_without_clipping(remix):
+    lufs = pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(remix.mix.T.astype(np.float64))
+    assert lufs == pytest.approx(-9.0, abs=1.0)
+    true_peak = 20 * np.log10(np.abs(resample_poly(remix.mix.astype(np.float64), 8, 1, axis=1)).max())
+    assert true_peak <= -1.0
+    assert np.abs(remix.mix).max() < 1.0
+
+
+def test_the_new_band_is_what_you_hear(remix):
+    rms = {k: float(np.sqrt(np.mean(v**2))) for k, v in remix.stems.items()}
+    assert rms["drums"] > rms["other"] and rms["guitars"] > rms["other"]
+    assert rms["bass"] > 0.0
+
+
+def test_stages_are_reported_in_order_from_0_to_1(remix):
+    stages = remix.facts["_stages"]
+    names = [s for s, _ in stages]
+    assert names[0] == "arranging" and names[-1] == "mastering"
+    order = {"arranging": 0, "rendering": 1, "mastering": 2}
+    assert [order[n] for n in names] == sorted(order[n] for n in names)
+    for name in order:
+        fractions = [f for s, f in stages if s == name]
+        assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+
+
+def test_midi_parts_and_picture_are_written_inside_out_dir(remix):
+    assert set(remix.midi) >= {"drums", "guitar_left", "guitar_right", "bass"}
+    assert all(p.is_file() and p.suffix == ".mid" for p in remix.midi.values())
+    png = remix.pictures["song"]
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_facts_are_json_and_tell_what_was_used(remix):
+    facts = {k: v for k, v in remix.facts.items() if not k.startswith("_")}
+    json.dumps(facts)
+    assert facts["kit"] and facts["ir"] and facts["tuning"] == "E standard"
+    assert facts["double_time"] is True and facts["felt_tempo"] == pytest.approx(192.0)
+    assert facts["lufs"] == pytest.approx(-9.0, abs=1.0) and facts["true_peak_dbtp"] <= -1.0
+
+
+def test_same_input_options_and_seed_give_identical_bytes(song, remix, tmp_path):
+    again = play(
+        song.audio,
+        stems_from_song(song),
+        analysis_from_song(song),
+        RemixOptions(style="heavy", seed=11),
+        assets_dir=ASSETS,
+        out_dir=tmp_path,
+    )
+    assert _digest(again.mix) == _digest(remix.mix)
+    assert (tmp_path / "midi" / "drums.mid").read_bytes() == remix.midi["drums"].read_bytes()
+
+
+def test_another_seed_changes_the_performance(song, remix, tmp_path):
+    other = play(
+        song.audio,
+        stems_from_song(song),
+        analysis_from_song(song),
+        RemixOptions(style="heavy", seed=12),
+        assets_dir=ASSETS,
+        out_dir=tmp_path,
+    )
+    assert _digest(other.mix) != _digest(remix.mix)
+
+
+def test_every_style_renders_and_each_sounds_different(tmp_path):
+    song = make_song(tempo=110.0, key="A", scale="minor", bars=4, seed=3)
+    spectra = {}
+    for style in STYLES:
+        perf = play(
+            song.audio,
+            stems_from_song(song),
+            analysis_from_song(song),
+            RemixOptions(style=style),
+            assets_dir=ASSETS,
+            out_dir=tmp_path / style,
+        )
+        assert perf.mix.shape == song.audio.shape and np.isfinite(perf.mix).all()
+        assert perf.facts["style"] == style
+        mono = perf.mix.mean(axis=0)
+        frames = np.abs(np.fft.rfft(mono[: mono.size // 2048 * 2048].reshape(-1, 2048), axis=1))
+        spectra[style] = (np.log(frames.mean(axis=0) + 1e-6), mono)
+    names = sorted(spectra)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            diff = np.abs(spectra[a][1] - spectra[b][1]).mean() / np.abs(spectra[a][1]).mean()
+            assert diff > 0.2, f"{a} and {b} sound alike"
+
+
+def test_without_vocals_the_vocal_stem_is_silent(song, tmp_path):
+    perf = play(
+        song.audio,
+        stems_from_song(song),
+        analysis_from_song(song),
+        RemixOptions(keep_vocals=False),
+        assets_dir=ASSETS,
+        out_dir=tmp_path,
+    )
+    assert not np.any(perf.stems["vocals"])
+
+
+def test_missing_assets_raise_a_clear_pipeline_error(song, tmp_path):
+    with pytest.raises(PipelineError) as err:
+        play(
+            song.audio,
+            stems_from_song(song),
+            analysis_from_song(song),
+            RemixOptions(),
+            assets_dir=tmp_path / "nowhere",
+            out_dir=tmp_path / "out",
+        )
+    assert err.value.code == ASSETS_MISSING

@@ -1,0 +1,145 @@
+"""Rendering: drum samples land on the grid, the guitar DI carries the chord roots, the amp chain behaves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+
+from pipeline.arrange import arrange, part_rngs
+from pipeline.assets import DRUM_ROLES, load_ir, load_kit
+from pipeline.render.amp import amp
+from pipeline.render.bass import render_bass
+from pipeline.render.drums import render_hits
+from pipeline.render.guitar import render_di, render_guitars
+from pipeline.render.strings import midi_hz, pluck
+from pipeline.testing.synth import make_song
+from pipeline.tests.play_helpers import analysis_from_song
+from pipeline.types import SAMPLE_RATE, RemixOptions
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@pytest.fixture(scope="module")
+def song():
+    return make_song(
+        tempo=90.0, key="D", scale="minor", progression=("i", "VI", "VII", "v"), bars=8, sections=2
+    )
+
+
+@pytest.fixture(scope="module")
+def arr(song):
+    return arrange(analysis_from_song(song), RemixOptions(style="heavy", seed=4))
+
+
+@pytest.fixture(scope="module")
+def kit():
+    return load_kit(ASSETS)
+
+
+def _onsets(audio: np.ndarray) -> np.ndarray:
+    """Attack times read from the audio alone: where the 2 kHz+ envelope jumps (the beater/stick click)."""
+    from scipy.signal import butter, sosfilt
+
+    click = sosfilt(butter(4, 2000, "high", fs=SAMPLE_RATE, output="sos"), np.asarray(audio).mean(axis=0))
+    frame = 32
+    env = np.abs(click[: click.size // frame * frame]).reshape(-1, frame).max(axis=1)
+    floor = 0.05 * env.max()
+    found: list[float] = []
+    for i in range(8, env.size):
+        if env[i] > floor and env[i] > 3.0 * env[i - 8 : i].max() + 1e-6:
+            t = i * frame / SAMPLE_RATE
+            if not found or t - found[-1] > 0.02:
+                found.append(t)
+    return np.array(found)
+
+
+@pytest.mark.parametrize("role", ["kick", "snare"])
+def test_rendered_kick_and_snare_onsets_are_within_10ms_of_the_true_grid(song, arr, kit, role):
+    n = song.audio.shape[1]
+    buses = render_hits([h for h in arr.drums if h.role == role], kit, n, np.random.default_rng(0))
+    onsets = _onsets(buses[role])
+    hits = [h for h in arr.drums if h.role == role]
+    beat = 60.0 / song.tempo
+    grid = np.arange(0.0, song.duration + beat, beat / (4 * arr.feel))
+    assert len(onsets) >= 0.8 * len(hits)
+    errors = np.array([np.abs(grid - t).min() for t in onsets])
+    assert errors.max() <= 0.010
+
+
+def test_kit_has_every_role_with_velocity_layers(kit):
+    for role in DRUM_ROLES:
+        layers = kit.roles[role]
+        assert len(layers) >= 3
+        assert all(layer.audio.shape[0] == 2 and layer.audio.dtype == np.float32 for layer in layers)
+    soft = kit.layers_for("snare", 0.1)[0]
+    loud = kit.layers_for("snare", 0.95)[0]
+    assert soft is not loud
+
+
+def test_repeated_hits_are_not_machine_gun_copies(kit):
+    from pipeline.arrange.events import Hit
+
+    hits = [Hit(0.5 * i, "snare", 0.7) for i in range(8)]
+    buses = render_hits(hits, kit, int(4.5 * SAMPLE_RATE), np.random.default_rng(1))
+    half = SAMPLE_RATE // 2
+    takes = [buses["snare"][:, i * half : i * half + 2000] for i in range(8)]
+    assert len({round(float(np.abs(t).max()), 4) for t in takes}) > 1
+
+
+def test_pluck_is_in_tune(tmp_path):
+    for pitch in (38, 40, 45, 52, 57):
+        tone = pluck(midi_hz(pitch), 1.5, np.random.default_rng(pitch))
+        f0 = librosa.yin(tone, fmin=30, fmax=400, sr=SAMPLE_RATE, frame_length=8192)
+        cents = 1200 * np.log2(np.median(f0) / midi_hz(pitch))
+        assert abs(cents) < 10
+
+
+def test_clean_di_chroma_shows_the_chord_root_on_90_percent_of_bars(song, arr):
+    di = render_di(arr.guitar_left, song.audio.shape[1], seed=1)
+    chroma = librosa.feature.chroma_cqt(y=di, sr=SAMPLE_RATE, hop_length=1024)
+    times = librosa.frames_to_time(np.arange(chroma.shape[1]), sr=SAMPLE_RATE, hop_length=1024)
+    good = 0
+    for start, end, root, _q in song.chords:
+        c = chroma[:, (times > start + 0.05) & (times < end - 0.05)].mean(axis=1)
+        power_chord_fit = [c[r] + c[(r + 7) % 12] for r in range(12)]
+        good += int(np.argmax(power_chord_fit)) == root
+    assert good / len(song.chords) >= 0.9
+
+
+def test_amp_chain_distorts_and_the_cabinet_tames_the_fizz(song, arr):
+    ir = load_ir(ASSETS)
+    n = 5 * SAMPLE_RATE
+    di = render_di(arr.guitar_left, n, seed=2)
+    wet = amp(di, ir, 30.0)
+    assert wet.shape == di.shape and np.isfinite(wet).all()
+    spec_di = np.abs(np.fft.rfft(di))
+    spec = np.abs(np.fft.rfft(wet))
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+
+    def share(s: np.ndarray, lo: float, hi: float) -> float:
+        return float((s[(freqs >= lo) & (freqs < hi)] ** 2).sum() / (s**2).sum())
+
+    crest = np.abs(wet).max() / np.sqrt(np.mean(wet[wet != 0] ** 2))
+    crest_di = np.abs(di).max() / np.sqrt(np.mean(di[di != 0] ** 2))
+    assert crest < crest_di  # saturated: far less peaky than the plucked DI
+    assert share(spec, 12000, 22050) < 0.01  # the cabinet rolls off the fizz
+    assert share(spec, 1000, 5000) > share(spec_di, 1000, 5000)  # distortion adds upper harmonics
+
+
+def test_guitars_are_double_tracked_wide_and_bass_is_centred(song, arr):
+    n = 6 * SAMPLE_RATE
+    stereo = render_guitars(arr.guitar_left, arr.guitar_right, n, load_ir(ASSETS), 28.0, seed=0)
+    left, right = stereo
+    corr = np.corrcoef(left, right)[0, 1]
+    assert corr < 0.9  # two takes, not one copied to both sides
+    bass = render_bass(arr.bass, n, seed=3)
+    assert np.allclose(bass[0], bass[1]) and np.abs(bass).max() > 0.01
+
+
+def test_part_generators_are_independent_of_how_many_are_drawn():
+    a = part_rngs(3, "heavy", 5)[2].random()
+    b = part_rngs(3, "heavy", 8)[2].random()
+    assert a == b
