@@ -36,6 +36,12 @@ class JobQuerySet(models.QuerySet):
             models.Q(heartbeat_at__lt=cutoff) | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
         )
 
+    def lost_in_queue(self, older_than_s: int | None = None, now: Any = None) -> JobQuerySet:
+        """Queued jobs no worker has taken for ``older_than_s`` seconds: their message was probably lost."""
+        now = now or timezone.now()
+        limit = older_than_s if older_than_s is not None else settings.METALIZER_QUEUED_STALE_S
+        return self.filter(status=Job.Status.QUEUED, queued_at__lt=now - timedelta(seconds=limit))
+
     def owned_by(self, *, user: Any = None, session_key: str | None = None) -> JobQuerySet:
         """The jobs a caller may list: their account's, else their browser session's."""
         if user is not None and getattr(user, "is_authenticated", False):
@@ -95,6 +101,7 @@ class Job(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="When the current message was sent.")
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

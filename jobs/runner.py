@@ -149,11 +149,10 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
 
-    def __enter__(self) -> Heartbeat:
+    def start(self) -> None:
         self._thread.start()
-        return self
 
-    def __exit__(self, *_exc: object) -> None:
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=self.interval_s + 5)
 
@@ -187,7 +186,7 @@ def run_job(
     heartbeat = None if eager else Heartbeat(job.pk, settings.METALIZER_HEARTBEAT_S)
     try:
         if heartbeat:
-            heartbeat.__enter__()
+            heartbeat.start()
         return _run_claimed(job, work_dir)
     except JobCancelled:
         delete_tree(result_prefix(job.pk))
@@ -227,7 +226,7 @@ def run_job(
         return "failed"
     finally:
         if heartbeat:
-            heartbeat.__exit__(None, None, None)
+            heartbeat.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
@@ -276,7 +275,10 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
 
 def _wait_for_retry(job_id: Any, reason: str) -> None:
     Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
-        status=Job.Status.QUEUED, stage="retrying", error_message=f"Retrying after {reason}."
+        status=Job.Status.QUEUED,
+        stage="retrying",
+        error_message=f"Retrying after {reason}.",
+        queued_at=timezone.now(),
     )
     delete_tree(result_prefix(job_id))
 

@@ -32,6 +32,9 @@ WORKER_LOST_MESSAGE = (
     "The worker processing this song stopped unexpectedly, and it happened again after a retry. "
     "Please upload the song again; if it keeps failing, try a shorter song."
 )
+QUEUE_LOST_MESSAGE = (
+    "This song waited too long for a free worker and was dropped. Please upload it again in a few minutes."
+)
 QUEUE_UNAVAILABLE_MESSAGE = "The remix queue is not reachable right now. Please try again in a minute."
 
 
@@ -91,14 +94,17 @@ def enqueue(job: Job) -> None:
     from kombu.exceptions import KombuError, OperationalError
 
     from jobs.tasks import process_job
+    from metalizer_site.celery import ensure_broker_dirs
 
     task_id = str(uuid.uuid4())
-    Job.objects.filter(pk=job.pk).update(celery_task_id=task_id)
-    job.celery_task_id = task_id
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(celery_task_id=task_id, queued_at=now)
+    job.celery_task_id, job.queued_at = task_id, now
     try:
         if settings.CELERY_TASK_ALWAYS_EAGER:
             process_job.apply_async(args=[str(job.pk)], task_id=task_id, queue="heavy")
         else:
+            ensure_broker_dirs()  # the web app may take an upload before the embedded worker first ran
             # A fresh connection per upload: a broker that went away is noticed now, not via a stale pool.
             with process_job.app.connection_for_write() as conn:
                 process_job.apply_async(args=[str(job.pk)], task_id=task_id, queue="heavy", connection=conn)
@@ -253,7 +259,7 @@ def purge_orphaned_files(now: datetime | None = None, grace_s: int = ORPHAN_GRAC
 
 
 def recover_stuck_jobs(*, orphaned_by: str | None = None, older_than_s: int | None = None) -> dict[str, int]:
-    """Requeue (once) or fail running jobs whose worker is gone.
+    """Requeue (once) or fail running jobs whose worker is gone, and queued jobs whose message was lost.
 
     A job is orphaned when its heartbeat is older than ``older_than_s`` (default
     METALIZER_STUCK_AFTER_S), or when ``orphaned_by`` names the worker node it ran on (that node has
@@ -263,7 +269,30 @@ def recover_stuck_jobs(*, orphaned_by: str | None = None, older_than_s: int | No
     if orphaned_by:
         stuck = stuck | Job.objects.filter(status=Job.Status.RUNNING, worker=orphaned_by)
     counts = {"requeued": 0, "failed": 0}
+    for job in Job.objects.lost_in_queue():
+        # Sent again under a new task id, so the old message (if it ever turns up) is skipped.
+        if job.recoveries >= MAX_RECOVERIES:
+            if mark_failed(job.pk, "queue_lost", QUEUE_LOST_MESSAGE, from_statuses=[Job.Status.QUEUED]):
+                counts["failed"] += 1
+            continue
+        if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, celery_task_id=job.celery_task_id).update(
+            recoveries=job.recoveries + 1
+        ):
+            try:
+                enqueue(job)
+                counts["requeued"] += 1
+            except QueueUnavailable as exc:
+                mark_failed(job.pk, "queue_unavailable", str(exc), from_statuses=[Job.Status.QUEUED])
+                counts["failed"] += 1
+    hard_limit = timedelta(seconds=settings.METALIZER_TASK_TIME_LIMIT_S)
     for job in stuck.distinct():
+        if job.started_at and timezone.now() - job.started_at >= hard_limit:
+            # Killed by the hard time limit: running it again would only hit the limit again.
+            minutes = settings.METALIZER_TASK_TIME_LIMIT_S // 60
+            message = f"The remix took longer than {minutes} minutes and was stopped. Try a shorter song."
+            if mark_failed(job.pk, "timeout", message):
+                counts["failed"] += 1
+            continue
         if job.recoveries >= MAX_RECOVERIES:
             if mark_failed(job.pk, "worker_lost", WORKER_LOST_MESSAGE):
                 counts["failed"] += 1

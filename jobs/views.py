@@ -32,6 +32,20 @@ def _limits() -> dict[str, str]:
     }
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """An over-size upload is refused before its body (and so its CSRF token) is read: say 'too large'."""
+    if getattr(request, "upload_too_large", False) or declared_too_large(request):
+        context = {
+            "form": UploadForm(),
+            "error": too_large(settings.METALIZER_UPLOAD_MAX_BYTES),
+            **_limits(),
+        }
+        return render(request, "jobs/upload.html", context, status=413)
+    from django.views.csrf import csrf_failure as default_csrf_failure
+
+    return default_csrf_failure(request, reason=reason)
+
+
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":

@@ -51,6 +51,9 @@ if METALIZER_TASK_TIME_LIMIT_S <= METALIZER_TASK_SOFT_TIME_LIMIT_S:
     )
 # A running job whose heartbeat is older than this is considered orphaned by a dead worker.
 METALIZER_STUCK_AFTER_S = env.int("METALIZER_STUCK_AFTER_S", 300, minimum=30)
+# A job queued this long without a worker taking it has probably lost its message (a worker killed
+# while holding it): it is sent again once. Long enough for a real backlog on one heavy worker.
+METALIZER_QUEUED_STALE_S = env.int("METALIZER_QUEUED_STALE_S", 3600, minimum=60)
 METALIZER_HEARTBEAT_S = 10
 METALIZER_PROGRESS_MIN_INTERVAL_S = 2.0
 METALIZER_UPLOAD_MIN_DURATION_S = 2.0
@@ -87,6 +90,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "metalizer_site.urls"
+CSRF_FAILURE_VIEW = "jobs.views.csrf_failure"
 WSGI_APPLICATION = "metalizer_site.wsgi.application"
 ASGI_APPLICATION = "metalizer_site.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -107,7 +111,8 @@ TEMPLATES = [
 ]
 
 # --- Database --------------------------------------------------------------------------------------
-METALIZER_JOBS_DB_URL = env.str("METALIZER_JOBS_DB_URL", "sqlite:///data/jobs.sqlite3")
+# Default: sqlite:///data/jobs.sqlite3, i.e. inside METALIZER_DATA_DIR (which follows that variable).
+METALIZER_JOBS_DB_URL = env.str("METALIZER_JOBS_DB_URL", f"sqlite:///{DATA_DIR / 'jobs.sqlite3'}")
 DATABASES = {"default": database_config(METALIZER_JOBS_DB_URL, base_dir=BASE_DIR)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded default needs no setup step: the data folder appears on first start.
@@ -310,3 +315,5 @@ LOGGING = {
 
 # In development static files come from the app folders (WhiteNoise finders); no collectstatic needed.
 WHITENOISE_USE_FINDERS = DEBUG
+# Without collectstatic, pages still render (unhashed static URLs) instead of failing with a 500.
+WHITENOISE_MANIFEST_STRICT = False

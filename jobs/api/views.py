@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import quote
 
-from django.conf import settings
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponseRedirect
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -27,8 +23,9 @@ from jobs.api.serializers import (
     RemixOptionsSerializer,
     job_api_url,
 )
+from jobs.downloads import serve_file
 from jobs.models import AUDIO_FORMATS, RESULT_PARTS, Job
-from jobs.results import CONTENT_TYPES, PartUnavailable, default_format, download_name, result_key
+from jobs.results import PartUnavailable, default_format, download_name, result_key
 from jobs.transcode import TranscodeError
 from jobs.uploads import declared_too_large, upload_cap
 from jobs.validators import UploadRejected, too_large, validate_audio_upload
@@ -56,24 +53,6 @@ def get_job_or_404(pk: Any) -> Job:
     if job is None:
         raise ApiError("not_found", "No such job (it may have expired).", status.HTTP_404_NOT_FOUND)
     return job
-
-
-def serve_file(key: str, filename: str, fmt: str) -> Any:
-    """Local storage: stream the file as an attachment. S3: redirect to a short-lived signed URL."""
-    if settings.METALIZER_STORAGE == "s3":
-        disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
-        url = default_storage.url(
-            key,
-            parameters={"ResponseContentDisposition": disposition, "ResponseContentType": CONTENT_TYPES[fmt]},
-            expire=settings.METALIZER_S3_SIGNED_URL_TTL_S,
-        )
-        return HttpResponseRedirect(url)
-    return FileResponse(
-        default_storage.open(key, "rb"),
-        as_attachment=True,
-        filename=filename,
-        content_type=CONTENT_TYPES[fmt],
-    )
 
 
 class JobViewSet(viewsets.ViewSet):
@@ -185,7 +164,7 @@ class JobViewSet(viewsets.ViewSet):
                 f"The {part} could not be converted to {fmt}.",
                 status.HTTP_500_INTERNAL_SERVER_ERROR,
             ) from None
-        return serve_file(key, download_name(job, part, fmt), fmt)
+        return serve_file(request, key, download_name(job, part, fmt), fmt)
 
 
 def too_large_error() -> ApiError:

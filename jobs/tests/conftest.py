@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -53,4 +54,29 @@ def unreachable_broker(settings) -> Iterator[None]:  # type: ignore[no-untyped-d
     finally:
         celery_app.conf.broker_url = "memory://"
         celery_app.conf.task_always_eager = True
+        celery_app.close()
+
+
+@pytest.fixture
+def filesystem_broker(settings, tmp_path) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+    """The embedded default's broker (kombu filesystem transport) in a folder that does not exist yet."""
+    root = tmp_path / "broker"
+    options = {
+        "data_folder_in": str(root / "queue"),
+        "data_folder_out": str(root / "queue"),
+        "control_folder": str(root / "control"),
+        "store_processed": False,
+    }
+    settings.QUEUE_BACKEND = "embedded"
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = options
+    celery_app.conf.update(
+        task_always_eager=False, broker_url="filesystem://", broker_transport_options=options
+    )
+    celery_app.close()
+    try:
+        yield root / "queue"
+    finally:
+        celery_app.conf.update(task_always_eager=True, broker_url="memory://", broker_transport_options={})
         celery_app.close()

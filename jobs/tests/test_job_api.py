@@ -185,3 +185,18 @@ def test_schema_and_docs_pages_are_served(client):
     assert schema.status_code == 200
     assert b"/api/jobs/{id}/result" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_upload_on_the_embedded_broker_writes_a_message_before_any_worker_ran(
+    client, song_upload, filesystem_broker
+):
+    import json
+
+    assert not filesystem_broker.exists()
+    body = upload(client, song_upload)
+    messages = sorted(filesystem_broker.glob("*.heavy.msg"))
+    assert len(messages) == 1
+    payload = json.loads(messages[0].read_text())
+    assert payload["headers"]["task"] == "jobs.tasks.process_job"
+    assert payload["headers"]["id"] == Job.objects.get(pk=body["id"]).celery_task_id
+    assert client.get("/healthz").json()["broker"] == "ok"

@@ -102,3 +102,16 @@ def test_job_page_shows_player_and_downloads_when_done(client, finished_job):
     assert f'<audio controls preload="none" src="/api/jobs/{job.pk}/result?part=mix">' in html
     assert f"/api/jobs/{job.pk}/result?part=mix&amp;format=mp3" in html
     assert 'http-equiv="refresh"' not in html  # finished: no more refreshing
+
+
+def test_result_honours_a_byte_range_so_the_player_can_seek(client, finished_job):
+    job, _ = finished_job
+    whole = body_of(client.get(f"/api/jobs/{job.pk}/result?part=mix"))
+    part = client.get(f"/api/jobs/{job.pk}/result?part=mix", HTTP_RANGE="bytes=100-1099")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 100-1099/{len(whole)}"
+    assert body_of(part) == whole[100:1100]
+    tail = client.get(f"/api/jobs/{job.pk}/result?part=mix", HTTP_RANGE="bytes=-500")
+    assert body_of(tail) == whole[-500:]
+    beyond = client.get(f"/api/jobs/{job.pk}/result?part=mix", HTTP_RANGE=f"bytes={len(whole)}-")
+    assert beyond.status_code == 416

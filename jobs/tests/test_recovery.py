@@ -41,7 +41,7 @@ def test_stuck_queryset_finds_running_jobs_with_a_stale_heartbeat(settings):
 
 
 def test_stuck_job_is_requeued_once_with_a_fresh_task(held_queue):
-    job = running_job(heartbeat_age_s=3600)
+    job = running_job(heartbeat_age_s=900)
     assert services.recover_stuck_jobs() == {"requeued": 1, "failed": 0}
     job.refresh_from_db()
     assert (job.status, job.stage, job.progress, job.recoveries) == ("queued", "requeued", 0.0, 1)
@@ -50,7 +50,7 @@ def test_stuck_job_is_requeued_once_with_a_fresh_task(held_queue):
 
 
 def test_job_stuck_again_after_its_requeue_is_failed_with_a_clear_message(held_queue):
-    job = running_job(heartbeat_age_s=3600, recoveries=1)
+    job = running_job(heartbeat_age_s=900, recoveries=1)
     assert services.recover_stuck_jobs() == {"requeued": 0, "failed": 1}
     job.refresh_from_db()
     assert job.status == "failed" and job.error_code == "worker_lost"
@@ -67,8 +67,8 @@ def test_worker_restart_recovers_its_own_orphans_even_with_a_fresh_heartbeat(hel
 
 
 def test_recover_command_reports_counts(held_queue, capsys):
-    running_job(heartbeat_age_s=3600)
-    running_job(heartbeat_age_s=3600, recoveries=1)
+    running_job(heartbeat_age_s=900)
+    running_job(heartbeat_age_s=900, recoveries=1)
     call_command("recover_stuck_jobs")
     assert "Requeued 1 job(s), failed 1 job(s)." in capsys.readouterr().out
 
@@ -89,3 +89,31 @@ def test_stale_or_duplicate_messages_never_run_a_job():
     Job.objects.filter(pk=job.pk).update(status="succeeded")
     assert claim(str(job.pk), "current", "celery@h") is None
     assert claim("00000000-0000-0000-0000-000000000000", "current", "celery@h") is None
+
+
+def test_job_whose_message_was_lost_is_sent_again_once_then_failed(held_queue, settings):
+    settings.METALIZER_QUEUED_STALE_S = 600
+    long_ago = timezone.now() - timedelta(hours=2)
+    lost = Job.objects.create(original_name="song.wav", celery_task_id="lost-message", queued_at=long_ago)
+    waiting = Job.objects.create(original_name="song.wav", celery_task_id="in-line", queued_at=timezone.now())
+    assert services.recover_stuck_jobs() == {"requeued": 1, "failed": 0}
+    lost.refresh_from_db()
+    assert lost.status == "queued" and lost.celery_task_id != "lost-message" and lost.recoveries == 1
+    assert [m["id"] for m in held_queue.drain()] == [lost.celery_task_id]
+    assert claim(str(lost.pk), "lost-message", "celery@h") is None  # the old message, if found, is skipped
+    assert Job.objects.get(pk=waiting.pk).celery_task_id == "in-line"
+
+    Job.objects.filter(pk=lost.pk).update(queued_at=long_ago)
+    assert services.recover_stuck_jobs() == {"requeued": 0, "failed": 1}
+    lost.refresh_from_db()
+    assert lost.status == "failed" and lost.error_code == "queue_lost"
+
+
+def test_job_killed_by_the_hard_time_limit_is_failed_as_a_timeout_not_requeued(held_queue, settings):
+    settings.METALIZER_TASK_TIME_LIMIT_S = 600
+    job = running_job(heartbeat_age_s=900)  # started 15 minutes ago, past the 10-minute hard limit
+    assert services.recover_stuck_jobs() == {"requeued": 0, "failed": 1}
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_code == "timeout"
+    assert "longer than 10 minutes" in job.error_message
+    assert held_queue.drain() == []

@@ -140,3 +140,24 @@ def test_bad_input_pipeline_error_fails_once_without_retry(client, song_upload, 
         "analysis_failed",
         "No beat could be found in this song.",
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_thread_keeps_a_long_silent_stage_from_looking_stuck():
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.runner import Heartbeat
+
+    stale = timezone.now() - timedelta(hours=1)
+    job = Job.objects.create(
+        original_name="s.wav", status=Job.Status.RUNNING, started_at=stale, heartbeat_at=stale
+    )
+    assert list(Job.objects.stuck(older_than_s=60)) == [job]
+    beat = Heartbeat(job.pk, interval_s=0.05)
+    beat.start()
+    time.sleep(0.5)
+    beat.stop()
+    assert list(Job.objects.stuck(older_than_s=60)) == []

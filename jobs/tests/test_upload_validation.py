@@ -196,3 +196,17 @@ def test_accepted_formats_pass_the_validator(make_song_file):
         upload = SimpleUploadedFile(Path(name).name, path.read_bytes())
         validated = validate_audio_upload(upload)
         assert 3.0 < validated.info.duration_s < 6.0, name
+
+
+def test_upload_page_says_too_large_even_before_the_csrf_token_is_read(settings, make_song_file):
+    from django.test import Client
+
+    settings.METALIZER_UPLOAD_MAX_BYTES = 50_000
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/")
+    token = browser.cookies["csrftoken"].value
+    upload = SimpleUploadedFile("song.wav", make_song_file().read_bytes())
+    response = browser.post("/", {"csrfmiddlewaretoken": token, "file": upload, "style": "heavy"})
+    assert response.status_code == 413
+    assert b"larger than the 48.8 KB limit" in response.content
+    assert_nothing_kept()

@@ -28,6 +28,8 @@ def analyze(
     if audio.shape[-1] == 0:
         raise PipelineError(ANALYSIS_FAILED, "There is no audio to analyse.")
     audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+    if stems is not None and any(s.shape[-1] != audio.shape[-1] for s in stems.as_dict().values()):
+        raise PipelineError(ANALYSIS_FAILED, "The separated parts do not match the song's length.")
     try:
         return _analyze(audio, stems, progress)
     except PipelineError:

@@ -1,7 +1,10 @@
-"""Integrated loudness (EBU R128 / ITU-R BS.1770).
+"""Integrated loudness (EBU R128 / ITU-R BS.1770-4), streamed so memory stays flat on long songs.
 
-pyloudnorm rather than essentia's LoudnessEBUR128: the same value on real music (E03: -19.81 vs -19.83 LUFS)
-in about a third of the time (0.003x vs 0.008x real time on a 30 s excerpt).
+K-weighting (the same two biquads pyloudnorm designs), 400 ms blocks every 100 ms, the -70 LUFS absolute
+and -10 LU relative gates. Measured on a 3-minute song: pyloudnorm needs ~290 MB extra (float64 copies of
+the whole song) and essentia's LoudnessEBUR128 is slower (0.008x vs 0.003x real time); this streams
+10-second chunks through the filters with their state carried over, and agrees with pyloudnorm to 0.01 LU
+(see the tests).
 """
 
 from __future__ import annotations
@@ -9,15 +12,73 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyloudnorm
+from scipy import signal
 
 SILENCE_LUFS = -70.0  # the standard's absolute gate: anything quieter is reported as this
+_BLOCK_S = 0.4
+_STEP_S = 0.1
+_CHUNK_S = 10.0
+
+
+def _biquad(kind: str, gain_db: float, q: float, fc: float, rate: int) -> np.ndarray:
+    """RBJ-cookbook biquad as one second-order section (as pyloudnorm's K-weighting stages)."""
+    a_gain = 10 ** (gain_db / 40.0)
+    w0 = 2 * math.pi * fc / rate
+    alpha = math.sin(w0) / (2 * q)
+    cos_w0 = math.cos(w0)
+    if kind == "high_shelf":
+        sq = 2 * math.sqrt(a_gain) * alpha
+        b = [
+            a_gain * ((a_gain + 1) + (a_gain - 1) * cos_w0 + sq),
+            -2 * a_gain * ((a_gain - 1) + (a_gain + 1) * cos_w0),
+            a_gain * ((a_gain + 1) + (a_gain - 1) * cos_w0 - sq),
+        ]
+        a = [(a_gain + 1) - (a_gain - 1) * cos_w0 + sq, 2 * ((a_gain - 1) - (a_gain + 1) * cos_w0)]
+        a.append((a_gain + 1) - (a_gain - 1) * cos_w0 - sq)
+    else:  # high_pass
+        b = [(1 + cos_w0) / 2, -(1 + cos_w0), (1 + cos_w0) / 2]
+        a = [1 + alpha, -2 * cos_w0, 1 - alpha]
+    return np.array([*(np.array(b) / a[0]), 1.0, a[1] / a[0], a[2] / a[0]])
+
+
+def k_weighting(rate: int) -> np.ndarray:
+    """The BS.1770 K-weighting filter as second-order sections."""
+    return np.stack(
+        [
+            _biquad("high_shelf", 4.0, 1 / math.sqrt(2), 1500.0, rate),
+            _biquad("high_pass", 0.0, 0.5, 38.0, rate),
+        ]
+    )
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     """LUFS of a (channels, n) signal; finite even for silence or very short input."""
-    data = np.asarray(audio, dtype=np.float64).T
-    if data.shape[0] < int(0.4 * sample_rate):  # shorter than one gating block
-        data = np.pad(data, ((0, int(0.4 * sample_rate) - data.shape[0]), (0, 0)))
-    value = float(pyloudnorm.Meter(sample_rate).integrated_loudness(data))
+    audio = np.atleast_2d(audio)
+    channels, n = audio.shape
+    sos = k_weighting(sample_rate)
+    step = int(round(_STEP_S * sample_rate))
+    per_block = int(round(_BLOCK_S / _STEP_S))
+    state = np.zeros((sos.shape[0], channels, 2))  # filter memory carried from chunk to chunk
+    sub_sums: list[np.ndarray] = []  # per 100 ms: sum over channels of squared weighted samples
+    carry = np.zeros(0)
+    chunk = int(_CHUNK_S * sample_rate) // step * step
+    for start in range(0, n, chunk):
+        piece = np.asarray(audio[:, start : start + chunk], dtype=np.float64)
+        weighted, state = signal.sosfilt(sos, piece, axis=1, zi=state)
+        energy = np.concatenate([carry, np.square(weighted).sum(axis=0)])
+        whole = len(energy) // step * step
+        sub_sums.append(energy[:whole].reshape(-1, step).sum(axis=1))
+        carry = energy[whole:]
+    subs = np.concatenate(sub_sums) if sub_sums else np.zeros(0)
+    if len(subs) < per_block:
+        return SILENCE_LUFS
+    blocks = np.convolve(subs, np.ones(per_block), mode="valid") / (per_block * step)
+    with np.errstate(divide="ignore"):
+        levels = -0.691 + 10 * np.log10(blocks)
+    gated = blocks[levels > SILENCE_LUFS]
+    if not len(gated):
+        return SILENCE_LUFS
+    relative = -0.691 + 10 * math.log10(gated.mean()) - 10.0
+    gated = blocks[(levels > SILENCE_LUFS) & (levels > relative)]
+    value = -0.691 + 10 * math.log10(gated.mean())
     return round(value, 2) if math.isfinite(value) and value > SILENCE_LUFS else SILENCE_LUFS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from pedalboard import (
     HighpassFilter,
@@ -17,9 +19,31 @@ from scipy.signal import firwin, oaconvolve, resample_poly
 from pipeline.types import SAMPLE_RATE
 
 OVERSAMPLE = 2
-# Half-band-ish anti-imaging / anti-aliasing filter for the 2x oversampled clipper (short: it runs on every
-# guitar and bass sample; the DI is low-passed at 6.5 kHz before the clipper, the cabinet at 9 kHz after it).
+# Anti-imaging / anti-aliasing filter for the 2x oversampled clipper (short: it runs on every guitar and bass
+# sample; the DI is low-passed before the clipper and the cabinet rolls off the top after it).
 _OS_FILTER = firwin(47, 0.9 / OVERSAMPLE, window=("kaiser", 7.0)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class AmpVoice:
+    """Tone settings of the chain (frequencies in Hz, gains in dB)."""
+
+    tight_hz: float = 110.0  # high-pass before the drive: keeps palm mutes tight
+    boost_hz: float = 750.0  # overdrive-pedal mid hump before the amp
+    boost_db: float = 6.0
+    pre_lowpass_hz: float = 6500.0
+    low_shelf_db: float = 3.0  # post-amp, at 120 Hz: weight
+    scoop_hz: float = 450.0
+    scoop_db: float = -5.0
+    honk_hz: float = 1400.0  # cut where a synthetic guitar honks (SOUND-NOTES #7)
+    honk_db: float = 0.0
+    presence_hz: float = 2600.0
+    presence_db: float = 3.0
+    cab_lowpass_hz: float = 9000.0
+    air_db: float = -2.0  # high shelf at 6 kHz after the cabinet
+
+
+DEFAULT_VOICE = AmpVoice()
 
 
 def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:
@@ -32,26 +56,30 @@ def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:
     return resample_poly(y, 1, OVERSAMPLE, window=_OS_FILTER).astype(np.float32)[: x.size]
 
 
-def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, *, bass: bool = False) -> np.ndarray:
+def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None = None) -> np.ndarray:
     """A mono DI through the whole chain; returns mono float32 of the same length."""
+    v = voice or DEFAULT_VOICE
     pre = Pedalboard(
         [
             NoiseGate(threshold_db=-70.0, ratio=4.0, attack_ms=1.0, release_ms=60.0),
-            HighpassFilter(110.0 if not bass else 250.0),
-            PeakFilter(750.0, 6.0, 0.7),  # tube-screamer style mid boost before the amp: tight, articulate
-            LowpassFilter(6500.0),
+            HighpassFilter(v.tight_hz),
+            PeakFilter(v.boost_hz, v.boost_db, 0.7),
+            LowpassFilter(v.pre_lowpass_hz),
         ]
     )
     x = pre(di[None, :], SAMPLE_RATE)[0]
     y = clipper(x, drive_db)
     post = Pedalboard(
         [
-            LowShelfFilter(120.0, 3.0, 0.7),
-            PeakFilter(450.0, -5.0, 0.8),  # scooped mids
-            PeakFilter(2600.0, 3.0, 0.8),  # presence
+            LowShelfFilter(120.0, v.low_shelf_db, 0.7),
+            PeakFilter(v.scoop_hz, v.scoop_db, 0.8),
+            PeakFilter(v.honk_hz, v.honk_db, 0.7),
+            PeakFilter(v.presence_hz, v.presence_db, 0.8),
         ]
     )
     y = post(y[None, :], SAMPLE_RATE)[0]
     y = oaconvolve(y, ir, mode="full")[: y.size].astype(np.float32)
-    cab_post = Pedalboard([HighpassFilter(75.0), LowpassFilter(9000.0), HighShelfFilter(6000.0, -2.0, 0.7)])
+    cab_post = Pedalboard(
+        [HighpassFilter(75.0), LowpassFilter(v.cab_lowpass_hz), HighShelfFilter(6000.0, v.air_db, 0.7)]
+    )
     return cab_post(y[None, :], SAMPLE_RATE)[0].astype(np.float32)

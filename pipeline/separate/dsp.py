@@ -56,11 +56,13 @@ def separate(
 ) -> dict[str, np.ndarray]:
     """Split float32 ``(2, n)`` audio into vocals, drums, bass and other, each ``(2, n)``.
 
-    ``with_vocals=False`` leaves vocals silent (for audio whose vocals were already taken out).
+    ``with_vocals=False`` is for audio whose vocals were already taken out: no vocal mask, and the result
+    has only drums, bass and other.
     """
     audio = np.asarray(audio, dtype=np.float32)
     n = audio.shape[1]
-    stems = {name: np.zeros_like(audio) for name in ("vocals", "drums", "bass")}
+    names = ("vocals", "drums", "bass") if with_vocals else ("drums", "bass")
+    stems = {name: np.zeros_like(audio) for name in names}
     n_blocks = max(1, -(-n // BLOCK))
     for i, start in enumerate(range(0, n, BLOCK)):
         end = min(start + BLOCK, n)
@@ -69,9 +71,10 @@ def separate(
         for name, part in _separate_segment(segment, with_vocals).items():
             stems[name][:, start:end] = part[:, MARGIN : MARGIN + end - start]
         progress((i + 1) / n_blocks)
-    other = audio - stems["vocals"]
-    other -= stems["drums"]
+    other = audio - stems["drums"]
     other -= stems["bass"]
+    if with_vocals:
+        other -= stems["vocals"]
     stems["other"] = other
     return stems
 
@@ -117,16 +120,15 @@ def masks(spec: np.ndarray, with_vocals: bool = True) -> dict[str, np.ndarray]:
     total = harm_p + perc_p + 1e-12
     m_harm = harm_p / total
     m_perc = 1.0 - m_harm
+    if not with_vocals:
+        return {"drums": m_perc, "bass": m_harm * _BASS_BAND[:, None]}
 
     cross = left * np.conj(right)
     # Smooth the cross- and auto-spectra a little: a per-bin estimate is noisy and makes musical noise.
     cross_mag = np.abs(_smooth(cross.real) + 1j * _smooth(cross.imag))
     centre = 2.0 * cross_mag / (_smooth(power_l) + _smooth(power_r) + 1e-12)
     centre = np.clip(centre, 0.0, 1.0) ** CENTRE_POWER
-
     vocals = (m_harm + VOCAL_PERCUSSIVE_SHARE * m_perc) * centre * _VOCAL_BAND[:, None]
-    if not with_vocals:
-        vocals = np.zeros_like(m_harm)
     bass = (m_harm - np.minimum(vocals, m_harm)) * _BASS_BAND[:, None]
     drums = m_perc - (vocals - np.minimum(vocals, m_harm))
     return {"vocals": vocals, "drums": drums, "bass": bass}

@@ -67,9 +67,7 @@ def build_unet() -> Any:
             self.enc_bn = nn.ModuleList(nn.BatchNorm2d(c, eps=1e-3) for c in FILTERS)
             dec_out = (256, 128, 64, 32, 16, 1)
             dec_in = (512, 512, 256, 128, 64, 32)
-            self.dec = nn.ModuleList(
-                nn.ConvTranspose2d(dec_in[i], dec_out[i], 5, stride=2) for i in range(6)
-            )
+            self.dec = nn.ModuleList(nn.ConvTranspose2d(dec_in[i], dec_out[i], 5, stride=2) for i in range(6))
             self.dec_bn = nn.ModuleList(nn.BatchNorm2d(c, eps=1e-3) for c in dec_out)
             self.last = nn.Conv2d(1, 2, 4, dilation=2)
 
@@ -152,7 +150,9 @@ def vocals(audio: np.ndarray, weights: Path, progress: StageProgress = no_progre
     return np.ascontiguousarray(out[:, N_FFT : N_FFT + n] / _WINDOW_SUM)
 
 
-def separate(audio: np.ndarray, weights: Path, progress: StageProgress = no_progress) -> dict[str, np.ndarray]:
+def separate(
+    audio: np.ndarray, weights: Path, progress: StageProgress = no_progress
+) -> dict[str, np.ndarray]:
     """Vocals from Spleeter; drums, bass and other from the DSP separator on the accompaniment."""
     voice = vocals(audio, weights, progress)
     accompaniment = audio - voice

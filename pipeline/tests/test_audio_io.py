@@ -330,3 +330,22 @@ def test_write_audio_clips_instead_of_wrapping(tmp_path: Path) -> None:
     loud = np.full((2, SR_OUT * 3), 1.7, dtype=np.float32)
     back, _ = sf.read(write_audio(tmp_path / "loud.wav", loud), dtype="float32")
     assert back.max() <= 1.0 and back.min() > 0.99
+
+
+def test_overestimated_length_is_trimmed_in_place_without_a_second_copy() -> None:
+    """Headers (Ogg, MP3) can promise a few more frames than decode; the result is trimmed in place."""
+    from pipeline.audio_io import _Sink
+
+    block = np.random.default_rng(0).standard_normal((2_999_616, 2)).astype(np.float32)
+    tracemalloc.start()
+    try:
+        sink = _Sink(SR_OUT, None)
+        sink.reserve(3_000_000)
+        sink.add(block)
+        out = sink.finish()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.shape == (2, 2_999_616) and out.flags.c_contiguous
+    np.testing.assert_array_equal(out, block.T)
+    assert peak < 1.1 * out.nbytes, f"peak {peak / 1e6:.0f} MB for {out.nbytes / 1e6:.0f} MB"

@@ -175,7 +175,8 @@ def test_fetched_checkpoint_loads_through_demucs_get_model(server: tuple[str, Pa
 def test_command_line_reports_failure_with_exit_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = fetch_models.main(["--models-dir", str(tmp_path), "--url", "http://127.0.0.1:9/"])
+    args = ["--models-dir", str(tmp_path), "--url", "http://127.0.0.1:9/", "--only", "demucs"]
+    code = fetch_models.main(args)
     assert code == 1
     assert "error:" in capsys.readouterr().err
     assert not (tmp_path / "htdemucs.yaml").exists()

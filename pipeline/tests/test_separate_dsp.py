@@ -106,3 +106,10 @@ def test_runs_well_under_a_third_of_real_time() -> None:
     dsp.separate(audio)
     rtf = (time.perf_counter() - start) / 30.0
     assert rtf <= 0.3, f"real-time factor {rtf:.3f}"
+
+
+def test_without_vocals_everything_goes_to_drums_bass_and_other() -> None:
+    audio = make_song(tempo=120, bars=4, seed=7, with_vocals=True).audio
+    stems = dsp.separate(audio, with_vocals=False)
+    assert set(stems) == {"drums", "bass", "other"}
+    np.testing.assert_allclose(sum(stems.values()), audio, atol=1e-5)

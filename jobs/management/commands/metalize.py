@@ -1,21 +1,43 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from pipeline.types import OUTPUT_FORMATS, SEPARATORS, STYLES
+
 
 class Command(BaseCommand):
-    help = "Metalize one file from the terminal with this site's models/assets dirs (python -m pipeline)."
+    help = "Metalize one file from the terminal with this site's models and assets (runs python -m pipeline)."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("args", nargs="+", help="SONG -o OUTDIR [--style ...]; see python -m pipeline -h")
+        parser.add_argument("song", help="input audio file")
+        parser.add_argument("-o", "--out", required=True, help="output folder")
+        parser.add_argument("--style", choices=list(STYLES), default="heavy")
+        parser.add_argument("--intensity", type=float, default=0.7)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--format", choices=list(OUTPUT_FORMATS), default="wav", dest="output_format")
+        parser.add_argument("--no-vocals", action="store_true")
+        parser.add_argument("--separator", choices=list(SEPARATORS), default="auto")
+        parser.add_argument("--quiet", action="store_true", help="no progress output")
 
     def handle(self, *args: str, **options: object) -> None:
         from pipeline.cli import main
 
-        argv = list(args)
-        if "--models-dir" not in argv:
-            argv += ["--models-dir", str(settings.METALIZER_MODELS_DIR)]
-        if "--assets-dir" not in argv:
-            argv += ["--assets-dir", str(settings.METALIZER_ASSETS_DIR)]
+        argv = [
+            str(options["song"]),
+            "--out", str(options["out"]),
+            "--style", str(options["style"]),
+            "--intensity", str(options["intensity"]),
+            "--seed", str(options["seed"]),
+            "--format", str(options["output_format"]),
+            "--separator", str(options["separator"]),
+            "--models-dir", str(settings.METALIZER_MODELS_DIR),
+            "--assets-dir", str(settings.METALIZER_ASSETS_DIR),
+            "--cache-dir", str(settings.METALIZER_STEM_CACHE_DIR),
+            "--max-duration", str(settings.METALIZER_MAX_DURATION_S),
+        ]  # fmt: skip
+        if options["no_vocals"]:
+            argv.append("--no-vocals")
+        if options["quiet"]:
+            argv.append("--quiet")
         code = main(argv)
         if code:
             raise CommandError(f"metalize failed (exit status {code}).", returncode=code)

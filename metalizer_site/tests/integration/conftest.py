@@ -129,9 +129,6 @@ class Worker:
         if self.process is not None:
             self.process.kill()
 
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
 
 @pytest.fixture(scope="session")
 def _worker_session(migrated_env: dict[str, str], it_dir: Path) -> Iterator[Worker]:

@@ -212,10 +212,12 @@ class ManagedProcess:
     cwd: Path = REPO
     proc: subprocess.Popen[bytes] | None = None
     _log_file: Any = field(default=None, repr=False)
+    _log_start: int = 0  # where this run's output begins in a log shared with earlier runs
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log_path.open("ab")
+        self._log_start = self._log_file.tell()
         self._log_file.write(f"--- {time.strftime('%H:%M:%S')} starting: {' '.join(self.args)}\n".encode())
         self._log_file.flush()
         self.proc = subprocess.Popen(
@@ -240,8 +242,11 @@ class ManagedProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def log_text(self) -> str:
+        """This run's output (the log file may also hold earlier runs of the same service)."""
         try:
-            return self.log_path.read_text(errors="replace")
+            with self.log_path.open("rb") as fh:
+                fh.seek(self._log_start)
+                return fh.read().decode(errors="replace")
         except FileNotFoundError:
             return ""
 

@@ -6,6 +6,7 @@ Runs against a web server whose Redis queue has no worker, so "nothing queued" i
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,3 +113,20 @@ def test_over_duration_message_states_the_limit(queue_only_web: QueueOnlyWeb, so
     message = response.json()["error"]["message"]
     limit = queue_only_web.max_duration_s
     assert re.search(rf"\b{limit}(\.0+)?\s*s|0:0{limit}\b|{limit} sec", message), message
+
+
+def test_upload_far_over_the_byte_limit_is_refused_with_413_promptly(
+    queue_only_web: QueueOnlyWeb, s3: S3Server, postgres_db: str, songs_dir: Path
+) -> None:
+    """40 MB against a 600 kB limit: refused while streaming, the client gets a 413, not a reset."""
+    path = songs_dir / "huge.wav"
+    with path.open("wb") as fh:
+        fh.write(song_file(songs_dir / "head.wav", seconds=4).read_bytes())
+        fh.write(b"\0" * (40 * 1024 * 1024))
+    before = _state(queue_only_web, s3, postgres_db)
+    started = time.monotonic()
+    response = ApiClient(queue_only_web.base).upload(path)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 413, response.text[:300]
+    assert elapsed < 15, f"refusing took {elapsed:.1f} s"
+    assert _state(queue_only_web, s3, postgres_db) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -23,6 +24,24 @@ JOB_TIMEOUT_S = 300
 
 def _job_keys(s3: S3Server, job_id: str) -> list[str]:
     return [key for key in s3.object_keys() if job_id in key]
+
+
+def _signed_download(
+    client: ApiClient, s3: S3Server, job_id: str, *, part: str, fmt: str | None = None
+) -> bytes:
+    """Follow /result's 302 to a short-lived signed S3 URL (checking it is one) and return the bytes."""
+    redirect = client.result(job_id, part=part, fmt=fmt)
+    assert redirect.status_code == 302, f"{part}/{fmt}: {redirect.status_code} {redirect.text[:500]}"
+    location = redirect.headers["Location"]
+    assert location.startswith(f"{s3.endpoint}/{s3.bucket}/jobs/{job_id}/"), location
+    query = parse_qs(urlparse(location).query)
+    assert "X-Amz-Signature" in query
+    assert 0 < int(query["X-Amz-Expires"][0]) <= 300
+    unsigned = requests.get(location.split("?", 1)[0], timeout=30)
+    assert unsigned.status_code == 403, "objects must only be readable through a signed URL"
+    download = requests.get(location, timeout=60)
+    assert download.status_code == 200, download.text[:300]
+    return download.content
 
 
 def test_upload_is_remixed_into_s3_downloaded_through_a_signed_url_and_deleted_with_all_its_files(
@@ -54,26 +73,26 @@ def test_upload_is_remixed_into_s3_downloaded_through_a_signed_url_and_deleted_w
     assert all(stage for status, stage, _p in watch.seen if status == "running"), watch.seen
     assert final["original_name"] == "round trip.wav"
     assert final["duration"] == pytest.approx(song_seconds, abs=0.1)
-    assert "mix" in final["links"]["result"]
+    assert {"mix", "drums", "midi"} <= set(final["links"]["result"]), final["links"]
+    assert final["analysis"]["tempo"] > 0
+    ttl = datetime.fromisoformat(final["expires_at"]) - datetime.fromisoformat(final["created_at"])
+    assert abs(ttl - timedelta(hours=24)) < timedelta(minutes=5), "default retention is 24 h"
+    assert final["error_code"] in ("", None)
 
     job_keys = _job_keys(s3, job_id)
     assert len(job_keys) >= 2, f"expected input and outputs under the job in S3, found {job_keys}"
 
-    redirect = client.result(job_id, part="mix")
-    assert redirect.status_code == 302, redirect.text[:500]
-    location = redirect.headers["Location"]
-    assert location.startswith(f"{s3.endpoint}/{s3.bucket}/"), location
-    query = parse_qs(urlparse(location).query)
-    assert "X-Amz-Signature" in query
-    assert 0 < int(query["X-Amz-Expires"][0]) <= 300
-    download = requests.get(location, timeout=60)
-    assert download.status_code == 200
-    audio, rate = sf.read(io.BytesIO(download.content), always_2d=True)
+    mix_wav = _signed_download(client, s3, job_id, part="mix")
+    audio, rate = sf.read(io.BytesIO(mix_wav), always_2d=True)
     assert audio.shape[1] == 2
     assert song_seconds - 0.5 <= audio.shape[0] / rate <= song_seconds + 10
     assert float(abs(audio).max()) > 0.05, "the remix is silent"
-    unsigned = requests.get(location.split("?", 1)[0], timeout=30)
-    assert unsigned.status_code == 403, "objects must only be readable through a signed URL"
+    # Other formats and parts come through the same signed redirect (mp3 made on demand, stored with the job).
+    mix_mp3, _rate = sf.read(io.BytesIO(_signed_download(client, s3, job_id, part="mix", fmt="mp3")))
+    assert abs(len(mix_mp3) - len(audio)) / rate < 0.2
+    drums, _rate = sf.read(io.BytesIO(_signed_download(client, s3, job_id, part="drums")), always_2d=True)
+    assert float(abs(drums).max()) > 0.01, "the drum stem is silent"
+    assert _signed_download(client, s3, job_id, part="midi")[:2] == b"PK", "MIDI should come as a zip"
 
     deleted = client.delete(job_id)
     assert deleted.status_code == 204, deleted.text

@@ -1,0 +1,55 @@
+"""The management commands an operator runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+
+def test_metalize_command_remixes_a_file_with_the_sites_assets(make_song_file, tmp_path, capsys):
+    song = make_song_file()
+    out = tmp_path / "out"
+    call_command("metalize", str(song), "-o", str(out), "--style", "doom", "--quiet")
+    summary = json.loads(capsys.readouterr().out)
+    assert (out / "mix.wav").is_file()
+    assert summary["mix"] == str(out / "mix.wav")
+    assert summary["tempo"] > 0
+
+
+def test_metalize_command_fails_clearly_on_a_bad_file(tmp_path, capsys):
+    bad = tmp_path / "notes.mp3"
+    bad.write_text("not a song at all " * 20)
+    with pytest.raises(CommandError, match="metalize failed"):
+        call_command("metalize", str(bad), "-o", str(tmp_path / "out"), "--quiet")
+    assert "does not look like audio" in capsys.readouterr().err
+
+
+def test_load_default_assets_checks_the_folder_and_claims_no_loading(capsys):
+    call_command("load_default_assets")
+    out = capsys.readouterr().out
+    assert "Default assets present" in out and "Nothing was loaded into the database" in out
+
+
+def test_load_default_assets_fails_when_the_folder_is_missing(settings, tmp_path):
+    settings.METALIZER_ASSETS_DIR = tmp_path / "nowhere"
+    with pytest.raises(CommandError, match="METALIZER_ASSETS_DIR"):
+        call_command("load_default_assets")
+
+
+def test_system_checks_find_ffmpeg_and_report_a_missing_checkpoint(settings, tmp_path):
+    from metalizer_site.checks import demucs_checkpoint_present, ffmpeg_present
+
+    assert ffmpeg_present() == []
+    settings.METALIZER_MODELS_DIR = tmp_path
+    assert [m.id for m in demucs_checkpoint_present()] == ["metalizer.W001"]
+    (tmp_path / "htdemucs.th").write_bytes(b"weights")
+    assert demucs_checkpoint_present() == []
+
+
+def test_ffmpeg_check_is_an_error_when_ffmpeg_is_missing(monkeypatch):
+    from metalizer_site.checks import ffmpeg_present
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert [m.id for m in ffmpeg_present()] == ["metalizer.E001"]

@@ -1,0 +1,93 @@
+"""The Spleeter 2-stem port: network geometry, the separation plumbing, and (when converted weights are in
+models/) that the real weights separate a vocal.
+
+The plumbing tests use randomly initialised weights saved in the converted format; they check shapes, the
+mask arithmetic and the stems adding up, not quality.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from pipeline.separate import choose, separate, spleeter_model  # noqa: E402
+from pipeline.testing.synth import make_song  # noqa: E402
+
+SR = 44100
+REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def save_random_weights(models_dir: Path, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    model = spleeter_model.build_model()
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / spleeter_model.WEIGHTS_FILE
+    torch.save({"state": model.state_dict()}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("models")
+    save_random_weights(directory)
+    return directory
+
+
+def test_unet_maps_a_spectrogram_segment_to_a_masked_one_of_the_same_shape() -> None:
+    net = spleeter_model.build_unet().eval()
+    x = torch.rand(1, 2, spleeter_model.T_FRAMES, spleeter_model.F_BINS)
+    with torch.no_grad():
+        y = net(x)
+    assert y.shape == x.shape
+    assert bool((y >= 0).all()) and bool((y <= x + 1e-6).all())  # a sigmoid mask times the input
+
+
+def test_auto_prefers_spleeter_over_dsp_when_only_its_weights_are_present(models_dir: Path) -> None:
+    picked = choose("auto", models_dir)
+    assert picked.method == "spleeter" and picked.name == "spleeter:2stems"
+    assert "no htdemucs checkpoint" in picked.reason and "Spleeter" in picked.reason
+
+
+def test_spleeter_stems_cover_several_segments_and_add_up_to_the_mix(models_dir: Path) -> None:
+    audio = make_song(tempo=120, bars=8, seed=6, with_vocals=True).audio[:, : 15 * SR]  # > 512 frames
+    seen: list[float] = []
+    stems = separate(audio, method="spleeter", models_dir=models_dir, progress=seen.append)
+    assert stems.separator.name == "spleeter:2stems"
+    for name, stem in stems.as_dict().items():
+        assert stem.shape == audio.shape and np.isfinite(stem).all(), name
+    np.testing.assert_allclose(sum(stems.as_dict().values()), audio, atol=1e-4)
+    assert np.abs(stems.vocals).max() > 0
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_silence_gives_silent_vocals(models_dir: Path) -> None:
+    weights = spleeter_model.find_weights(models_dir)
+    voice = spleeter_model.vocals(np.zeros((2, 3 * SR), dtype=np.float32), weights)
+    assert voice.shape == (2, 3 * SR) and not np.abs(voice).max() > 1e-7
+
+
+def test_weights_fingerprint_changes_with_the_file(tmp_path: Path) -> None:
+    first = spleeter_model.fingerprint(save_random_weights(tmp_path / "a", seed=0))
+    second = spleeter_model.fingerprint(save_random_weights(tmp_path / "b", seed=1))
+    assert first != second and len(first) == 12
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    spleeter_model.find_weights(REPO_MODELS) is None, reason="converted Spleeter weights not in models/"
+)
+def test_converted_weights_pull_a_centred_vocal_out_of_a_band() -> None:
+    """Quality check of the real converted weights (runs after `make models`)."""
+    from pipeline.tests.test_separate_dsp import energy, vocal_line
+
+    band = make_song(tempo=100, bars=8, seed=3).audio
+    vocal = vocal_line(band.shape[1])
+    vocal *= np.sqrt(energy(band) / energy(vocal))
+    mix = band + vocal
+    estimate = separate(mix, method="spleeter", models_dir=REPO_MODELS).vocals
+    sdr = 10 * np.log10(energy(vocal) / energy(vocal - estimate))
+    assert sdr > 6.0, sdr
