@@ -1,12 +1,12 @@
 """Shared pytest fixtures for the Django apps.
 
-Unit tests run on the embedded default (SQLite, local storage in a tmp dir) with Celery eager, unless
-the environment names a QUEUE_BACKEND itself (integration runs that talk to a real broker do).
+In-process tests run on the embedded default (SQLite, local storage in a tmp dir) with Celery eager,
+whatever QUEUE_BACKEND the environment names; tests of real brokers and workers start their own
+processes with their own environment (see metalizer_site/tests/integration and test_embedded_worker).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,15 +14,13 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Run tasks inline (eager, in-memory broker) unless this run chose a QUEUE_BACKEND explicitly.
+    """Run tasks inline (eager, in-memory broker) in the test process.
 
     Settings are already loaded by pytest-django at this point, so the switch is made on the live
     settings and the Celery app rather than through the environment.
     """
     # WhiteNoise notes that STATIC_ROOT is not collected yet; in development and tests it needn't be.
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
-    if os.environ.get("QUEUE_BACKEND"):
-        return
     from django.conf import settings
 
     settings.QUEUE_BACKEND = "eager"

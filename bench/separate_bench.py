@@ -118,8 +118,7 @@ def main() -> None:
     parser.add_argument("--skip-demucs", action="store_true")
     args = parser.parse_args()
 
-    from pipeline.separate import demucs_model
-    from pipeline.separate.choose import spleeter_model
+    from pipeline.separate import demucs_model, spleeter_model
 
     with tempfile.TemporaryDirectory() as tmp:
         inputs = generated_inputs(args.seconds, Path(tmp)) + list(args.files)
@@ -130,7 +129,7 @@ def main() -> None:
             print(row("decode", path, measure("decode", path)), flush=True)
         sep_inputs = [inputs[0], *args.files]
         has_checkpoint = demucs_model.find_checkpoint(args.models_dir) is not None
-        has_spleeter = spleeter_model is not None and spleeter_model.find_weights(args.models_dir) is not None
+        has_spleeter = spleeter_model.find_weights(args.models_dir) is not None
         for path in sep_inputs:
             print(
                 row("separate dsp", path, measure("dsp", path, models_dir=str(args.models_dir))), flush=True

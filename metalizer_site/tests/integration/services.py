@@ -231,6 +231,7 @@ class ManagedProcess:
             preexec_fn=_die_with_parent,
         )
         _LIVE.append(self)
+        _LOGS[self.log_path] = self.name
         return self
 
     @property
@@ -311,8 +312,17 @@ def _die_with_parent() -> None:
 _LIVE: list[ManagedProcess] = []
 
 
+# Every log written this session (killed services' logs matter most when a test fails).
+_LOGS: dict[Path, str] = {}
+
+
 def live_processes() -> list[ManagedProcess]:
     return list(_LIVE)
+
+
+def session_logs() -> dict[Path, str]:
+    """Log path -> service name, for every process started so far."""
+    return dict(_LOGS)
 
 
 def kill_all() -> None:

@@ -9,12 +9,12 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from metalizer_site.tests.integration import services
 from metalizer_site.tests.integration.apiclient import ApiClient
-from metalizer_site.tests.integration.conftest import QueueOnlyWeb
 from metalizer_site.tests.integration.services import S3Server
 from metalizer_site.tests.integration.songs import (
     empty_file,
@@ -23,6 +23,9 @@ from metalizer_site.tests.integration.songs import (
     truncated_flac,
     unsupported_audio,
 )
+
+if TYPE_CHECKING:
+    from metalizer_site.tests.integration.conftest import QueueOnlyWeb
 
 pytestmark = pytest.mark.integration
 

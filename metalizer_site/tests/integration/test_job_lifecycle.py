@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -13,9 +14,11 @@ import soundfile as sf
 
 from metalizer_site.tests.integration import services
 from metalizer_site.tests.integration.apiclient import ApiClient
-from metalizer_site.tests.integration.conftest import Worker
 from metalizer_site.tests.integration.services import S3Server
 from metalizer_site.tests.integration.songs import song_file, wav_duration
+
+if TYPE_CHECKING:
+    from metalizer_site.tests.integration.conftest import Worker
 
 pytestmark = pytest.mark.integration
 

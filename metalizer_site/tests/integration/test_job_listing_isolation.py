@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from metalizer_site.tests.integration import services
 from metalizer_site.tests.integration.apiclient import ApiClient
-from metalizer_site.tests.integration.conftest import QueueOnlyWeb
 from metalizer_site.tests.integration.songs import song_file
+
+if TYPE_CHECKING:
+    from metalizer_site.tests.integration.conftest import QueueOnlyWeb
 
 pytestmark = pytest.mark.integration
 

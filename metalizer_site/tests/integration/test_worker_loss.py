@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from metalizer_site.tests.integration import services
 from metalizer_site.tests.integration.apiclient import ApiClient
-from metalizer_site.tests.integration.conftest import Worker
 from metalizer_site.tests.integration.services import S3Server
 from metalizer_site.tests.integration.songs import song_file
+
+if TYPE_CHECKING:
+    from metalizer_site.tests.integration.conftest import Worker
 
 pytestmark = pytest.mark.integration
 
