@@ -78,6 +78,21 @@ def _job(source: dict[str, Any], queue: Any) -> None:
         if truth is not None:
             beats = np.asarray(result.beats)
             errors = [float(np.min(np.abs(beats - b))) for b in truth.beats]
+            from pipeline.analyze.features import compute_features
+            from pipeline.analyze.tonal import estimate_chords_essentia
+
+            def right_beats(chords: list) -> int:
+                starts = np.array([c.start for c in chords])
+                hits = 0
+                for t in truth.beats:
+                    a, b, root, quality = next(c for c in truth.chords if c[0] <= t + 0.01 < c[1])
+                    heard = chords[max(0, int(np.searchsorted(starts, t + 30 / truth.tempo)) - 1)]
+                    hits += (heard.root, heard.quality) == (root, quality)
+                return hits
+
+            features = compute_features(audio.mean(axis=0), SAMPLE_RATE)
+            ours = right_beats(result.chords)
+            theirs = right_beats(estimate_chords_essentia(features, beats))
             chords_ok = sum(
                 next(c for c in result.chords if c.start <= (a + b) / 2 < c.end).root == root
                 for a, b, root, _ in truth.chords
@@ -86,7 +101,8 @@ def _job(source: dict[str, Any], queue: Any) -> None:
                 f"true {truth.tempo:g} BPM, {truth.key} {truth.scale}, {truth.beats_per_bar}/4, sections at "
                 f"{[round(x, 1) for x in truth.section_starts]}; beat error median "
                 f"{1000 * float(np.median(errors)):.1f} ms; "
-                f"chord roots right on {chords_ok}/{len(truth.chords)} bars"
+                f"chord roots right on {chords_ok}/{len(truth.chords)} bars; chords right on {ours}/"
+                f"{len(truth.beats)} beats (essentia ChordsDetectionBeats: {theirs})"
             )
         queue.put(summary)
     except Exception as exc:  # reported by the parent

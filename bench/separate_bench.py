@@ -151,13 +151,7 @@ def main() -> None:
             print("\ndemucs settings (random full-size htdemucs, first input):")
             print(f"{'segment s':>9} {'overlap':>7} {'threads':>7} {'wall s':>8} {'RTF':>7} {'peak MB':>9}")
             best = None
-            for segment, overlap, threads in (
-                (7.8, 0.25, 2),
-                (7.8, 0.1, 2),
-                (5.0, 0.25, 2),
-                (5.0, 0.1, 2),
-                (7.8, 0.25, 1),
-            ):
+            for segment, overlap, threads in ((7.8, 0.25, 2), (7.8, 0.1, 2), (7.8, 0.25, 1), (5.0, 0.25, 2)):
                 res = measure("demucs-random", inputs[0], segment=segment, overlap=overlap, threads=threads)
                 if "error" in res:
                     print(f"{segment:9.1f} {overlap:7.2f} {threads:7d} error: {res['error'][:60]}")

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from pipeline.analyze import loudness, meter, rhythm, sections, tonal, vocals
-from pipeline.analyze.features import Features, compute_features, tonal_frames
+from pipeline.analyze.features import Features, compute_features
 from pipeline.errors import ANALYSIS_FAILED, PipelineError
 from pipeline.types import SAMPLE_RATE, Analysis, Chord, StageProgress, Stems, no_progress
 
@@ -53,10 +53,15 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         progress(fraction)
 
     mono = audio.mean(axis=0)
-    low = None if stems is None else (stems.drums + stems.bass).mean(axis=0)
-    features = compute_features(mono, sr, low_source=low)
-    if stems is not None:  # harmony from bass + other: no drum noise, no melody
-        features.hpcp = tonal_frames((stems.bass + stems.other).mean(axis=0), sr)[0]
+    if stems is None:
+        features = compute_features(mono, sr)
+    else:
+        features = compute_features(
+            mono,
+            sr,
+            low_source=(stems.drums + stems.bass).mean(axis=0),
+            harmonic_source=(stems.bass + stems.other).mean(axis=0),
+        )
     lap("features", 0.25)
 
     beat_info = rhythm.estimate_rhythm(mono, features)

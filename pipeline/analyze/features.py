@@ -11,6 +11,7 @@ Two frame grids:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import essentia
 import numpy as np
@@ -24,6 +25,7 @@ ONSET_HOP = 256
 TONAL_FRAME = 4096
 TONAL_HOP = 2048
 LOW_BAND_HZ = 160.0
+BASS_MIN_HZ, BASS_MAX_HZ = 30.0, 250.0
 # Onset envelope frame i is stamped i * ONSET_HOP / sr (its start); a sharp onset peaks the log flux as soon
 # as it enters the window, about 6.5 hops before that stamp reaches it (measured on synthetic drums).
 ONSET_LAG_S = 6.5 * ONSET_HOP / 44100
@@ -37,6 +39,7 @@ class Features:
     onset: np.ndarray  # full-band spectral flux, one value per ONSET_HOP
     low_onset: np.ndarray  # flux below LOW_BAND_HZ (kick and bass), same grid
     hpcp: np.ndarray  # (frames, 12) essentia HPCP, index 0 = A, one row per TONAL_HOP
+    bass_hpcp: np.ndarray  # (frames, 12) the same below BASS_MAX_HZ (which note the bass plays)
     mfcc: np.ndarray  # (frames, 13)
     rms: np.ndarray  # (frames,) linear RMS per tonal frame
 
@@ -57,6 +60,11 @@ class Features:
     @property
     def tonal_rate(self) -> float:
         return self.sample_rate / TONAL_HOP
+
+    @property
+    def bass_chroma(self) -> np.ndarray:
+        """Bass HPCP with column 0 = C."""
+        return np.roll(self.bass_hpcp, -3, axis=1)
 
     @property
     def chroma(self) -> np.ndarray:
@@ -91,49 +99,78 @@ def spectral_flux(mono: np.ndarray, sample_rate: int, bands: tuple[float, ...] =
     return fluxes
 
 
-def tonal_frames(mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """HPCP (no harmonic folding: measured best for key), MFCC and RMS per TONAL_HOP frame."""
-    window = es.Windowing(type="blackmanharris62", size=TONAL_FRAME)
-    spectrum = es.Spectrum(size=TONAL_FRAME)
-    peaks = es.SpectralPeaks(
-        orderBy="magnitude",
-        magnitudeThreshold=1e-5,
-        minFrequency=40,
-        maxFrequency=3500,
-        maxPeaks=60,
-        sampleRate=sample_rate,
-    )
-    hpcp = es.HPCP(
+@dataclass
+class TonalFrames:
+    hpcp: np.ndarray  # (frames, 12), index 0 = A
+    bass_hpcp: np.ndarray  # (frames, 12), index 0 = A, peaks below BASS_MAX_HZ only
+    mfcc: np.ndarray  # (frames, 13)
+    rms: np.ndarray  # (frames,)
+
+
+def _hpcp(sample_rate: int, low: float, high: float) -> Any:
+    return es.HPCP(
         size=12,
         harmonics=0,
         bandPreset=False,
-        minFrequency=40,
-        maxFrequency=3500,
+        minFrequency=low,
+        maxFrequency=high,
         weightType="cosine",
         nonLinear=False,
         windowSize=1.0,
         sampleRate=sample_rate,
     )
+
+
+def tonal_frames(mono: np.ndarray, sample_rate: int) -> TonalFrames:
+    """HPCP (no harmonic folding: measured best for key), bass HPCP, MFCC and RMS per TONAL_HOP frame."""
+    window = es.Windowing(type="blackmanharris62", size=TONAL_FRAME)
+    spectrum = es.Spectrum(size=TONAL_FRAME)
+    peaks = es.SpectralPeaks(
+        orderBy="magnitude",
+        magnitudeThreshold=1e-5,
+        minFrequency=BASS_MIN_HZ,
+        maxFrequency=3500,
+        maxPeaks=60,
+        sampleRate=sample_rate,
+    )
+    hpcp = _hpcp(sample_rate, 40.0, 3500.0)
+    bass_hpcp = _hpcp(sample_rate, BASS_MIN_HZ, BASS_MAX_HZ)
     mfcc = es.MFCC(inputSize=TONAL_FRAME // 2 + 1, sampleRate=sample_rate, numberCoefficients=13)
     signal = np.ascontiguousarray(mono, dtype=np.float32)
-    chroma, timbre, rms = [], [], []
+    chroma, bass, timbre, rms = [], [], [], []
     for frame in es.FrameGenerator(signal, frameSize=TONAL_FRAME, hopSize=TONAL_HOP, startFromZero=True):
         spec = spectrum(window(frame))
-        chroma.append(hpcp(*peaks(spec)))
+        freqs, mags = peaks(spec)
+        chroma.append(hpcp(freqs, mags))
+        low = freqs < BASS_MAX_HZ
+        bass.append(bass_hpcp(freqs[low], mags[low]))
         timbre.append(mfcc(spec)[1])
         rms.append(float(np.sqrt(np.mean(frame**2))))
     if not chroma:
-        return np.zeros((1, 12), np.float32), np.zeros((1, 13), np.float32), np.zeros(1, np.float32)
-    return (
-        np.asarray(chroma, dtype=np.float32),
-        np.asarray(timbre, dtype=np.float32),
-        np.asarray(rms, dtype=np.float32),
+        zeros = np.zeros((1, 12), np.float32)
+        return TonalFrames(zeros, zeros, np.zeros((1, 13), np.float32), np.zeros(1, np.float32))
+    return TonalFrames(
+        hpcp=np.asarray(chroma, dtype=np.float32),
+        bass_hpcp=np.asarray(bass, dtype=np.float32),
+        mfcc=np.asarray(timbre, dtype=np.float32),
+        rms=np.asarray(rms, dtype=np.float32),
     )
 
 
-def compute_features(mono: np.ndarray, sample_rate: int, *, low_source: np.ndarray | None = None) -> Features:
-    """All shared features of a mono signal; ``low_source`` (e.g. drums + bass stems) feeds the low band."""
-    hpcp, mfcc, rms = tonal_frames(mono, sample_rate)
+def compute_features(
+    mono: np.ndarray,
+    sample_rate: int,
+    *,
+    low_source: np.ndarray | None = None,
+    harmonic_source: np.ndarray | None = None,
+) -> Features:
+    """All shared features of a mono signal.
+
+    ``low_source`` (e.g. drums + bass stems) feeds the low-band onsets; ``harmonic_source`` (e.g. bass +
+    other stems) feeds the chroma, so drums and voice do not blur the harmony.
+    """
+    frames = tonal_frames(mono, sample_rate)
+    harmony = frames if harmonic_source is None else tonal_frames(harmonic_source, sample_rate)
     if low_source is None:
         onset, low_onset = spectral_flux(mono, sample_rate, (0.0, LOW_BAND_HZ))
     else:
@@ -144,7 +181,8 @@ def compute_features(mono: np.ndarray, sample_rate: int, *, low_source: np.ndarr
         duration=len(mono) / sample_rate,
         onset=onset,
         low_onset=low_onset,
-        hpcp=hpcp,
-        mfcc=mfcc,
-        rms=rms,
+        hpcp=harmony.hpcp,
+        bass_hpcp=harmony.bass_hpcp,
+        mfcc=frames.mfcc,
+        rms=frames.rms,
     )

@@ -35,9 +35,9 @@ _CHROMA_BARS = 4  # chroma is averaged over this many bars (one cycle of a typic
 def bar_features(features: Features, bars: np.ndarray) -> np.ndarray:
     """One row per bar (start times ``bars``): harmony, timbre and loudness groups of equal weight.
 
-    Each dimension is standardised across bars, so what counts is how bars differ from each other, not
-    how frames within a bar differ (drum hits). Chroma is averaged over a 4-bar window first: the chords
-    of a progression change every bar, the progression itself changes between sections.
+    Features are bar means (drum hits inside a bar do not count), each dimension scaled by its typical
+    bar-to-bar change (see ``_standardise``). Chroma is averaged over a 4-bar window first: the chords of
+    a progression change every bar, the progression itself changes between sections.
     """
     chroma, mfcc, rms = features.chroma, features.mfcc, features.rms
     frames = np.clip((bars * features.tonal_rate).astype(int), 0, len(chroma) - 1)
@@ -194,10 +194,12 @@ def estimate_sections(features: Features, downbeats: np.ndarray) -> list[Section
     duration = features.duration
     bars = np.asarray(downbeats, dtype=np.float64)
     bars = bars[bars < duration]
-    if len(bars) and bars[0] > 0.5 * float(np.median(np.diff(bars))) if len(bars) > 1 else False:
-        bars = np.concatenate([[0.0], bars])  # the pickup before the first downbeat counts as a bar
-    if len(bars) >= 2 and duration - bars[-1] < 0.75 * float(np.median(np.diff(bars))):
-        bars = bars[:-1]  # a partial last bar (ring-out) joins the one before
+    if len(bars) > 1:
+        bar_length = float(np.median(np.diff(bars)))
+        if bars[0] > 0.5 * bar_length:
+            bars = np.concatenate([[0.0], bars])  # a long pickup before the first downbeat counts as a bar
+        if duration - bars[-1] < 0.75 * bar_length:
+            bars = bars[:-1]  # a partial last bar (ring-out) joins the one before
     if len(bars) < 2 * _MIN_SECTION_BARS:
         spans = [(0.0, duration)]
         labels = ["A"]

@@ -6,8 +6,9 @@ timeline. Measured on 24 synthetic songs (12 keys x major/minor, 1-3 sections, h
 24/24 right, against 18/24 for essentia ``Key`` with the same profile, 12/24 edma, 7/24 bgate (its
 default polyphony/three-chord profile shaping and HPCP harmonic folding push keys a fourth up). The
 chord evidence is what fixes the IV-for-I confusion when the subdominant is loud.
-Chords: essentia ``ChordsDetectionBeats`` (major/minor triads, median chroma between beats), then a
-one-beat chord between two equal ones is smoothed away.
+Chords: per beat, template matching of the median chroma against the 24 triads plus the bass note
+(HPCP below 250 Hz), smoothed by a Viterbi pass with a cost per chord change; essentia's
+``ChordsDetectionBeats`` is kept for comparison (measured figures at ``_BASS_WEIGHT``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ _PROFILES = {
     "major": np.array([5.0, 2.0, 3.5, 2.0, 4.5, 4.0, 2.0, 4.5, 2.0, 3.5, 1.5, 4.0]),
     "minor": np.array([5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 1.5, 4.0]),
 }
+# Chord recognition, measured on 10 synthetic songs (599 beats): 599 right against 557 for essentia's
+# ChordsDetectionBeats on the same chroma (without the bass term: 138/144 bars instead of 144/144). On a
+# real song and the same song with a synthetic voice added (E03/E17, DSP stems), the chords agree on 79 %
+# of beats against 69 % for essentia. The switch cost was chosen on that pair: 0.5-1 flickers (33 changes
+# in 58 beats), 2 keeps 30 and the best agreement, 3 keeps 23 at equal agreement but risks missing
+# one-beat chords; the synthetic songs stay at 100 % throughout.
+_BASS_WEIGHT = 0.5
+_SHARPNESS = 8.0
+_SWITCH_COST = 2.0
 # Below this chroma energy (relative to the song's loudest frame) a beat has no chord.
 _SILENT_RMS = 0.02
 
@@ -90,7 +100,29 @@ def chord_label(essentia_label: str) -> tuple[str, int | None, str]:
 
 
 def estimate_chords(features: Features, beats: np.ndarray) -> list[Chord]:
-    """One chord per beat interval (the last beat runs to the end of the song)."""
+    """One chord per beat interval (the last beat runs to the end of the song).
+
+    Each beat's median chroma is matched against the 24 major/minor triads, the note the bass plays
+    adds to the chords rooted on it, and a Viterbi pass charges a cost for every change of chord, so
+    a passing melody note does not flip the harmony for one beat.
+    """
+    if len(beats) < 2:
+        return [Chord(0.0, features.duration, "N", None, "")]
+    roots, qualities, templates = _triads()
+    chroma = _per_beat(features.chroma, features, beats)
+    chroma /= np.linalg.norm(chroma, axis=1, keepdims=True) + 1e-9
+    bass = _per_beat(features.bass_chroma, features, beats)
+    bass /= bass.max(axis=1, keepdims=True) + 1e-9
+    score = chroma @ templates.T + _BASS_WEIGHT * bass[:, roots]
+    path = _viterbi(_SHARPNESS * score, _SWITCH_COST)
+    labels = [f"{NOTE_NAMES[roots[k]]}{'m' if qualities[k] == 'min' else ''}" for k in path]
+    labels = _mute_silence(labels, features, beats)
+    bounds = np.append(beats, features.duration)
+    return [Chord(float(bounds[i]), float(bounds[i + 1]), *chord_label(lab)) for i, lab in enumerate(labels)]
+
+
+def estimate_chords_essentia(features: Features, beats: np.ndarray) -> list[Chord]:
+    """essentia's ChordsDetectionBeats on the same chroma, kept for comparison (bench/analyze_bench.py)."""
     if len(beats) < 2:
         return [Chord(0.0, features.duration, "N", None, "")]
     ticks = np.append(beats, features.duration).astype(np.float32)
@@ -100,9 +132,47 @@ def estimate_chords(features: Features, beats: np.ndarray) -> list[Chord]:
     labels = list(labels)[: len(beats)]
     labels += ["N"] * (len(beats) - len(labels))
     labels = _mute_silence(labels, features, beats)
-    labels = _smooth(labels)
     bounds = np.append(beats, features.duration)
     return [Chord(float(bounds[i]), float(bounds[i + 1]), *chord_label(lab)) for i, lab in enumerate(labels)]
+
+
+def _triads() -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Roots, qualities and unit-norm chroma templates of the 24 major and minor triads."""
+    roots, qualities, rows = [], [], []
+    for root in range(12):
+        for quality, third in (("maj", 4), ("min", 3)):
+            row = np.zeros(12)
+            row[[root, (root + third) % 12, (root + 7) % 12]] = 1.0
+            roots.append(root)
+            qualities.append(quality)
+            rows.append(row / np.linalg.norm(row))
+    return np.array(roots), qualities, np.stack(rows)
+
+
+def _per_beat(frames: np.ndarray, features: Features, beats: np.ndarray) -> np.ndarray:
+    """Median of tonal frames between consecutive beats (robust to the attack of the next chord)."""
+    starts = np.clip((beats * features.tonal_rate).astype(int), 0, len(frames) - 1)
+    ends = np.clip(np.append(starts[1:], len(frames)), starts + 1, None)
+    return np.stack([np.median(frames[a:b], axis=0) for a, b in zip(starts, ends, strict=True)]).astype(
+        np.float64
+    )
+
+
+def _viterbi(log_likelihood: np.ndarray, switch_cost: float) -> list[int]:
+    """Best state path when staying is free and any change costs ``switch_cost``."""
+    steps, states = log_likelihood.shape
+    total = log_likelihood[0].copy()
+    back = np.zeros((steps, states), dtype=np.int64)
+    for i in range(1, steps):
+        best = int(np.argmax(total))
+        switch = total[best] - switch_cost
+        stay = total >= switch
+        back[i] = np.where(stay, np.arange(states), best)
+        total = np.where(stay, total, switch) + log_likelihood[i]
+    path = [int(np.argmax(total))]
+    for i in range(steps - 1, 0, -1):
+        path.append(int(back[i, path[-1]]))
+    return path[::-1]
 
 
 def _mute_silence(labels: list[str], features: Features, beats: np.ndarray) -> list[str]:
@@ -113,15 +183,6 @@ def _mute_silence(labels: list[str], features: Features, beats: np.ndarray) -> l
         "N" if features.rms[a:b].max(initial=0.0) < _SILENT_RMS * loud else lab
         for lab, a, b in zip(labels, frames, ends, strict=True)
     ]
-
-
-def _smooth(labels: list[str]) -> list[str]:
-    """Replace a one-beat chord between two equal ones (a passing tone heard as a chord)."""
-    out = list(labels)
-    for i in range(1, len(out) - 1):
-        if out[i - 1] == out[i + 1] != out[i]:
-            out[i] = out[i - 1]
-    return out
 
 
 def merge_chords(chords: list[Chord]) -> list[Chord]:

@@ -32,6 +32,8 @@ class AmpVoice:
     boost_hz: float = 750.0  # overdrive-pedal mid hump before the amp
     boost_db: float = 6.0
     pre_lowpass_hz: float = 6500.0
+    pickup_hz: float = 3000.0  # humbucker resonance
+    pickup_db: float = 0.0
     low_shelf_db: float = 3.0  # post-amp, at 120 Hz: weight
     scoop_hz: float = 450.0
     scoop_db: float = -5.0
@@ -63,6 +65,7 @@ def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None 
         [
             NoiseGate(threshold_db=-70.0, ratio=4.0, attack_ms=1.0, release_ms=60.0),
             HighpassFilter(v.tight_hz),
+            PeakFilter(v.pickup_hz, v.pickup_db, 1.2),
             PeakFilter(v.boost_hz, v.boost_db, 0.7),
             LowpassFilter(v.pre_lowpass_hz),
         ]

@@ -25,33 +25,48 @@ def pluck(
     t60: float = 3.0,
     brightness: float = 0.7,
     pick_position: float = 0.13,
+    glide_cents: float = 0.0,
+    glide_s: float = 0.06,
 ) -> np.ndarray:
-    """One plucked string, float32 mono. Vectorised one period at a time: y[n] = g(a y[n-N] + b y[n-N-1])."""
-    period = SAMPLE_RATE / freq
-    big_n = int(np.floor(period + 0.5))
-    frac = period + 0.5 - big_n
-    # 3-tap loop filter at delays N-1, N, N+1: always a gentle low-pass, total delay exactly ``period``
-    c0, c1, c2 = (1.0 - frac) / 2.0, 0.5, frac / 2.0
-    g = 10.0 ** (-3.0 / (t60 * freq))
+    """One plucked string, float32 mono.
+
+    Karplus-Strong with a 3-tap loop filter at delays N-1, N, N+1 (a gentle low-pass whose total delay is
+    exactly the period), computed one block of N-1 samples at a time. ``glide_cents`` starts the note sharp
+    and relaxes it over ``glide_s``, as a hard-picked string does while its tension settles.
+    """
     total = int(seconds * SAMPLE_RATE)
-    step = big_n - 1
-    buf = np.zeros(total + big_n + step + 2, dtype=np.float64)
-    exc = rng.uniform(-1.0, 1.0, big_n)
+    p0 = SAMPLE_RATE / freq
+    n0 = int(np.floor(p0 * 2 ** (-max(glide_cents, 0.0) / 1200) + 0.5))
+    n_max = int(np.floor(p0 + 0.5)) + 2
+    buf = np.zeros(total + 2 * n_max + 4, dtype=np.float64)
+    exc = rng.uniform(-1.0, 1.0, n0)
     alpha = 0.15 + 0.8 * (1.0 - brightness)  # one-pole smoothing of the pick noise: darker pick
     exc = lfilter([1.0 - alpha], [1.0, -alpha], exc)
-    shift = max(1, int(pick_position * big_n))
-    exc = exc - np.roll(exc, shift)
+    exc = exc - np.roll(exc, max(1, int(pick_position * n0)))
     exc -= exc.mean()
-    buf[2 : big_n + 2] = exc / (np.abs(exc).max() + 1e-9)
     o = 2  # y[i] lives at buf[i + 2]
-    for s in range(big_n, total, step):
+    buf[o : o + n0] = exc / (np.abs(exc).max() + 1e-9)
+    g = 10.0 ** (-3.0 / (t60 * freq))
+    s = n_max  # every look-back of the first block stays inside the buffer
+    while s < total:
+        cents = glide_cents * np.exp(-s / (glide_s * SAMPLE_RATE)) if glide_cents else 0.0
+        period = p0 * 2 ** (-cents / 1200)
+        big_n = int(np.floor(period + 0.5))
+        frac = period + 0.5 - big_n
+        c0, c2 = (1.0 - frac) / 2.0, frac / 2.0
+        step = big_n - 1
         lo = s + o
         buf[lo : lo + step] = g * (
             c0 * buf[lo - big_n + 1 : lo - big_n + 1 + step]
-            + c1 * buf[lo - big_n : lo - big_n + step]
+            + 0.5 * buf[lo - big_n : lo - big_n + step]
             + c2 * buf[lo - big_n - 1 : lo - big_n - 1 + step]
         )
+        s += step
     return buf[o : total + o].astype(np.float32)
+
+
+STRING_SPREAD_CENTS = 3.0
+GLIDE_CENTS = (8.0, 20.0)
 
 
 class StringBank:
@@ -63,15 +78,19 @@ class StringBank:
         self.takes = takes
         self.bass = bass
         self.cache: dict[tuple[int, bool, int], np.ndarray] = {}
+        self.string_spread = STRING_SPREAD_CENTS
+        self.glide = GLIDE_CENTS
         self._mute_lp = butter(2, 700.0 if not bass else 500.0, "low", fs=SAMPLE_RATE, output="sos")
 
     def note(self, pitch: int, mute: bool, take: int) -> np.ndarray:
         key = (pitch, mute, take % self.takes)
         if key not in self.cache:
             rng = np.random.default_rng([self.seed, pitch, int(mute), take % self.takes])
-            freq = midi_hz(pitch + self.detune / 100.0)
+            # every string of a real guitar is a few cents off, and hard picking starts a note sharp
+            freq = midi_hz(pitch + (self.detune + rng.normal(0.0, self.string_spread)) / 100.0)
+            glide = float(rng.uniform(*self.glide))
             if mute:
-                sound = pluck(freq, 0.5, rng, t60=0.35, brightness=0.55)
+                sound = pluck(freq, 0.5, rng, t60=0.35, brightness=0.55, glide_cents=0.6 * glide)
                 sound = 0.6 * sound + 1.6 * sosfilt(self._mute_lp, sound).astype(np.float32)
                 sound *= np.exp(-np.arange(sound.size) / (0.09 * SAMPLE_RATE)).astype(np.float32)
             else:
@@ -82,6 +101,7 @@ class StringBank:
                     rng,
                     t60=4.0 if not self.bass else 2.5,
                     brightness=0.8 if not self.bass else 0.5,
+                    glide_cents=glide,
                 )
             self.cache[key] = sound.astype(np.float32)
         return self.cache[key]

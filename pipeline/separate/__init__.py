@@ -6,6 +6,7 @@ audio went through the same separator before, and always records which separator
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from pipeline.separate.choose import Choice, choose
 from pipeline.types import STEM_NAMES, SeparatorInfo, StageProgress, Stems, no_progress
 
 __all__ = ["Choice", "choose", "separate"]
+logger = logging.getLogger(__name__)
 
 
 def separate(
@@ -49,7 +51,10 @@ def separate(
         raise PipelineError(SEPARATION_FAILED, f"Separating the song failed ({choice.name}): {exc}") from exc
     _check(stems, audio.shape[1], choice.name)
     if cache_dir is not None and key is not None:
-        cache.store(Path(cache_dir), key, stems, choice.name)
+        try:
+            cache.store(Path(cache_dir), key, stems, choice.name)
+        except OSError as exc:  # a full or read-only cache must not fail the song
+            logger.warning("could not cache stems in %s: %s", cache_dir, exc)
     progress(1.0)
     return _stems(stems, SeparatorInfo(choice.name, choice.reason, cached=False))
 

@@ -19,6 +19,7 @@ from pipeline.errors import SEPARATION_FAILED, PipelineError
 from pipeline.types import SAMPLE_RATE, StageProgress, no_progress
 
 MODEL_NAME = "htdemucs"
+STEMS = ("vocals", "drums", "bass", "other")
 # Fastest setting measured on 2 cores with the pretrained architecture (bench/separate_bench.py): the
 # model's own 7.8 s segment, 25 % overlap, intra-op threads = cores, no shift trick.
 DEFAULT_OVERLAP = 0.25
@@ -113,44 +114,60 @@ def run_model(
     overlap: float = DEFAULT_OVERLAP,
     threads: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """Chunked inference of a loaded demucs model or bag (the benchmark passes random weights)."""
+    """Chunked inference of a loaded demucs model or bag (the benchmark passes random weights).
+
+    The same computation as ``demucs.apply.apply_model(model, mix, shifts=0, split=True)`` on the
+    mixture normalised the way demucs' separator does it (same segments, padding and triangular
+    cross-fade), but each segment is normalised on its own and written straight into the stems: no
+    normalised copy of the whole song and no second full-length output tensor are ever held.
+    """
     import torch
     from demucs.apply import apply_model
 
     if model.samplerate != SAMPLE_RATE or model.audio_channels != 2:
         raise PipelineError(SEPARATION_FAILED, "The demucs model does not work on 44.1 kHz stereo audio.")
+    if sorted(model.sources) != sorted(STEMS):
+        raise PipelineError(SEPARATION_FAILED, f"The demucs model makes {model.sources}, not the four stems.")
     torch.set_num_threads(threads or cpu_threads())
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
     n = audio.shape[1]
-    wav = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
     # Normalise as demucs' own separator does: the model was trained on unit-variance mixtures.
-    ref = wav.mean(0)
-    mean, std = ref.mean(), ref.std() + 1e-8
-    wav = ((wav - mean) / std)[None]
+    mono = audio.mean(axis=0, dtype=np.float64)
+    mean, std = float(mono.mean()), float(mono.std(ddof=1) if n > 1 else 0.0) + 1e-8
+    del mono
 
+    members = list(getattr(model, "models", [model]))
+    weights = np.asarray(getattr(model, "weights", [[1.0] * len(model.sources)]), dtype=np.float32)
     seg = float(segment if segment is not None else _model_segment(model))
     seg_len = int(SAMPLE_RATE * seg)
     stride = max(1, int((1 - overlap) * seg_len))
-    n_models = len(getattr(model, "models", [model]))
-    total = n_models * len(range(0, n, stride))
-    done = [0]
+    ramp = np.concatenate([np.arange(1, seg_len // 2 + 1), np.arange(seg_len - seg_len // 2, 0, -1)])
+    ramp = (ramp / ramp.max()).astype(np.float32)
 
-    def on_chunk(info: dict) -> None:
-        if info.get("state") == "end":
-            done[0] += 1
-            progress(min(done[0] / total, 1.0))
-
-    with torch.no_grad():
-        out = apply_model(
-            model, wav, shifts=0, split=True, overlap=overlap, segment=seg, progress=False, callback=on_chunk
-        )
-    del wav
-    out = out[0]
-    out.mul_(std).add_(mean)
-    stems = {name: out[i].numpy() for i, name in enumerate(model.sources)}
-    if set(stems) != {"vocals", "drums", "bass", "other"}:
-        raise PipelineError(SEPARATION_FAILED, f"The demucs model makes {sorted(stems)}, not the four stems.")
-    progress(1.0)
-    return stems
+    out = np.zeros((len(model.sources), 2, n), dtype=np.float32)
+    weight_sum = np.zeros(n, dtype=np.float32)
+    offsets = range(0, n, stride)
+    for index, offset in enumerate(offsets):
+        length = min(seg_len, n - offset)
+        start = offset - (seg_len - length) // 2  # the chunk padded around its centre, as TensorChunk does
+        chunk = np.zeros((1, 2, seg_len), dtype=np.float32)
+        lo, hi = max(start, 0), min(start + seg_len, n)
+        chunk[0, :, lo - start : hi - start] = (audio[:, lo:hi] - mean) / std
+        trim = (seg_len - length) // 2
+        estimate = np.zeros((len(model.sources), 2, length), dtype=np.float32)
+        with torch.no_grad():
+            for member, member_weights in zip(members, weights, strict=True):
+                result = apply_model(member, torch.from_numpy(chunk), shifts=0, split=False, segment=seg)
+                estimate += result[0, :, :, trim : trim + length].numpy() * member_weights[:, None, None]
+        estimate /= weights.sum(axis=0)[:, None, None]
+        out[:, :, offset : offset + length] += ramp[:length] * estimate
+        weight_sum[offset : offset + length] += ramp[:length]
+        progress((index + 1) / len(offsets))
+    out /= weight_sum
+    del weight_sum
+    out *= np.float32(std)
+    out += np.float32(mean)
+    return {name: out[i] for i, name in enumerate(model.sources)}
 
 
 def _model_segment(model: Any) -> float:

@@ -2,16 +2,17 @@
 
 Per time-frequency bin of the stereo STFT:
 - harmonic vs percussive: median filtering of the magnitude along time (sustained partials) and along
-  frequency (broadband hits), turned into soft Wiener-like masks (Fitzgerald 2010);
+  frequency (broadband hits), turned into soft Wiener-like masks (FitzGerald 2010);
 - centre: how alike left and right are, ``2|L R*| / (|L|^2 + |R|^2)`` (1 for a centre-panned source, lower
   for anything panned or wide; Avendano & Jot 2002), smoothed over neighbouring bins and frames.
 
-vocals = (harmonic + part of percussive, for consonants and vibrato) x centre x vocal band (above ~120 Hz);
+vocals = (harmonic + a little percussive, for consonants) x centre x vocal band (above ~90-180 Hz);
 bass = the rest of harmonic below ~200 Hz; drums = the rest of percussive; other = everything left. The four
 masks sum to one, so the stems add back up to the mix exactly. The constants were tuned with
-bench/vocal_sdr.py (vocal SDR on mixtures with a known vocal).
+bench/vocal_sdr.py (vocal SDR on mixtures with a known vocal). Its limit: anything harmonic and exactly
+centred counts as voice (a mono recording's whole harmonic content, a centred lead guitar).
 
-Long songs are processed in blocks of ~24 s with enough margin that the result equals a whole-song pass,
+Long songs are processed in blocks of ~6 s with enough margin that the result equals a whole-song pass,
 keeping memory at a few blocks' worth of spectra however long the song is.
 """
 

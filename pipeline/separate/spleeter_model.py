@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.errors import SEPARATION_FAILED, PipelineError
 from pipeline.separate import dsp
 from pipeline.types import StageProgress, no_progress
 
@@ -101,9 +102,16 @@ def build_model() -> Any:
 def _load(weights: Path, fingerprint_: str) -> Any:
     import torch
 
-    package = torch.load(weights, map_location="cpu", weights_only=True)
-    model = build_model()
-    model.load_state_dict(package["state"])
+    try:
+        package = torch.load(weights, map_location="cpu", weights_only=True)
+        model = build_model()
+        model.load_state_dict(package["state"])
+    except Exception as exc:  # unpickling, zip and shape errors all mean the same thing here
+        raise PipelineError(
+            SEPARATION_FAILED,
+            f"The Spleeter weights {weights} are damaged or from another version ({type(exc).__name__}). "
+            "Delete the file and run `make models` again.",
+        ) from exc
     return model.eval()
 
 

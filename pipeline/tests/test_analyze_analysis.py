@@ -89,12 +89,13 @@ def test_empty_audio_is_a_pipeline_error() -> None:
     assert caught.value.code == ANALYSIS_FAILED
 
 
-def test_analysis_runs_well_under_a_tenth_of_real_time() -> None:
+def test_analysis_needs_well_under_a_tenth_of_real_time_in_cpu() -> None:
+    """CPU time, not wall time: the analysis is single-threaded and the test machine is shared."""
     s = song("fsharp_minor_174")
     analyze(s.audio[:, : 5 * SAMPLE_RATE])  # warm the libraries
-    start = time.perf_counter()
+    start = time.process_time()
     analyze(s.audio)
-    assert (time.perf_counter() - start) / s.duration < 0.1  # target 0.05 on 2 idle cores; CI is shared
+    assert (time.process_time() - start) / s.duration < 0.08  # measured ~0.03; target 0.05 with decoding
 
 
 def test_stems_of_another_length_are_refused() -> None:

