@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from assets_bank.api.views import AssetViewSet
 from jobs.api.views import JobViewSet
 
 
@@ -17,3 +18,4 @@ class OptionalSlashRouter(DefaultRouter):
 
 router = OptionalSlashRouter()
 router.register("jobs", JobViewSet, basename="job")
+router.register("assets", AssetViewSet, basename="asset")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -160,9 +161,13 @@ def test_production_settings_pass_the_deploy_checks(tmp_path):
         text=True,
         timeout=120,
     )
-    # The only warning allowed is the missing demucs checkpoint (an operator's choice, reported, not fatal).
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("?:")]
-    assert [line for line in lines if "metalizer.W001" not in line] == [], result.stdout + result.stderr
+    # No security warning and no error of any kind; other apps' warnings are theirs to judge.
+    output = result.stdout + result.stderr
+    found = re.findall(r"\((\w+)\.([EWC]\d+)\)", output)
+    assert found, output  # the checks ran (the missing demucs checkpoint is always reported)
+    assert [
+        f"{app}.{code}" for app, code in found if app == "security" or code.startswith(("E", "C"))
+    ] == [], output
 
 
 def test_env_example_lists_every_variable_the_settings_read():

@@ -40,6 +40,9 @@ class StylePreset:
 
 CALM = Groove(kick="x.......x.......", snare="....x.......x...", cymbal="x.x.x.x.x.x.x.x.")
 
+# Measured with the metal judge (bench/judge_songs.py, SOUND-NOTES): continuous palm-muted 16ths over a
+# 16th-note double kick are what make a band read as metal; held chords and sparse, rest-heavy riffs read as
+# punk or electronic. So every style's "full" sections keep a driving core and differ around it.
 STYLES: dict[str, StylePreset] = {
     "heavy": StylePreset(
         name="heavy",
@@ -52,23 +55,25 @@ STYLES: dict[str, StylePreset] = {
             kick="xxxxxxxxxxxxxxxx", snare="....X.......X...", cymbal="x...x...x...x...", cymbal_role="ride"
         ),
         groove=Groove(kick="riff", snare="....X.......X...", cymbal="x.x.x.x.x.x.x.x."),
-        full_riffs=("Xxxxxxx.Xxxxxxx.", "X-xxxxxxX-xxX-xx", "xxxxxxxxX---X---"),
-        groove_riffs=("X---x.x.x.xxX-x.", "x.xxX-x.xxx.X---", "X-x.x.X-x.x.xxxx"),
+        full_riffs=("Xxxxxxxxxxxxxxxx", "XxxxxxxxXxxxXxxx"),
+        groove_riffs=("X-xxX-xxX-xxXxxx", "Xxx.Xxx.Xxx.Xxxx", "X-x.x.X-x.x.xxxx"),
         drive_db=30.0,
     ),
     "thrash": StylePreset(
         name="thrash",
-        tempo_low=140,
+        tempo_low=150,
         double_time=True,
         lowest_string=40,
         root_floor=40,
         tuning="E standard",
         full=Groove(
+            kick="xxxxxxxxxxxxxxxx", snare="....X.......X...", cymbal="x.x.x.x.x.x.x.x.", cymbal_role="ride"
+        ),
+        groove=Groove(
             kick="x...x...x...x...", snare="..x...x...x...x.", cymbal="x...x...x...x...", cymbal_role="ride"
         ),
-        groove=Groove(kick="x.xxx.xxx.xxx.xx", snare="....X.......X...", cymbal="x.x.x.x.x.x.x.x."),
-        full_riffs=("x.xxx.xxx.xxx.xx", "xxxxxxxxX-xxX-xx", "x.xxx.xxX-x.X-x."),
-        groove_riffs=("X-x.x.xxX-x.x.xx", "x.xxx.xxX---X---"),
+        full_riffs=("Xxxxxxxxxxxxxxxx", "Xxxxx.xxXxxxx.xx"),
+        groove_riffs=("x.xxx.xxx.xxx.xx", "Xxxxxxxxx.xxX-xx"),
         drive_db=28.0,
         chug_ms=90.0,
     ),
@@ -80,37 +85,39 @@ STYLES: dict[str, StylePreset] = {
         root_floor=36,
         tuning="C standard",
         full=Groove(
-            kick="x.....x.x.......", snare="........X.......", cymbal="x...x...x...x...", cymbal_role="ride"
+            kick="x.x.....x.x.....", snare="........X.......", cymbal="x...x...x...x...", cymbal_role="crash"
         ),
-        groove=Groove(kick="x.......x.......", snare="........X.......", cymbal="x...x...x...x..."),
-        full_riffs=("X---------------", "X-------X---x-x-", "X-----X-----X---"),
+        groove=Groove(
+            kick="x.......x.......", snare="........X.......", cymbal="x...x...x...x...", cymbal_role="ride"
+        ),
+        full_riffs=("X-------xxxxxxxx", "X-----xxX-----xx"),
         groove_riffs=("X-------X-------", "X-----------X---"),
         drive_db=32.0,
         chug_ms=160.0,
     ),
     "djent": StylePreset(
         name="djent",
-        tempo_low=80,
+        tempo_low=100,
         double_time=True,
         lowest_string=36,
         root_floor=36,
         tuning="drop C",
         full=Groove(kick="riff", snare="........X.......", cymbal="x...x...x...x...", cymbal_role="china"),
         groove=Groove(kick="riff", snare="....X.......X...", cymbal="x.x.x.x.x.x.x.x."),
-        full_riffs=("x..x..x.x..x.x..", "x.xx..x..x.xx..x", "xx..x.xx..x.X---"),
+        full_riffs=("Xxx.xXx.xxXxx.Xx", "XxxXxxXxxXxxXxXx", "xx.xx.xxXxx.xXxx"),
         groove_riffs=("x..x..x.X---x...", "X--x..x.x..X----"),
-        drive_db=26.0,
+        drive_db=30.0,
         chug_ms=80.0,
     ),
     "black": StylePreset(
         name="black",
-        tempo_low=130,
+        tempo_low=150,
         double_time=True,
         lowest_string=40,
-        root_floor=45,
+        root_floor=40,
         tuning="E standard",
         full=Groove(
-            kick="x.x.x.x.x.x.x.x.", snare=".x.x.x.x.x.x.x.x", cymbal="x.x.x.x.x.x.x.x.", cymbal_role="ride"
+            kick="xxxxxxxxxxxxxxxx", snare=".x.x.x.x.x.x.x.x", cymbal="x.x.x.x.x.x.x.x.", cymbal_role="ride"
         ),
         groove=Groove(
             kick="x...x...x...x...", snare="..x...x...x...x.", cymbal="x...x...x...x...", cymbal_role="ride"
@@ -121,20 +128,20 @@ STYLES: dict[str, StylePreset] = {
     ),
     "power": StylePreset(
         name="power",
-        tempo_low=130,
+        tempo_low=140,
         double_time=True,
         lowest_string=40,
-        root_floor=43,
+        root_floor=40,
         tuning="E standard",
         full=Groove(
-            kick="xxxxxxxxxxxxxxxx", snare="....X.......X...", cymbal="x...x...x...x...", cymbal_role="crash"
+            kick="xxxxxxxxxxxxxxxx", snare="....X.......X...", cymbal="x.x.x.x.x.x.x.x.", cymbal_role="crash"
         ),
         groove=Groove(
             kick="x.xxx.xxx.xxx.xx", snare="....X.......X...", cymbal="x.x.x.x.x.x.x.x.", cymbal_role="ride"
         ),
-        full_riffs=("x.xxx.xxx.xxx.xx", "X.xxX.xxX.xxX-xx"),
+        full_riffs=("Xxxxxxxxxxxxxxxx", "X-xxX-xxX-xxX-xx"),
         groove_riffs=("X---X---X-x.X---", "x.xxx.xxX---X---"),
-        drive_db=24.0,
+        drive_db=26.0,
     ),
 }
 

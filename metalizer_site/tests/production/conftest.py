@@ -1,236 +1,32 @@
-"""A production-mode stack of our own on loopback, run with the commands docker-compose.yml gives.
-
-gunicorn (DEBUG=0, gthread), a heavy-queue and a default-queue Celery worker, Celery beat, a private Redis,
-a private PostgreSQL cluster and SeaweedFS S3 behind a cuttable relay. Private servers only: the tests stop
-and restart them, which must never touch the machine's shared PostgreSQL and Redis.
-"""
+"""The production stack of stack.py as a session fixture; failing tests get every service's log tail."""
 
 from __future__ import annotations
 
-import shlex
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-import yaml
 
 from metalizer_site.tests.integration import services
-from metalizer_site.tests.integration.apiclient import ApiClient
-from metalizer_site.tests.integration.services import HOST, ManagedProcess, S3Server
-from metalizer_site.tests.production.private import PrivatePostgres, PrivateRedis, S3Cut
-
-COMPOSE = services.REPO / "docker-compose.yml"
+from metalizer_site.tests.production.stack import Stack, production_stack
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    if report.failed and call.when != "teardown" and "production" in str(item.path):
+    if report.failed and call.when != "teardown":
         for path, name in services.session_logs().items():
             lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-            report.sections.append((f"log of {name} ({path})", "\n".join(lines[-60:])))
-
-
-def compose_command(service: str) -> list[str]:
-    """The service's command from docker-compose.yml, with executables from the project's venv."""
-    command = yaml.safe_load(COMPOSE.read_text())["services"][service]["command"]
-    argv = list(command) if isinstance(command, list) else shlex.split(command)
-    if argv[0] in ("gunicorn", "celery"):
-        argv[0] = str(services.VENV_BIN / argv[0])
-    elif argv[0] == "python":
-        argv[0] = services.PYTHON
-    return argv
-
-
-@dataclass
-class Service:
-    """One app process of the stack, restartable the way compose's ``restart: unless-stopped`` would."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    log_path: Path
-    ready_pattern: str | None = None
-    process: ManagedProcess | None = None
-    restarts: int = 0
-    exit_codes: list[int] = field(default_factory=list)
-
-    def start(self, timeout: float = 90) -> ManagedProcess:
-        self.process = ManagedProcess(self.name, self.argv, self.env, self.log_path).start()
-        if self.ready_pattern:
-            self.process.wait_for_log(self.ready_pattern, timeout=timeout)
-        return self.process
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.alive()
-
-    def supervise(self) -> bool:
-        """Restart the process if it exited (recording its exit code); True when it had to."""
-        if self.alive():
-            return False
-        if self.process is not None and self.process.proc is not None:
-            self.exit_codes.append(self.process.proc.returncode)
-            self.process.kill()
-        self.restarts += 1
-        self.start()
-        return True
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop(grace=5)
-
-
-@dataclass
-class Stack:
-    base: str
-    env: dict[str, str]
-    token: str
-    s3: S3Server
-    s3cut: S3Cut
-    redis: PrivateRedis
-    postgres: PrivatePostgres
-    web: Service
-    worker_heavy: Service
-    worker_default: Service
-    beat: Service
-    workdir: Path
-
-    def client(self) -> ApiClient:
-        """An API client authenticated with a DRF token (DEBUG=0 session cookies are Secure-only)."""
-        return ApiClient(self.base, token=self.token)
-
-    def app_services(self) -> list[Service]:
-        return [self.web, self.worker_heavy, self.worker_default, self.beat]
-
-    def supervise(self) -> list[str]:
-        """What compose's restart policy would do now: restart every exited app process."""
-        return [svc.name for svc in self.app_services() if svc.supervise()]
-
-    def manage(self, *args: str) -> str:
-        env = {**self.env, "METALIZER_DATA_DIR": str(self.workdir / "data-manage")}
-        result = services.run_manage(list(args), env)
-        assert result.returncode == 0, f"manage.py {args} failed:\n{result.stdout}\n{result.stderr}"
-        return result.stdout
-
-    def healthz(self) -> requests.Response:
-        return requests.get(f"{self.base}/healthz", timeout=30)
-
-
-def _wait_healthy(base: str, web: Service, timeout: float = 60) -> None:
-    def healthy() -> bool:
-        if not web.alive():
-            raise services.ServiceError(f"gunicorn exited; its log:\n{web.process.log_tail()}")
-        return requests.get(f"{base}/healthz", timeout=15).status_code == 200
-
-    services.wait_until(healthy, timeout=timeout, interval=0.5, what=f"{base}/healthz to be 200")
+            lines = [line for line in lines if "celery.redirected" not in line]
+            report.sections.append((f"log of {name} ({path})", "\n".join(lines[-40:])))
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("production")
-    postgres = PrivatePostgres()
-    redis_server = PrivateRedis(workdir / "redis")
-    s3: S3Server | None = None
-    started: list[Service] = []
     try:
-        postgres.init().start()
-        postgres.create_database()
-        redis_server.start()
-        s3 = services.start_seaweedfs(workdir / "weed", bucket="metalizer-prod")
-        s3_port = int(s3.endpoint.rsplit(":", 1)[1])
-        s3cut = S3Cut(s3_port)
-        s3cut.restore()
-        env = services.clean_env(
-            {
-                "METALIZER_DEBUG": "0",
-                "METALIZER_SECRET_KEY": uuid.uuid4().hex * 2,
-                "METALIZER_ALLOWED_HOSTS": f"{HOST},localhost",
-                # Plain http on loopback stands for the TLS proxy: no redirect, no HSTS.
-                "METALIZER_SECURE_SSL_REDIRECT": "0",
-                "METALIZER_HSTS_SECONDS": "0",
-                "METALIZER_JOBS_DB_URL": postgres.url,
-                "QUEUE_BACKEND": "redis",
-                # The name Fly secrets use: settings maps it onto REDIS_URL.
-                "METALIZER_REDIS_URL": redis_server.url,
-                **s3.env(),
-                "METALIZER_S3_ENDPOINT_URL": s3cut.endpoint,
-                # Many requests from one loopback address: throttles are tested elsewhere.
-                "METALIZER_THROTTLE_ANON": "1000000/hour",
-                "METALIZER_THROTTLE_USER": "1000000/hour",
-                "METALIZER_THROTTLE_UPLOADS": "100000/hour",
-                "METALIZER_LOG_LEVEL": "INFO",
-            }
-        )
-        logs = workdir / "logs"
-        manage_env = {**env, "METALIZER_DATA_DIR": str(workdir / "data-manage")}
-        services.migrate(manage_env)
-        made = services.run_manage(
-            [
-                "shell",
-                "-c",
-                "from django.contrib.auth.models import User; "
-                "from rest_framework.authtoken.models import Token; "
-                "u = User.objects.create_user('prod-test'); print('TOKEN', Token.objects.create(user=u).key)",
-            ],
-            manage_env,
-        )
-        assert made.returncode == 0, made.stderr
-        token = next(line.split()[1] for line in made.stdout.splitlines() if line.startswith("TOKEN "))
-
-        port = services.free_port()
-        web_argv = [a.replace("0.0.0.0:8000", f"{HOST}:{port}") for a in compose_command("web")]
-        web = Service(
-            "web", web_argv, {**env, "METALIZER_DATA_DIR": str(workdir / "data-web")}, logs / "web.log"
-        )
-        heavy = Service(
-            "worker-heavy",
-            compose_command("worker-heavy"),
-            {**env, "METALIZER_DATA_DIR": str(workdir / "data-heavy")},
-            logs / "worker-heavy.log",
-            ready_pattern=r"\bready\.",
-        )
-        default = Service(
-            "worker-default",
-            compose_command("worker-default"),
-            {**env, "METALIZER_DATA_DIR": str(workdir / "data-default")},
-            logs / "worker-default.log",
-            ready_pattern=r"\bready\.",
-        )
-        beat = Service(
-            "beat",
-            compose_command("beat"),
-            {**env, "METALIZER_DATA_DIR": str(workdir / "data-beat")},
-            logs / "beat.log",
-            ready_pattern=r"beat: Starting",
-        )
-        for svc in (web, heavy, default, beat):
-            svc.start()
-            started.append(svc)
-        base = f"http://{HOST}:{port}"
-        _wait_healthy(base, web)
-        yield Stack(
-            base=base,
-            env=env,
-            token=token,
-            s3=s3,
-            s3cut=s3cut,
-            redis=redis_server,
-            postgres=postgres,
-            web=web,
-            worker_heavy=heavy,
-            worker_default=default,
-            beat=beat,
-            workdir=workdir,
-        )
-    finally:
-        for svc in started:
-            svc.stop()
-        if s3 is not None:
-            services.stop_seaweedfs(s3)
-        redis_server.stop()
-        postgres.destroy()
+        with production_stack(workdir) as running:
+            yield running
+    except services.ServiceError as exc:
+        pytest.fail(f"the production stack did not start: {exc}", pytrace=False)

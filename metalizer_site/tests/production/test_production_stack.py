@@ -21,13 +21,14 @@ from celery import Celery
 
 from metalizer_site.tests.integration.apiclient import TERMINAL, ApiClient
 from metalizer_site.tests.integration.songs import song_file, wav_duration
-from metalizer_site.tests.production.conftest import Stack
+from metalizer_site.tests.production.stack import Stack
 
 pytestmark = pytest.mark.integration
 
 CONCURRENT_UPLOADS = 20
 SONG_SECONDS = 3.0
 BATCH_TIMEOUT_S = 240
+REDIS_OUTAGE_S = 12.0
 
 
 def job_keys(stack: Stack, job_id: str) -> list[str]:
@@ -110,7 +111,7 @@ def test_twenty_concurrent_uploads_all_finish_and_download_through_signed_urls(
 
 def test_beat_and_default_worker_purge_expired_jobs_with_every_object(stack: Stack, tmp_path: Path) -> None:
     """purge_expired_jobs sent to the default queue (as beat sends it) removes expired jobs and objects."""
-    assert stack.beat.alive(), f"celery beat exited:\n{stack.beat.process.log_tail()}"
+    assert stack.service("beat").alive(), f"celery beat exited:\n{stack.service('beat').process.log_tail()}"
     client = stack.client()
     ids = [
         run_one_job(stack, song_file(tmp_path / f"old{i}.wav", seconds=SONG_SECONDS, seed=i))["id"]
@@ -137,7 +138,7 @@ def test_beat_and_default_worker_purge_expired_jobs_with_every_object(stack: Sta
     assert not [k for k in after if any(f"jobs/{j}/" in k for j in ids)]
     assert job_keys(stack, kept), "purge removed a job that has not expired"
     assert client.job(kept)["status"] == "succeeded"
-    assert "purge_expired_jobs" in stack.worker_default.process.log_text()
+    assert "purge_expired_jobs" in stack.service("worker-default").process.log_text()
 
 
 def test_upload_while_redis_is_down_is_503_leaves_nothing_and_resubmission_works_once_redis_is_back(
@@ -149,6 +150,7 @@ def test_upload_while_redis_is_down_is_503_leaves_nothing_and_resubmission_works
     (rows_before,) = rows(stack, "SELECT count(*) FROM jobs_job")[0]
 
     stack.redis.stop()
+    down_since = time.monotonic()
     try:
         health = stack.healthz()
         assert health.status_code == 503 and health.json()["broker"] != "ok", health.text
@@ -162,10 +164,16 @@ def test_upload_while_redis_is_down_is_503_leaves_nothing_and_resubmission_works
         assert waited < 20, f"the listener waited {waited:.0f} s for the refusal"
         assert stack.s3.object_keys() == keys_before, "the refused upload left a file in storage"
         assert rows(stack, "SELECT count(*) FROM jobs_job")[0][0] == rows_before, "a row was left"
+        # A real outage lasts longer than the workers' few reconnection attempts.
+        time.sleep(max(0.0, REDIS_OUTAGE_S - (time.monotonic() - down_since)))
     finally:
         stack.redis.start()
 
-    # What compose's restart policy / Fly's supervisor does for a process that exited meanwhile.
+    # A worker or beat may give up on the broker and exit non-zero, saying so: compose's restart policy
+    # (and Fly's supervisor) start it again. None may hang on, alive but deaf to the queue.
+    crashed = [svc for svc in stack.app_services() if not svc.alive()]
+    for svc in crashed:
+        assert svc.process.proc.returncode != 0, f"{svc.name} exited 0 during the outage"
     restarted = stack.supervise()
     job = run_one_job(stack, song, timeout=180)
     assert job["status"] == "succeeded", job

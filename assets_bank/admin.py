@@ -1,0 +1,310 @@
+"""Staff curate the bank here: packs with their assets inline, players, MIDI previews, ZIP import/export.
+
+Every file goes through ``assets_bank.validators`` (via the forms in ``assets_bank.forms``); deletes go
+through ``services.delete_asset`` so the default pack never loses a role the pipeline needs.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import slugify
+
+from assets_bank import services
+from assets_bank.downloads import serve_asset
+from assets_bank.forms import AssetAdminForm, AssetInlineFormSet, PackAdminForm, PackImportForm
+from assets_bank.midi_preview import piano_roll_svg, summary
+from assets_bank.models import Asset, Pack
+from assets_bank.validators import AssetRejected
+
+
+def file_url(asset: Asset) -> str:
+    return reverse("admin:assets_bank_asset_file", args=[asset.pk])
+
+
+@admin.display(description="Preview")
+def preview(asset: Asset) -> str:
+    """An audio player for samples; facts and a piano roll for MIDI files."""
+    if not asset.pk or not asset.file:
+        return "-"
+    if asset.is_midi:
+        try:
+            with asset.file.open("rb") as fh:
+                svg = piano_roll_svg(fh)
+        except (OSError, ValueError, EOFError):
+            svg = ""
+        # The SVG is built from numbers only (assets_bank.midi_preview), never from file text.
+        return format_html("<div>{}</div>{}", summary(asset), mark_safe(svg))  # noqa: S308
+    return format_html(
+        '<audio controls preload="none" src="{}" style="height:2em;max-width:260px"></audio>', file_url(asset)
+    )
+
+
+@admin.display(description="Audio")
+def audio_facts(asset: Asset) -> str:
+    if asset.is_midi or asset.duration is None:
+        return "-"
+    return f"{asset.format.upper()}, {asset.sample_rate} Hz, {asset.channels} ch, {asset.duration:.2f} s"
+
+
+class AssetInline(admin.TabularInline):
+    model = Asset
+    form = AssetAdminForm
+    formset = AssetInlineFormSet
+    extra = 1
+    fields = (
+        "role",
+        "file",
+        "velocity_min",
+        "velocity_max",
+        "gain",
+        "position",
+        preview,
+        audio_facts,
+        "sha256",
+    )
+    readonly_fields = (preview, audio_facts, "sha256")
+    show_change_link = True
+
+
+@admin.register(Pack)
+class PackAdmin(admin.ModelAdmin):
+    form = PackAdminForm
+    inlines = [AssetInline]
+    list_display = (
+        "name",
+        "kind",
+        "active",
+        "is_default",
+        "version",
+        "asset_count",
+        "created_by",
+        "updated_at",
+    )
+    list_filter = ("kind", "active", "is_default", "created_at")
+    search_fields = ("name", "slug", "licence", "assets__name", "assets__sha256")
+    readonly_fields = ("is_default", "version", "created_by", "created_at", "updated_at")
+    fields = (
+        "name",
+        "slug",
+        "kind",
+        "style_tags",
+        "licence",
+        "active",
+        "is_default",
+        "version",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    prepopulated_fields = {"slug": ("name",)}
+    actions = ["activate", "deactivate", "make_default", "export_zip"]
+    change_list_template = "admin/assets_bank/pack/change_list.html"
+    change_form_template = "admin/assets_bank/pack/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Pack]:
+        return super().get_queryset(request).annotate(n_assets=Count("assets", distinct=True))
+
+    @admin.display(description="Assets", ordering="n_assets")
+    def asset_count(self, pack: Pack) -> int:
+        return getattr(pack, "n_assets", 0)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Pack | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields + ("kind",) if obj is not None else fields  # assets were validated for this kind
+
+    def save_model(self, request: HttpRequest, obj: Pack, form: Any, change: bool) -> None:
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Pack) -> None:
+        if obj.is_default:
+            raise PermissionDenied(
+                "The default pack of a kind cannot be deleted; make another pack the default."
+            )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Pack]) -> None:
+        defaults = queryset.filter(is_default=True)
+        if defaults.exists():
+            self.message_user(
+                request, "Default packs were kept; make another pack the default first.", messages.WARNING
+            )
+        super().delete_queryset(request, queryset.filter(is_default=False))
+
+    # --- actions --------------------------------------------------------------------------------------
+
+    @admin.action(description="Activate selected packs")
+    def activate(self, request: HttpRequest, queryset: QuerySet[Pack]) -> None:
+        for pack in queryset:
+            services.set_active(pack, True)
+        self.message_user(request, f"Activated {queryset.count()} pack(s).", messages.SUCCESS)
+
+    @admin.action(description="Deactivate selected packs")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Pack]) -> None:
+        done = 0
+        for pack in queryset:
+            try:
+                services.set_active(pack, False)
+                done += 1
+            except AssetRejected as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+        self.message_user(request, f"Deactivated {done} pack(s).", messages.SUCCESS)
+
+    @admin.action(description="Make the selected pack the default for its kind")
+    def make_default(self, request: HttpRequest, queryset: QuerySet[Pack]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one pack to make the default.", messages.ERROR)
+            return
+        pack = queryset.get()
+        try:
+            services.make_default(pack)
+        except AssetRejected as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(request, f"'{pack.name}' is now the default {pack.get_kind_display().lower()}.")
+
+    @admin.action(description="Export selected packs as ZIP")
+    def export_zip(self, request: HttpRequest, queryset: QuerySet[Pack]) -> HttpResponse:
+        packs = list(queryset)
+        if len(packs) == 1:
+            return self._zip_response(packs[0])
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as outer:
+            for pack in packs:
+                inner = io.BytesIO()
+                services.export_pack_zip(pack, inner)
+                outer.writestr(f"{pack.slug}.zip", inner.getvalue())
+        return _attachment(buffer.getvalue(), "asset-packs.zip")
+
+    # --- extra views ----------------------------------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.import_view), name="assets_bank_pack_import"),
+            path("<int:pack_id>/export/", wrap(self.export_view), name="assets_bank_pack_export"),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request: HttpRequest, pack_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return self._zip_response(get_object_or_404(Pack, pk=pack_id))
+
+    def _zip_response(self, pack: Pack) -> HttpResponse:
+        buffer = io.BytesIO()
+        services.export_pack_zip(pack, buffer)
+        return _attachment(buffer.getvalue(), f"{pack.slug}-v{pack.version}.zip")
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PackImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                pack = services.import_pack_zip(
+                    form.cleaned_data["archive"],
+                    name=form.cleaned_data.get("name") or None,
+                    kind=form.cleaned_data.get("kind") or None,
+                    user=request.user,
+                )
+            except AssetRejected as exc:
+                form.add_error("archive", exc.message)
+            else:
+                self.message_user(
+                    request, f"Imported '{pack.name}' with {pack.assets.count()} asset(s).", messages.SUCCESS
+                )
+                return HttpResponseRedirect(reverse("admin:assets_bank_pack_change", args=[pack.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Import a pack from a ZIP archive",
+        }
+        return TemplateResponse(request, "admin/assets_bank/pack/import.html", context)
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    form = AssetAdminForm
+    list_display = ("name", "pack", "role", "format", "duration", "velocity_min", "velocity_max", preview)
+    list_filter = ("pack__kind", "role", "format", "pack__active", "pack")
+    search_fields = ("name", "role", "sha256", "pack__name")
+    list_select_related = ("pack",)
+    readonly_fields = (
+        preview,
+        audio_facts,
+        "format",
+        "size_bytes",
+        "sha256",
+        "tempo",
+        "time_signature",
+        "bars",
+        "note_min",
+        "note_max",
+        "created_at",
+        "updated_at",
+    )
+    fields = (
+        "pack",
+        "name",
+        "role",
+        "file",
+        "position",
+        "velocity_min",
+        "velocity_max",
+        "gain",
+        *readonly_fields,
+    )
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:asset_id>/file/",
+                self.admin_site.admin_view(self.file_view),
+                name="assets_bank_asset_file",
+            ),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request: HttpRequest, asset_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        asset = get_object_or_404(Asset, pk=asset_id)
+        return serve_asset(asset, as_attachment=request.GET.get("download") == "1")
+
+    def delete_model(self, request: HttpRequest, obj: Asset) -> None:
+        try:
+            services.delete_asset(obj)
+        except AssetRejected as exc:
+            raise PermissionDenied(exc.message) from None
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Asset]) -> None:
+        kept = 0
+        for asset in queryset.select_related("pack"):
+            try:
+                services.delete_asset(asset)
+            except AssetRejected as exc:
+                kept += 1
+                self.message_user(request, exc.message, messages.WARNING)
+        if kept:
+            self.message_user(request, f"{kept} asset(s) were kept.", messages.WARNING)
+
+
+def _attachment(body: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(filename.rsplit(".", 1)[0])}.zip"'
+    return response

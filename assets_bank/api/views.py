@@ -1,0 +1,193 @@
+"""/api/assets: list, download, upload and delete asset bank files (staff or the asset API key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import authentication, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from assets_bank import services
+from assets_bank.api.auth import AssetKeyAuthentication, IsStaffOrAssetKey
+from assets_bank.api.serializers import AssetSerializer, AssetUploadSerializer
+from assets_bank.downloads import serve_asset
+from assets_bank.models import Asset, Pack
+from assets_bank.validators import AssetRejected, too_large, validate_asset_file
+from jobs.api.errors import ApiError
+from jobs.api.serializers import ErrorSerializer
+from jobs.uploads import declared_too_large
+
+
+class AssetPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def rejected(exc: AssetRejected) -> ApiError:
+    return ApiError(exc.code, exc.message, exc.status)
+
+
+def _truthy(value: str) -> bool | None:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ApiError("invalid_filter", f"active must be true or false, not {value!r}.")
+
+
+class AssetViewSet(viewsets.GenericViewSet):
+    """Asset bank files. Staff sessions, staff tokens and the X-Metalizer-Key header may use every call."""
+
+    serializer_class = AssetSerializer
+    pagination_class = AssetPagination
+    parser_classes = [MultiPartParser, FormParser]
+    authentication_classes = [
+        AssetKeyAuthentication,  # first: its header is the WWW-Authenticate challenge of a 401
+        authentication.TokenAuthentication,
+        authentication.SessionAuthentication,
+    ]
+    permission_classes = [IsStaffOrAssetKey]
+    lookup_value_regex = r"\d+"
+
+    def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
+        # Before anything parses the body (even a CSRF check): uploads here are capped at the asset limit.
+        request.upload_max_bytes = settings.METALIZER_ASSET_MAX_BYTES
+        return super().initialize_request(request, *args, **kwargs)
+
+    def get_throttles(self) -> list[Any]:
+        throttles = super().get_throttles()
+        if getattr(self, "action", None) == "upload":
+            self.throttle_scope = "uploads"
+            throttles.append(ScopedRateThrottle())
+        return throttles
+
+    def get_queryset(self) -> QuerySet[Asset]:
+        queryset = Asset.objects.select_related("pack").order_by(
+            "pack__kind", "pack__name", "role", "position", "id"
+        )
+        params = self.request.query_params
+        if params.get("kind"):
+            queryset = queryset.filter(pack__kind=params["kind"])
+        if params.get("role"):
+            queryset = queryset.filter(role=params["role"])
+        if params.get("pack"):
+            value = params["pack"]
+            queryset = queryset.filter(
+                Q(pack__slug=value) | Q(pack__pk=int(value)) if value.isdigit() else Q(pack__slug=value)
+            )
+        if params.get("active"):
+            queryset = queryset.filter(pack__active=_truthy(params["active"]))
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, enum=["drums", "guitar", "midi", "impulse-response"]),
+            OpenApiParameter("role", str),
+            OpenApiParameter("pack", str, description="Pack id or slug."),
+            OpenApiParameter("active", bool),
+        ],
+        responses={200: AssetSerializer(many=True), 401: ErrorSerializer, 403: ErrorSerializer},
+    )
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(responses={200: AssetSerializer, 404: ErrorSerializer})
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        return Response(self.get_serializer(self._asset(pk)).data)
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(description="The file, as an attachment."),
+            302: OpenApiResponse(description="Redirect to a short-lived signed URL (S3 storage)."),
+        }
+    )
+    @action(detail=True, methods=["get"], url_path="download")
+    def download(self, request: Request, pk: str | None = None) -> Any:
+        return serve_asset(self._asset(pk))
+
+    @extend_schema(responses={204: None, 404: ErrorSerializer, 409: ErrorSerializer})
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        asset = self._asset(pk)
+        try:
+            services.delete_asset(asset)
+        except AssetRejected as exc:
+            raise rejected(exc) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request={"multipart/form-data": AssetUploadSerializer},
+        responses={201: AssetSerializer, 400: ErrorSerializer, 409: ErrorSerializer, 413: ErrorSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="upload")
+    def upload(self, request: Request) -> Response:
+        django_request = request._request
+        if declared_too_large(django_request):
+            raise rejected(too_large())
+        data = request.data  # parsed through the size-capped upload handler
+        if getattr(django_request, "upload_too_large", False):
+            raise rejected(too_large())
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            raise ApiError("no_file", "Attach the sample or MIDI file (field name: file).")
+        form = AssetUploadSerializer(data={k: v for k, v in data.items() if k != "file"} | {"file": uploaded})
+        form.is_valid(raise_exception=True)
+        fields = form.validated_data
+        pack = self._pack(fields.get("pack"))
+        kind = pack.kind if pack else fields["kind"]
+        if pack and fields.get("kind") and fields["kind"] != pack.kind:
+            raise ApiError("invalid_kind", f"Pack '{pack.name}' holds {pack.kind}, not {fields['kind']}.")
+        try:
+            with services.uploaded_path(uploaded) as path:
+                facts = validate_asset_file(
+                    path, name=uploaded.name or path.name, kind=kind, role=fields["role"]
+                )
+                with transaction.atomic():
+                    if pack is None:
+                        pack = Pack.objects.filter(name=fields["pack_name"].strip(), kind=kind).first()
+                    if pack is None:
+                        pack = services.create_pack(
+                            fields["pack_name"], kind, user=request.user, licence=fields.get("licence", "")
+                        )
+                    asset = services.add_asset(
+                        pack,
+                        path,
+                        filename=uploaded.name or path.name,
+                        role=fields["role"],
+                        velocity_min=fields["velocity_min"],
+                        velocity_max=fields["velocity_max"],
+                        gain=fields["gain"],
+                        facts=facts,
+                    )
+        except AssetRejected as exc:
+            raise rejected(exc) from None
+        asset.pack.refresh_from_db()
+        body = self.get_serializer(asset).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def _asset(self, pk: Any) -> Asset:
+        asset = Asset.objects.select_related("pack").filter(pk=pk).first()
+        if asset is None:
+            raise ApiError("not_found", "No such asset.", status.HTTP_404_NOT_FOUND)
+        return asset
+
+    def _pack(self, value: str | None) -> Pack | None:
+        if not value:
+            return None
+        pack = Pack.objects.filter(
+            Q(slug=value) | Q(pk=int(value)) if value.isdigit() else Q(slug=value)
+        ).first()
+        if pack is None:
+            raise ApiError("unknown_pack", f"No pack with id or slug '{value}'.", status.HTTP_400_BAD_REQUEST)
+        return pack

@@ -1,0 +1,129 @@
+"""Loading the repo's default content (``METALIZER_ASSETS_DIR``, see ``pipeline/assets.py``) into the bank.
+
+Idempotent: a file whose sha256 is already in the bank is skipped, packs are found again by slug, and a
+kind's default is set only while that kind has none (a default chosen by staff is never overridden).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+
+from assets_bank.models import MIDI_ROLES, Asset, Kind, Pack
+from assets_bank.services import add_asset, create_pack
+from assets_bank.validators import sha256_of
+from pipeline.assets import DEFAULT_IR, DEFAULT_KIT
+
+IR_PACK_SLUG = "cabinet-irs"
+MIDI_PACK_PREFIX = "midi-"
+DEFAULT_MIDI_STYLE = "heavy"
+
+
+@dataclass
+class LoadReport:
+    added: int = 0
+    present: int = 0
+    packs: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.added} new asset(s) loaded, {self.present} already in the bank, "
+            f"packs: {', '.join(self.packs) or 'none'}."
+        )
+
+
+def _pack(slug: str, name: str, kind: str, *, licence: str = "", style_tags: list[str] | None = None) -> Pack:
+    pack = Pack.objects.filter(slug=slug).first()
+    if pack is None:
+        pack = create_pack(name, kind, slug=slug, licence=licence, style_tags=style_tags)
+    return pack
+
+
+def _add(pack: Pack, path: Path, report: LoadReport, **kwargs: object) -> None:
+    if Asset.objects.filter(sha256=sha256_of(path)).exists():
+        report.present += 1
+        return
+    add_asset(pack, path, filename=path.name, **kwargs)  # type: ignore[arg-type]
+    report.added += 1
+
+
+def _make_default_if_none(pack: Pack) -> None:
+    if not Pack.objects.filter(kind=pack.kind, is_default=True).exists() and pack.assets.exists():
+        pack.make_default()
+
+
+def load_drum_kits(root: Path, report: LoadReport) -> None:
+    for manifest_path in sorted((root / "drums").glob("*/kit.json")):
+        kit_dir = manifest_path.parent
+        manifest = json.loads(manifest_path.read_text())
+        licence_path = kit_dir / "LICENSE"
+        licence = licence_path.read_text() if licence_path.is_file() else str(manifest.get("licence", ""))
+        pack = _pack(kit_dir.name, str(manifest.get("name") or kit_dir.name), Kind.DRUMS, licence=licence)
+        position = 0
+        for role, layers in manifest["roles"].items():
+            for spec in layers:
+                _add(
+                    pack,
+                    kit_dir / spec["file"],
+                    report,
+                    role=role,
+                    velocity_min=float(spec.get("min", 0.0)),
+                    velocity_max=float(spec.get("max", 1.0)),
+                    gain=float(spec.get("gain", 1.0)),
+                    position=position,
+                )
+                position += 1
+        report.packs.append(pack.name)
+        if kit_dir.name == DEFAULT_KIT:
+            _make_default_if_none(pack)
+
+
+def load_irs(root: Path, report: LoadReport) -> None:
+    ir_dir = root / "ir"
+    files = sorted(ir_dir.glob("*.wav"), key=lambda p: (p.stem != DEFAULT_IR, p.stem))
+    if not files:
+        return
+    licence_path = ir_dir / "LICENSE"
+    licence = licence_path.read_text() if licence_path.is_file() else ""
+    pack = _pack(IR_PACK_SLUG, "Cabinet impulse responses", Kind.IMPULSE_RESPONSE, licence=licence)
+    for position, path in enumerate(files):
+        _add(pack, path, report, role="ir", position=position)
+    report.packs.append(pack.name)
+    _make_default_if_none(pack)
+
+
+def load_midi(root: Path, report: LoadReport) -> None:
+    for style_dir in sorted(p for p in (root / "midi").glob("*") if p.is_dir()):
+        files = sorted(style_dir.glob("*.mid"))
+        if not files:
+            continue
+        style = style_dir.name
+        licence_path = style_dir / "LICENSE"
+        licence = licence_path.read_text() if licence_path.is_file() else ""
+        pack = _pack(
+            f"{MIDI_PACK_PREFIX}{style}",
+            f"{style.title()} MIDI seeds",
+            Kind.MIDI,
+            licence=licence,
+            style_tags=[style],
+        )
+        for position, path in enumerate(files):
+            stem = path.stem.lower()
+            role = next((r for r in MIDI_ROLES if stem.startswith(r)), "riff")
+            _add(pack, path, report, role=role, position=position)
+        report.packs.append(pack.name)
+        if style == DEFAULT_MIDI_STYLE:
+            _make_default_if_none(pack)
+
+
+def load_default_assets(root: Path) -> LoadReport:
+    """Load drum kits, IRs and MIDI seeds from ``root``; returns what was added and what was there."""
+    report = LoadReport()
+    with transaction.atomic():
+        load_drum_kits(root, report)
+        load_irs(root, report)
+        load_midi(root, report)
+    return report

@@ -1,0 +1,120 @@
+"""Admin forms: each file is judged by ``assets_bank.validators``, the same path as the API and imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+
+from assets_bank.models import REQUIRED_ROLES, Asset, Kind, Pack, describe_roles
+from assets_bank.services import missing_required_role, uploaded_path
+from assets_bank.validators import AssetRejected, check_role, validate_asset_file
+from jobs.validators import clean_name
+
+
+class PackAdminForm(forms.ModelForm):
+    class Meta:
+        model = Pack
+        fields = ["name", "slug", "kind", "style_tags", "licence", "active"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.is_default and data.get("active") is False:
+            raise forms.ValidationError(
+                "This is the default pack of its kind and must stay active; make another pack the default "
+                "first."
+            )
+        return data
+
+
+class AssetAdminForm(forms.ModelForm):
+    """An asset added or replaced by staff: the file is validated for the pack's kind and the role."""
+
+    class Meta:
+        model = Asset
+        fields = ["pack", "name", "role", "file", "position", "velocity_min", "velocity_max", "gain"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "name" in self.fields:
+            self.fields["name"].required = False
+        self._old_file = self.instance.file.name if self.instance.pk else ""
+        self.fields["role"].help_text = "; ".join(f"{k.label}: {describe_roles(k.value)}" for k in Kind)
+
+    def _pack(self, data: dict[str, Any]) -> Pack | None:
+        pack = data.get("pack")
+        if pack is not None:
+            return pack
+        try:
+            return self.instance.pack
+        except Pack.DoesNotExist:
+            return None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        pack, role, upload = self._pack(data), data.get("role"), data.get("file")
+        if pack is None or not role:
+            return data
+        try:
+            if isinstance(upload, UploadedFile):
+                with uploaded_path(upload) as path:
+                    facts = validate_asset_file(
+                        path, name=upload.name or path.name, kind=pack.kind, role=role
+                    )
+                if facts.sha256 != self.instance.sha256 or not self.instance.pk:
+                    for field, value in facts.model_fields().items():
+                        setattr(self.instance, field, value)
+                upload.name = Path(clean_name(upload.name or "asset")).stem + (
+                    ".mid" if facts.format == "midi" else f".{facts.format}"
+                )
+                if not data.get("name"):
+                    data["name"] = Path(upload.name).stem
+                    self.instance.name = data["name"]  # the inline has no name field
+            else:
+                check_role(pack.kind, role)
+        except AssetRejected as exc:
+            raise forms.ValidationError(
+                {"file" if exc.code != "invalid_role" else "role": exc.message}
+            ) from None
+        if self.instance.pk and role != self.instance.role and self.instance.pack_id == pack.pk:
+            lost = missing_required_role(Asset.objects.get(pk=self.instance.pk))
+            if lost:
+                raise forms.ValidationError({"role": f"The default pack needs its last '{lost}' sample."})
+        if not data.get("name") and self.instance.name:
+            data["name"] = self.instance.name
+        return data
+
+    def save(self, commit: bool = True) -> Asset:
+        asset = super().save(commit=commit)
+        if commit and self._old_file and asset.file.name != self._old_file:
+            asset.file.storage.delete(self._old_file)  # replaced: the old bytes are no longer referenced
+        return asset
+
+
+class AssetInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        pack = self.instance
+        if not pack.pk or not pack.is_default:
+            return
+        deleted = {form.instance.pk for form in self.deleted_forms if form.instance.pk}
+        for role in REQUIRED_ROLES.get(pack.kind, ()):
+            had = pack.assets.filter(role=role).exists()
+            if had and not pack.assets.filter(role=role).exclude(pk__in=deleted).exists():
+                raise forms.ValidationError(
+                    f"'{role}' is a role the default pack cannot lose; keep at least one '{role}' sample."
+                )
+
+
+class PackImportForm(forms.Form):
+    archive = forms.FileField(help_text="A ZIP with pack.json or kit.json, or files named after their role.")
+    name = forms.CharField(
+        required=False, max_length=120, help_text="Leave empty to use the manifest's name."
+    )
+    kind = forms.ChoiceField(
+        required=False,
+        choices=[("", "(from the manifest)"), *Kind.choices],
+        help_text="Needed when the archive has no manifest.",
+    )

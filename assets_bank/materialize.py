@@ -1,0 +1,291 @@
+"""The bank as the pipeline sees it: active packs written into the directory layout of ``pipeline/assets.py``.
+
+``materialize(dest_dir)`` writes every active pack (the default pack of each kind first) and returns a
+JSON-able snapshot of what it wrote (pack ids, names, versions, the sha256 of every file). A job stores that
+snapshot, so a later edit of the bank never changes the record of how a finished job was made.
+
+The pipeline plays the kit in ``drums/<pipeline.assets.DEFAULT_KIT>`` and the impulse response
+``ir/<pipeline.assets.DEFAULT_IR>.wav``: the default drum pack is written to that folder and the first IR of
+the default impulse-response pack to that file, whatever their names. Roles the default kit lacks are filled
+from the other active kits (then from related roles of the kit itself), so a staff kit of just a kick,
+snare and hi-hat plays. Anything still missing (an empty bank) comes from ``fallback_dir`` (the repo's
+``assets/``), and the snapshot says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+
+from assets_bank.archives import archive_names
+from assets_bank.models import DRUM_ROLES, Asset, Kind, Pack
+from pipeline.assets import DEFAULT_IR, DEFAULT_KIT
+from pipeline.types import STYLES
+
+# When the default kit lacks a role and no other active kit has it, play a related role of the same kit.
+ROLE_SUBSTITUTES: dict[str, tuple[str, ...]] = {
+    "hihat-open": ("hihat-closed",),
+    "ride": ("hihat-open", "crash", "hihat-closed"),
+    "crash": ("china", "ride", "hihat-open", "hihat-closed"),
+    "china": ("crash", "ride", "hihat-open", "hihat-closed"),
+    "tom-high": ("tom-mid", "tom-low", "snare"),
+    "tom-mid": ("tom-high", "tom-low", "snare"),
+    "tom-low": ("tom-mid", "tom-high", "snare"),
+    "kick": ("tom-low",),
+    "snare": ("tom-high",),
+    "hihat-closed": ("hihat-open", "ride"),
+}
+KIND_ORDER = (Kind.DRUMS, Kind.IMPULSE_RESPONSE, Kind.GUITAR, Kind.MIDI)
+READY_MARK = ".complete"
+
+
+@dataclass
+class PackContent:
+    pack: Pack
+    assets: list[Asset]
+    names: dict[int, str]
+
+
+def collect() -> list[PackContent]:
+    """Active packs with their assets, the default of each kind first, read once."""
+    packs = Pack.objects.active().prefetch_related("assets")
+    ordered = sorted(packs, key=lambda p: (KIND_ORDER.index(p.kind), not p.is_default, p.pk))
+    return [PackContent(p, list(p.assets.all()), archive_names(p)) for p in ordered]
+
+
+def snapshot_of(contents: list[PackContent]) -> dict[str, Any]:
+    packs = [
+        {
+            "id": c.pack.pk,
+            "name": c.pack.name,
+            "slug": c.pack.slug,
+            "kind": c.pack.kind,
+            "version": c.pack.version,
+            "is_default": c.pack.is_default,
+            "assets": [{"id": a.pk, "role": a.role, "name": a.name, "sha256": a.sha256} for a in c.assets],
+        }
+        for c in contents
+    ]
+    fingerprint = hashlib.sha256(json.dumps(packs, sort_keys=True).encode()).hexdigest()
+    return {"fingerprint": fingerprint, "packs": packs}
+
+
+def _copy_from_storage(asset: Asset, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with asset.file.open("rb") as src, target.open("wb") as dst:
+        shutil.copyfileobj(src, dst, length=1 << 20)
+
+
+def _layer(file: str, asset: Asset) -> dict[str, Any]:
+    return {"file": file, "min": asset.velocity_min, "max": asset.velocity_max, "gain": asset.gain}
+
+
+def _write_kit(content: PackContent, folder: Path, others: list[PackContent] | None) -> dict[str, Any]:
+    """Write one kit folder; for the played kit (``others`` given) fill missing roles. Returns fill facts."""
+    roles: dict[str, list[dict[str, Any]]] = {}
+    for asset in content.assets:
+        name = content.names[asset.pk]
+        _copy_from_storage(asset, folder / name)
+        roles.setdefault(asset.role, []).append(_layer(name, asset))
+    filled: dict[str, Any] = {}
+    if others is not None:
+        for role in DRUM_ROLES:
+            if roles.get(role):
+                continue
+            for other in others:
+                layers = [a for a in other.assets if a.role == role]
+                if layers:
+                    for asset in layers:
+                        name = f"from-{other.pack.slug}-{other.names[asset.pk]}"
+                        _copy_from_storage(asset, folder / name)
+                        roles.setdefault(role, []).append(_layer(name, asset))
+                    filled[role] = {"pack": other.pack.pk, "assets": [a.pk for a in layers]}
+                    break
+        for role in DRUM_ROLES:
+            if not roles.get(role):
+                source = next((s for s in ROLE_SUBSTITUTES.get(role, ()) if roles.get(s)), None)
+                if source is not None:
+                    roles[role] = [dict(layer) for layer in roles[source]]
+                    filled[role] = {"role": source}
+    for layers in roles.values():
+        layers.sort(key=lambda layer: layer["min"])
+        if layers:
+            layers[-1]["max"] = 1.0
+    manifest = {
+        "name": content.pack.name,
+        "author": "",
+        "licence": content.pack.licence.splitlines()[0] if content.pack.licence else "",
+        "source": f"Metalizer asset bank pack #{content.pack.pk} v{content.pack.version}",
+        "roles": roles,
+    }
+    (folder / "kit.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (folder / "LICENSE").write_text(content.pack.licence or "No licence text recorded.\n")
+    return filled
+
+
+def _write_ir(asset: Asset, target: Path) -> None:
+    """An IR as WAV (the pipeline loads ``ir/<name>.wav``), converted when stored as another format."""
+    if asset.format == "wav":
+        _copy_from_storage(asset, target)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / f"ir{asset.extension}"
+        _copy_from_storage(asset, source)
+        data, rate = sf.read(source, dtype="float32", always_2d=True)
+        sf.write(target, data, rate, subtype="FLOAT")
+
+
+def write_layout(contents: list[PackContent], dest: Path, fallback_dir: Path | None) -> dict[str, Any]:
+    """Write ``contents`` under ``dest``; returns where each pack went and what was filled in."""
+    dest.mkdir(parents=True, exist_ok=True)
+    drums = [c for c in contents if c.pack.kind == Kind.DRUMS]
+    played_kit = next((c for c in drums if c.pack.is_default), drums[0] if drums else None)
+    folders: dict[int, str] = {}
+    played: dict[str, Any] = {"drums": None, "impulse-response": None}
+    filled: dict[str, Any] = {}
+    for content in drums:
+        if content is played_kit:
+            folder = f"drums/{DEFAULT_KIT}"
+            filled = _write_kit(content, dest / folder, [d for d in drums if d is not content])
+            played["drums"] = content.pack.pk
+        else:
+            slug = (
+                content.pack.slug
+                if content.pack.slug != DEFAULT_KIT
+                else f"{content.pack.slug}-{content.pack.pk}"
+            )
+            folder = f"drums/{slug}"
+            _write_kit(content, dest / folder, None)
+        folders[content.pack.pk] = folder
+
+    irs = [c for c in contents if c.pack.kind == Kind.IMPULSE_RESPONSE]
+    played_ir_pack = next((c for c in irs if c.pack.is_default), irs[0] if irs else None)
+    ir_index: dict[str, Any] = {}
+    used_names = {DEFAULT_IR}
+    for content in irs:
+        for asset in sorted(content.assets, key=lambda a: (a.position, a.pk)):
+            if content is played_ir_pack and played["impulse-response"] is None:
+                name = DEFAULT_IR
+                played["impulse-response"] = asset.pk
+            else:
+                name = asset.name if asset.name not in used_names else f"{asset.name}-{asset.pk}"
+            used_names.add(name)
+            _write_ir(asset, dest / "ir" / f"{name}.wav")
+            ir_index[name] = {"pack": content.pack.pk, "asset": asset.pk, "sha256": asset.sha256}
+        folders[content.pack.pk] = "ir"
+    if ir_index:
+        (dest / "ir" / "irs.json").write_text(json.dumps(ir_index, indent=2) + "\n")
+        (dest / "ir" / "LICENSE").write_text(
+            "\n\n".join(f"{c.pack.name}:\n{c.pack.licence}" for c in irs if c.pack.licence) + "\n"
+        )
+
+    for content in contents:
+        if content.pack.kind == Kind.MIDI:
+            styles = [s for s in content.pack.style_tags if s in STYLES] or list(STYLES)
+            for style in styles:
+                for asset in content.assets:
+                    _copy_from_storage(
+                        asset, dest / "midi" / style / f"{content.pack.slug}--{content.names[asset.pk]}"
+                    )
+            folders[content.pack.pk] = "midi"
+        elif content.pack.kind == Kind.GUITAR:
+            folder = dest / "guitar" / content.pack.slug
+            samples = []
+            for asset in content.assets:
+                _copy_from_storage(asset, folder / content.names[asset.pk])
+                samples.append(
+                    {
+                        "file": content.names[asset.pk],
+                        **_layer(content.names[asset.pk], asset),
+                        "role": asset.role,
+                    }
+                )
+            (folder / "samples.json").write_text(
+                json.dumps({"name": content.pack.name, "samples": samples}, indent=2)
+            )
+            folders[content.pack.pk] = f"guitar/{content.pack.slug}"
+
+    fallback: list[str] = []
+    if fallback_dir is not None:
+        kit_src = Path(fallback_dir) / "drums" / DEFAULT_KIT
+        if played_kit is None and (kit_src / "kit.json").is_file():
+            shutil.copytree(kit_src, dest / "drums" / DEFAULT_KIT)
+            fallback.append(f"drums/{DEFAULT_KIT}")
+        ir_src = Path(fallback_dir) / "ir" / f"{DEFAULT_IR}.wav"
+        if played["impulse-response"] is None and ir_src.is_file():
+            (dest / "ir").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ir_src, dest / "ir" / f"{DEFAULT_IR}.wav")
+            fallback.append(f"ir/{DEFAULT_IR}.wav")
+    return {"folders": folders, "played": played, "filled_roles": filled, "fallback": fallback}
+
+
+def materialize(dest_dir: Path, *, fallback_dir: Path | None = None) -> dict[str, Any]:
+    """Write the active packs into ``dest_dir`` in the pipeline's layout; returns the JSON-able snapshot."""
+    contents = collect()
+    snapshot = snapshot_of(contents)
+    layout = write_layout(contents, Path(dest_dir), fallback_dir)
+    for pack in snapshot["packs"]:
+        pack["folder"] = layout["folders"].get(pack["id"], "")
+    snapshot.update(
+        played=layout["played"],
+        filled_roles=layout["filled_roles"],
+        fallback=layout["fallback"],
+        fallback_dir=str(fallback_dir) if layout["fallback"] else None,
+    )
+    return snapshot
+
+
+def materialize_cached(
+    cache_root: Path, *, fallback_dir: Path | None = None, keep: int = 4
+) -> tuple[Path, dict]:
+    """Like ``materialize``, into ``cache_root/<fingerprint>``, reused while no active pack changes.
+
+    The folder appears complete or not at all (written aside, then renamed); older folders beyond the
+    ``keep`` most recent are removed.
+    """
+    cache_root = Path(cache_root)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    contents = collect()
+    fingerprint = snapshot_of(contents)["fingerprint"]
+    key = hashlib.sha256(f"{fingerprint}|{fallback_dir}".encode()).hexdigest()[:32]
+    folder = cache_root / key
+    snapshot_file = folder / "snapshot.json"
+    if (folder / READY_MARK).is_file() and snapshot_file.is_file():
+        os.utime(folder)
+        return folder, json.loads(snapshot_file.read_text())
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=cache_root))
+    try:
+        snapshot = materialize(staging, fallback_dir=fallback_dir)
+        (staging / "snapshot.json").write_text(json.dumps(snapshot))
+        (staging / READY_MARK).touch()
+        try:
+            staging.rename(folder)
+        except OSError:  # another worker finished the same folder first
+            shutil.rmtree(staging, ignore_errors=True)
+            if not (folder / READY_MARK).is_file():
+                raise
+            snapshot = json.loads(snapshot_file.read_text())
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _prune(cache_root, keep=keep, current=folder)
+    return folder, snapshot
+
+
+def _prune(cache_root: Path, *, keep: int, current: Path) -> None:
+    folders = sorted(
+        (p for p in cache_root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in folders[keep:]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)

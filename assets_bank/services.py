@@ -1,0 +1,179 @@
+"""Adding and removing assets, packs and defaults: the one place that writes the bank.
+
+ZIP import/export live in ``assets_bank.archives`` and the pipeline's view of the bank in
+``assets_bank.materialize``; both are re-exported here (``import_pack_zip``, ``export_pack_zip``,
+``materialize``) so callers have one module to reach for.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+
+from assets_bank.models import REQUIRED_ROLES, Asset, Kind, Pack
+from assets_bank.validators import AssetFacts, AssetRejected, check_duplicate, check_size, validate_asset_file
+from jobs.validators import clean_name
+
+
+@contextmanager
+def uploaded_path(uploaded: UploadedFile) -> Iterator[Path]:
+    """A path on disk holding an upload's bytes (Django's own temp file when it made one)."""
+    check_size(int(uploaded.size or 0))
+    temp_path = getattr(uploaded, "temporary_file_path", None)
+    if temp_path is not None:
+        yield Path(temp_path())
+        return
+    with tempfile.TemporaryDirectory(prefix="asset-") as tmp:
+        path = Path(tmp) / clean_name(uploaded.name or "asset")
+        uploaded.seek(0)
+        with path.open("wb") as fh:
+            shutil.copyfileobj(uploaded, fh)
+        uploaded.seek(0)
+        yield path
+
+
+def create_pack(
+    name: str,
+    kind: str,
+    *,
+    user: Any = None,
+    style_tags: list[str] | None = None,
+    licence: str = "",
+    slug: str | None = None,
+) -> Pack:
+    if kind not in Kind.values:
+        raise AssetRejected(
+            "invalid_kind", f"Unknown pack kind '{kind}'. Choose one of: {', '.join(Kind.values)}."
+        )
+    name = (name or "").strip()
+    if not name:
+        raise AssetRejected("invalid_pack", "A new pack needs a name.")
+    owner = user if getattr(user, "is_authenticated", False) else None
+    return Pack.objects.create(
+        name=name[:120],
+        kind=kind,
+        slug=slug or "",
+        style_tags=list(style_tags or []),
+        licence=licence,
+        created_by=owner,
+    )
+
+
+def add_asset(
+    pack: Pack,
+    path: Path,
+    *,
+    filename: str,
+    role: str,
+    velocity_min: float = 0.0,
+    velocity_max: float = 1.0,
+    gain: float = 1.0,
+    position: int | None = None,
+    facts: AssetFacts | None = None,
+) -> Asset:
+    """Validate the file at ``path`` and store it in ``pack``; raises AssetRejected."""
+    if not 0.0 <= velocity_min <= velocity_max <= 1.0:
+        raise AssetRejected("invalid_velocity", "Velocity layers need 0 <= min <= max <= 1.")
+    facts = facts or validate_asset_file(path, name=filename, kind=pack.kind, role=role)
+    name = clean_name(filename)
+    stem = Path(name).stem
+    if position is None:
+        position = pack.assets.count()
+    asset = Asset(
+        pack=pack,
+        name=stem,
+        role=role,
+        position=position,
+        velocity_min=velocity_min,
+        velocity_max=velocity_max,
+        gain=gain,
+        **facts.model_fields(),
+    )
+    extension = ".mid" if facts.format == "midi" else f".{facts.format}"
+    with path.open("rb") as fh:
+        asset.file.save(stem + extension, File(fh), save=False)
+    try:
+        with transaction.atomic():
+            asset.save()
+    except IntegrityError:
+        asset.file.delete(save=False)
+        check_duplicate(facts.sha256)  # names the asset that won the race
+        raise
+    return asset
+
+
+def add_uploaded_asset(pack: Pack, uploaded: UploadedFile, *, role: str, **kwargs: Any) -> Asset:
+    with uploaded_path(uploaded) as path:
+        return add_asset(pack, path, filename=uploaded.name or path.name, role=role, **kwargs)
+
+
+def missing_required_role(asset: Asset) -> str | None:
+    """The role the default pack would lose if ``asset`` went away, or None when it may go."""
+    pack = asset.pack
+    if not pack.is_default or asset.role not in REQUIRED_ROLES.get(pack.kind, ()):
+        return None
+    others = pack.assets.filter(role=asset.role).exclude(pk=asset.pk).exists()
+    return None if others else asset.role
+
+
+def delete_asset(asset: Asset) -> None:
+    """Delete an asset and its file; refuses to leave the default pack without a role the pipeline needs."""
+    role = missing_required_role(asset)
+    if role is not None:
+        raise AssetRejected(
+            "required_role",
+            f"'{asset.pack.name}' is the default {asset.pack.get_kind_display().lower()} and this is its "
+            f"last '{role}' sample; the remixes need one. Add another '{role}' first or make another pack "
+            "the default.",
+            409,
+        )
+    asset.delete()
+
+
+def set_active(pack: Pack, active: bool) -> None:
+    if not active and pack.is_default:
+        raise AssetRejected(
+            "default_pack",
+            f"'{pack.name}' is the default for its kind; make another pack the default first.",
+            409,
+        )
+    if pack.active != active:
+        pack.active = active
+        pack.save(update_fields=["active"])
+
+
+def make_default(pack: Pack) -> None:
+    missing = [role for role in REQUIRED_ROLES.get(pack.kind, ()) if role not in pack.roles_present()]
+    if missing:
+        raise AssetRejected(
+            "required_role",
+            f"'{pack.name}' cannot be the default: it has no {', '.join(missing)} sample.",
+            409,
+        )
+    pack.make_default()
+
+
+def import_pack_zip(source: Path | IO[bytes], **kwargs: Any) -> Pack:
+    from assets_bank.archives import import_pack_zip as _import
+
+    return _import(source, **kwargs)
+
+
+def export_pack_zip(pack: Pack, dest: IO[bytes]) -> None:
+    from assets_bank.archives import export_pack_zip as _export
+
+    _export(pack, dest)
+
+
+def materialize(dest_dir: Path, **kwargs: Any) -> dict[str, Any]:
+    from assets_bank.materialize import materialize as _materialize
+
+    return _materialize(dest_dir, **kwargs)

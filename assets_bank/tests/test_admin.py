@@ -1,0 +1,228 @@
+"""Staff curate the bank in the admin; nobody else gets in."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from django.urls import reverse
+
+from assets_bank.models import Asset, Kind, Pack
+from assets_bank.services import add_asset, create_pack
+from assets_bank.tests.conftest import audio_bytes, midi_bytes, tone_burst, upload
+
+pytestmark = pytest.mark.django_db
+
+
+def inline_post(pack_fields: dict, assets: list[dict]) -> dict:  # type: ignore[type-arg]
+    data = {
+        **pack_fields,
+        "assets-TOTAL_FORMS": str(len(assets)),
+        "assets-INITIAL_FORMS": "0",
+        "assets-MIN_NUM_FORMS": "0",
+        "assets-MAX_NUM_FORMS": "1000",
+    }
+    for i, asset in enumerate(assets):
+        data.update({f"assets-{i}-{k}": v for k, v in asset.items()})
+    return data
+
+
+def test_staff_add_a_pack_with_samples_inline(staff_client, staff_user):
+    data = inline_post(
+        {
+            "name": "Garage kit",
+            "slug": "garage-kit",
+            "kind": "drums",
+            "style_tags": "[]",
+            "licence": "CC0",
+            "active": "on",
+        },
+        [
+            {
+                "role": "kick",
+                "file": upload("Kick Hard.WAV", audio_bytes(tone_burst(60))),
+                "velocity_min": "0",
+                "velocity_max": "1",
+                "gain": "1",
+                "position": "0",
+            },
+        ],
+    )
+    response = staff_client.post(reverse("admin:assets_bank_pack_add"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    pack = Pack.objects.get(slug="garage-kit")
+    asset = pack.assets.get()
+    assert (asset.role, asset.name, asset.format, asset.sample_rate) == ("kick", "Kick Hard", "wav", 44100)
+    assert pack.created_by == staff_user
+    assert asset.file.name.startswith("assets/garage-kit/") and asset.file.storage.exists(asset.file.name)
+
+
+def test_admin_form_refuses_a_bad_file_with_the_validator_message(staff_client):
+    data = inline_post(
+        {
+            "name": "Bad kit",
+            "slug": "bad-kit",
+            "kind": "drums",
+            "style_tags": "[]",
+            "licence": "",
+            "active": "on",
+        },
+        [
+            {
+                "role": "kick",
+                "file": upload("kick.wav", b"not audio at all " * 10),
+                "velocity_min": "0",
+                "velocity_max": "1",
+                "gain": "1",
+                "position": "0",
+            }
+        ],
+    )
+    response = staff_client.post(reverse("admin:assets_bank_pack_add"), data)
+    assert response.status_code == 200
+    assert "does not look like audio" in response.content.decode()
+    assert not Pack.objects.filter(slug="bad-kit").exists()
+
+
+def test_change_page_has_an_audio_player_and_a_midi_summary(staff_client, make_file):
+    kit = create_pack("Player kit", Kind.DRUMS)
+    kick = add_asset(
+        kit, make_file("kick.wav", audio_bytes(tone_burst(60))), filename="kick.wav", role="kick"
+    )
+    page = staff_client.get(reverse("admin:assets_bank_pack_change", args=[kit.pk])).content.decode()
+    file_url = reverse("admin:assets_bank_asset_file", args=[kick.pk])
+    assert f'<audio controls preload="none" src="{file_url}"' in page
+    played = staff_client.get(file_url)
+    assert played.status_code == 200 and played["Content-Type"] == "audio/wav"
+    assert b"".join(played.streaming_content)[:4] == b"RIFF"
+
+    riffs = create_pack("Riffs", Kind.MIDI)
+    add_asset(riffs, make_file("riff.mid", midi_bytes([40, 52], beats=8)), filename="riff.mid", role="riff")
+    page = staff_client.get(reverse("admin:assets_bank_pack_change", args=[riffs.pk])).content.decode()
+    assert "2 bars, 4/4, 140 BPM, notes E2–E3" in page
+    assert "<svg" in page and page.count('fill="#b22"') == 8
+
+
+def test_staff_import_a_pack_from_a_zip(staff_client):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("my-kit/kick-0.wav", audio_bytes(tone_burst(50)))
+        zf.writestr("my-kit/kick-1.wav", audio_bytes(tone_burst(52)))
+        zf.writestr("my-kit/snare.flac", audio_bytes(tone_burst(300), fmt="FLAC"))
+        zf.writestr("my-kit/LICENSE", "CC-BY 4.0, recorded by the test")
+    response = staff_client.post(
+        reverse("admin:assets_bank_pack_import"),
+        {"archive": upload("my-kit.zip", archive.getvalue()), "name": "Zip kit", "kind": "drums"},
+    )
+    assert response.status_code == 302
+    pack = Pack.objects.get(name="Zip kit")
+    assert sorted(pack.assets.values_list("role", flat=True)) == ["kick", "kick", "snare"]
+    assert pack.licence.startswith("CC-BY")
+
+
+def test_import_page_shows_why_an_unsafe_zip_was_refused(staff_client):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../evil.wav", audio_bytes(tone_burst(50)))
+    response = staff_client.post(
+        reverse("admin:assets_bank_pack_import"),
+        {"archive": upload("evil.zip", archive.getvalue()), "kind": "drums", "name": "Evil"},
+    )
+    assert response.status_code == 200
+    assert "points outside the archive" in response.content.decode()
+    assert not Pack.objects.exists()
+
+
+def test_staff_export_a_pack_as_a_zip(staff_client, make_file):
+    kit = create_pack("Export kit", Kind.DRUMS, licence="CC0")
+    add_asset(kit, make_file("kick.wav", audio_bytes(tone_burst(60))), filename="kick.wav", role="kick")
+    response = staff_client.get(reverse("admin:assets_bank_pack_export", args=[kit.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert "attachment" in response["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(response.content)) as zf:
+        manifest = json.loads(zf.read("pack.json"))
+        assert manifest["assets"][0]["role"] == "kick" and "kick.wav" in zf.namelist()
+    action = staff_client.post(
+        reverse("admin:assets_bank_pack_changelist"), {"action": "export_zip", "_selected_action": [kit.pk]}
+    )
+    assert action["Content-Type"] == "application/zip"
+
+
+def test_actions_activate_deactivate_and_make_default(staff_client, make_file):
+    kit = create_pack("Action kit", Kind.DRUMS)
+    for role in ("kick", "snare", "hihat-closed"):
+        path = make_file(f"{role}.wav", audio_bytes(tone_burst(100 + len(role))))
+        add_asset(kit, path, filename=path.name, role=role)
+    changelist = reverse("admin:assets_bank_pack_changelist")
+    staff_client.post(changelist, {"action": "deactivate", "_selected_action": [kit.pk]})
+    kit.refresh_from_db()
+    assert not kit.active
+    staff_client.post(changelist, {"action": "make_default", "_selected_action": [kit.pk]})
+    kit.refresh_from_db()
+    assert kit.is_default and kit.active
+    response = staff_client.post(
+        changelist, {"action": "deactivate", "_selected_action": [kit.pk]}, follow=True
+    )
+    kit.refresh_from_db()
+    assert kit.active and "make another pack the default" in response.content.decode()
+
+
+def test_inline_delete_cannot_strip_the_default_kit_of_its_kick(staff_client, make_file):
+    kit = create_pack("Guarded kit", Kind.DRUMS)
+    assets = []
+    for role in ("kick", "snare", "hihat-closed"):
+        path = make_file(f"{role}.wav", audio_bytes(tone_burst(200 + len(role))))
+        assets.append(add_asset(kit, path, filename=path.name, role=role))
+    kit.make_default()
+    data = inline_post(
+        {"name": kit.name, "slug": kit.slug, "style_tags": "[]", "licence": "", "active": "on"},
+        [
+            {
+                "id": str(a.pk),
+                "pack": str(kit.pk),
+                "role": a.role,
+                "velocity_min": "0",
+                "velocity_max": "1",
+                "gain": "1",
+                "position": str(a.position),
+                "DELETE": "on" if a.role == "kick" else "",
+            }
+            for a in assets
+        ],
+    )
+    data["assets-INITIAL_FORMS"] = str(len(assets))
+    response = staff_client.post(reverse("admin:assets_bank_pack_change", args=[kit.pk]), data)
+    assert response.status_code == 200
+    assert "cannot lose" in response.content.decode()
+    assert Asset.objects.filter(pack=kit, role="kick").exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        reverse("admin:assets_bank_pack_changelist"),
+        reverse("admin:assets_bank_pack_add"),
+        reverse("admin:assets_bank_pack_import"),
+        reverse("admin:assets_bank_asset_changelist"),
+    ],
+)
+def test_a_normal_user_is_sent_to_the_login_page(user_client, url):
+    response = user_client.get(url)
+    assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+
+
+def test_a_normal_user_cannot_fetch_files_or_exports(user_client, make_file):
+    kit = create_pack("Private kit", Kind.DRUMS)
+    kick = add_asset(
+        kit, make_file("kick.wav", audio_bytes(tone_burst(60))), filename="kick.wav", role="kick"
+    )
+    for url in (
+        reverse("admin:assets_bank_asset_file", args=[kick.pk]),
+        reverse("admin:assets_bank_pack_export", args=[kit.pk]),
+    ):
+        response = user_client.get(url)
+        assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+    response = user_client.post(reverse("admin:assets_bank_pack_import"), {})
+    assert response.status_code == 302

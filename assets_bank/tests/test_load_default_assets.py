@@ -1,0 +1,100 @@
+"""``manage.py load_default_assets`` puts the repo's default content into the bank, once."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from assets_bank.management.commands.load_default_assets import Command
+from assets_bank.models import DRUM_ROLES, Asset, Kind, Pack
+from pipeline.assets import DEFAULT_IR, DEFAULT_KIT
+
+pytestmark = pytest.mark.django_db
+
+
+def run_command() -> str:
+    out = io.StringIO()
+    call_command(Command(), stdout=out)
+    return out.getvalue()
+
+
+def test_loads_the_default_kit_and_irs_as_default_packs():
+    output = run_command()
+    kit = Pack.objects.get(slug=DEFAULT_KIT)
+    manifest = json.loads(
+        (Path(settings.METALIZER_ASSETS_DIR) / "drums" / DEFAULT_KIT / "kit.json").read_text()
+    )
+    layers = sum(len(v) for v in manifest["roles"].values())
+    assert kit.is_default and kit.active and kit.kind == Kind.DRUMS
+    assert kit.assets.count() == layers
+    assert set(kit.assets.values_list("role", flat=True)) == set(DRUM_ROLES)
+    assert "GPL" in kit.licence
+    kick = kit.assets.filter(role="kick").order_by("velocity_min")
+    assert kick.count() >= 3 and kick.first().velocity_min == 0.0 and kick.last().velocity_max == 1.0
+    assert all(a.sample_rate == 44100 and a.duration > 0 and len(a.sha256) == 64 for a in kick)
+    irs = Pack.objects.get(kind=Kind.IMPULSE_RESPONSE, is_default=True)
+    first_ir = irs.assets.order_by("position").first()
+    assert first_ir.name == DEFAULT_IR and first_ir.role == "ir"
+    assert f"{kit.assets.count() + irs.assets.count()} new asset(s) loaded" in output
+
+
+def test_running_it_again_adds_nothing():
+    run_command()
+    before = (
+        Asset.objects.count(),
+        Pack.objects.count(),
+        list(Pack.objects.values_list("version", flat=True)),
+    )
+    output = run_command()
+    after = (
+        Asset.objects.count(),
+        Pack.objects.count(),
+        list(Pack.objects.values_list("version", flat=True)),
+    )
+    assert before == after
+    assert f"0 new asset(s) loaded, {before[0]} already in the bank" in output
+
+
+def test_a_default_chosen_by_staff_is_kept(staff_user):
+    from assets_bank.services import create_pack
+
+    run_command()
+    mine = create_pack("My kit", Kind.DRUMS, user=staff_user)
+    for role in ("kick", "snare", "hihat-closed"):
+        asset = Pack.objects.get(slug=DEFAULT_KIT).assets.filter(role=role).first()
+        asset.pack = mine
+        asset.save()
+    mine.make_default()
+    run_command()
+    assert Pack.objects.get(kind=Kind.DRUMS, is_default=True) == mine
+    assert Asset.objects.filter(pack__slug=DEFAULT_KIT, role="kick").exists()
+
+
+def test_loads_midi_seeds_per_style_when_present(tmp_path, settings):
+    from assets_bank.tests.conftest import midi_bytes
+
+    root = tmp_path / "assets"
+    (root / "drums").mkdir(parents=True)
+    (root / "midi" / "thrash").mkdir(parents=True)
+    (root / "midi" / "thrash" / "riff-1.mid").write_bytes(midi_bytes([40, 41]))
+    (root / "midi" / "thrash" / "groove-1.mid").write_bytes(midi_bytes([36, 38], beats=8))
+    settings.METALIZER_ASSETS_DIR = root
+    run_command()
+    pack = Pack.objects.get(kind=Kind.MIDI)
+    assert pack.style_tags == ["thrash"]
+    assert sorted(pack.assets.values_list("role", flat=True)) == ["groove", "riff"]
+    groove = pack.assets.get(role="groove")
+    assert (groove.bars, groove.tempo, groove.time_signature) == (2.0, 140.0, "4/4")
+
+
+def test_refuses_a_missing_folder(tmp_path, settings):
+    from django.core.management.base import CommandError
+
+    settings.METALIZER_ASSETS_DIR = tmp_path / "nowhere"
+    with pytest.raises(CommandError, match="METALIZER_ASSETS_DIR"):
+        run_command()

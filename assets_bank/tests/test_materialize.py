@@ -1,0 +1,97 @@
+"""The bank written in the pipeline's layout: the pipeline's own loaders read it, a snapshot records it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assets_bank.materialize import materialize, materialize_cached
+from assets_bank.models import DRUM_ROLES, Kind
+from assets_bank.services import add_asset, create_pack, make_default, set_active
+from assets_bank.tests.conftest import audio_bytes, midi_bytes, tone_burst
+from pipeline.assets import DEFAULT_IR, DEFAULT_KIT, load_ir, load_kit, midi_seeds
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tone_kit(make_file, default_bank):  # type: ignore[no-untyped-def]
+    pack = create_pack("Tone kit", Kind.DRUMS, licence="CC0 test tones")
+    for i, role in enumerate(("kick", "snare", "hihat-closed")):
+        path = make_file(f"{role}.wav", audio_bytes(tone_burst(700 + 100 * i, 0.3)))
+        add_asset(pack, path, filename=path.name, role=role)
+    pack.refresh_from_db()
+    return pack
+
+
+def test_default_bank_materialises_into_a_kit_and_ir_the_pipeline_loads(tmp_path, default_bank):
+    snapshot = materialize(tmp_path / "bank")
+    kit = load_kit(tmp_path / "bank", DEFAULT_KIT)
+    assert set(kit.roles) >= set(DRUM_ROLES)
+    assert len(kit.roles["kick"]) == default_bank[Kind.DRUMS].assets.filter(role="kick").count()
+    ir = load_ir(tmp_path / "bank", DEFAULT_IR)
+    assert ir.ndim == 1 and np.isclose(np.sum(ir.astype(np.float64) ** 2), 1.0, atol=1e-3)
+    ids = {p["id"]: p for p in snapshot["packs"]}
+    drums = ids[default_bank[Kind.DRUMS].pk]
+    assert drums["version"] == default_bank[Kind.DRUMS].version and drums["folder"] == f"drums/{DEFAULT_KIT}"
+    assert {a["sha256"] for a in drums["assets"]} == set(
+        default_bank[Kind.DRUMS].assets.values_list("sha256", flat=True)
+    )
+    assert snapshot["played"]["drums"] == default_bank[Kind.DRUMS].pk
+    assert snapshot["fallback"] == [] and snapshot["filled_roles"] == {}
+    json.dumps(snapshot)  # JSON-able, to be stored on the job
+
+
+def test_a_partial_default_kit_plays_with_its_own_samples_and_borrows_the_rest(
+    tmp_path, tone_kit, default_bank
+):
+    make_default(tone_kit)
+    snapshot = materialize(tmp_path / "bank")
+    kit = load_kit(tmp_path / "bank", DEFAULT_KIT)
+    assert kit.name == "Tone kit"
+    kick = kit.roles["kick"][0].audio
+    spectrum = np.abs(np.fft.rfft(kick[0]))
+    assert np.argmax(spectrum) * 44100 / len(kick[0]) == pytest.approx(700, abs=5)
+    assert snapshot["played"]["drums"] == tone_kit.pk
+    assert snapshot["filled_roles"]["crash"]["pack"] == default_bank[Kind.DRUMS].pk
+    assert "kick" not in snapshot["filled_roles"]
+    assert (tmp_path / "bank" / "drums" / default_bank[Kind.DRUMS].slug).is_dir()  # the other kit, too
+
+
+def test_inactive_packs_are_left_out(tmp_path, tone_kit):
+    set_active(tone_kit, False)
+    snapshot = materialize(tmp_path / "bank")
+    assert tone_kit.pk not in {p["id"] for p in snapshot["packs"]}
+    assert not (tmp_path / "bank" / "drums" / tone_kit.slug).exists()
+
+
+def test_an_empty_bank_falls_back_to_the_shipped_folder_and_says_so(tmp_path, settings, db):
+    snapshot = materialize(tmp_path / "bank", fallback_dir=settings.METALIZER_ASSETS_DIR)
+    assert snapshot["packs"] == []
+    assert snapshot["fallback"] == [f"drums/{DEFAULT_KIT}", f"ir/{DEFAULT_IR}.wav"]
+    assert load_kit(tmp_path / "bank", DEFAULT_KIT).roles["kick"]
+
+
+def test_midi_packs_land_in_their_style_folders(tmp_path, make_file, db):
+    pack = create_pack("Thrash riffs", Kind.MIDI, style_tags=["thrash"])
+    add_asset(pack, make_file("riff-a.mid", midi_bytes([40, 42])), filename="riff-a.mid", role="riff")
+    materialize(tmp_path / "bank")
+    seeds = midi_seeds(tmp_path / "bank", "thrash")
+    assert [p.name for p in seeds] == ["thrash-riffs--riff-a.mid"]
+    assert midi_seeds(tmp_path / "bank", "doom") == []
+
+
+def test_the_cache_is_reused_until_a_pack_changes(tmp_path, tone_kit, make_file):
+    first, snap1 = materialize_cached(tmp_path / "cache")
+    again, snap2 = materialize_cached(tmp_path / "cache")
+    assert first == again and snap1 == snap2
+    add_asset(
+        tone_kit, make_file("ride.wav", audio_bytes(tone_burst(5000))), filename="ride.wav", role="ride"
+    )
+    changed, snap3 = materialize_cached(tmp_path / "cache")
+    assert changed != first and snap3["fingerprint"] != snap1["fingerprint"]
+    versions = {p["id"]: p["version"] for p in snap3["packs"]}
+    tone_kit.refresh_from_db()
+    assert versions[tone_kit.pk] == tone_kit.version

@@ -1,0 +1,199 @@
+"""The one validation path for every asset coming in: admin form, API upload and ZIP import.
+
+``validate_asset_file`` judges a file on disk (size, content, decode, duration, MIDI facts, role, duplicate)
+and returns what it learned; every refusal is an ``AssetRejected`` carrying a stable code, a message staff
+understand and the HTTP status the API answers with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import mido
+from django.conf import settings
+
+from assets_bank.models import Asset, Kind, describe_roles, role_suits_kind
+from jobs.validators import human_bytes, sniff_audio
+from pipeline.audio_io import probe
+from pipeline.errors import PipelineError
+
+# Samples (drum hits, guitar notes) may ring for a while; an impulse response is a short tail.
+MAX_SAMPLE_DURATION_S = 20.0
+MAX_IR_DURATION_S = 5.0
+MIN_DURATION_S = 0.005
+# Formats the pipeline reads through libsndfile (pipeline.assets uses soundfile).
+AUDIO_FORMATS = ("wav", "flac", "aiff", "ogg")
+MIDI_EXTENSIONS = (".mid", ".midi")
+AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".aif", ".aiff", ".ogg", ".oga")
+ACCEPTED_EXTENSIONS = AUDIO_EXTENSIONS + MIDI_EXTENSIONS
+MAX_MIDI_BARS = 512
+
+
+class AssetRejected(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class AssetFacts:
+    """What validation learned about a file; the Asset row's descriptive fields."""
+
+    format: str  # wav, flac, aiff, ogg or midi
+    size_bytes: int
+    sha256: str
+    sample_rate: int | None = None
+    channels: int | None = None
+    duration: float | None = None
+    tempo: float | None = None
+    time_signature: str = ""
+    bars: float | None = None
+    note_min: int | None = None
+    note_max: int | None = None
+
+    def model_fields(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def max_bytes() -> int:
+    return int(settings.METALIZER_ASSET_MAX_BYTES)
+
+
+def too_large(size: int | None = None) -> AssetRejected:
+    shown = f" ({human_bytes(size)})" if size else ""
+    return AssetRejected(
+        "file_too_large", f"The file{shown} is larger than the {human_bytes(max_bytes())} asset limit.", 413
+    )
+
+
+def check_size(size: int) -> None:
+    """Refuse empty or oversize files from their declared size, before their bytes are read."""
+    if size <= 0:
+        raise AssetRejected("empty_file", "The file is empty (0 bytes).")
+    if size > max_bytes():
+        raise too_large(size)
+
+
+def check_role(kind: str, role: str) -> None:
+    if kind not in Kind.values:
+        raise AssetRejected(
+            "invalid_kind", f"Unknown pack kind '{kind}'. Choose one of: {', '.join(Kind.values)}."
+        )
+    if not role_suits_kind(role, kind):
+        raise AssetRejected(
+            "invalid_role",
+            f"Role '{role}' does not suit a {Kind(kind).label.lower()} pack. Use {describe_roles(kind)}.",
+        )
+
+
+def check_duplicate(sha256: str, *, exclude_pk: int | None = None) -> None:
+    existing = Asset.objects.select_related("pack").filter(sha256=sha256).exclude(pk=exclude_pk).first()
+    if existing is not None:
+        raise AssetRejected(
+            "duplicate_asset",
+            f"This file is already in the bank as asset #{existing.pk}: '{existing.name}' ({existing.role}) "
+            f"in pack '{existing.pack.name}'.",
+            409,
+        )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def validate_asset_file(
+    path: Path, *, name: str, kind: str, role: str, check_duplicates: bool = True
+) -> AssetFacts:
+    """Judge the file at ``path`` (originally called ``name``) as a ``role`` asset of a ``kind`` pack."""
+    path = Path(path)
+    check_role(kind, role)
+    check_size(path.stat().st_size)
+    extension = Path(name).suffix.lower()
+    if extension not in ACCEPTED_EXTENSIONS:
+        raise AssetRejected(
+            "unsupported_format",
+            f"Files of type {extension or '(no extension)'} are not supported here. "
+            "Upload WAV, FLAC, AIFF or Ogg audio, or a standard MIDI file (.mid).",
+        )
+    is_midi = extension in MIDI_EXTENSIONS
+    if is_midi != (kind == Kind.MIDI):
+        wanted = "a MIDI file (.mid)" if kind == Kind.MIDI else "an audio file (WAV, FLAC, AIFF or Ogg)"
+        raise AssetRejected("wrong_file_type", f"A {Kind(kind).label.lower()} pack takes {wanted}.")
+    sha256 = sha256_of(path)
+    if check_duplicates:
+        check_duplicate(sha256)
+    size = path.stat().st_size
+    if is_midi:
+        return AssetFacts(format="midi", size_bytes=size, sha256=sha256, **midi_facts(path, role=role))
+    limit = MAX_IR_DURATION_S if kind == Kind.IMPULSE_RESPONSE else MAX_SAMPLE_DURATION_S
+    return AssetFacts(size_bytes=size, sha256=sha256, **audio_facts(path, max_duration_s=limit))
+
+
+def audio_facts(path: Path, *, max_duration_s: float) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if sniff_audio(head) is None:
+        raise AssetRejected(
+            "not_audio", "This file does not look like audio (its content is not WAV, FLAC, ...)."
+        )
+    try:
+        info = probe(path, max_duration_s=max_duration_s, min_duration_s=MIN_DURATION_S)
+    except PipelineError as exc:
+        message = exc.message
+        if exc.code == "too_long":
+            message = f"{exc.message} Samples may last at most {max_duration_s:g} s."
+        raise AssetRejected(exc.code, message) from None
+    if info.format not in AUDIO_FORMATS or info.decoder != "soundfile":
+        raise AssetRejected(
+            "unsupported_format",
+            f"{info.format.upper()} is not accepted for samples; use WAV, FLAC, AIFF or Ogg.",
+        )
+    return {
+        "format": info.format,
+        "sample_rate": info.sample_rate,
+        "channels": info.channels,
+        "duration": info.duration_s,
+    }
+
+
+def midi_facts(path: Path, *, role: str = "riff") -> dict[str, Any]:
+    """Tempo, time signature, length in bars and note range of a standard MIDI file."""
+    with path.open("rb") as fh:
+        if fh.read(4) != b"MThd":
+            raise AssetRejected("not_midi", "This file is not a standard MIDI file (no MThd header).")
+    try:
+        midi = mido.MidiFile(str(path))
+        events = [msg for track in midi.tracks for msg in track]
+        length_s = midi.length
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise AssetRejected("corrupt_midi", f"The MIDI file cannot be read: {exc}.") from None
+    if midi.type == 2:
+        raise AssetRejected("unsupported_midi", "MIDI type 2 (independent patterns) is not supported.")
+    tempo_msg = next((m for m in events if m.type == "set_tempo"), None)
+    tempo = round(mido.tempo2bpm(tempo_msg.tempo), 3) if tempo_msg else 120.0
+    ts = next((m for m in events if m.type == "time_signature"), None)
+    numerator, denominator = (ts.numerator, ts.denominator) if ts else (4, 4)
+    notes = [m.note for m in events if m.type == "note_on" and m.velocity > 0]
+    if not notes and role != "tempo-template":
+        raise AssetRejected("empty_midi", "The MIDI file holds no notes.")
+    total_ticks = max((sum(m.time for m in track) for track in midi.tracks), default=0)
+    ticks_per_bar = midi.ticks_per_beat * numerator * 4 / denominator
+    bars = round(total_ticks / ticks_per_bar, 3) if ticks_per_bar else 0.0
+    if bars > MAX_MIDI_BARS or length_s > 3600:
+        raise AssetRejected("midi_too_long", f"The MIDI file is longer than {MAX_MIDI_BARS} bars.")
+    return {
+        "tempo": tempo,
+        "time_signature": f"{numerator}/{denominator}",
+        "bars": bars,
+        "note_min": min(notes) if notes else None,
+        "note_max": max(notes) if notes else None,
+    }
