@@ -6,20 +6,20 @@ through ``services.delete_asset`` so the default pack never loses a role the pip
 
 from __future__ import annotations
 
-import io
+import shutil
+import tempfile
 import zipfile
-from typing import Any
+from typing import IO, Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.text import slugify
 
 from assets_bank import services
 from assets_bank.downloads import serve_asset
@@ -181,13 +181,15 @@ class PackAdmin(admin.ModelAdmin):
         packs = list(queryset)
         if len(packs) == 1:
             return self._zip_response(packs[0])
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as outer:
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
+        with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as outer:
             for pack in packs:
-                inner = io.BytesIO()
-                services.export_pack_zip(pack, inner)
-                outer.writestr(f"{pack.slug}.zip", inner.getvalue())
-        return _attachment(buffer.getvalue(), "asset-packs.zip")
+                with tempfile.TemporaryFile() as inner:
+                    services.export_pack_zip(pack, inner)
+                    inner.seek(0)
+                    with outer.open(f"{pack.slug}.zip", "w") as dst:
+                        shutil.copyfileobj(inner, dst, 1 << 20)
+        return _attachment(spool, "asset-packs.zip")
 
     # --- extra views ----------------------------------------------------------------------------------
 
@@ -205,9 +207,10 @@ class PackAdmin(admin.ModelAdmin):
         return self._zip_response(get_object_or_404(Pack, pk=pack_id))
 
     def _zip_response(self, pack: Pack) -> HttpResponse:
-        buffer = io.BytesIO()
-        services.export_pack_zip(pack, buffer)
-        return _attachment(buffer.getvalue(), f"{pack.slug}-v{pack.version}.zip")
+        # A pack may be large: spooled to disk and streamed; FileResponse closes the file once sent.
+        spool = tempfile.TemporaryFile()  # noqa: SIM115
+        services.export_pack_zip(pack, spool)
+        return _attachment(spool, f"{pack.slug}-v{pack.version}.zip")
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
@@ -304,7 +307,6 @@ class AssetAdmin(admin.ModelAdmin):
             self.message_user(request, f"{kept} asset(s) were kept.", messages.WARNING)
 
 
-def _attachment(body: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(body, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{slugify(filename.rsplit(".", 1)[0])}.zip"'
-    return response
+def _attachment(spool: IO[bytes], filename: str) -> FileResponse:
+    spool.seek(0)
+    return FileResponse(spool, as_attachment=True, filename=filename, content_type="application/zip")

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from assets_bank.models import REQUIRED_ROLES, Asset, Kind, Pack, describe_roles
 from assets_bank.services import missing_required_role, uploaded_path
-from assets_bank.validators import AssetRejected, check_role, validate_asset_file
+from assets_bank.validators import AssetRejected, check_duplicate, check_role, validate_asset_file
 from jobs.validators import clean_name
 
 
@@ -18,6 +18,12 @@ class PackAdminForm(forms.ModelForm):
     class Meta:
         model = Pack
         fields = ["name", "slug", "kind", "style_tags", "licence", "active"]
+
+    def clean_style_tags(self) -> list[str]:
+        tags = self.cleaned_data.get("style_tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+            raise forms.ValidationError('Style tags are a JSON list of words, e.g. ["thrash", "heavy"].')
+        return sorted({t.strip().lower() for t in tags})
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -40,7 +46,6 @@ class AssetAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "name" in self.fields:
             self.fields["name"].required = False
-        self._old_file = self.instance.file.name if self.instance.pk else ""
         self.fields["role"].help_text = "; ".join(f"{k.label}: {describe_roles(k.value)}" for k in Kind)
 
     def _pack(self, data: dict[str, Any]) -> Pack | None:
@@ -61,8 +66,13 @@ class AssetAdminForm(forms.ModelForm):
             if isinstance(upload, UploadedFile):
                 with uploaded_path(upload) as path:
                     facts = validate_asset_file(
-                        path, name=upload.name or path.name, kind=pack.kind, role=role
+                        path,
+                        name=upload.name or path.name,
+                        kind=pack.kind,
+                        role=role,
+                        check_duplicates=False,
                     )
+                check_duplicate(facts.sha256, exclude_pk=self.instance.pk)
                 if facts.sha256 != self.instance.sha256 or not self.instance.pk:
                     for field, value in facts.model_fields().items():
                         setattr(self.instance, field, value)
@@ -74,6 +84,11 @@ class AssetAdminForm(forms.ModelForm):
                     self.instance.name = data["name"]  # the inline has no name field
             else:
                 check_role(pack.kind, role)
+                moved = self.instance.pk and self.instance.pack_id != pack.pk
+                if moved and Pack.objects.get(pk=self.instance.pack_id).kind != pack.kind:
+                    raise AssetRejected(
+                        "wrong_file_type", "An asset can only move to a pack of the same kind."
+                    )
         except AssetRejected as exc:
             raise forms.ValidationError(
                 {"file" if exc.code != "invalid_role" else "role": exc.message}
@@ -85,12 +100,6 @@ class AssetAdminForm(forms.ModelForm):
         if not data.get("name") and self.instance.name:
             data["name"] = self.instance.name
         return data
-
-    def save(self, commit: bool = True) -> Asset:
-        asset = super().save(commit=commit)
-        if commit and self._old_file and asset.file.name != self._old_file:
-            asset.file.storage.delete(self._old_file)  # replaced: the old bytes are no longer referenced
-        return asset
 
 
 class AssetInlineFormSet(forms.BaseInlineFormSet):

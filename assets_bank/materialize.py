@@ -140,6 +140,7 @@ def _write_ir(asset: Asset, target: Path) -> None:
         source = Path(tmp) / f"ir{asset.extension}"
         _copy_from_storage(asset, source)
         data, rate = sf.read(source, dtype="float32", always_2d=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         sf.write(target, data, rate, subtype="FLOAT")
 
 

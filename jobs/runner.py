@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.services import MAX_RECOVERIES, WORKER_LOST_MESSAGE, mark_failed
-from jobs.storage import delete_tree, download_file, result_prefix, upload_file
+from jobs.storage import delete_tree, discard_results, download_file, result_prefix, upload_file
 from pipeline.errors import PipelineError
 from pipeline.types import RemixOptions
 
@@ -189,7 +189,7 @@ def run_job(
             heartbeat.start()
         return _run_claimed(job, work_dir)
     except JobCancelled:
-        delete_tree(result_prefix(job.pk))
+        discard_results(job.pk)
         logger.info("job %s was cancelled or deleted while running", job.pk)
         return "cancelled"
     except SoftTimeLimitExceeded:
@@ -219,7 +219,7 @@ def run_job(
     except Exception:
         if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists():
             # Deleted or cancelled under our feet: its files went with it, which is what broke the run.
-            delete_tree(result_prefix(job.pk))
+            discard_results(job.pk)
             return "cancelled"
         logger.exception("job %s failed unexpectedly", job.pk)
         mark_failed(job.pk, "internal_error", INTERNAL_ERROR_MESSAGE)
@@ -233,6 +233,8 @@ def run_job(
 def _run_claimed(job: Job, work_dir: Path) -> str:
     from pipeline import metalize
 
+    # A previous attempt may have died between uploads: start from an empty result folder.
+    delete_tree(result_prefix(job.pk))
     input_name = Path(job.input_file.name).name
     input_path = download_file(job.input_file.name, work_dir / "in" / input_name)
     options = RemixOptions(
@@ -280,7 +282,7 @@ def _wait_for_retry(job_id: Any, reason: str) -> None:
         error_message=f"Retrying after {reason}.",
         queued_at=timezone.now(),
     )
-    delete_tree(result_prefix(job_id))
+    discard_results(job_id)
 
 
 def store_outputs(job_id: Any, result: Any, work_dir: Path) -> dict[str, Any]:
@@ -317,7 +319,7 @@ def store_outputs(job_id: Any, result: Any, work_dir: Path) -> dict[str, Any]:
             }
         return outputs
     except BaseException:
-        delete_tree(prefix)
+        discard_results(job_id)
         raise
 
 

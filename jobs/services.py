@@ -6,6 +6,7 @@ Celery directly.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import uuid
@@ -19,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.models import Job
-from jobs.storage import delete_tree, job_prefix, list_tree, result_prefix
+from jobs.storage import delete_tree, discard_results, job_prefix, list_tree
 from jobs.validators import ValidatedUpload
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,24 @@ QUEUE_UNAVAILABLE_MESSAGE = "The remix queue is not reachable right now. Please 
 
 class QueueUnavailable(Exception):
     """The broker refused or timed out; the job was not created."""
+
+
+class StorageUnavailable(Exception):
+    """The file store could not be reached; the operation did not happen (or not completely)."""
+
+
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    found: list[type[BaseException]] = [OSError]
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        found += [BotoCoreError, ClientError]
+    except ImportError:  # pragma: no cover - boto3 is a pinned requirement
+        pass
+    return tuple(found)
+
+
+STORAGE_ERRORS = _storage_errors()
 
 
 @dataclass(frozen=True)
@@ -77,9 +96,18 @@ def create_job(upload: ValidatedUpload, options: dict[str, Any], caller: Caller)
         session_key="" if caller.is_user else caller.session_key,
         **options,
     )
-    with transaction.atomic():
-        job.save()
-        job.input_file.save(upload.name, upload.file, save=True)
+    try:
+        with transaction.atomic():
+            job.save()
+            job.input_file.save(upload.name, upload.file, save=True)
+    except STORAGE_ERRORS as exc:
+        logger.error("could not store the upload of job %s: %s", job.pk, exc)
+        with contextlib.suppress(Exception):  # a half-written input, if the store got that far
+            delete_tree(job_prefix(job.pk))
+        raise StorageUnavailable(
+            "The file store is not reachable right now, so the song was not saved. "
+            "Please try again in a minute."
+        ) from exc
     try:
         enqueue(job)
     except QueueUnavailable:
@@ -142,8 +170,16 @@ def delete_job_files(job: Job) -> int:
 
 
 def delete_job(job: Job) -> None:
+    """Revoke, delete every file, then the row. If storage fails the row stays, so deleting can be retried."""
     revoke(job)
-    delete_job_files(job)
+    try:
+        delete_job_files(job)
+    except STORAGE_ERRORS as exc:
+        logger.error("could not delete the files of job %s: %s", job.pk, exc)
+        raise StorageUnavailable(
+            "The file store is not reachable right now, so the remix could not be deleted completely. "
+            "Please try again in a minute."
+        ) from exc
     job.delete()
 
 
@@ -158,7 +194,7 @@ def cancel_job(job: Job) -> bool:
     )
     if updated:
         revoke(job)
-        delete_tree(result_prefix(job.pk))
+        discard_results(job.pk)
     job.refresh_from_db()
     return bool(updated)
 
@@ -172,7 +208,7 @@ def requeue(job: Job) -> bool:
     )
     if not updated:
         return False
-    delete_tree(result_prefix(job.pk))
+    discard_results(job.pk)
     job.refresh_from_db()
     try:
         enqueue(job)
@@ -208,7 +244,7 @@ def mark_failed(job_id: Any, code: str, message: str, *, from_statuses: list[str
         finished_at=timezone.now(),
         outputs={},
     )
-    delete_tree(result_prefix(job_id))
+    discard_results(job_id)
     return bool(updated)
 
 
@@ -306,7 +342,7 @@ def recover_stuck_jobs(*, orphaned_by: str | None = None, older_than_s: int | No
         ).update(**fields)
         if not updated:
             continue  # it moved on (finished or heartbeat) while we looked
-        delete_tree(result_prefix(job.pk))
+        discard_results(job.pk)
         job.refresh_from_db()
         try:
             enqueue(job)

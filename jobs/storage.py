@@ -41,6 +41,17 @@ def delete_tree(prefix: str) -> int:
     return len(keys)
 
 
+def discard_results(job_id: object) -> bool:
+    """Best effort: delete a job's result files. Used on error paths, where storage may be the very thing
+    that is down; a failure is logged (purge removes the files at expiry) instead of masking the error."""
+    try:
+        delete_tree(result_prefix(job_id))
+    except Exception as exc:
+        logger.warning("could not delete the results of job %s now (%s); purge will", job_id, exc)
+        return False
+    return True
+
+
 def _remove_empty_local_dirs(prefix: str) -> None:
     # Object stores have no directories; a local filesystem keeps empty ones, which we tidy up.
     if isinstance(default_storage, FileSystemStorage):

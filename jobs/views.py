@@ -69,6 +69,8 @@ def upload(request: HttpRequest) -> HttpResponse:
                 error = exc
             except services.QueueUnavailable as exc:
                 error = UploadRejected("queue_unavailable", str(exc), status=503)
+            except services.StorageUnavailable as exc:
+                error = UploadRejected("storage_unavailable", str(exc), status=503)
     context = {"form": form or UploadForm(), "error": error, **_limits()}
     status = error.status if error else 400
     return render(request, "jobs/upload.html", context, status=status)
@@ -102,6 +104,10 @@ def job_delete(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = get_object_or_404(Job, pk=job_id)
     if not page_caller(request).owns(job):
         return HttpResponseForbidden("Only the browser that created this remix can delete it.")
-    services.delete_job(job)
+    try:
+        services.delete_job(job)
+    except services.StorageUnavailable as exc:
+        messages.error(request, str(exc))
+        return redirect("jobs:detail", job_id=job.pk)
     messages.success(request, f"Deleted “{job.original_name}” and all its files.")
     return redirect("jobs:list")

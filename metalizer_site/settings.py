@@ -35,6 +35,8 @@ for _origin in CSRF_TRUSTED_ORIGINS:
         )
 
 DATA_DIR = env.path("METALIZER_DATA_DIR", BASE_DIR / "data", base=BASE_DIR)
+# Every process writes here (beat's schedule, the worker's scratch, the embedded broker): make sure it exists.
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 METALIZER_MODELS_DIR = env.path("METALIZER_MODELS_DIR", BASE_DIR / "models", base=BASE_DIR)
 METALIZER_ASSETS_DIR = env.path("METALIZER_ASSETS_DIR", BASE_DIR / "assets", base=BASE_DIR)
 METALIZER_ASSETS_API_KEY = env.str("METALIZER_ASSETS_API_KEY") or None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import tempfile
@@ -381,10 +382,23 @@ def _open_soundfile(path: Path) -> _SfSource | None:
     fmt = _SF_FORMATS.get(info.format)
     if fmt is None or info.samplerate <= 0 or info.channels <= 0:
         return None
-    if "should be" in (info.extra_info or "") and fmt == "wav":
-        # libsndfile's log says the RIFF/data sizes in the header exceed the bytes present.
+    if fmt == "wav" and _wav_data_cut_short(info.extra_info or ""):
         raise _corrupt("The file is shorter than its header says.")
     return _SfSource(info.samplerate, info.channels, max(int(info.frames), 0), fmt, info.subtype.lower())
+
+
+_WAV_DATA_SIZE = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+_STREAMING_SIZES = {0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFF - 1}
+
+
+def _wav_data_cut_short(sndfile_log: str) -> bool:
+    """libsndfile logs ``data : 960000 (should be 575982)`` when the header promises more bytes than the
+    file holds. Placeholder sizes written by streaming encoders (0, 0xFFFFFFFF) are not damage."""
+    match = _WAV_DATA_SIZE.search(sndfile_log)
+    if match is None:
+        return False
+    promised, present = int(match.group(1)), int(match.group(2))
+    return promised not in _STREAMING_SIZES and promised > present
 
 
 def _read_soundfile(

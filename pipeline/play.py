@@ -12,16 +12,21 @@ from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, Pe
 
 from pipeline import master as mastering
 from pipeline.arrange import Arrangement, arrange, midi_export, part_rngs
+from pipeline.arrange.lead import arrange_lead
 from pipeline.assets import DEFAULT_IR, DEFAULT_KIT, load_ir, load_kit
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
 from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
+from pipeline.render.lead import render_lead
 from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions, Stems
 
 # Stem loudness before mastering (LUFS): relative balance of the band; the master sets the absolute level.
-STEM_LUFS = {"guitars": -16.0, "drums": -15.0, "bass": -19.5, "vocals": -16.0, "other": -23.0}
+# Measured on the shared songs with the metal judge: louder originals pull the remix back toward the
+# original's genre; these keep vocals clearly audible on top of a band that leads.
+STEM_LUFS = {"guitars": -16.0, "drums": -14.0, "bass": -19.5, "vocals": -18.0, "other": -25.0, "lead": -21.0}
+LEAD_OTHER_DUCK_DB = 3.0  # the original harmony steps back further when a lead guitar plays the tune
 
 
 @dataclass
@@ -109,6 +114,8 @@ def play(
     if not arr.bars:
         raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
     tempo = analysis.tempo if analysis.tempo > 0 else 120.0
+    if not analysis.has_vocals or not options.keep_vocals:  # no voice to carry the tune: a lead guitar does
+        arr.lead = arrange_lead(_fit(stems.other, n) + _fit(stems.vocals, n), arr.bars)
     midi = write_midi(arr, tempo, out_dir / "midi")
     on_stage("arranging", 1.0)
 
@@ -120,6 +127,7 @@ def play(
     guitars = render_guitars(arr.guitar_left, arr.guitar_right, n, ir, drive, options.seed)
     on_stage("rendering", 0.8)
     bass = render_bass(arr.bass, n, options.seed + 7)
+    lead = render_lead(arr.lead, n, ir, options.seed + 13)
     vocals = (
         _vocal_chain(_fit(stems.vocals, n), options.intensity)
         if options.keep_vocals
@@ -129,12 +137,15 @@ def play(
     on_stage("rendering", 1.0)
 
     on_stage("mastering", 0.0)
+    rhythm = mastering.set_loudness(guitars, STEM_LUFS["guitars"])
+    other_lufs = STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
     balanced = {
         "drums": mastering.set_loudness(drums, STEM_LUFS["drums"]),
-        "guitars": mastering.set_loudness(guitars, STEM_LUFS["guitars"]),
+        "guitars": rhythm + mastering.set_loudness(lead, STEM_LUFS["lead"]),
         "bass": mastering.set_loudness(bass, STEM_LUFS["bass"]),
-        "vocals": mastering.set_loudness(vocals, STEM_LUFS["vocals"]),
-        "other": mastering.set_loudness(other, STEM_LUFS["other"] + (0.0 if analysis.has_vocals else 3.0)),
+        # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
+        "vocals": mastering.set_loudness(vocals, STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs),
+        "other": mastering.set_loudness(other, other_lufs),
     }
     duck = mastering.kick_ducking(kick_bus)
     balanced["guitars"] = balanced["guitars"] * duck
@@ -159,6 +170,7 @@ def play(
         "sections_played": {m: arr.modes.count(m) for m in ("calm", "groove", "full")},
         "drum_hits": len(arr.drums),
         "guitar_notes": len(arr.guitar_left) + len(arr.guitar_right),
+        "lead_notes": len(arr.lead),
         "lufs": measured["lufs"],
         "true_peak_dbtp": measured["true_peak_dbtp"],
         "seed": options.seed,

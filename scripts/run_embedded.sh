@@ -8,8 +8,7 @@ BIN=.venv/bin
 mkdir -p data/logs
 export QUEUE_BACKEND="${QUEUE_BACKEND:-embedded}"
 
-$BIN/celery -A metalizer_site worker --beat -Q heavy,default -c 1 --loglevel=INFO \
-  --schedule data/celerybeat-schedule >data/logs/worker.log 2>&1 &
+$BIN/celery -A metalizer_site worker --beat -Q heavy,default -c 1 --loglevel=INFO >data/logs/worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 KEY_HEADER = "X-Metalizer-Key"
@@ -44,3 +45,13 @@ class IsStaffOrAssetKey(permissions.BasePermission):
             return True
         user = request.user
         return bool(user and user.is_authenticated and user.is_staff)
+
+
+class AssetKeyScheme(OpenApiAuthenticationExtension):
+    """Documents the key header in /api/schema/ (drf-spectacular finds it by subclass registration)."""
+
+    target_class = AssetKeyAuthentication
+    name = "assetApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": KEY_HEADER}

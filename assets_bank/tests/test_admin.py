@@ -141,13 +141,21 @@ def test_staff_export_a_pack_as_a_zip(staff_client, make_file):
     response = staff_client.get(reverse("admin:assets_bank_pack_export", args=[kit.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     assert "attachment" in response["Content-Disposition"]
-    with zipfile.ZipFile(io.BytesIO(response.content)) as zf:
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as zf:
         manifest = json.loads(zf.read("pack.json"))
         assert manifest["assets"][0]["role"] == "kick" and "kick.wav" in zf.namelist()
     action = staff_client.post(
         reverse("admin:assets_bank_pack_changelist"), {"action": "export_zip", "_selected_action": [kit.pk]}
     )
     assert action["Content-Type"] == "application/zip"
+    other = create_pack("Second kit", Kind.DRUMS)
+    add_asset(other, make_file("snare.wav", audio_bytes(tone_burst(300))), filename="snare.wav", role="snare")
+    both = staff_client.post(
+        reverse("admin:assets_bank_pack_changelist"),
+        {"action": "export_zip", "_selected_action": [kit.pk, other.pk]},
+    )
+    with zipfile.ZipFile(io.BytesIO(b"".join(both.streaming_content))) as zf:
+        assert sorted(zf.namelist()) == ["export-kit.zip", "second-kit.zip"]
 
 
 def test_actions_activate_deactivate_and_make_default(staff_client, make_file):
@@ -226,3 +234,37 @@ def test_a_normal_user_cannot_fetch_files_or_exports(user_client, make_file):
         assert response.status_code == 302 and reverse("admin:login") in response["Location"]
     response = user_client.post(reverse("admin:assets_bank_pack_import"), {})
     assert response.status_code == 302
+
+
+def test_staff_replace_a_sample_and_the_old_file_goes(
+    staff_client, make_file, django_capture_on_commit_callbacks
+):
+    kit = create_pack("Swap kit", Kind.DRUMS)
+    kick = add_asset(
+        kit, make_file("kick.wav", audio_bytes(tone_burst(60))), filename="kick.wav", role="kick"
+    )
+    old_name, old_sha = kick.file.name, kick.sha256
+    kit.refresh_from_db()
+    version = kit.version
+    page = staff_client.get(reverse("admin:assets_bank_asset_change", args=[kick.pk]))
+    assert page.status_code == 200 and "<audio" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            reverse("admin:assets_bank_asset_change", args=[kick.pk]),
+            {
+                "pack": str(kit.pk),
+                "name": "kick",
+                "role": "kick",
+                "file": upload("new kick.flac", audio_bytes(tone_burst(65, 0.6), fmt="FLAC")),
+                "position": "0",
+                "velocity_min": "0",
+                "velocity_max": "1",
+                "gain": "1",
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    kick.refresh_from_db()
+    kit.refresh_from_db()
+    assert kick.sha256 != old_sha and kick.format == "flac" and kick.duration == pytest.approx(0.6, abs=0.01)
+    assert kick.file.name.endswith(".flac") and not kick.file.storage.exists(old_name)
+    assert kit.version > version

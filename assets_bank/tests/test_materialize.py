@@ -95,3 +95,28 @@ def test_the_cache_is_reused_until_a_pack_changes(tmp_path, tone_kit, make_file)
     versions = {p["id"]: p["version"] for p in snap3["packs"]}
     tone_kit.refresh_from_db()
     assert versions[tone_kit.pk] == tone_kit.version
+
+
+def test_a_flac_impulse_response_made_default_is_played_as_wav(tmp_path, make_file, default_bank):
+    room = create_pack("Small room", Kind.IMPULSE_RESPONSE)
+    ir = tone_burst(2000, 0.2, decay_s=0.03)
+    add_asset(room, make_file("room.flac", audio_bytes(ir, fmt="FLAC")), filename="room.flac", role="ir")
+    make_default(room)
+    snapshot = materialize(tmp_path / "bank")
+    played = load_ir(tmp_path / "bank", DEFAULT_IR)
+    spectrum = np.abs(np.fft.rfft(played))
+    assert np.argmax(spectrum) * 44100 / len(played) == pytest.approx(2000, abs=10)
+    assert snapshot["played"]["impulse-response"] == room.assets.get().pk
+    # The shipped IRs stay available under their own names.
+    assert (tmp_path / "bank" / "ir" / "evh-5150-iii.wav").is_file()
+
+
+def test_guitar_packs_are_written_with_a_sample_index(tmp_path, make_file, db):
+    pack = create_pack("Chugs", Kind.GUITAR)
+    add_asset(
+        pack, make_file("e2.wav", audio_bytes(tone_burst(82.4))), filename="e2.wav", role="E2-palm-mute"
+    )
+    materialize(tmp_path / "bank")
+    index = json.loads((tmp_path / "bank" / "guitar" / "chugs" / "samples.json").read_text())
+    assert index["samples"][0]["role"] == "E2-palm-mute" and index["samples"][0]["file"] == "e2.wav"
+    assert (tmp_path / "bank" / "guitar" / "chugs" / "e2.wav").is_file()

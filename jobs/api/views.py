@@ -104,6 +104,8 @@ class JobViewSet(viewsets.ViewSet):
             job = services.create_job(upload, dict(options.validated_data), caller)
         except services.QueueUnavailable as exc:
             raise ApiError("queue_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+        except services.StorageUnavailable as exc:
+            raise ApiError("storage_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
         job.refresh_from_db()
         body = {"id": str(job.pk), "status": job.status, "url": job_api_url(request, job)}
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
@@ -122,7 +124,10 @@ class JobViewSet(viewsets.ViewSet):
                 "Only the browser session or API token that created this job can delete it.",
                 status.HTTP_403_FORBIDDEN,
             )
-        services.delete_job(job)
+        try:
+            services.delete_job(job)
+        except services.StorageUnavailable as exc:
+            raise ApiError("storage_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -200,3 +200,39 @@ def test_upload_on_the_embedded_broker_writes_a_message_before_any_worker_ran(
     assert payload["headers"]["task"] == "jobs.tasks.process_job"
     assert payload["headers"]["id"] == Job.objects.get(pk=body["id"]).celery_task_id
     assert client.get("/healthz").json()["broker"] == "ok"
+
+
+@pytest.fixture
+def broken_storage(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Local storage rooted under a regular file: every write fails with an OSError."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(blocker)},
+        },
+    }
+    return blocker
+
+
+def test_upload_answers_503_when_the_file_store_is_down_and_keeps_no_row(
+    client, song_upload, held_queue, broken_storage
+):
+    response = client.post("/api/jobs", {"file": song_upload()})
+    assert response.status_code == 503
+    error = error_of(response)
+    assert error["code"] == "storage_unavailable"
+    assert "file store is not reachable" in error["message"]
+    assert Job.objects.count() == 0
+    assert held_queue.drain() == []
+
+
+def test_failure_is_recorded_even_when_results_cannot_be_cleaned_up(broken_storage):
+    from jobs.services import mark_failed
+
+    job = Job.objects.create(original_name="s.wav", status="running")
+    assert mark_failed(job.pk, "render_failed", "The guitars could not be rendered.")
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("failed", "render_failed")

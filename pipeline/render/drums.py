@@ -32,6 +32,9 @@ BUSES = {
 # A new hit of the key's group cuts the ringing one short (a drummer's foot, a closing hi-hat).
 CHOKE_GROUPS = {"kick": "kick", "hihat-closed": "hat", "hihat-open": "hat"}
 BUS_GAIN_DB = {"kick": 2.0, "snare": 0.0, "toms": -2.0, "cymbals": -7.0}
+# A recorded kit is heard through room microphones too: mostly snare and toms, a little kick and cymbals.
+ROOM_SEND = {"kick": 0.15, "snare": 1.0, "toms": 1.0, "cymbals": 0.3}
+ROOM_LEVEL = 0.25
 
 
 def _bus_chains() -> dict[str, Pedalboard]:
@@ -114,10 +117,9 @@ def mix_drums(buses: dict[str, np.ndarray]) -> np.ndarray:
     for name, audio in buses.items():
         wet = chains[name](audio, SAMPLE_RATE) * np.float32(10 ** (BUS_GAIN_DB[name] / 20))
         out += wet
-        if name in ("snare", "toms"):
-            room_send += wet
-    room = Pedalboard([Reverb(room_size=0.25, damping=0.6, wet_level=1.0, dry_level=0.0, width=1.0)])
-    out += 0.18 * room(room_send, SAMPLE_RATE)
+        room_send += wet * np.float32(ROOM_SEND[name])
+    room = Pedalboard([Reverb(room_size=0.3, damping=0.55, wet_level=1.0, dry_level=0.0, width=1.0)])
+    out += np.float32(ROOM_LEVEL) * room(room_send, SAMPLE_RATE)
     return out.astype(np.float32)
 
 

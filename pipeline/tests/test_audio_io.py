@@ -345,3 +345,13 @@ def test_overestimated_length_is_trimmed_in_place_without_a_second_copy() -> Non
     assert out.shape == (2, 2_999_616) and out.flags.c_contiguous and out.flags.owndata
     assert out.ctypes.data == address  # the same memory, shrunk: no second full-size array
     np.testing.assert_array_equal(out, block.T)
+
+
+@needs_ffmpeg
+def test_wav_streamed_through_a_pipe_with_placeholder_sizes_is_accepted(wav48: Path, tmp_path: Path) -> None:
+    """Encoders writing to a pipe cannot go back to fill in the sizes; that is not damage."""
+    piped = tmp_path / "piped.wav"
+    with piped.open("wb") as out:
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav48), "-f", "wav", "-"], stdout=out, check=True)
+    assert decode(piped).shape == (2, 5 * SR_OUT)
+    assert probe(piped).duration_s == pytest.approx(5.0, abs=1e-3)

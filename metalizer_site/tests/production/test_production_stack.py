@@ -37,7 +37,8 @@ def job_keys(stack: Stack, job_id: str) -> list[str]:
 
 def rows(stack: Stack, sql: str, *params: object) -> list[tuple]:
     with psycopg.connect(stack.postgres.admin_dsn(), autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()
+        cursor = conn.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
 
 
 def wait_all(client: ApiClient, ids: list[str], *, timeout: float) -> dict[str, dict]:
@@ -244,3 +245,25 @@ def test_postgres_restart_between_jobs_does_not_break_the_next_job(stack: Stack,
     assert stack.client().job(first["id"])["status"] == "succeeded"
     assert stack.healthz().status_code == 200
     assert stack.supervise() == [], "an app process died when PostgreSQL restarted"
+
+
+def test_upload_while_s3_is_unreachable_is_refused_clearly_and_leaves_no_row(
+    stack: Stack, tmp_path: Path
+) -> None:
+    song = song_file(tmp_path / "while storage is down.wav", seconds=SONG_SECONDS, seed=31)
+    client = stack.client()
+    (rows_before,) = rows(stack, "SELECT count(*) FROM jobs_job")[0]
+    stack.s3cut.cut()
+    try:
+        started = time.monotonic()
+        refused = client.upload(song)
+        waited = time.monotonic() - started
+    finally:
+        stack.s3cut.restore()
+    assert refused.status_code == 503, f"{refused.status_code}: {refused.text[:500]}"
+    error = refused.json()["error"]
+    assert 10 <= len(error["message"]) <= 300 and "Traceback" not in error["message"], error
+    assert waited < 30, f"the listener waited {waited:.0f} s for the refusal"
+    assert rows(stack, "SELECT count(*) FROM jobs_job")[0][0] == rows_before, "a row was left"
+    job = run_one_job(stack, song)
+    assert job["status"] == "succeeded", job

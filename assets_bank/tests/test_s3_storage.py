@@ -1,0 +1,88 @@
+"""With S3 storage, asset files live in the bucket and reach the pipeline and clients from there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from assets_bank.materialize import materialize
+from assets_bank.models import Asset
+from assets_bank.tests.conftest import audio_bytes, tone_burst, upload
+from metalizer_site.tests.integration import services
+from pipeline.assets import DEFAULT_KIT, load_kit
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture(scope="module")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.S3Server]:
+    try:
+        server = services.start_seaweedfs(
+            tmp_path_factory.mktemp("assets-weed"), bucket="metalizer-assets-it"
+        )
+    except services.ServiceError as exc:
+        pytest.fail(f"SeaweedFS: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        services.stop_seaweedfs(server)
+
+
+@pytest.fixture
+def s3_storage(settings, seaweed: services.S3Server) -> services.S3Server:
+    settings.METALIZER_STORAGE = "s3"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": seaweed.bucket,
+                "endpoint_url": seaweed.endpoint,
+                "access_key": seaweed.access_key,
+                "secret_key": seaweed.secret_key,
+                "region_name": seaweed.region,
+                "querystring_auth": True,
+                "querystring_expire": 300,
+                "file_overwrite": True,
+                "default_acl": None,
+                "signature_version": "s3v4",
+                "addressing_style": "path",
+            },
+        },
+    }
+    return seaweed
+
+
+def test_uploaded_assets_land_in_the_bucket_and_leave_it_on_delete(
+    s3_storage, staff_client, django_capture_on_commit_callbacks
+):
+    kick = audio_bytes(tone_burst(900, 0.3))
+    response = staff_client.post(
+        "/api/assets/upload",
+        {"file": upload("kick.wav", kick), "pack_name": "Bucket kit", "kind": "drums", "role": "kick"},
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    asset = Asset.objects.get(pk=body["id"])
+    assert s3_storage.object_keys("assets/") == [asset.file.name]
+    assert asset.file.name.startswith("assets/bucket-kit/")
+
+    download = staff_client.get(body["download"])
+    assert download.status_code == 302 and "X-Amz-Signature" in download["Location"]
+    fetched = requests.get(download["Location"], timeout=30)
+    assert fetched.status_code == 200 and fetched.content == kick
+    assert "attachment" in fetched.headers.get("Content-Disposition", "")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_client.delete(f"/api/assets/{asset.pk}").status_code == 204
+    assert s3_storage.object_keys("assets/") == []
+
+
+def test_default_bank_in_s3_materialises_for_the_pipeline(s3_storage, default_bank, tmp_path):
+    keys = s3_storage.object_keys("assets/")
+    assert len(keys) == Asset.objects.count() and all(k.startswith("assets/") for k in keys)
+    snapshot = materialize(tmp_path / "bank")
+    kit = load_kit(tmp_path / "bank", DEFAULT_KIT)
+    assert kit.roles["kick"] and snapshot["fallback"] == []
