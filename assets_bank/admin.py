@@ -51,6 +51,14 @@ def preview(asset: Asset) -> str:
     )
 
 
+@admin.display(description="Preview")
+def list_preview(asset: Asset) -> str:
+    """The change list's lighter preview: a player, or the MIDI facts (no file read per row)."""
+    if asset.is_midi:
+        return summary(asset) or "-"
+    return preview(asset)
+
+
 @admin.display(description="Audio")
 def audio_facts(asset: Asset) -> str:
     if asset.is_midi or asset.duration is None:
@@ -243,7 +251,16 @@ class PackAdmin(admin.ModelAdmin):
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
     form = AssetAdminForm
-    list_display = ("name", "pack", "role", "format", "duration", "velocity_min", "velocity_max", preview)
+    list_display = (
+        "name",
+        "pack",
+        "role",
+        "format",
+        "duration",
+        "velocity_min",
+        "velocity_max",
+        list_preview,
+    )
     list_filter = ("pack__kind", "role", "format", "pack__active", "pack")
     search_fields = ("name", "role", "sha256", "pack__name")
     list_select_related = ("pack",)

@@ -32,6 +32,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--style", default="heavy")
     parser.add_argument("--tempo", type=float, default=120.0)
+    parser.add_argument(
+        "--with-vocals",
+        action="store_true",
+        help="a sung song (default: instrumental, so the lead is tracked too)",
+    )
     args = parser.parse_args()
     bars = max(2, round(args.seconds / (4 * 60.0 / args.tempo)))
     song = make_song(
@@ -44,6 +49,7 @@ def main() -> None:
         seed=1,
     )
     analysis = analysis_from_song(song)
+    analysis.has_vocals = args.with_vocals
     stems = stems_from_song(song)
     seconds = song.audio.shape[1] / song.sample_rate
     marks: dict[str, float] = {}
@@ -54,6 +60,7 @@ def main() -> None:
             marks[stage] = time.perf_counter()
 
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu0 = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         perf = play(
             song.audio,
@@ -65,14 +72,17 @@ def main() -> None:
             on_stage=on_stage,
         )
     total = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"song: {seconds:.1f} s synthetic, style {args.style}, {analysis.tempo:.0f} BPM")
+    kind = "sung" if args.with_vocals else "instrumental (melody tracked for a lead guitar)"
+    print(f"song: {seconds:.1f} s synthetic, {kind}, style {args.style}, {analysis.tempo:.0f} BPM")
     prev = t0
     for stage in ("arranging", "rendering", "mastering"):
         if stage in marks:
             print(f"  {stage:<10} {marks[stage] - prev:6.2f} s  RTF {(marks[stage] - prev) / seconds:.3f}")
             prev = marks[stage]
     print(f"  total      {total:6.2f} s  RTF {total / seconds:.3f}  (target <= 0.100)")
+    print(f"  CPU time   {cpu:6.2f} s  ({cpu / seconds:.3f} x real time; wall time grows on a busy machine)")
     print(f"  peak RSS   {peak_rss / 1024:.0f} MiB (before play: {base_rss / 1024:.0f} MiB)")
     print(
         f"  LUFS {perf.facts['lufs']}  true peak {perf.facts['true_peak_dbtp']} dBTP  "

@@ -18,11 +18,15 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
 
 
-def serve_file(request: Any, key: str, filename: str, fmt: str) -> HttpResponse:
-    """The file as an attachment. Local storage honours a single byte Range so players can seek."""
+def serve_file(request: Any, key: str, filename: str, fmt: str, *, attachment: bool = True) -> HttpResponse:
+    """The file as an attachment (or ``inline`` for pictures shown on the page), named ``filename``.
+
+    Local storage honours a single byte Range so players can seek.
+    """
     content_type = CONTENT_TYPES[fmt]
     if settings.METALIZER_STORAGE == "s3":
-        disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
+        kind = "attachment" if attachment else "inline"
+        disposition = f"{kind}; filename*=UTF-8''{quote(filename)}"
         url = default_storage.url(
             key,
             parameters={"ResponseContentDisposition": disposition, "ResponseContentType": content_type},
@@ -33,7 +37,10 @@ def serve_file(request: Any, key: str, filename: str, fmt: str) -> HttpResponse:
     span = parse_range(request.META.get("HTTP_RANGE", ""), size)
     if span is None:
         response: HttpResponse = FileResponse(
-            default_storage.open(key, "rb"), as_attachment=True, filename=filename, content_type=content_type
+            default_storage.open(key, "rb"),
+            as_attachment=attachment,
+            filename=filename,
+            content_type=content_type,
         )
     elif span == "unsatisfiable":
         response = HttpResponse(status=416)
@@ -46,7 +53,7 @@ def serve_file(request: Any, key: str, filename: str, fmt: str) -> HttpResponse:
         response = StreamingHttpResponse(_read(fh, end - start + 1), status=206, content_type=content_type)
         response["Content-Length"] = str(end - start + 1)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Disposition"] = content_disposition_header(True, filename)
+        response["Content-Disposition"] = content_disposition_header(attachment, filename)
     response["Accept-Ranges"] = "bytes"
     return response
 

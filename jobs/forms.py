@@ -17,12 +17,13 @@ class UploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED_EXTENSIONS + ("audio/*",))}),
     )
     style = forms.ChoiceField(
-        choices=[(name, f"{name.capitalize()}: {text}") for name, text in STYLES.items()], initial="heavy"
+        choices=[(name, name.capitalize()) for name in STYLES], initial="heavy", widget=forms.RadioSelect
     )
     intensity = forms.FloatField(
         min_value=0.0,
         max_value=1.0,
         initial=0.7,
+        help_text="Low keeps more of the original song; high goes all in.",
         widget=forms.NumberInput(attrs={"type": "range", "min": "0", "max": "1", "step": "0.05"}),
     )
     output_format = forms.ChoiceField(
@@ -32,6 +33,14 @@ class UploadForm(forms.Form):
     seed = forms.IntegerField(
         min_value=0, max_value=MAX_SEED, required=False, initial=0, help_text="Change it for another take."
     )
+
+    def style_options(self) -> list[dict[str, object]]:
+        """Each style preset with its one-line description, for the picker."""
+        chosen = self["style"].value() or "heavy"
+        return [
+            {"value": name, "label": name.capitalize(), "description": text, "checked": name == chosen}
+            for name, text in STYLES.items()
+        ]
 
     def options(self) -> dict[str, object]:
         data = self.cleaned_data

@@ -83,6 +83,8 @@ class Job(models.Model):
     timings = models.JSONField(null=True, blank=True)
     # part -> {format -> storage key}, e.g. {"mix": {"wav": "jobs/<id>/result/mix.wav"}, "midi": {"zip": ...}}
     outputs = models.JSONField(default=dict, blank=True)
+    # Which asset bank packs (ids, versions, file sha256s) played this job: assets_bank.materialize.
+    assets_used = models.JSONField(null=True, blank=True)
 
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_message = models.TextField(blank=True, default="")

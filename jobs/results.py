@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import zipfile
 from pathlib import Path
 
 from django.db import transaction
@@ -11,8 +12,33 @@ from jobs.models import AUDIO_FORMATS, Job
 from jobs.storage import download_file, result_prefix, upload_file
 from jobs.transcode import transcode
 
-CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "zip": "application/zip"}
+CONTENT_TYPES = {
+    "wav": "audio/wav",
+    "wave": "audio/wav",
+    "mp3": "audio/mpeg",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "oga": "audio/ogg",
+    "opus": "audio/ogg",
+    "m4a": "audio/mp4",
+    "mp4": "audio/mp4",
+    "aac": "audio/aac",
+    "aif": "audio/aiff",
+    "aiff": "audio/aiff",
+    "webm": "audio/webm",
+    "zip": "application/zip",
+    "png": "image/png",
+    "svg": "image/svg+xml",
+}
+# Parts the result endpoint serves beyond jobs.models.RESULT_PARTS: the uploaded song, every stem in one
+# ZIP, and the song picture (waveform, beats, sections, chords).
+EXTRA_PARTS = ("original", "stems", "picture")
+STEM_PARTS = ("drums", "guitars", "bass", "vocals", "other")
+PICTURE_FORMATS = {"png": "song", "svg": "song_svg"}
 PART_LABELS = {
+    "original": "original",
+    "stems": "stems",
+    "picture": "picture",
     "mix": "remix",
     "vocals": "vocals",
     "drums": "drums",
@@ -39,6 +65,8 @@ def default_format(job: Job, part: str) -> str:
 def download_name(job: Job, part: str, fmt: str) -> str:
     """``<song> (metal, thrash).mp3`` for the mix; ``<song> - drums (metal, thrash).flac`` for a part."""
     song = Path(job.original_name).stem or "song"
+    if part == "original":
+        return f"{song}.{fmt}"
     tag = f"(metal, {job.style})"
     if part == "mix":
         return f"{song} {tag}.{fmt}"
@@ -62,6 +90,55 @@ def result_key(job: Job, part: str, fmt: str) -> str:
         src = download_file(formats[source_fmt], Path(tmp) / f"src.{source_fmt}")
         dst = transcode(src, Path(tmp) / f"{part}.{fmt}", fmt)
         key = upload_file(dst, f"{folder}/{part}.{fmt}")
+    _record_output(job, part, fmt, key)
+    return key
+
+
+def original_key(job: Job) -> tuple[str, str]:
+    """The uploaded song's storage key and format (its extension), for the A/B player and download."""
+    key = job.input_file.name if job.input_file else ""
+    if not key:
+        raise PartUnavailable("original")
+    fmt = Path(key).suffix.lstrip(".").lower() or "wav"
+    return key, fmt if fmt in CONTENT_TYPES else "wav"
+
+
+def picture_key(job: Job, fmt: str = "png") -> str:
+    """The song picture (``png`` or ``svg``) drawn by the pipeline."""
+    pictures = job.outputs.get("pictures") or {}
+    name = PICTURE_FORMATS.get(fmt)
+    if name is None or not pictures.get(name):
+        raise PartUnavailable("picture")
+    return pictures[name]
+
+
+def stem_parts(job: Job) -> list[str]:
+    """The stems this job has, in mixer order."""
+    return [part for part in STEM_PARTS if job.outputs.get(part)]
+
+
+def stems_zip_key(job: Job) -> str:
+    """Every stem in one ZIP (``<song> - drums (metal, thrash).flac`` ...), built on first request."""
+    cached = (job.outputs.get("stems") or {}).get("zip")
+    if cached:
+        return cached
+    parts = stem_parts(job)
+    if not parts:
+        raise PartUnavailable("stems")
+    with tempfile.TemporaryDirectory(prefix="metalizer-stems-zip-") as tmp:
+        zip_path = Path(tmp) / "stems.zip"
+        # FLAC/MP3 do not shrink further: store, do not deflate.
+        with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_STORED) as zf:
+            for part in parts:
+                fmt = default_format(job, part)
+                local = download_file(job.outputs[part][fmt], Path(tmp) / f"{part}.{fmt}")
+                zf.write(local, arcname=download_name(job, part, fmt))
+        key = upload_file(zip_path, f"{result_prefix(job.pk)}/stems.zip")
+    _record_output(job, "stems", "zip", key)
+    return key
+
+
+def _record_output(job: Job, part: str, fmt: str, key: str) -> None:
     with transaction.atomic():
         fresh = Job.objects.select_for_update().get(pk=job.pk)
         outputs = dict(fresh.outputs)
@@ -69,4 +146,3 @@ def result_key(job: Job, part: str, fmt: str) -> str:
         fresh.outputs = outputs
         fresh.save(update_fields=["outputs"])
     job.outputs = outputs
-    return key

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from assets_bank.for_jobs import prepare_job_assets
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.services import MAX_RECOVERIES, WORKER_LOST_MESSAGE, mark_failed
 from jobs.storage import delete_tree, discard_results, download_file, result_prefix, upload_file
@@ -244,12 +245,16 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
         keep_vocals=job.keep_vocals,
         seed=job.seed,
     )
+    # The active asset bank packs, written in the pipeline's layout (cached while no pack changes);
+    # the snapshot is stored so later edits of the bank never change the record of this job.
+    assets_dir, assets_used = prepare_job_assets()
+    Job.objects.filter(pk=job.pk).update(assets_used=assets_used)
     progress = ProgressWriter(job.pk)
     result = metalize(
         input_path,
         work_dir / "out",
         options,
-        Path(settings.METALIZER_ASSETS_DIR),
+        assets_dir,
         progress,
         models_dir=Path(settings.METALIZER_MODELS_DIR),
         cache_dir=Path(settings.METALIZER_STEM_CACHE_DIR),

@@ -1,21 +1,80 @@
-"""Server-rendered pages: upload, a job's live progress and result, and 'my remixes'."""
+"""Server-rendered pages: upload, a job's live progress and result, and 'my remixes'.
+
+Every page works without JavaScript (plain form posts, a meta refresh while a job runs, plain download
+links); static/js adds the upload progress bar, live polling, the A/B player and the stem mixer on top.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jobs import services
 from jobs.forms import UploadForm
 from jobs.models import AUDIO_FORMATS, Job
-from jobs.results import PART_LABELS
+from jobs.results import (
+    PART_LABELS,
+    PartUnavailable,
+    default_format,
+    download_name,
+    original_key,
+    stem_parts,
+)
 from jobs.uploads import declared_too_large
 from jobs.validators import UploadRejected, duration_limit_text, human_bytes, too_large, validate_audio_upload
+from pipeline.audio_io import ACCEPTED_EXTENSIONS
+from pipeline.types import STAGES
+
+# The steps a listener sees, in order: the transfer itself, then the pipeline's own stages.
+STEP_LABELS = {
+    "uploading": "Uploading",
+    "decoding": "Decoding",
+    "separating": "Separating",
+    "analysing": "Analysing",
+    "arranging": "Arranging",
+    "rendering": "Rendering",
+    "mastering": "Mastering",
+}
+STEP_HINTS = {
+    "uploading": "the song reaches the server",
+    "decoding": "reading the audio",
+    "separating": "splitting vocals, drums, bass and the rest",
+    "analysing": "tempo, key, chords and sections",
+    "arranging": "writing the metal parts",
+    "rendering": "playing drums, guitars and bass",
+    "mastering": "mixing and loudness",
+}
+STEPS = ("uploading", *(name for name, _share in STAGES))
+
+# What went wrong, in plain words, and what to try: keyed by the job's error code.
+ADVICE = {
+    "empty_file": "Upload the song file itself; this one was empty.",
+    "not_audio": "Export or convert the song to MP3, WAV or FLAC and upload that.",
+    "corrupt_audio": "The file looks damaged or cut off. Copy or export it again, then upload the new file.",
+    "unsupported_format": "Convert the song to MP3, WAV or FLAC and upload that.",
+    "too_short": "Upload a longer piece: at least a few seconds of music.",
+    "too_long": "Trim the song (or upload one part of it) so it fits within the length limit.",
+    "separation_failed": "Try again; if it fails again, try another song or a different part of it.",
+    "analysis_failed": "Songs with a clear beat work best. Try another part of the song or another song.",
+    "render_failed": "Try again with another style or intensity.",
+    "assets_missing": "The server is missing sound packs; tell whoever runs this Metalizer.",
+    "invalid_options": "Go back and pick the options again.",
+    "timeout": "Try a shorter song, or trim this one.",
+    "worker_lost": "Upload the song again; if it keeps failing, try a shorter song.",
+    "queue_lost": "Upload the song again in a few minutes.",
+    "queue_unavailable": "Upload the song again in a minute.",
+    "temporary_error": "Upload the song again in a few minutes.",
+    "internal_error": "Upload the song again later; if it keeps failing, try another song.",
+}
+DEFAULT_ADVICE = "Upload the song again; if it keeps failing, try another song or a shorter part of it."
 
 
 def page_caller(request: HttpRequest) -> services.Caller:
@@ -24,10 +83,14 @@ def page_caller(request: HttpRequest) -> services.Caller:
     return services.Caller(session_key=request.session.session_key or "")
 
 
-def _limits() -> dict[str, str]:
+def _limits() -> dict[str, Any]:
     return {
         "max_size": human_bytes(settings.METALIZER_UPLOAD_MAX_BYTES),
+        "max_bytes": settings.METALIZER_UPLOAD_MAX_BYTES,
         "max_duration": duration_limit_text(),
+        "max_duration_s": settings.METALIZER_MAX_DURATION_S,
+        "min_duration_s": settings.METALIZER_UPLOAD_MIN_DURATION_S,
+        "accepted_extensions": ",".join(ACCEPTED_EXTENSIONS),
         "ttl_hours": str(settings.METALIZER_JOB_TTL_HOURS),
     }
 
@@ -76,17 +139,128 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/upload.html", context, status=status)
 
 
+def job_steps(job: Job) -> list[dict[str, str]]:
+    """Each step with its state: done, current, failed or pending."""
+    if job.status == Job.Status.SUCCEEDED:
+        current = len(STEPS)
+    elif job.stage in STEPS:
+        current = STEPS.index(job.stage)
+    elif job.status == Job.Status.RUNNING:
+        current = 1  # "starting": the worker has it, decoding comes first
+    else:
+        current = 0 if job.status == Job.Status.QUEUED and not job.started_at else 1
+    if job.status == Job.Status.QUEUED:
+        current = max(current, 1)  # the transfer is over once there is a job to show
+    stopped = job.status in (Job.Status.FAILED, Job.Status.CANCELLED)
+    steps = []
+    for index, name in enumerate(STEPS):
+        if index < current:
+            state = "done"
+        elif index == current:
+            state = "failed" if stopped else "current"
+        else:
+            state = "pending"
+        steps.append({"name": name, "label": STEP_LABELS[name], "hint": STEP_HINTS[name], "state": state})
+    return steps
+
+
+def seconds_left(job: Job, now: Any = None) -> int | None:
+    """Time left, from the average rate so far; None until there is a rate to go by."""
+    if job.status != Job.Status.RUNNING or not job.started_at or job.progress < 1:
+        return None
+    elapsed = ((now or timezone.now()) - job.started_at).total_seconds()
+    if elapsed <= 0:
+        return None
+    return max(1, round(elapsed * (100.0 - job.progress) / job.progress))
+
+
+def hours_left(job: Job, now: Any = None) -> int:
+    """Whole hours until the job and its files are deleted (0 once expired)."""
+    remaining = (job.expires_at - (now or timezone.now())).total_seconds()
+    return max(0, math.ceil(remaining / 3600))
+
+
+def result_url(job: Job, part: str, fmt: str | None = None) -> str:
+    url = reverse("job-result", args=[job.pk]) + f"?part={part}"
+    return url + f"&format={fmt}" if fmt else url
+
+
+def job_downloads(job: Job) -> list[dict[str, Any]]:
+    """The result's download links, each with the file name the browser will save it under."""
+    rows: list[dict[str, Any]] = []
+    if not job.is_ready:
+        return rows
+    mix_formats = [{"fmt": f, "url": result_url(job, "mix", f), "name": download_name(job, "mix", f)}
+                   for f in AUDIO_FORMATS]  # fmt: skip
+    rows.append({"part": "mix", "label": "Remix", "links": mix_formats})
+    if stem_parts(job):
+        name = download_name(job, "stems", "zip")
+        rows.append(
+            {
+                "part": "stems",
+                "label": "Stems (drums, guitars, bass, vocals, other)",
+                "links": [{"fmt": "zip", "url": result_url(job, "stems"), "name": name}],
+            }
+        )
+    if job.outputs.get("midi"):
+        name = download_name(job, "midi", "zip")
+        rows.append(
+            {
+                "part": "midi",
+                "label": "MIDI parts",
+                "links": [{"fmt": "zip", "url": result_url(job, "midi"), "name": name}],
+            }
+        )
+    return rows
+
+
+def job_result(job: Job) -> dict[str, Any] | None:
+    """What the result section shows: A/B sources, picture, facts and mixer stems."""
+    if not job.is_ready:
+        return None
+    try:
+        _key, original_fmt = original_key(job)
+        original = {"url": result_url(job, "original"), "name": download_name(job, "original", original_fmt)}
+    except PartUnavailable:
+        original = None
+    pictures = job.outputs.get("pictures") or {}
+    analysis = job.analysis or {}
+    separator = job.separator or {}
+    tempo = analysis.get("tempo")
+    return {
+        "original": original,
+        "remix_url": result_url(job, "mix", default_format(job, "mix")),
+        "picture_url": result_url(job, "picture", "png") if pictures.get("song") else None,
+        "picture_svg_url": result_url(job, "picture", "svg") if pictures.get("song_svg") else None,
+        "tempo": round(float(tempo)) if isinstance(tempo, int | float) else None,
+        "tempo_is_guess": bool(analysis.get("tempo_is_guess")),
+        "key": f"{analysis['key']} {analysis.get('scale', '')}".strip() if analysis.get("key") else None,
+        "separator": separator.get("name"),
+        "separator_reason": separator.get("reason"),
+        "stems": [
+            {"part": part, "label": PART_LABELS.get(part, part).capitalize(), "url": result_url(job, part)}
+            for part in stem_parts(job)
+        ],
+    }
+
+
+def job_advice(job: Job) -> str:
+    return ADVICE.get(job.error_code, DEFAULT_ADVICE)
+
+
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = get_object_or_404(Job, pk=job_id)
-    downloads = []
-    if job.is_ready:
-        for part in job.available_parts():
-            formats = ["zip"] if part == "midi" else list(AUDIO_FORMATS)
-            downloads.append({"part": part, "label": PART_LABELS.get(part, part), "formats": formats})
+    now = timezone.now()
     context = {
         "job": job,
-        "downloads": downloads,
+        "steps": job_steps(job),
+        "seconds_left": seconds_left(job, now),
+        "hours_left": hours_left(job, now),
+        "advice": job_advice(job) if job.status == Job.Status.FAILED else "",
+        "result": job_result(job),
+        "downloads": job_downloads(job),
         "is_owner": page_caller(request).owns(job),
+        "can_cancel": job.status in (Job.Status.QUEUED, Job.Status.RUNNING),
         "refresh_seconds": 3,
         **_limits(),
     }
@@ -95,15 +269,45 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
 
 def job_list(request: HttpRequest) -> HttpResponse:
     caller = page_caller(request)
-    jobs = Job.objects.owned_by(user=caller.user, session_key=caller.session_key)
-    return render(request, "jobs/list.html", {"jobs": jobs})
+    jobs = Job.objects.owned_by(user=caller.user, session_key=caller.session_key).order_by("-created_at")
+    now = timezone.now()
+    rows = [
+        {
+            "job": job,
+            "hours_left": hours_left(job, now),
+            "mix_url": result_url(job, "mix") if job.is_ready else "",
+            "mix_name": download_name(job, "mix", default_format(job, "mix")) if job.is_ready else "",
+        }
+        for job in jobs
+    ]
+    return render(request, "jobs/list.html", {"rows": rows})
+
+
+def _owned_or_403(request: HttpRequest, job: Job, action: str) -> HttpResponse | None:
+    if page_caller(request).owns(job):
+        return None
+    return HttpResponseForbidden(f"Only the browser that created this remix can {action} it.")
+
+
+@require_POST
+def job_cancel(request: HttpRequest, job_id: Any) -> HttpResponse:
+    job = get_object_or_404(Job, pk=job_id)
+    refused = _owned_or_403(request, job, "cancel")
+    if refused:
+        return refused
+    if services.cancel_job(job):
+        messages.success(request, f"Cancelled the remix of “{job.original_name}”.")
+    else:
+        messages.info(request, "This remix had already finished, so there was nothing to cancel.")
+    return redirect("jobs:detail", job_id=job.pk)
 
 
 @require_POST
 def job_delete(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = get_object_or_404(Job, pk=job_id)
-    if not page_caller(request).owns(job):
-        return HttpResponseForbidden("Only the browser that created this remix can delete it.")
+    refused = _owned_or_403(request, job, "delete")
+    if refused:
+        return refused
     try:
         services.delete_job(job)
     except services.StorageUnavailable as exc:

@@ -101,12 +101,18 @@ def list_irs(assets_dir: Path) -> list[str]:
 
 
 def load_kit(assets_dir: Path, name: str = DEFAULT_KIT) -> DrumKit:
-    """Load a drum kit; raises PipelineError(ASSETS_MISSING) when it or a role is missing."""
-    return _load_kit_cached(str(Path(assets_dir).resolve()), name)
+    """Load a drum kit; raises PipelineError(ASSETS_MISSING) when it or a role is missing.
+
+    Decoded kits are cached per process, keyed by the manifest's modification time too, so a kit the asset
+    bank rewrites in place is read afresh.
+    """
+    manifest = Path(assets_dir).resolve() / "drums" / name / "kit.json"
+    stamp = manifest.stat().st_mtime_ns if manifest.is_file() else 0
+    return _load_kit_cached(str(Path(assets_dir).resolve()), name, stamp)
 
 
 @lru_cache(maxsize=4)
-def _load_kit_cached(assets_dir: str, name: str) -> DrumKit:
+def _load_kit_cached(assets_dir: str, name: str, _stamp: int) -> DrumKit:
     kit_dir = Path(assets_dir) / "drums" / name
     manifest_path = kit_dir / "kit.json"
     if not manifest_path.is_file():

@@ -543,9 +543,7 @@ def _ffprobe(path: Path) -> _FfSource:
     data = json.loads(proc.stdout or b"{}")
     streams = data.get("streams") or []
     fmt_names = (data.get("format") or {}).get("format_name", "").split(",")
-    if not streams:
-        if _looks_like_audio(path) and any(name in _FF_FORMATS for name in fmt_names):
-            raise _corrupt("No sound could be found in it.")
+    if not streams:  # a readable file (an image, a silent video) with no audio track
         raise PipelineError(NOT_AUDIO, f"This file has no sound in it. Please upload {ACCEPTED_DESCRIPTION}.")
     fmt = next((_FF_FORMATS[name] for name in fmt_names if name in _FF_FORMATS), None)
     if fmt is None:

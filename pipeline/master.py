@@ -17,10 +17,10 @@ from pipeline.types import SAMPLE_RATE
 
 TARGET_LUFS = -9.0
 CEILING_DBTP = -1.0
-# 4x interpolators: a short one for the limiter's detector (fast, slightly optimistic on full-band transients,
+# Interpolators: a short 2x one for the limiter's detector (fast, slightly optimistic on full-band transients,
 # hence the limiter's extra margin) and a long one for the final true-peak measurement.
-_TP_FAST = firwin(49, 0.9 / 4, window=("kaiser", 6.0)).astype(np.float32)
-_TP_EXACT = firwin(129, 0.98 / 4, window=("kaiser", 8.0)).astype(np.float32)
+_TP_FAST = firwin(31, 0.95 / 2, window=("kaiser", 6.0)).astype(np.float32)  # 2x
+_TP_EXACT = firwin(97, 0.97 / 4, window=("kaiser", 8.0)).astype(np.float32)  # 4x
 _LIMITER_MARGIN_DB = 0.5
 
 
@@ -80,11 +80,12 @@ def loudness(audio: np.ndarray) -> float:
 
 
 def _true_peak_envelope(audio: np.ndarray, exact: bool = False) -> np.ndarray:
-    """Per-sample maximum over channels of the samples and their 4x-oversampled reconstruction (n,)."""
+    """Per-sample maximum over channels of the samples and their oversampled reconstruction (n,)."""
     x = audio.astype(np.float32)
-    up = resample_poly(x, 4, 1, axis=1, window=_TP_EXACT if exact else _TP_FAST)
+    factor = 4 if exact else 2
+    up = resample_poly(x, factor, 1, axis=1, window=_TP_EXACT if exact else _TP_FAST)
     n = x.shape[1]
-    env = np.abs(up[:, : 4 * n]).reshape(x.shape[0], n, 4).max(axis=(0, 2))
+    env = np.abs(up[:, : factor * n]).reshape(x.shape[0], n, factor).max(axis=(0, 2))
     return np.maximum(env, np.abs(x).max(axis=0))
 
 

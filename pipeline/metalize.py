@@ -50,6 +50,7 @@ def metalize(
     tracker = ProgressTracker(on_progress)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_dir))
     try:
+        tracker.for_stage("decoding")
         audio = decode(input_path, max_duration_s=max_duration_s)
         tracker.report("decoding", 1.0)
         stems = separate(

@@ -268,3 +268,19 @@ def test_staff_replace_a_sample_and_the_old_file_goes(
     assert kick.sha256 != old_sha and kick.format == "flac" and kick.duration == pytest.approx(0.6, abs=0.01)
     assert kick.file.name.endswith(".flac") and not kick.file.storage.exists(old_name)
     assert kit.version > version
+
+
+def test_asset_list_filters_and_searches(staff_client, make_file):
+    kit = create_pack("Search kit", Kind.DRUMS)
+    add_asset(kit, make_file("boom.wav", audio_bytes(tone_burst(60))), filename="boom.wav", role="kick")
+    riffs = create_pack("Search riffs", Kind.MIDI)
+    add_asset(riffs, make_file("chug.mid", midi_bytes([40])), filename="chug.mid", role="riff")
+    changelist = reverse("admin:assets_bank_asset_changelist")
+    found = staff_client.get(changelist, {"q": "boom"}).content.decode()
+    assert "boom" in found and "chug" not in found
+    midi_only = staff_client.get(changelist, {"pack__kind__exact": "midi"}).content.decode()
+    assert "chug" in midi_only and "boom" not in midi_only and "4 bars, 4/4, 140 BPM" in midi_only
+    packs = staff_client.get(
+        reverse("admin:assets_bank_pack_changelist"), {"kind__exact": "drums"}
+    ).content.decode()
+    assert "Search kit" in packs and "Search riffs" not in packs

@@ -13,16 +13,8 @@ import soundfile as sf
 from assets_bank.models import Kind, Pack
 from assets_bank.services import make_default
 from assets_bank.tests.conftest import audio_bytes, tone_burst, upload
-from jobs.models import Job
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not hasattr(Job, "assets_used"),
-        reason="jobs side not wired yet: Job.assets_used and the task materialising the bank",
-    ),
-]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 KICK_HZ = 1000.0
 SR = 44100
@@ -110,3 +102,27 @@ def test_a_job_plays_the_kick_of_an_uploaded_default_kit(client, staff_client, d
     drums, times, _ = run_job(client, song_upload)
     baseline = [tone_prominence(drums, t) for t in times]
     assert np.median([p for p in baseline if np.isfinite(p)]) < 5, baseline
+
+
+def test_a_finished_job_keeps_the_record_of_the_packs_it_used(client, default_bank, song_upload, make_file):
+    from assets_bank.services import add_asset
+    from jobs.models import Job
+
+    _, _, job = run_job(client, song_upload)
+    kit = default_bank[Kind.DRUMS]
+    recorded = job["assets_used"]
+    drums = next(p for p in recorded["packs"] if p["id"] == kit.pk)
+    assert drums["version"] == kit.version and recorded["played"]["drums"] == kit.pk
+    assert {a["sha256"] for a in drums["assets"]} == set(kit.assets.values_list("sha256", flat=True))
+
+    extra = make_file("extra-ride.wav", audio_bytes(tone_burst(5000, 0.5)))
+    add_asset(kit, extra, filename="extra-ride.wav", role="ride")
+    kit.refresh_from_db()
+    assert kit.version > drums["version"]
+    assert Job.objects.get(pk=job["id"]).assets_used == recorded
+
+
+def test_with_an_empty_bank_a_job_plays_the_shipped_folder_and_records_it(client, song_upload):
+    _, _, job = run_job(client, song_upload)
+    assert job["assets_used"]["packs"] == []
+    assert "drums/forzee-stereo" in job["assets_used"]["fallback"]

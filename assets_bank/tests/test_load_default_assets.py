@@ -10,7 +10,6 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from assets_bank.management.commands.load_default_assets import Command
 from assets_bank.models import DRUM_ROLES, Asset, Kind, Pack
 from pipeline.assets import DEFAULT_IR, DEFAULT_KIT
 
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def run_command() -> str:
     out = io.StringIO()
-    call_command(Command(), stdout=out)
+    call_command("load_default_assets", stdout=out)
     return out.getvalue()
 
 
@@ -98,3 +97,9 @@ def test_refuses_a_missing_folder(tmp_path, settings):
     settings.METALIZER_ASSETS_DIR = tmp_path / "nowhere"
     with pytest.raises(CommandError, match="METALIZER_ASSETS_DIR"):
         run_command()
+
+
+def test_manage_py_runs_the_asset_bank_command():
+    from django.core.management import get_commands
+
+    assert get_commands()["load_default_assets"] == "assets_bank"

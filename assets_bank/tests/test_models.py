@@ -70,3 +70,12 @@ def test_a_pack_without_the_required_roles_cannot_become_default():
     empty = create_pack("Empty kit", Kind.DRUMS)
     with pytest.raises(AssetRejected, match="kick"):
         make_default(empty)
+
+
+def test_deleting_a_pack_removes_its_files_from_storage(kit, django_capture_on_commit_callbacks):
+    names = [a.file.name for a in kit.assets.all()]
+    storage = kit.assets.first().file.storage
+    assert names and all(storage.exists(n) for n in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        kit.delete()
+    assert not any(storage.exists(n) for n in names)

@@ -72,6 +72,7 @@ class JobSerializer(serializers.ModelSerializer):
             "duration",
             "analysis",
             "separator",
+            "assets_used",
             "created_at",
             "started_at",
             "finished_at",

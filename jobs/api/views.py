@@ -25,7 +25,17 @@ from jobs.api.serializers import (
 )
 from jobs.downloads import serve_file
 from jobs.models import AUDIO_FORMATS, RESULT_PARTS, Job
-from jobs.results import PartUnavailable, default_format, download_name, result_key
+from jobs.results import (
+    EXTRA_PARTS,
+    PICTURE_FORMATS,
+    PartUnavailable,
+    default_format,
+    download_name,
+    original_key,
+    picture_key,
+    result_key,
+    stems_zip_key,
+)
 from jobs.transcode import TranscodeError
 from jobs.uploads import declared_too_large, upload_cap
 from jobs.validators import UploadRejected, too_large, validate_audio_upload
@@ -132,8 +142,15 @@ class JobViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("part", str, enum=[*RESULT_PARTS], default="mix"),
-            OpenApiParameter("format", str, enum=[*AUDIO_FORMATS]),
+            OpenApiParameter(
+                "part",
+                str,
+                enum=[*RESULT_PARTS, *EXTRA_PARTS],
+                default="mix",
+                description="original: the uploaded song (available as soon as the job exists); "
+                "stems: every stem in one ZIP; picture: the song picture (format png or svg).",
+            ),
+            OpenApiParameter("format", str, enum=[*AUDIO_FORMATS, *PICTURE_FORMATS]),
         ],
         responses={
             (200, "application/octet-stream"): OpenApiResponse(description="The file, as an attachment."),
@@ -147,29 +164,51 @@ class JobViewSet(viewsets.ViewSet):
     def result(self, request: Request, pk: str | None = None) -> Any:
         job = get_job_or_404(pk)
         part = request.query_params.get("part", "mix")
-        if part not in RESULT_PARTS:
-            raise ApiError(
-                "invalid_part", f"Unknown part '{part}'. Choose one of: {', '.join(RESULT_PARTS)}."
-            )
         requested_format = request.query_params.get("format")
-        if requested_format and part != "midi" and requested_format not in AUDIO_FORMATS:
-            raise ApiError("invalid_format", f"Unknown format '{requested_format}'. Choose wav, mp3 or flac.")
-        if not job.is_ready:
-            raise not_ready_error(job)
-        fmt = "zip" if part == "midi" else (requested_format or default_format(job, part))
+        return serve_result(request, job, part, requested_format)
+
+
+def serve_result(request: Any, job: Job, part: str, requested_format: str | None) -> Any:
+    """One part of a job as a file response; ApiError (400/404/409/500) when it cannot be served."""
+    if part not in RESULT_PARTS and part not in EXTRA_PARTS:
+        choices = ", ".join((*RESULT_PARTS, *EXTRA_PARTS))
+        raise ApiError("invalid_part", f"Unknown part '{part}'. Choose one of: {choices}.")
+    if part == "original":
         try:
-            key = result_key(job, part, fmt)
+            key, fmt = original_key(job)
         except PartUnavailable:
             raise ApiError(
-                "part_unavailable", f"This remix has no '{part}' part.", status.HTTP_404_NOT_FOUND
-            ) from None
-        except TranscodeError:
-            raise ApiError(
-                "format_unavailable",
-                f"The {part} could not be converted to {fmt}.",
-                status.HTTP_500_INTERNAL_SERVER_ERROR,
+                "part_unavailable", "The uploaded song is no longer stored.", status.HTTP_404_NOT_FOUND
             ) from None
         return serve_file(request, key, download_name(job, part, fmt), fmt)
+    if part == "picture":
+        fmt = requested_format or "png"
+        if fmt not in PICTURE_FORMATS:
+            raise ApiError("invalid_format", f"Unknown picture format '{fmt}'. Choose png or svg.")
+    elif requested_format and part not in ("midi", "stems") and requested_format not in AUDIO_FORMATS:
+        raise ApiError("invalid_format", f"Unknown format '{requested_format}'. Choose wav, mp3 or flac.")
+    if not job.is_ready:
+        raise not_ready_error(job)
+    try:
+        if part == "picture":
+            return serve_file(
+                request, picture_key(job, fmt), download_name(job, part, fmt), fmt, attachment=False
+            )
+        if part == "stems":
+            return serve_file(request, stems_zip_key(job), download_name(job, part, "zip"), "zip")
+        fmt = "zip" if part == "midi" else (requested_format or default_format(job, part))
+        key = result_key(job, part, fmt)
+    except PartUnavailable:
+        raise ApiError(
+            "part_unavailable", f"This remix has no '{part}' part.", status.HTTP_404_NOT_FOUND
+        ) from None
+    except TranscodeError:
+        raise ApiError(
+            "format_unavailable",
+            f"The {part} could not be converted to {fmt}.",
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+        ) from None
+    return serve_file(request, key, download_name(job, part, fmt), fmt)
 
 
 def too_large_error() -> ApiError:

@@ -26,12 +26,6 @@ def test_metalize_command_fails_clearly_on_a_bad_file(tmp_path, capsys):
     assert "does not look like audio" in capsys.readouterr().err
 
 
-def test_load_default_assets_checks_the_folder_and_claims_no_loading(capsys):
-    call_command("load_default_assets")
-    out = capsys.readouterr().out
-    assert "Default assets present" in out and "Nothing was loaded into the database" in out
-
-
 def test_load_default_assets_fails_when_the_folder_is_missing(settings, tmp_path):
     settings.METALIZER_ASSETS_DIR = tmp_path / "nowhere"
     with pytest.raises(CommandError, match="METALIZER_ASSETS_DIR"):

@@ -86,8 +86,8 @@ def arrange_drums(
                 kick = "x" if i in riff_attacks.get(bar.index, ()) else "."
             else:
                 kick = _pattern_at(groove.kick, i)
-                if fast and kick != "." and i % 2 == 1 and groove.kick.count("x") >= 12:
-                    kick = "."
+                if groove.kick.count("x") >= 12 and kick != ".":  # double kick: beats lead, the rest roll
+                    kick = "." if fast and i % 2 == 1 else ("X" if i % 4 == 0 else "x")
             if kick != ".":
                 hits.append(human.hit(t, "kick", kick))
             snare = _pattern_at(groove.snare, i)

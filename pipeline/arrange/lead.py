@@ -30,7 +30,12 @@ def track_melody(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mono = resample_poly(audio.mean(axis=0), 160, 441).astype(np.float32)
     eq = es.EqualLoudness(sampleRate=TRACK_RATE)(mono)
     pitch_hz, _conf = es.PredominantPitchMelodia(
-        sampleRate=TRACK_RATE, frameSize=1024, hopSize=HOP, minFrequency=80.0, maxFrequency=1400.0
+        sampleRate=TRACK_RATE,
+        frameSize=1024,
+        hopSize=HOP,
+        minFrequency=80.0,
+        maxFrequency=1400.0,
+        voicingTolerance=1.0,  # keep quieter melody notes (the default drops low, less salient ones)
     )(eq)
     pitch_hz = np.asarray(pitch_hz, dtype=np.float64)
     midi = np.full(pitch_hz.shape, np.nan)

@@ -355,3 +355,12 @@ def test_wav_streamed_through_a_pipe_with_placeholder_sizes_is_accepted(wav48: P
         subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav48), "-f", "wav", "-"], stdout=out, check=True)
     assert decode(piped).shape == (2, 5 * SR_OUT)
     assert probe(piped).duration_s == pytest.approx(5.0, abs=1e-3)
+
+
+@needs_ffmpeg
+def test_video_without_a_sound_track_is_refused_as_not_audio(tmp_path: Path) -> None:
+    path = tmp_path / "clip.m4a"
+    cmd = ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=blue:s=64x64:d=3", "-c:v", "mpeg4"]
+    subprocess.run([*cmd, "-f", "mp4", str(path)], check=True)
+    err = assert_error(errors.NOT_AUDIO, path)
+    assert "no sound" in err.message

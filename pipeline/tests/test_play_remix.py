@@ -164,3 +164,15 @@ def test_missing_assets_raise_a_clear_pipeline_error(song, tmp_path):
             out_dir=tmp_path / "out",
         )
     assert err.value.code == ASSETS_MISSING
+
+
+def test_an_instrumental_song_gets_a_lead_guitar_part_and_its_midi(song, tmp_path):
+    from dataclasses import replace
+
+    analysis = replace(analysis_from_song(song), has_vocals=False)
+    perf = play(
+        song.audio, stems_from_song(song), analysis, RemixOptions(), assets_dir=ASSETS, out_dir=tmp_path
+    )
+    assert perf.facts["lead_notes"] > 8
+    assert perf.midi["lead"].is_file()
+    assert perf.mix.shape == song.audio.shape

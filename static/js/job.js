@@ -1,4 +1,5 @@
-// Live progress for the job page: poll the job's API URL and move the bar; reload when it finishes.
+// Job page: poll the job's API URL, move the progress bar and the steps, estimate the time left from the
+// progress rate, and reload when the job finishes (the server then renders the result or the failure).
 (function () {
   "use strict";
   var box = document.getElementById("job");
@@ -7,17 +8,56 @@
   var percent = document.getElementById("job-percent");
   var status = document.getElementById("job-status");
   var stage = document.getElementById("job-stage");
+  var eta = document.getElementById("job-eta");
+  var steps = Array.prototype.slice.call(document.querySelectorAll("#job-steps .step"));
+  var names = steps.map(function (li) { return li.dataset.step; });
   var finished = ["succeeded", "failed", "cancelled"];
+  var samples = []; // [ms, percent] while running, for the rate
+
+  function setStep(current) {
+    steps.forEach(function (li, i) {
+      var state = i < current ? "done" : i === current ? "current" : "pending";
+      if (li.dataset.state === state) return;
+      li.dataset.state = state;
+      li.className = "step step-" + state;
+      if (state === "current") li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+    });
+  }
+
+  function timeLeft(job) {
+    if (job.status !== "running") { samples = []; return ""; }
+    var now = Date.now();
+    samples.push([now, job.progress]);
+    while (samples.length > 2 && now - samples[0][0] > 60000) samples.shift();
+    var first = samples[0], rate = 0;
+    if (samples.length >= 2 && job.progress > first[1]) {
+      rate = (job.progress - first[1]) / (now - first[0]); // percent per ms, recent
+    } else if (job.started_at && job.progress >= 1) {
+      var elapsed = now - Date.parse(job.started_at);
+      if (elapsed > 0) rate = job.progress / elapsed; // average since the worker took it
+    }
+    if (!(rate > 0)) return "";
+    var seconds = Math.max(1, Math.ceil((100 - job.progress) / rate / 1000));
+    return "· about " + (seconds >= 90 ? Math.round(seconds / 60) + " min" : seconds + " s") + " left";
+  }
 
   function update(job) {
     var value = Math.round(job.progress || 0);
     bar.value = value;
     bar.textContent = value + "%";
     percent.textContent = value + "%";
-    status.textContent = job.status.charAt(0).toUpperCase() + job.status.slice(1);
-    stage.textContent = job.stage ? "(" + job.stage + ")" : "";
+    var running = job.status === "running";
+    status.textContent = job.status === "queued" ? "Waiting for a free worker" : running ? "Working" :
+      job.status.charAt(0).toUpperCase() + job.status.slice(1);
+    stage.textContent = running && job.stage ? " (" + job.stage + ")" : "";
+    var index = names.indexOf(job.stage);
+    if (job.status === "succeeded") index = names.length;
+    else if (index === -1) index = 1; // queued, starting, retrying: the upload is over, decoding is next
+    setStep(index);
+    eta.textContent = timeLeft(job);
+    box.dataset.status = job.status;
     if (finished.indexOf(job.status) !== -1) {
-      window.location.reload();
+      window.setTimeout(function () { window.location.reload(); }, 400);
       return true;
     }
     return false;
@@ -25,9 +65,12 @@
 
   function poll() {
     fetch(box.dataset.apiUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (job) { if (!job || !update(job)) window.setTimeout(poll, 1500); })
+      .then(function (r) {
+        if (r.status === 404) { window.location.reload(); return null; } // deleted or expired
+        return r.ok ? r.json() : null;
+      })
+      .then(function (job) { if (!job || !update(job)) window.setTimeout(poll, 1000); })
       .catch(function () { window.setTimeout(poll, 4000); });
   }
-  window.setTimeout(poll, 1000);
+  window.setTimeout(poll, 500);
 })();
