@@ -118,8 +118,8 @@ def build_kit() -> None:
         f"Authors: {info.findtext(ns + 'author')}\n"
         f"{info.findtext(ns + 'license')}\n\n"
         f"{info.findtext(ns + 'info')}\n\n"
-        "Taken from Debian's hydrogen-drumkits package; resampled to 44.1 kHz, trimmed and converted to FLAC\n"
-        "by assets/build_default_assets.py.\n\n" + GPL_NOTE
+        "Taken from Debian's hydrogen-drumkits package; resampled to 44.1 kHz, trimmed and converted\n"
+        "to FLAC by assets/build_default_assets.py.\n\n" + GPL_NOTE
     )
 
 
@@ -136,8 +136,8 @@ def build_irs() -> None:
         "Cabinet / tone-match impulse responses from Debian's guitarix-common package\n"
         "(upstream guitarix IR/BestPlugins_Amps and IR/BestPlugins_Bands).\n"
         "Copyright 2013 David Fau Casquel. License: GPL-2+.\n"
-        "The names describe the tone they were matched to; they are not endorsed by those bands or makers.\n\n"
-        + GPL_NOTE
+        "The names describe the tone they were matched to; they are not endorsed by those bands\n"
+        "or makers.\n\n" + GPL_NOTE
     )
 
 

@@ -52,6 +52,7 @@ class JobAdmin(admin.ModelAdmin):
         "duration",
         "analysis",
         "separator",
+        "assets_used",
         "timings",
         "outputs",
         "error_code",

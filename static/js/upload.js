@@ -83,8 +83,13 @@
     var file = input.files && input.files[0];
     if (!file) { chosen.textContent = ""; checking = null; return; }
     chosen.textContent = file.name + " (" + sizeText(file.size) + ")";
+    delete form.dataset.checked;
     checking = check(file);
-    checking.then(function (message) { if (message && input.files[0] === file) showError(message); });
+    checking.then(function (message) {
+      if (input.files[0] !== file) return;
+      if (message) showError(message);
+      form.dataset.checked = file.name; // the checks are over (tests and styles can rely on it)
+    });
   }
   input.addEventListener("change", fileChosen);
 

@@ -1,9 +1,9 @@
 """A real browser against the live dev server with a real worker.
 
-One site for all browser tests: ``manage.py runserver`` and a Celery worker on the embedded default (SQLite file,
-local media, kombu filesystem broker) sharing one data dir, with small upload limits so the "too big" and
-"too long" checks can be shown with small files. The browser is Debian's chromium driven by Playwright
-(``executable_path=/usr/bin/chromium``; Playwright's own browser download is never used).
+One site for all browser tests: ``manage.py runserver`` and a Celery worker on the embedded default
+(SQLite file, local media, kombu filesystem broker) sharing one data dir, with small upload limits so the
+"too big" and "too long" checks can be shown with small files. The browser is Debian's chromium driven by
+Playwright (``executable_path=/usr/bin/chromium``; Playwright's own browser download is never used).
 """
 
 from __future__ import annotations
@@ -168,10 +168,10 @@ def wait_for_job(site: Site, session: requests.Session, api_url: str, timeout: f
 
 @pytest.fixture(scope="session")
 def finished_remix(site: Site, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A thrash remix of a 4.5 s generated song, made through the API; its API body (links.page is its page)."""
+    """A thrash remix of a 4-5 s generated song, made through the API; its API body (links.page: its page)."""
     from metalizer_site.tests.integration.songs import song_file
 
-    path = song_file(tmp_path_factory.mktemp("remix-song") / "Beat Song.wav", seconds=4.5, seed=3)
+    path = song_file(tmp_path_factory.mktemp("remix-song") / "Beat Song.wav", seconds=4.0, seed=3)
     session = requests.Session()
     with path.open("rb") as fh:
         created = session.post(

@@ -1,0 +1,73 @@
+"""The asset directory: the shipped kit and IRs load, broken or missing assets fail clearly."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pipeline.assets import DEFAULT_IR, DEFAULT_KIT, DRUM_ROLES, list_irs, list_kits, load_ir, load_kit
+from pipeline.errors import ASSETS_MISSING, PipelineError
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+def test_shipped_kit_and_irs_load_with_their_licences():
+    assert DEFAULT_KIT in list_kits(ASSETS) and DEFAULT_IR in list_irs(ASSETS)
+    kit = load_kit(ASSETS)
+    assert set(DRUM_ROLES) <= set(kit.roles) and kit.licence.startswith("GPL")
+    assert (ASSETS / "drums" / DEFAULT_KIT / "LICENSE").read_text().strip()
+    assert (ASSETS / "ir" / "LICENSE").read_text().strip()
+    ir = load_ir(ASSETS)
+    assert ir.ndim == 1 and ir.dtype == np.float32 and np.sum(ir**2) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_velocity_picks_the_matching_layer():
+    kit = load_kit(ASSETS)
+    layers = kit.roles["kick"]
+    assert kit.layers_for("kick", 0.05)[0] is layers[0]
+    assert kit.layers_for("kick", 1.0)[0] is layers[-1]
+
+
+def test_asset_bank_layout_with_a_wav_kit_at_another_rate_loads(tmp_path):
+    kit_dir = tmp_path / "drums" / "mine"
+    kit_dir.mkdir(parents=True)
+    roles = {}
+    for role in DRUM_ROLES:
+        sf.write(kit_dir / f"{role}.wav", np.linspace(1, 0, 4800), 48000)  # mono, 48 kHz
+        roles[role] = [{"file": f"{role}.wav", "min": 0.0, "max": 1.0}]
+    (kit_dir / "kit.json").write_text(json.dumps({"name": "Mine", "roles": roles}))
+    kit = load_kit(tmp_path, "mine")
+    audio = kit.roles["snare"][0].audio
+    assert audio.shape == (2, 4410) and kit.roles["snare"][0].gain == 1.0
+
+
+def test_missing_kit_role_file_or_ir_raise_assets_missing(tmp_path):
+    with pytest.raises(PipelineError) as err:
+        load_kit(tmp_path, "nope")
+    assert err.value.code == ASSETS_MISSING
+    kit_dir = tmp_path / "drums" / "half"
+    kit_dir.mkdir(parents=True)
+    (kit_dir / "kit.json").write_text(json.dumps({"roles": {"kick": [{"file": "kick.wav"}]}}))
+    with pytest.raises(PipelineError, match="lacks"):
+        load_kit(tmp_path, "half")
+    with pytest.raises(PipelineError) as err:
+        load_ir(tmp_path, "nope")
+    assert err.value.code == ASSETS_MISSING
+
+
+def test_a_kit_rewritten_in_place_is_read_again(tmp_path):
+    shutil.copytree(ASSETS / "drums" / DEFAULT_KIT, tmp_path / "drums" / DEFAULT_KIT)
+    first = load_kit(tmp_path)
+    manifest = tmp_path / "drums" / DEFAULT_KIT / "kit.json"
+    data = json.loads(manifest.read_text())
+    data["name"] = "Rewritten"
+    manifest.write_text(json.dumps(data))
+    stat = manifest.stat()
+    os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert load_kit(tmp_path).name == "Rewritten" != first.name
