@@ -41,9 +41,11 @@ RUN METALIZER_DEBUG=0 METALIZER_SECRET_KEY=collectstatic-at-build-time-only \
     METALIZER_DATA_DIR=/tmp/build-data python manage.py collectstatic --noinput \
     && rm -rf /tmp/build-data
 
+# NUMBA_CACHE_DIR: librosa's numba caches compiled code, and site-packages is not writable by the app user.
 ENV METALIZER_DATA_DIR=/data \
     METALIZER_MODELS_DIR=/app/models \
-    METALIZER_ASSETS_DIR=/app/assets
+    METALIZER_ASSETS_DIR=/app/assets \
+    NUMBA_CACHE_DIR=/tmp/numba-cache
 VOLUME ["/data"]
 USER metalizer
 EXPOSE 8000

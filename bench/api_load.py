@@ -128,29 +128,10 @@ class Latencies:
         return out
 
 
-def gunicorn_workers(master_pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master_pid:
-                children.append(int(entry.name))
-    return children
-
-
-def memory_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
 def memory_report(master_pid: int) -> dict[str, int]:
-    pids = [master_pid, *gunicorn_workers(master_pid)]
-    return {str(pid): memory_kb(pid, "VmHWM") // 1024 for pid in pids}
+    from metalizer_site.tests.production.stack import web_peaks_mb
+
+    return {str(pid): mb for pid, mb in web_peaks_mb(master_pid).items()}
 
 
 # --- Load ------------------------------------------------------------------------------------------------

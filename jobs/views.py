@@ -7,6 +7,7 @@ links); static/js adds the upload progress bar, live polling, the A/B player and
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jobs import services
@@ -229,7 +231,7 @@ def job_result(job: Job) -> dict[str, Any] | None:
     tempo = analysis.get("tempo")
     return {
         "original": original,
-        "remix_url": result_url(job, "mix", default_format(job, "mix")),
+        "remix_url": result_url(job, "mix"),  # the format the listener asked for
         "picture_url": result_url(job, "picture", "png") if pictures.get("song") else None,
         "picture_svg_url": result_url(job, "picture", "svg") if pictures.get("song_svg") else None,
         "tempo": round(float(tempo)) if isinstance(tempo, int | float) else None,
@@ -275,6 +277,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
         {
             "job": job,
             "hours_left": hours_left(job, now),
+            "uploaded": "just now"
+            if now - job.created_at < timedelta(minutes=1)
+            else f"{timesince(job.created_at, now)} ago",
             "mix_url": result_url(job, "mix") if job.is_ready else "",
             "mix_name": download_name(job, "mix", default_format(job, "mix")) if job.is_ready else "",
         }

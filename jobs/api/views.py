@@ -191,9 +191,12 @@ def serve_result(request: Any, job: Job, part: str, requested_format: str | None
         raise not_ready_error(job)
     try:
         if part == "picture":
-            return serve_file(
+            response = serve_file(
                 request, picture_key(job, fmt), download_name(job, part, fmt), fmt, attachment=False
             )
+            # Shown inline from our own origin: an SVG must never run script.
+            response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+            return response
         if part == "stems":
             return serve_file(request, stems_zip_key(job), download_name(job, part, "zip"), "zip")
         fmt = "zip" if part == "midi" else (requested_format or default_format(job, part))

@@ -44,10 +44,10 @@ def test_result_page_has_an_ab_player_picture_facts_mixer_and_named_downloads(do
     html = client.get(f"/jobs/{job.pk}/").content.decode()
     base = f"/api/jobs/{job.pk}/result"
     # A/B player: both sources, JS adds the switch on top of the native players
-    assert f'<audio id="audio-original" controls preload="metadata" src="{base}?part=original">' in html
-    assert (
-        f'<audio id="audio-remix" controls preload="metadata" src="{base}?part=mix&amp;format=mp3">' in html
-    )
+    original = re.search(r'<figure class="ab-source" id="ab-original">.*?</figure>', html, re.S).group(0)
+    assert f'<audio controls preload="none" src="{base}?part=original">' in original
+    remix = re.search(r'<figure class="ab-source" id="ab-remix">.*?</figure>', html, re.S).group(0)
+    assert f'<audio controls preload="none" src="{base}?part=mix">' in remix  # mp3, as asked
     assert 'id="ab-a"' in html and 'id="ab-b"' in html and "js/player.js" in html
     # song picture with a text alternative
     assert re.search(rf'<img src="{base}\?part=picture&amp;format=png" alt="[^"]*waveform, beat grid', html)
@@ -117,6 +117,7 @@ def test_song_picture_is_served_inline_as_png_and_svg(done):
     assert body_of(png)[:8] == b"\x89PNG\r\n\x1a\n"
     svg = client.get(f"/api/jobs/{job.pk}/result?part=picture&format=svg")
     assert svg.status_code == 200 and b"<svg" in body_of(svg)[:2000]
+    assert svg["Content-Security-Policy"].startswith("default-src 'none'")
     assert client.get(f"/api/jobs/{job.pk}/result?part=picture&format=gif").status_code == 400
 
 

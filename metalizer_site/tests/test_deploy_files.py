@@ -8,6 +8,7 @@ with exactly the environment each file gives the app.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shlex
@@ -441,3 +442,11 @@ def test_fly_environment_maps_metalizer_redis_url_for_every_group() -> None:
     assert loaded["BROKER"] == secrets["METALIZER_REDIS_URL"]
     assert loaded["DEBUG"] is False and loaded["SSL_REDIRECT"] is False
     assert loaded["DB_ENGINE"] == "django.db.backends.postgresql" and loaded["STORAGE"] == "s3"
+
+
+def test_ensure_bucket_with_local_storage_has_nothing_to_create() -> None:
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("ensure_bucket", stdout=out)
+    assert "no bucket to create" in out.getvalue()

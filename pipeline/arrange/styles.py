@@ -90,7 +90,7 @@ STYLES: dict[str, StylePreset] = {
         groove=Groove(
             kick="x.......x.......", snare="........X.......", cymbal="x...x...x...x...", cymbal_role="ride"
         ),
-        full_riffs=("X-------xxxxxxxx", "X-----xxX-----xx"),
+        full_riffs=("X---xxxxX---xxxx", "X-------xxxxxxxx"),
         groove_riffs=("X-------X-------", "X-----------X---"),
         drive_db=32.0,
         chug_ms=160.0,

@@ -1,6 +1,8 @@
-"""Rhythm guitars: two takes, each a modelled DI through the amp chain, panned hard left and right."""
+"""Rhythm guitars: takes of a modelled DI through the amp chain, panned hard left and right."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -8,19 +10,38 @@ from pipeline.arrange.events import Note
 from pipeline.render.amp import amp
 from pipeline.render.strings import StringBank, render_part
 
+TAKES_PER_SIDE = 1  # 2 = quad-tracked: each side gets a second, separately played take
+
 
 def render_di(notes: list[Note], n: int, seed: int, detune_cents: float = 0.0) -> np.ndarray:
     """The clean DI of one take (mono float32, peak about 0.5)."""
     return render_part(notes, StringBank(seed, detune_cents), n) * np.float32(0.25)
 
 
+def _retake(notes: list[Note], seed: int) -> list[Note]:
+    """The same part played again: new timing and dynamics, same notes."""
+    rng = np.random.default_rng(seed)
+    return [
+        replace(
+            note,
+            time=max(0.0, note.time + float(np.clip(rng.normal(0.0, 0.004), -0.01, 0.01))),
+            velocity=float(np.clip(note.velocity + rng.normal(0.0, 0.04), 0.2, 1.0)),
+        )
+        for note in notes
+    ]
+
+
 def render_guitars(
     left: list[Note], right: list[Note], n: int, ir: np.ndarray, drive_db: float, seed: int
 ) -> np.ndarray:
-    """Stereo rhythm-guitar stem (2, n): left take panned ~90% left, right take ~90% right."""
-    takes = []
+    """Stereo rhythm-guitar stem (2, n): left takes panned ~90% left, right takes ~90% right."""
+    sides = []
     for side, (notes, cents) in enumerate(((left, -4.0), (right, 4.0))):
-        di = render_di(notes, n, seed * 2 + side + 1, cents)
-        takes.append(amp(di, ir, drive_db))
-    lt, rt = takes
+        wet = np.zeros(n, dtype=np.float32)
+        for take in range(TAKES_PER_SIDE):
+            played = notes if take == 0 else _retake(notes, seed * 7 + side * 3 + take)
+            di = render_di(played, n, seed * 2 + side + 1 + 10 * take, cents * (1 + 0.5 * take))
+            wet += amp(di, ir, drive_db)
+        sides.append(wet / np.float32(TAKES_PER_SIDE))
+    lt, rt = sides
     return np.stack([lt + 0.12 * rt, rt + 0.12 * lt]).astype(np.float32)

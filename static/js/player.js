@@ -3,9 +3,11 @@
 (function () {
   "use strict";
   var root = document.getElementById("ab-player");
-  var remix = document.getElementById("audio-remix");
+  var remix = document.querySelector("#ab-remix audio");
   if (!root || !remix) return;
-  var original = document.getElementById("audio-original");
+  var original = document.querySelector("#ab-original audio");
+  remix.id = "audio-remix"; // the switch buttons name their target by id
+  if (original) original.id = "audio-original";
   var controls = root.querySelector(".ab-controls");
   var play = document.getElementById("ab-play");
   var seek = document.getElementById("ab-seek");
@@ -16,7 +18,8 @@
 
   root.classList.add("enhanced");
   controls.hidden = false;
-  [original, remix].forEach(function (a) { if (a) { a.controls = false; a.preload = "auto"; } });
+  // Without JS the players load nothing until asked; the switch needs both ready to seek at once.
+  [original, remix].forEach(function (a) { if (a) { a.controls = false; a.preload = "auto"; a.load(); } });
 
   function fmt(s) {
     s = Math.max(0, Math.floor(s || 0));

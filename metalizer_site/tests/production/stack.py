@@ -108,6 +108,33 @@ class Stack:
         return requests.get(f"{self.base}/healthz", timeout=30)
 
 
+def child_pids(parent: int) -> list[int]:
+    """Processes whose parent is ``parent`` (gunicorn's workers, for its master's pid)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                children.append(int(entry.name))
+    return sorted(children)
+
+
+def status_mb(pid: int, field: str = "VmHWM") -> int:
+    """A memory figure of /proc/<pid>/status in MB (VmHWM: peak resident set; VmRSS: current)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def web_peaks_mb(master_pid: int) -> dict[int, int]:
+    """Peak resident memory (VmHWM, MB) of the gunicorn master and each of its workers."""
+    return {pid: status_mb(pid) for pid in [master_pid, *child_pids(master_pid)]}
+
+
 def _wait_healthy(base: str, web: Service, timeout: float = 60) -> None:
     def healthy() -> bool:
         if not web.alive():

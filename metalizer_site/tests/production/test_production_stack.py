@@ -13,15 +13,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import psycopg
 import pytest
 import requests
 import soundfile as sf
 from celery import Celery
 
+from metalizer_site.tests.integration import services
 from metalizer_site.tests.integration.apiclient import TERMINAL, ApiClient
 from metalizer_site.tests.integration.songs import song_file, wav_duration
-from metalizer_site.tests.production.stack import Stack
+from metalizer_site.tests.production.stack import Stack, web_peaks_mb
 
 pytestmark = pytest.mark.integration
 
@@ -267,3 +269,82 @@ def test_upload_while_s3_is_unreachable_is_refused_clearly_and_leaves_no_row(
     assert rows(stack, "SELECT count(*) FROM jobs_job")[0][0] == rows_before, "a row was left"
     job = run_one_job(stack, song)
     assert job["status"] == "succeeded", job
+
+
+def test_ensure_bucket_creates_the_configured_bucket_once_and_is_safe_to_rerun(stack: Stack) -> None:
+    """The createbucket one-shot of docker-compose.yml, against the real S3 server."""
+    bucket = f"metalizer-new-{int(time.time())}"
+    env = {
+        **stack.env,
+        "METALIZER_S3_BUCKET": bucket,
+        "METALIZER_DATA_DIR": str(stack.workdir / "data-manage"),
+    }
+    names = lambda: {b["Name"] for b in stack.s3.client().list_buckets()["Buckets"]}  # noqa: E731
+    assert bucket not in names()
+    first = services.run_manage(["ensure_bucket", "--wait", "30"], env)
+    assert first.returncode == 0 and "Created bucket" in first.stdout, first.stdout + first.stderr
+    assert bucket in names()
+    again = services.run_manage(["ensure_bucket", "--wait", "30"], env)
+    assert again.returncode == 0 and "already exists" in again.stdout, again.stdout + again.stderr
+    stack.s3.client().delete_bucket(Bucket=bucket)
+
+
+def test_ensure_bucket_fails_clearly_when_s3_is_unreachable(stack: Stack) -> None:
+    env = {**stack.env, "METALIZER_DATA_DIR": str(stack.workdir / "data-manage")}
+    env["METALIZER_S3_ENDPOINT_URL"] = f"http://127.0.0.1:{services.free_port()}"
+    result = services.run_manage(["ensure_bucket", "--wait", "2"], env)
+    assert result.returncode != 0
+    assert "METALIZER_S3_ENDPOINT_URL" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+UPLOAD_MB = 50
+# What a web worker's peak memory may grow by while a 50 MB upload goes through it: well under the file.
+UPLOAD_PEAK_GROWTH_LIMIT_MB = 40
+
+
+def test_a_50_mb_upload_is_streamed_to_storage_not_held_in_web_memory(stack: Stack, tmp_path: Path) -> None:
+    """Each gunicorn worker's peak RSS (VmHWM) grows far less than the upload's size while it streams through.
+
+    The workers are warmed first (the first upload a worker serves imports the audio and S3 code), so
+    what is measured is the memory the upload itself needs.
+    """
+    master = stack.web.process.pid
+    small = song_file(tmp_path / "warm-up.wav", seconds=SONG_SECONDS, seed=41)
+    big = write_wav(tmp_path / "fifty megabytes.wav", UPLOAD_MB)
+    client = stack.client()
+    created: list[str] = []
+    initial = web_peaks_mb(master)
+    workers = [pid for pid in initial if pid != master]
+    for _round in range(6):
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            created += [r.json()["id"] for r in pool.map(lambda _i: stack.client().upload(small), range(8))]
+        warmed = web_peaks_mb(master)
+        if all(warmed[pid] - initial[pid] > 15 for pid in workers):
+            break
+    before = web_peaks_mb(master)
+    for _upload in range(2):
+        response = client.upload(big)
+        assert response.status_code == 201, response.text[:300]
+        created.append(response.json()["id"])
+    after = web_peaks_mb(master)
+    growth = {pid: after[pid] - before[pid] for pid in workers}
+    for job_id in created:
+        client.delete(job_id)
+    assert max(growth.values()) < UPLOAD_PEAK_GROWTH_LIMIT_MB, (
+        f"a {UPLOAD_MB} MB upload raised a web worker's peak memory by {max(growth.values())} MB "
+        f"(per worker: {growth}; peaks before {before}, after {after})"
+    )
+
+
+def write_wav(path: Path, megabytes: float, *, rate: int = 44100) -> Path:
+    """A stereo 16-bit WAV of about ``megabytes`` MB (a chord plus a little noise), written in chunks."""
+    frames = int(megabytes * 1_000_000 / 4)
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(path, "w", samplerate=rate, channels=2, subtype="PCM_16", format="WAV") as out:
+        for start in range(0, frames, rate * 10):
+            n = min(rate * 10, frames - start)
+            t = (np.arange(start, start + n) / rate)[:, None]
+            out.write(
+                0.2 * np.sin(2 * np.pi * np.array([110.0, 165.0]) * t) + 0.02 * rng.standard_normal((n, 2))
+            )
+    return path
