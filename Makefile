@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := ffmpeg libsndfile1
+TEST_DEBIAN_PACKAGES := chromium  # the browser tests drive Debian's chromium through Playwright (no download)
 
-.PHONY: help install system-deps services separator-weights run web worker test test-unit test-integration lint format purge models bench
+.PHONY: help install system-deps test-system-deps debian-packages services separator-weights run web worker test test-unit test-integration lint format purge models bench
 
 help:
 	@echo "make run     - install into .venv if needed, set up, run web + worker on http://127.0.0.1:$(PORT)/"
@@ -15,13 +16,18 @@ help:
 	@echo "make install | lint | format | worker | purge | models | bench"
 
 system-deps:  ## Debian packages the app needs at run time (ffmpeg decodes MP3/M4A/Opus).
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory debian-packages PACKAGES="$(DEBIAN_PACKAGES)"
+
+test-system-deps:
+	@$(MAKE) --no-print-directory debian-packages PACKAGES="$(TEST_DEBIAN_PACKAGES)"
+
+debian-packages:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; fi
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -47,13 +53,13 @@ web: install
 worker: install
 	$(BIN)/celery -A metalizer_site worker -Q heavy,default -c 1 --loglevel=INFO
 
-test: install separator-weights services
+test: install test-system-deps separator-weights services
 	$(BIN)/pytest
 
 test-unit: install
 	$(BIN)/pytest -m "not integration"
 
-test-integration: install services
+test-integration: install test-system-deps separator-weights services
 	$(BIN)/pytest -m integration
 
 lint: install

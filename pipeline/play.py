@@ -25,8 +25,8 @@ from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions, Stems
 # Stem loudness before mastering (LUFS): relative balance of the band; the master sets the absolute level.
 # Measured on the shared songs with the metal judge: louder originals pull the remix back toward the
 # original's genre; these keep vocals clearly audible on top of a band that leads.
-STEM_LUFS = {"guitars": -16.0, "drums": -14.0, "bass": -19.5, "vocals": -18.0, "other": -25.0, "lead": -21.0}
-LEAD_OTHER_DUCK_DB = 3.0  # the original harmony steps back further when a lead guitar plays the tune
+STEM_LUFS = {"guitars": -16.0, "drums": -14.0, "bass": -19.5, "vocals": -18.0, "other": -25.0, "lead": -26.0}
+LEAD_OTHER_DUCK_DB = 2.0  # the original harmony steps back further when a lead guitar plays the tune
 
 
 @dataclass

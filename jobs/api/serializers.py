@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.urls import reverse
@@ -94,7 +95,12 @@ class JobSerializer(serializers.ModelSerializer):
             "result": {},
             "downloads": {},
         }
+        if job.input_file:
+            original_format = Path(job.input_file.name).suffix.lstrip(".").lower()
+            links["downloads"]["original"] = {original_format: result_url(request, job, "original")}
         if job.is_ready:
+            links["downloads"]["stems"] = {"zip": result_url(request, job, "stems")}
+            links["picture"] = {fmt: result_url(request, job, "picture", fmt) for fmt in ("png", "svg")}
             for part in job.available_parts():
                 links["result"][part] = result_url(request, job, part)
                 formats = ["zip"] if part == "midi" else list(AUDIO_FORMATS)

@@ -27,12 +27,15 @@ def pluck(
     pick_position: float = 0.13,
     glide_cents: float = 0.0,
     glide_s: float = 0.06,
+    vibrato_cents: float = 0.0,
+    vibrato_hz: float = 5.5,
 ) -> np.ndarray:
     """One plucked string, float32 mono.
 
     Karplus-Strong with a 3-tap loop filter at delays N-1, N, N+1 (a gentle low-pass whose total delay is
     exactly the period), computed one block of N-1 samples at a time. ``glide_cents`` starts the note sharp
-    and relaxes it over ``glide_s``, as a hard-picked string does while its tension settles.
+    and relaxes it over ``glide_s``, as a hard-picked string does while its tension settles; ``vibrato_cents``
+    adds a finger vibrato that fades in after the attack (lead playing).
     """
     total = int(seconds * SAMPLE_RATE)
     p0 = SAMPLE_RATE / freq
@@ -50,6 +53,9 @@ def pluck(
     s = n_max  # every look-back of the first block stays inside the buffer
     while s < total:
         cents = glide_cents * np.exp(-s / (glide_s * SAMPLE_RATE)) if glide_cents else 0.0
+        if vibrato_cents:
+            t = s / SAMPLE_RATE
+            cents += vibrato_cents * min(1.0, max(0.0, (t - 0.15) / 0.3)) * np.sin(2 * np.pi * vibrato_hz * t)
         period = p0 * 2 ** (-cents / 1200)
         big_n = int(np.floor(period + 0.5))
         frac = period + 0.5 - big_n
@@ -72,12 +78,21 @@ GLIDE_CENTS = (8.0, 20.0)
 class StringBank:
     """Cached notes for one player's take; ``detune_cents`` sets the take apart from its double."""
 
-    def __init__(self, seed: int, detune_cents: float = 0.0, *, takes: int = 2, bass: bool = False) -> None:
+    def __init__(
+        self,
+        seed: int,
+        detune_cents: float = 0.0,
+        *,
+        takes: int = 2,
+        bass: bool = False,
+        vibrato_cents: float = 0.0,
+    ) -> None:
         self.seed = seed
         self.detune = detune_cents
         self.takes = takes
         self.bass = bass
         self.cache: dict[tuple[int, bool, int], np.ndarray] = {}
+        self.vibrato = vibrato_cents
         self.string_spread = STRING_SPREAD_CENTS
         self.glide = GLIDE_CENTS
         self._mute_lp = butter(2, 700.0 if not bass else 500.0, "low", fs=SAMPLE_RATE, output="sos")
@@ -102,6 +117,7 @@ class StringBank:
                     t60=4.0 if not self.bass else 2.5,
                     brightness=0.8 if not self.bass else 0.5,
                     glide_cents=glide,
+                    vibrato_cents=self.vibrato,
                 )
             self.cache[key] = sound.astype(np.float32)
         return self.cache[key]

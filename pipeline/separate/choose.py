@@ -60,7 +60,8 @@ def choose(method: str = "auto", models_dir: Path | None = None) -> Choice:
     """Pick the separator for ``method`` given what is in ``models_dir``."""
     if method not in SEPARATORS:
         raise PipelineError(INVALID_OPTIONS, f"Unknown separator '{method}'. Choose {', '.join(SEPARATORS)}.")
-    where = str(models_dir) if models_dir is not None else "models/ (no models folder given)"
+    # The folder's name only: the reason is shown to listeners, and server paths are none of their business.
+    where = f"{models_dir.name}/" if models_dir is not None else "models/ (no models folder given)"
     checkpoint = demucs_model.find_checkpoint(models_dir)
     weights = spleeter_model.find_weights(models_dir)
     no_demucs = f"no {demucs_model.MODEL_NAME} checkpoint in {where} ({FETCH_HINT})"

@@ -69,3 +69,23 @@ def test_non_audio_with_an_audio_name_shows_the_servers_message_inline(site, new
     assert page.get_by_role("button", name="Metalize").is_enabled()
     assert page.locator("#upload-status").is_hidden()
     shots(page, "server-error-inline")
+
+
+def test_a_file_dropped_on_the_dropzone_is_chosen_and_checked(site, new_page):
+    page = new_page()
+    page.goto(site.url("/"))
+    transfer = page.evaluate_handle(
+        """() => {
+          const dt = new DataTransfer();
+          dt.items.add(new File(["not a song"], "setlist.pdf", { type: "application/pdf" }));
+          return dt;
+        }"""
+    )
+    zone = page.locator("#dropzone")
+    zone.dispatch_event("dragenter", {"dataTransfer": transfer})
+    assert "dragging" in (zone.get_attribute("class") or "")
+    zone.dispatch_event("drop", {"dataTransfer": transfer})
+    assert "dragging" not in (zone.get_attribute("class") or "")
+    assert page.evaluate("document.getElementById('id_file').files[0].name") == "setlist.pdf"
+    assert page.locator("#file-chosen").inner_text().startswith("setlist.pdf")
+    assert "files of type .pdf are not supported" in page.locator("#file-error").inner_text()

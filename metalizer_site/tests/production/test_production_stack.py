@@ -330,6 +330,7 @@ def test_a_50_mb_upload_is_streamed_to_storage_not_held_in_web_memory(stack: Sta
     growth = {pid: after[pid] - before[pid] for pid in workers}
     for job_id in created:
         client.delete(job_id)
+    print(f"\nweb workers' peak RSS growth over two {UPLOAD_MB} MB uploads: {growth} MB")
     assert max(growth.values()) < UPLOAD_PEAK_GROWTH_LIMIT_MB, (
         f"a {UPLOAD_MB} MB upload raised a web worker's peak memory by {max(growth.values())} MB "
         f"(per worker: {growth}; peaks before {before}, after {after})"
