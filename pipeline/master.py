@@ -79,14 +79,28 @@ def loudness(audio: np.ndarray) -> float:
     return _block_loudness(k_power(audio))
 
 
-def _true_peak_envelope(audio: np.ndarray, exact: bool = False) -> np.ndarray:
-    """Per-sample maximum over channels of the samples and their oversampled reconstruction (n,)."""
-    x = audio.astype(np.float32)
+def _true_peak_envelope(audio: np.ndarray, exact: bool = False, chunk: int = 1 << 19) -> np.ndarray:
+    """Per-sample maximum over channels of the samples and their oversampled reconstruction (n,).
+
+    Works through the audio in overlapping chunks so the oversampled copy never holds the whole song.
+    """
+    x = audio.astype(np.float32, copy=False)
     factor = 4 if exact else 2
-    up = resample_poly(x, factor, 1, axis=1, window=_TP_EXACT if exact else _TP_FAST)
+    taps = _TP_EXACT if exact else _TP_FAST
+    pad = taps.size
     n = x.shape[1]
-    env = np.abs(up[:, : factor * n]).reshape(x.shape[0], n, factor).max(axis=(0, 2))
-    return np.maximum(env, np.abs(x).max(axis=0))
+    env = np.abs(x).max(axis=0)
+    for start in range(0, n, chunk):
+        lo, hi = max(0, start - pad), min(n, start + chunk + pad)
+        up = resample_poly(x[:, lo:hi], factor, 1, axis=1, window=taps)
+        part = np.abs(up[:, : factor * (hi - lo)]).reshape(x.shape[0], hi - lo, factor).max(axis=(0, 2))
+        keep = slice(start - lo, start - lo + min(chunk, n - start))
+        np.maximum(
+            env[start : start + min(chunk, n - start)],
+            part[keep],
+            out=env[start : start + min(chunk, n - start)],
+        )
+    return env
 
 
 def true_peak_db(audio: np.ndarray) -> float:

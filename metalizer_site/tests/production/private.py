@@ -162,7 +162,7 @@ class PrivatePostgres:
                 "max_connections=100",
             ]
         )
-        log = Path(tempfile.gettempdir()) / f"metalizer-pg-{self.port}.log"
+        log = self.datadir / "postgres.log"  # removed with the cluster by destroy()
         self.process = ManagedProcess(
             "postgres (private)", args, services.clean_env({}), log, cwd=self.datadir
         )
