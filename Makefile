@@ -80,3 +80,4 @@ bench: install
 	$(BIN)/python bench/separate_bench.py
 	$(BIN)/python bench/analyze_bench.py
 	$(BIN)/python bench/play_bench.py
+	$(BIN)/python bench/api_load.py

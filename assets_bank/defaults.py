@@ -15,7 +15,7 @@ from django.db import transaction
 from assets_bank.models import MIDI_ROLES, Asset, Kind, Pack
 from assets_bank.services import add_asset, create_pack
 from assets_bank.validators import sha256_of
-from pipeline.assets import DEFAULT_IR, DEFAULT_KIT
+from pipeline.assets import default_names
 
 IR_PACK_SLUG = "cabinet-irs"
 MIDI_PACK_PREFIX = "midi-"
@@ -56,6 +56,7 @@ def _make_default_if_none(pack: Pack) -> None:
 
 
 def load_drum_kits(root: Path, report: LoadReport) -> None:
+    default_kit = default_names(root)[0]
     for manifest_path in sorted((root / "drums").glob("*/kit.json")):
         kit_dir = manifest_path.parent
         manifest = json.loads(manifest_path.read_text())
@@ -77,13 +78,14 @@ def load_drum_kits(root: Path, report: LoadReport) -> None:
                 )
                 position += 1
         report.packs.append(pack.name)
-        if kit_dir.name == DEFAULT_KIT:
+        if kit_dir.name == default_kit:
             _make_default_if_none(pack)
 
 
 def load_irs(root: Path, report: LoadReport) -> None:
     ir_dir = root / "ir"
-    files = sorted(ir_dir.glob("*.wav"), key=lambda p: (p.stem != DEFAULT_IR, p.stem))
+    default_ir = default_names(root)[1]
+    files = sorted(ir_dir.glob("*.wav"), key=lambda p: (p.stem != default_ir, p.stem))
     if not files:
         return
     licence_path = ir_dir / "LICENSE"

@@ -4,12 +4,12 @@
 JSON-able snapshot of what it wrote (pack ids, names, versions, the sha256 of every file). A job stores that
 snapshot, so a later edit of the bank never changes the record of how a finished job was made.
 
-The pipeline plays the kit in ``drums/<pipeline.assets.DEFAULT_KIT>`` and the impulse response
-``ir/<pipeline.assets.DEFAULT_IR>.wav``: the default drum pack is written to that folder and the first IR of
-the default impulse-response pack to that file, whatever their names. Roles the default kit lacks are filled
-from the other active kits (then from related roles of the kit itself), so a staff kit of just a kick,
-snare and hi-hat plays. Anything still missing (an empty bank) comes from ``fallback_dir`` (the repo's
-``assets/``), and the snapshot says so.
+Every kit is written to ``drums/<pack slug>`` and every IR to ``ir/<asset name>.wav``; ``defaults.json``
+names the default drum pack's folder and the first IR of the default impulse-response pack, which is what
+the pipeline plays (``pipeline.assets.default_names``). Roles the default kit lacks are filled from the
+other active kits (then from related roles of the kit itself), so a staff kit of just a kick, snare and
+hi-hat plays. Anything still missing (an empty bank) comes from ``fallback_dir`` (the repo's ``assets/``,
+its own ``defaults.json`` saying which kit and IR), and the snapshot says so.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import soundfile as sf
 
 from assets_bank.archives import archive_names
 from assets_bank.models import DRUM_ROLES, Asset, Kind, Pack
-from pipeline.assets import DEFAULT_IR, DEFAULT_KIT
+from pipeline.assets import DEFAULTS_FILE, default_names
 from pipeline.types import STYLES
 
 # When the default kit lacks a role and no other active kit has it, play a related role of the same kit.
@@ -151,33 +151,28 @@ def write_layout(contents: list[PackContent], dest: Path, fallback_dir: Path | N
     played_kit = next((c for c in drums if c.pack.is_default), drums[0] if drums else None)
     folders: dict[int, str] = {}
     played: dict[str, Any] = {"drums": None, "impulse-response": None}
+    chosen: dict[str, str] = {}  # what defaults.json names
     filled: dict[str, Any] = {}
     for content in drums:
+        folder = f"drums/{content.pack.slug}"  # slugs are unique and path-safe
         if content is played_kit:
-            folder = f"drums/{DEFAULT_KIT}"
             filled = _write_kit(content, dest / folder, [d for d in drums if d is not content])
             played["drums"] = content.pack.pk
+            chosen["drums"] = content.pack.slug
         else:
-            slug = (
-                content.pack.slug
-                if content.pack.slug != DEFAULT_KIT
-                else f"{content.pack.slug}-{content.pack.pk}"
-            )
-            folder = f"drums/{slug}"
             _write_kit(content, dest / folder, None)
         folders[content.pack.pk] = folder
 
     irs = [c for c in contents if c.pack.kind == Kind.IMPULSE_RESPONSE]
     played_ir_pack = next((c for c in irs if c.pack.is_default), irs[0] if irs else None)
     ir_index: dict[str, Any] = {}
-    used_names = {DEFAULT_IR}
+    used_names: set[str] = set()
     for content in irs:
         for asset in sorted(content.assets, key=lambda a: (a.position, a.pk)):
+            name = asset.name if asset.name not in used_names else f"{asset.name}-{asset.pk}"
             if content is played_ir_pack and played["impulse-response"] is None:
-                name = DEFAULT_IR
                 played["impulse-response"] = asset.pk
-            else:
-                name = asset.name if asset.name not in used_names else f"{asset.name}-{asset.pk}"
+                chosen["ir"] = name
             used_names.add(name)
             _write_ir(asset, dest / "ir" / f"{name}.wav")
             ir_index[name] = {"pack": content.pack.pk, "asset": asset.pk, "sha256": asset.sha256}
@@ -216,15 +211,19 @@ def write_layout(contents: list[PackContent], dest: Path, fallback_dir: Path | N
 
     fallback: list[str] = []
     if fallback_dir is not None:
-        kit_src = Path(fallback_dir) / "drums" / DEFAULT_KIT
+        kit_name, ir_name = default_names(Path(fallback_dir))
+        kit_src = Path(fallback_dir) / "drums" / kit_name
         if played_kit is None and (kit_src / "kit.json").is_file():
-            shutil.copytree(kit_src, dest / "drums" / DEFAULT_KIT)
-            fallback.append(f"drums/{DEFAULT_KIT}")
-        ir_src = Path(fallback_dir) / "ir" / f"{DEFAULT_IR}.wav"
+            shutil.copytree(kit_src, dest / "drums" / kit_name)
+            fallback.append(f"drums/{kit_name}")
+            chosen["drums"] = kit_name
+        ir_src = Path(fallback_dir) / "ir" / f"{ir_name}.wav"
         if played["impulse-response"] is None and ir_src.is_file():
             (dest / "ir").mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ir_src, dest / "ir" / f"{DEFAULT_IR}.wav")
-            fallback.append(f"ir/{DEFAULT_IR}.wav")
+            shutil.copy2(ir_src, dest / "ir" / f"{ir_name}.wav")
+            fallback.append(f"ir/{ir_name}.wav")
+            chosen["ir"] = ir_name
+    (dest / DEFAULTS_FILE).write_text(json.dumps(chosen, indent=2) + "\n")
     return {"folders": folders, "played": played, "filled_roles": filled, "fallback": fallback}
 
 

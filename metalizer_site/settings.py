@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from boto3.s3.transfer import TransferConfig
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
@@ -150,6 +151,9 @@ if METALIZER_STORAGE == "s3":
             "default_acl": None,
             "signature_version": "s3v4",
             "addressing_style": "path",
+            # Upload parts one at a time from the file on disk: boto3's default threaded transfer reads up
+            # to ten 8 MB parts of a file object into memory at once, i.e. a whole 50 MB upload.
+            "transfer_config": TransferConfig(use_threads=False),
         },
     }
 else:

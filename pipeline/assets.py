@@ -11,7 +11,9 @@ Layout (the Django asset bank writes the same one)::
                                 round-robin alternatives
       ir/<name>.wav             mono cabinet impulse response, 44.1 kHz (irs.json: where each came from)
       ir/LICENSE
-      midi/<style>/*.mid        riff / groove seeds for a style
+      midi/<style>/*.mid        riff / motif / groove seeds for a style (role from the file-name prefix)
+      defaults.json             {"drums": "<kit folder>", "ir": "<ir name>"}: what is played by default;
+                                either key may be left out (then DEFAULT_KIT / DEFAULT_IR)
 
 Roles a kit should provide: kick, snare, hihat-closed, hihat-open, ride, crash, china, tom-high, tom-mid,
 tom-low. Velocities are 0..1. ``gain`` restores the layer's recorded level (files are peak-normalised).
@@ -43,8 +45,9 @@ DRUM_ROLES = (
     "tom-mid",
     "tom-low",
 )
-DEFAULT_KIT = "forzee-stereo"
+DEFAULT_KIT = "forzee-stereo"  # used when defaults.json is absent or names no kit
 DEFAULT_IR = "cannibal-corpse-vile"
+DEFAULTS_FILE = "defaults.json"
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,12 +103,33 @@ def list_irs(assets_dir: Path) -> list[str]:
     return sorted(p.stem for p in (Path(assets_dir) / "ir").glob("*.wav"))
 
 
-def load_kit(assets_dir: Path, name: str = DEFAULT_KIT) -> DrumKit:
-    """Load a drum kit; raises PipelineError(ASSETS_MISSING) when it or a role is missing.
+def default_names(assets_dir: Path) -> tuple[str, str]:
+    """(kit folder, IR name) played by default: from ``defaults.json``, else DEFAULT_KIT / DEFAULT_IR."""
+    path = Path(assets_dir) / DEFAULTS_FILE
+    if not path.is_file():
+        return DEFAULT_KIT, DEFAULT_IR
+    try:
+        chosen = json.loads(path.read_text())
+    except ValueError as exc:
+        raise PipelineError(ASSETS_MISSING, f"{DEFAULTS_FILE} in the asset folder is malformed.") from exc
+    if not isinstance(chosen, dict):
+        raise PipelineError(ASSETS_MISSING, f"{DEFAULTS_FILE} in the asset folder is not an object.")
+    kit, ir = chosen.get("drums") or DEFAULT_KIT, chosen.get("ir") or DEFAULT_IR
+    for value in (kit, ir):
+        if not isinstance(value, str) or "/" in value or "\\" in value or value.startswith("."):
+            raise PipelineError(ASSETS_MISSING, f"{DEFAULTS_FILE} names an invalid asset: {value!r}.")
+    return kit, ir
+
+
+def load_kit(assets_dir: Path, name: str | None = None) -> DrumKit:
+    """Load a drum kit (the default one when ``name`` is None); PipelineError(ASSETS_MISSING) when it or a
+    role is missing.
 
     Decoded kits are cached per process, keyed by the manifest's modification time too, so a kit the asset
     bank rewrites in place is read afresh.
     """
+    if name is None:
+        name = default_names(assets_dir)[0]
     manifest = Path(assets_dir).resolve() / "drums" / name / "kit.json"
     stamp = manifest.stat().st_mtime_ns if manifest.is_file() else 0
     return _load_kit_cached(str(Path(assets_dir).resolve()), name, stamp)
@@ -150,8 +174,11 @@ def _load_kit_cached(assets_dir: str, name: str, _stamp: int) -> DrumKit:
     )
 
 
-def load_ir(assets_dir: Path, name: str = DEFAULT_IR) -> np.ndarray:
-    """A cabinet impulse response as mono float32 at SAMPLE_RATE, normalised to unit energy."""
+def load_ir(assets_dir: Path, name: str | None = None) -> np.ndarray:
+    """A cabinet impulse response (the default one when ``name`` is None) as mono float32 at SAMPLE_RATE,
+    normalised to unit energy."""
+    if name is None:
+        name = default_names(assets_dir)[1]
     path = Path(assets_dir) / "ir" / f"{name}.wav"
     if not path.is_file():
         raise PipelineError(ASSETS_MISSING, f"Cabinet impulse response '{name}' is not installed.")

@@ -13,7 +13,7 @@ from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, Pe
 from pipeline import master as mastering
 from pipeline.arrange import Arrangement, arrange, midi_export, part_rngs
 from pipeline.arrange.lead import arrange_lead
-from pipeline.assets import DEFAULT_IR, DEFAULT_KIT, load_ir, load_kit
+from pipeline.assets import default_names, load_ir, load_kit
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
@@ -106,8 +106,9 @@ def play(
     n = int(audio.shape[1])
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    kit = load_kit(assets_dir, DEFAULT_KIT)
-    ir = load_ir(assets_dir, DEFAULT_IR)
+    kit_name, ir_name = default_names(assets_dir)
+    kit = load_kit(assets_dir, kit_name)
+    ir = load_ir(assets_dir, ir_name)
 
     on_stage("arranging", 0.0)
     arr = arrange(analysis, options)
@@ -161,8 +162,8 @@ def play(
         "tuning": arr.style.tuning,
         "kit": kit.name,
         "kit_licence": kit.licence,
-        "ir": DEFAULT_IR,
-        "packs": [f"drums/{DEFAULT_KIT}", f"ir/{DEFAULT_IR}"],
+        "ir": ir_name,
+        "packs": [f"drums/{kit_name}", f"ir/{ir_name}"],
         "tempo": round(float(tempo), 2),
         "felt_tempo": round(float(arr.felt_tempo), 2),
         "double_time": arr.feel == 2,

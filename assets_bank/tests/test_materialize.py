@@ -11,7 +11,7 @@ from assets_bank.materialize import materialize, materialize_cached
 from assets_bank.models import DRUM_ROLES, Kind
 from assets_bank.services import add_asset, create_pack, make_default, set_active
 from assets_bank.tests.conftest import audio_bytes, midi_bytes, tone_burst
-from pipeline.assets import DEFAULT_IR, DEFAULT_KIT, load_ir, load_kit, midi_seeds
+from pipeline.assets import DEFAULT_IR, DEFAULT_KIT, default_names, load_ir, load_kit, midi_seeds
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ def test_a_partial_default_kit_plays_with_its_own_samples_and_borrows_the_rest(
 ):
     make_default(tone_kit)
     snapshot = materialize(tmp_path / "bank")
-    kit = load_kit(tmp_path / "bank", DEFAULT_KIT)
+    kit = load_kit(tmp_path / "bank")  # the played (default) kit
     assert kit.name == "Tone kit"
     kick = kit.roles["kick"][0].audio
     spectrum = np.abs(np.fft.rfft(kick[0]))
@@ -58,6 +58,39 @@ def test_a_partial_default_kit_plays_with_its_own_samples_and_borrows_the_rest(
     assert snapshot["filled_roles"]["crash"]["pack"] == default_bank[Kind.DRUMS].pk
     assert "kick" not in snapshot["filled_roles"]
     assert (tmp_path / "bank" / "drums" / default_bank[Kind.DRUMS].slug).is_dir()  # the other kit, too
+
+
+def test_a_default_kit_and_ir_keep_their_own_names_and_defaults_json_picks_them(
+    tmp_path, tone_kit, make_file, default_bank
+):
+    room = create_pack("Small room", Kind.IMPULSE_RESPONSE)
+    ir = tone_burst(2000, 0.2, decay_s=0.03)
+    add_asset(room, make_file("room.wav", audio_bytes(ir)), filename="room.wav", role="ir")
+    make_default(tone_kit)
+    make_default(room)
+    snapshot = materialize(tmp_path / "bank")
+    bank = tmp_path / "bank"
+    assert default_names(bank) == ("tone-kit", "room")
+    assert json.loads((bank / "defaults.json").read_text()) == {"drums": "tone-kit", "ir": "room"}
+    folders = {p["id"]: p["folder"] for p in snapshot["packs"]}
+    assert folders[tone_kit.pk] == "drums/tone-kit"
+    played = load_kit(bank)
+    assert played.name == "Tone kit" and played.path.name == "tone-kit"
+    # The shipped kit is written under its own slug, untouched, and is not what is played.
+    shipped = load_kit(bank, DEFAULT_KIT)
+    assert shipped.name != "Tone kit" and len(shipped.roles["kick"]) >= 3
+    assert (bank / "ir" / f"{DEFAULT_IR}.wav").is_file() and (bank / "ir" / "room.wav").is_file()
+    spectrum = np.abs(np.fft.rfft(load_ir(bank)))
+    assert np.argmax(spectrum) * 44100 / len(load_ir(bank)) == pytest.approx(2000, abs=10)
+
+
+def test_the_shipped_defaults_are_named_when_the_bank_has_its_own_default_pack(tmp_path, default_bank):
+    materialize(tmp_path / "bank")
+    assert default_names(tmp_path / "bank") == (DEFAULT_KIT, DEFAULT_IR)
+    assert json.loads((tmp_path / "bank" / "defaults.json").read_text()) == {
+        "drums": DEFAULT_KIT,
+        "ir": DEFAULT_IR,
+    }
 
 
 def test_inactive_packs_are_left_out(tmp_path, tone_kit):
@@ -72,6 +105,7 @@ def test_an_empty_bank_falls_back_to_the_shipped_folder_and_says_so(tmp_path, se
     assert snapshot["packs"] == []
     assert snapshot["fallback"] == [f"drums/{DEFAULT_KIT}", f"ir/{DEFAULT_IR}.wav"]
     assert load_kit(tmp_path / "bank", DEFAULT_KIT).roles["kick"]
+    assert default_names(tmp_path / "bank") == (DEFAULT_KIT, DEFAULT_IR)
 
 
 def test_midi_packs_land_in_their_style_folders(tmp_path, make_file, db):
@@ -103,7 +137,7 @@ def test_a_flac_impulse_response_made_default_is_played_as_wav(tmp_path, make_fi
     add_asset(room, make_file("room.flac", audio_bytes(ir, fmt="FLAC")), filename="room.flac", role="ir")
     make_default(room)
     snapshot = materialize(tmp_path / "bank")
-    played = load_ir(tmp_path / "bank", DEFAULT_IR)
+    played = load_ir(tmp_path / "bank")  # the played (default) IR
     spectrum = np.abs(np.fft.rfft(played))
     assert np.argmax(spectrum) * 44100 / len(played) == pytest.approx(2000, abs=10)
     assert snapshot["played"]["impulse-response"] == room.assets.get().pk

@@ -148,6 +148,7 @@ def test_production_settings_pass_the_deploy_checks(tmp_path):
     }
     env.update(
         METALIZER_DATA_DIR=str(tmp_path / "data"),
+        METALIZER_MODELS_DIR=str(tmp_path / "no-models"),  # so the missing-checkpoint warning always shows
         METALIZER_DEBUG="0",
         METALIZER_SECRET_KEY="x" * 20 + "a-long-random-production-secret-0123456789",
         METALIZER_ALLOWED_HOSTS="metalizer.example",

@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipeline.assets import DEFAULT_IR, DEFAULT_KIT, DRUM_ROLES, list_irs, list_kits, load_ir, load_kit
+from pipeline.assets import (
+    DEFAULT_IR,
+    DEFAULT_KIT,
+    DRUM_ROLES,
+    default_names,
+    list_irs,
+    list_kits,
+    load_ir,
+    load_kit,
+)
 from pipeline.errors import ASSETS_MISSING, PipelineError
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -71,3 +80,47 @@ def test_a_kit_rewritten_in_place_is_read_again(tmp_path):
     stat = manifest.stat()
     os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert load_kit(tmp_path).name == "Rewritten" != first.name
+
+
+def test_without_defaults_json_the_shipped_names_are_the_defaults(tmp_path):
+    assert default_names(tmp_path) == (DEFAULT_KIT, DEFAULT_IR)
+    assert json.loads((ASSETS / "defaults.json").read_text()) == {"drums": DEFAULT_KIT, "ir": DEFAULT_IR}
+    assert default_names(ASSETS) == (DEFAULT_KIT, DEFAULT_IR)
+
+
+def test_defaults_json_naming_something_outside_the_folder_or_malformed_is_refused(tmp_path):
+    for text in ('{"drums": "../elsewhere"}', "not json", '["forzee-stereo"]'):
+        (tmp_path / "defaults.json").write_text(text)
+        with pytest.raises(PipelineError) as err:
+            default_names(tmp_path)
+        assert err.value.code == ASSETS_MISSING
+
+
+def test_the_kit_and_ir_named_in_defaults_json_are_the_ones_played(tmp_path):
+    from pipeline.play import play
+    from pipeline.testing.synth import make_song
+    from pipeline.tests.play_helpers import analysis_from_song, stems_from_song
+    from pipeline.types import RemixOptions
+
+    kit_dir = tmp_path / "assets" / "drums" / "house-kit"
+    shutil.copytree(ASSETS / "drums" / DEFAULT_KIT, kit_dir)
+    manifest = json.loads((kit_dir / "kit.json").read_text())
+    manifest["name"] = "House kit"
+    (kit_dir / "kit.json").write_text(json.dumps(manifest))
+    (tmp_path / "assets" / "ir").mkdir()
+    shutil.copy2(ASSETS / "ir" / "evh-5150-iii.wav", tmp_path / "assets" / "ir" / "room.wav")
+    (tmp_path / "assets" / "defaults.json").write_text(json.dumps({"drums": "house-kit", "ir": "room"}))
+    assert load_kit(tmp_path / "assets").name == "House kit"
+    assert np.allclose(load_ir(tmp_path / "assets"), load_ir(ASSETS, "evh-5150-iii"))
+
+    song = make_song(tempo=120.0, key="E", scale="minor", bars=2, sections=1, with_vocals=False, seed=3)
+    perf = play(
+        song.audio,
+        stems_from_song(song),
+        analysis_from_song(song),
+        RemixOptions(style="heavy", seed=1),
+        assets_dir=tmp_path / "assets",
+        out_dir=tmp_path / "out",
+    )
+    assert perf.facts["kit"] == "House kit" and perf.facts["ir"] == "room"
+    assert perf.facts["packs"] == ["drums/house-kit", "ir/room"]
