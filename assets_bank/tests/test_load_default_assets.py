@@ -39,7 +39,8 @@ def test_loads_the_default_kit_and_irs_as_default_packs():
     irs = Pack.objects.get(kind=Kind.IMPULSE_RESPONSE, is_default=True)
     first_ir = irs.assets.order_by("position").first()
     assert first_ir.name == DEFAULT_IR and first_ir.role == "ir"
-    assert f"{kit.assets.count() + irs.assets.count()} new asset(s) loaded" in output
+    midi = Asset.objects.filter(pack__kind=Kind.MIDI).count()
+    assert f"{kit.assets.count() + irs.assets.count() + midi} new asset(s) loaded" in output
 
 
 def test_running_it_again_adds_nothing():
@@ -89,6 +90,39 @@ def test_loads_midi_seeds_per_style_when_present(tmp_path, settings):
     assert sorted(pack.assets.values_list("role", flat=True)) == ["groove", "riff"]
     groove = pack.assets.get(role="groove")
     assert (groove.bars, groove.tempo, groove.time_signature) == (2.0, 140.0, "4/4")
+
+
+def test_loads_the_shipped_midi_pack_as_one_pack_per_style_with_riffs_motifs_and_grooves():
+    from pipeline.types import STYLES
+
+    run_command()
+    packs = Pack.objects.filter(kind=Kind.MIDI).order_by("slug")
+    assert [p.slug for p in packs] == sorted(f"midi-{style}" for style in STYLES)
+    for pack in packs:
+        assert pack.active and pack.licence.strip() and pack.style_tags == [pack.slug.removeprefix("midi-")]
+        roles = sorted(pack.assets.values_list("role", flat=True))
+        assert roles == ["groove", "motif", "riff", "riff"]
+        for asset in pack.assets.all():
+            assert (asset.bars, asset.time_signature, asset.format) == (2.0, "4/4", "midi")
+            assert asset.tempo > 0 and asset.note_min is not None and asset.note_min <= asset.note_max
+        groove = pack.assets.get(role="groove")
+        assert groove.note_min == 36  # GM kick
+    assert Pack.objects.get(kind=Kind.MIDI, is_default=True).slug == "midi-heavy"
+
+
+def test_a_defaults_json_naming_another_kit_makes_that_kit_the_default_pack(tmp_path, settings):
+    import shutil
+
+    root = tmp_path / "assets"
+    shipped = Path(settings.METALIZER_ASSETS_DIR)
+    shutil.copytree(shipped / "drums" / DEFAULT_KIT, root / "drums" / "house-kit")
+    shutil.copytree(shipped / "ir", root / "ir")
+    (root / "defaults.json").write_text(json.dumps({"drums": "house-kit", "ir": "evh-5150-iii"}))
+    settings.METALIZER_ASSETS_DIR = root
+    run_command()
+    assert Pack.objects.get(kind=Kind.DRUMS, is_default=True).slug == "house-kit"
+    irs = Pack.objects.get(kind=Kind.IMPULSE_RESPONSE, is_default=True)
+    assert irs.assets.order_by("position").first().name == "evh-5150-iii"
 
 
 def test_refuses_a_missing_folder(tmp_path, settings):

@@ -154,3 +154,12 @@ def test_guitar_packs_are_written_with_a_sample_index(tmp_path, make_file, db):
     index = json.loads((tmp_path / "bank" / "guitar" / "chugs" / "samples.json").read_text())
     assert index["samples"][0]["role"] == "E2-palm-mute" and index["samples"][0]["file"] == "e2.wav"
     assert (tmp_path / "bank" / "guitar" / "chugs" / "e2.wav").is_file()
+
+
+def test_the_shipped_midi_pack_reaches_the_pipeline_as_seeds_per_style(tmp_path, default_bank):
+    materialize(tmp_path / "bank")
+    seeds = [p.name for p in midi_seeds(tmp_path / "bank", "doom")]
+    assert seeds == [
+        f"midi-doom--{name}" for name in ("groove-1.mid", "motif-1.mid", "riff-1.mid", "riff-2.mid")
+    ]
+    assert midi_seeds(tmp_path / "bank", "heavy") and midi_seeds(tmp_path / "bank", "black")
