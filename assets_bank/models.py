@@ -15,6 +15,8 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils.text import slugify
 
+from pipeline.assets import DRUM_ROLES
+
 
 class Kind(models.TextChoices):
     DRUMS = "drums", "Drum kit"
@@ -23,18 +25,7 @@ class Kind(models.TextChoices):
     IMPULSE_RESPONSE = "impulse-response", "Cabinet impulse responses"
 
 
-DRUM_ROLES = (
-    "kick",
-    "snare",
-    "hihat-closed",
-    "hihat-open",
-    "ride",
-    "crash",
-    "china",
-    "tom-high",
-    "tom-mid",
-    "tom-low",
-)
+# The drum roles are the pipeline's: a kit the bank accepts is a kit the pipeline can play.
 MIDI_ROLES = ("riff", "motif", "groove", "tempo-template")
 IR_ROLES = ("ir",)
 GUITAR_ARTICULATIONS = (
