@@ -40,9 +40,10 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
             self.send_response(200)
         body = data[start:]
         self.send_header("Content-Length", str(len(body)))
+        # Recorded before the body goes out: the client may finish reading before this thread runs again.
+        type(self).sent.append((self.path, len(body)))
         self.end_headers()
         self.wfile.write(body)
-        type(self).sent.append((self.path, len(body)))
 
 
 @pytest.fixture
