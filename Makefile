@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := ffmpeg libsndfile1
-TEST_DEBIAN_PACKAGES := chromium  # the browser tests drive Debian's chromium through Playwright (no download)
+# chromium: the browser tests drive it through Playwright (no browser download);
+# docker-compose: validates docker-compose.yml (`config`), no Docker engine needed.
+TEST_DEBIAN_PACKAGES := chromium docker-compose
 
 .PHONY: help install system-deps test-system-deps debian-packages services separator-weights run web worker test test-unit test-integration lint format purge models bench
 

@@ -16,7 +16,7 @@ import mido
 from django.conf import settings
 
 from assets_bank.models import Asset, Kind, describe_roles, role_suits_kind
-from jobs.validators import human_bytes, sniff_audio
+from jobs.validators import UploadRejected, human_bytes, sniff_audio
 from pipeline.audio_io import probe
 from pipeline.errors import PipelineError
 
@@ -32,12 +32,8 @@ ACCEPTED_EXTENSIONS = AUDIO_EXTENSIONS + MIDI_EXTENSIONS
 MAX_MIDI_BARS = 512
 
 
-class AssetRejected(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class AssetRejected(UploadRejected):
+    """An asset file refused: same shape as a refused song upload (code, message, HTTP status)."""
 
 
 @dataclass(frozen=True)

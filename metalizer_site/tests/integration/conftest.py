@@ -23,11 +23,7 @@ from metalizer_site.tests.integration.services import ManagedProcess, S3Server
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
-    report = outcome.get_result()
-    if report.failed and call.when != "teardown":
-        for path, name in services.session_logs().items():
-            lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-            report.sections.append((f"log of {name} ({path})", "\n".join(lines[-60:])))
+    services.attach_logs_on_failure(outcome.get_result(), call.when, tail=60)
 
 
 def _require(what: str, check: Any) -> Any:

@@ -325,6 +325,16 @@ def session_logs() -> dict[Path, str]:
     return dict(_LOGS)
 
 
+def attach_logs_on_failure(report: Any, call_when: str, *, tail: int = 60) -> None:
+    """Add the tail of every service log to a failed test's report, Celery's stdout noise dropped."""
+    if not report.failed or call_when == "teardown":
+        return
+    for path, name in session_logs().items():
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        lines = [line for line in lines if "celery.redirected" not in line]
+        report.sections.append((f"log of {name} ({path})", "\n".join(lines[-tail:])))
+
+
 def kill_all() -> None:
     for process in list(_LIVE):
         process.kill()

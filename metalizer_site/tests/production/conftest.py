@@ -14,12 +14,7 @@ from metalizer_site.tests.production.stack import Stack, production_stack
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
-    report = outcome.get_result()
-    if report.failed and call.when != "teardown":
-        for path, name in services.session_logs().items():
-            lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-            lines = [line for line in lines if "celery.redirected" not in line]
-            report.sections.append((f"log of {name} ({path})", "\n".join(lines[-40:])))
+    services.attach_logs_on_failure(outcome.get_result(), call.when, tail=40)
 
 
 @pytest.fixture(scope="session")
