@@ -50,7 +50,7 @@ def main() -> None:
     )
     analysis = analysis_from_song(song)
     analysis.has_vocals = args.with_vocals
-    stems = stems_from_song(song)
+    vocals, other = stems_from_song(song)
     seconds = song.audio.shape[1] / song.sample_rate
     marks: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -63,8 +63,8 @@ def main() -> None:
     cpu0 = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         perf = play(
-            song.audio,
-            stems,
+            vocals,
+            other,
             analysis,
             RemixOptions(style=args.style),
             assets_dir=ASSETS,

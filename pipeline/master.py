@@ -120,8 +120,11 @@ def set_loudness(audio: np.ndarray, target: float) -> np.ndarray:
 
 
 def kick_ducking(kick_bus: np.ndarray, depth_db: float = 3.0, release_s: float = 0.07) -> np.ndarray:
-    """A gain curve (n,) dipping by ``depth_db`` under every kick, for the guitars and bass."""
-    env = np.abs(kick_bus).max(axis=0)
+    """A gain curve (n,) dipping by ``depth_db`` under every kick, for the guitars and bass.
+
+    ``kick_bus`` is the raw kick, stereo (2, n) or its envelope (n,).
+    """
+    env = np.abs(kick_bus).max(axis=0) if kick_bus.ndim == 2 else np.abs(kick_bus)
     hop = 64
     n = env.size
     frames = env[: n // hop * hop].reshape(-1, hop).max(axis=1)
@@ -146,14 +149,32 @@ def limiter_gain(peak_env: np.ndarray, ceiling: float, hold_s: float = 0.008) ->
     return np.minimum(gain, held).astype(np.float32)
 
 
+def process_in_place(board: Pedalboard, audio: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    """Run ``board`` over float32 ``audio`` (channels, n) block by block, writing back into ``audio``.
+
+    pedalboard keeps its plugins' state between calls with ``reset=False``, so the result equals one call on
+    the whole array, without a second full-length buffer.
+    """
+    board.reset()
+    for start in range(0, audio.shape[1], block):
+        part = audio[:, start : start + block]
+        part[...] = board(part, SAMPLE_RATE, reset=False)
+    return audio
+
+
 def master(
-    mix: np.ndarray, *, target_lufs: float = TARGET_LUFS, ceiling_dbtp: float = CEILING_DBTP
+    mix: np.ndarray,
+    *,
+    target_lufs: float = TARGET_LUFS,
+    ceiling_dbtp: float = CEILING_DBTP,
+    in_place: bool = False,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Bus compression, a gentle tilt toward a rock master, then loudness and a true-peak limiter.
 
     Returns the mastered (2, n) float32 audio and its measured loudness and true peak. The loudness search
     reuses one K-weighted copy of the bus (the limiter's gain is smooth, so weighting commutes with it) and
     one oversampled peak envelope, so each step of the search costs a multiply and a cumulative sum.
+    With ``in_place`` a float32 ``mix`` is overwritten with the master instead of copied (long songs).
     """
     bus = Pedalboard(
         [
@@ -162,9 +183,10 @@ def master(
             HighShelfFilter(7000.0, 1.5, 0.7),
         ]
     )
-    y = bus(mix.astype(np.float32), SAMPLE_RATE)
+    y = mix if in_place and mix.dtype == np.float32 else mix.astype(np.float32)
+    y = process_in_place(bus, np.ascontiguousarray(y))
     if not np.any(y):
-        return y.astype(np.float32), {"lufs": -70.0, "true_peak_dbtp": -120.0}
+        return y, {"lufs": -70.0, "true_peak_dbtp": -120.0}
     env = _true_peak_envelope(y)
     power = k_power(y)
     ceiling = 10 ** ((ceiling_dbtp - _LIMITER_MARGIN_DB) / 20)
@@ -184,10 +206,13 @@ def master(
             gain_db += err / float(np.clip(slope, 0.1, 1.0))
         else:
             gain_db += err
-    out = y * curve
+    del env, power
+    out = y
+    out *= curve
+    del curve
     peak_db = true_peak_db(out)
     if peak_db > ceiling_dbtp - 0.1:  # safety: never over the ceiling, whatever the detector missed
         out *= np.float32(10 ** ((ceiling_dbtp - 0.1 - peak_db) / 20))
         peak_db = ceiling_dbtp - 0.1
-    out = np.clip(out, -0.999, 0.999).astype(np.float32)
+    np.clip(out, -0.999, 0.999, out=out)
     return out, {"lufs": round(tried[-1][1], 2), "true_peak_dbtp": round(peak_db, 2)}

@@ -14,7 +14,6 @@ from pipeline.types import ProgressCallback, RemixOptions, RemixResult
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ASSETS_DIR = REPO_ROOT / "assets"
 DEFAULT_MODELS_DIR = REPO_ROOT / "models"
-STEM_FORMAT = "flac"
 
 
 def metalize(
@@ -61,10 +60,14 @@ def metalize(
             progress=tracker.for_stage("separating"),
         )
         analysis = analyze(audio, stems=stems, progress=tracker.for_stage("analysing"))
+        # The band replaces the song's drums and bass: only the vocals and "other" stems are played on, and
+        # dropping the rest before playing keeps a long song's peak memory down.
+        vocals, other, separator = stems.vocals, stems.other, stems.separator
+        del audio, stems
         performance = play(
-            audio, stems, analysis, options, assets_dir=assets_dir, out_dir=staging, on_stage=tracker.report
+            vocals, other, analysis, options, assets_dir=assets_dir, out_dir=staging, on_stage=tracker.report
         )
-        del audio
+        del vocals, other
 
         mix_path = staging / "mix.wav"
         write_audio(mix_path, performance.mix, "wav")
@@ -72,12 +75,6 @@ def metalize(
         if options.output_format != "wav":
             mixes[options.output_format] = staging / f"mix.{options.output_format}"
             write_audio(mixes[options.output_format], performance.mix, options.output_format)
-        stem_dir = staging / "stems"
-        stem_dir.mkdir(exist_ok=True)
-        stem_paths = {}
-        for name, stem in performance.stems.items():
-            stem_paths[name] = stem_dir / f"{name}.{STEM_FORMAT}"
-            write_audio(stem_paths[name], stem, STEM_FORMAT)
         tracker.report("mastering", 1.0)
         tracker.finish()
 
@@ -86,9 +83,9 @@ def metalize(
             mix_path=mixes[options.output_format],
             result_json=staging / "result.json",
             analysis=analysis,
-            separator=stems.separator,
+            separator=separator,
             options=options,
-            stems=stem_paths,
+            stems=dict(performance.stems),
             midi=dict(performance.midi),
             pictures=dict(performance.pictures),
             timings=dict(tracker.timings),

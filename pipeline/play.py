@@ -14,25 +14,27 @@ from pipeline import master as mastering
 from pipeline.arrange import Arrangement, arrange, midi_export, part_rngs
 from pipeline.arrange.lead import arrange_lead
 from pipeline.assets import default_names, load_ir, load_kit
+from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
 from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
 from pipeline.render.lead import render_lead
-from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions, Stems
+from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions
 
 # Stem loudness before mastering (LUFS): relative balance of the band; the master sets the absolute level.
 # Measured on the shared songs with the metal judge: louder originals pull the remix back toward the
 # original's genre; these keep vocals clearly audible on top of a band that leads.
 STEM_LUFS = {"guitars": -16.0, "drums": -14.0, "bass": -19.5, "vocals": -18.0, "other": -25.0, "lead": -26.0}
 LEAD_OTHER_DUCK_DB = 2.0  # the original harmony steps back further when a lead guitar plays the tune
+STEM_FORMAT = "flac"
 
 
 @dataclass
 class Performance:
     mix: np.ndarray  # mastered stereo float32 (2, n) at 44100, same length as the input
-    stems: dict[str, np.ndarray]  # drums, guitars, bass, vocals, other: post-balance, pre-master, (2, n)
+    stems: dict[str, Path]  # vocals, other, drums, guitars, bass: post-balance, pre-master, as written
     midi: dict[str, Path]
     pictures: dict[str, Path]
     facts: dict[str, Any]
@@ -92,9 +94,20 @@ def write_midi(arr: Arrangement, tempo: float, midi_dir: Path) -> dict[str, Path
     return out
 
 
+def _stem_out(
+    name: str, stem: np.ndarray, stem_dir: Path, stems: dict[str, Path], mix: np.ndarray | None
+) -> np.ndarray:
+    """Write a balanced stem as it finishes and add it to the mix; returns the mix (created on first use)."""
+    stems[name] = write_audio(stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
+    if mix is None:
+        return stem.astype(np.float32, copy=True)
+    mix += stem
+    return mix
+
+
 def play(
-    audio: np.ndarray,
-    stems: Stems,
+    vocals: np.ndarray,
+    other: np.ndarray,
     analysis: Analysis,
     options: RemixOptions,
     *,
@@ -102,10 +115,17 @@ def play(
     out_dir: Path,
     on_stage: Callable[[str, float], None] = lambda s, f: None,
 ) -> Performance:
-    """Arrange, render and master the metal remix of ``audio``. Deterministic for the same inputs and seed."""
-    n = int(audio.shape[1])
+    """Arrange, render and master the metal remix of a song from its vocals and "other" stems (2, n).
+
+    The song's own drums and bass are replaced by the band, so only these two stems come in; the remix has
+    their length. Each part is rendered, balanced, written to ``out_dir/stems`` and added to the mix before
+    the next one starts, so memory holds one part at a time beside the mix (a 10-minute song stays within a
+    few hundred MB per part). Deterministic for the same inputs and seed.
+    """
+    n = int(vocals.shape[1])
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    stem_dir = out_dir / "stems"
+    stem_dir.mkdir(parents=True, exist_ok=True)
     kit_name, ir_name = default_names(assets_dir)
     kit = load_kit(assets_dir, kit_name)
     ir = load_ir(assets_dir, ir_name)
@@ -116,44 +136,50 @@ def play(
         raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
     tempo = analysis.tempo if analysis.tempo > 0 else 120.0
     if not analysis.has_vocals or not options.keep_vocals:  # no voice to carry the tune: a lead guitar does
-        arr.lead = arrange_lead(_fit(stems.other, n) + _fit(stems.vocals, n), arr.bars)
+        arr.lead = arrange_lead(_fit(other, n) + vocals, arr.bars)
     midi = write_midi(arr, tempo, out_dir / "midi")
     on_stage("arranging", 1.0)
 
     on_stage("rendering", 0.0)
+    stems: dict[str, Path] = {}
+    other_lufs = STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
+    # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
+    vocal_lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs
+    voice = _vocal_chain(vocals, options.intensity) if options.keep_vocals else np.zeros((2, n), np.float32)
+    mix = _stem_out("vocals", mastering.set_loudness(voice, vocal_lufs), stem_dir, stems, None)
+    del voice
+    harmony = mastering.set_loudness(_other_chain(_fit(other, n)), other_lufs)
+    mix = _stem_out("other", harmony, stem_dir, stems, mix)
+    del harmony
+    on_stage("rendering", 0.15)
+
     r_drums = part_rngs(options.seed, options.style, 8)[6]
-    drums, kick_bus = render_drums(arr.drums, kit, n, r_drums)
-    on_stage("rendering", 0.35)
+    drums, kick_env = render_drums(arr.drums, kit, n, r_drums)
+    duck = mastering.kick_ducking(kick_env)
+    del kick_env
+    mix = _stem_out("drums", mastering.set_loudness(drums, STEM_LUFS["drums"]), stem_dir, stems, mix)
+    del drums
+    on_stage("rendering", 0.4)
+
     drive = arr.style.drive_db * (0.75 + 0.25 * options.intensity)
-    guitars = render_guitars(arr.guitar_left, arr.guitar_right, n, ir, drive, options.seed)
-    on_stage("rendering", 0.8)
-    bass = render_bass(arr.bass, n, options.seed + 7)
-    lead = render_lead(arr.lead, n, ir, options.seed + 13)
-    vocals = (
-        _vocal_chain(_fit(stems.vocals, n), options.intensity)
-        if options.keep_vocals
-        else np.zeros((2, n), np.float32)
+    guitars = mastering.set_loudness(
+        render_guitars(arr.guitar_left, arr.guitar_right, n, ir, drive, options.seed), STEM_LUFS["guitars"]
     )
-    other = _other_chain(_fit(stems.other, n))
+    if arr.lead:
+        guitars += mastering.set_loudness(render_lead(arr.lead, n, ir, options.seed + 13), STEM_LUFS["lead"])
+    guitars *= duck
+    mix = _stem_out("guitars", guitars, stem_dir, stems, mix)
+    del guitars
+    on_stage("rendering", 0.8)
+
+    bass = mastering.set_loudness(render_bass(arr.bass, n, options.seed + 7), STEM_LUFS["bass"])
+    bass *= np.sqrt(duck)
+    mix = _stem_out("bass", bass, stem_dir, stems, mix)
+    del bass, duck
     on_stage("rendering", 1.0)
 
     on_stage("mastering", 0.0)
-    rhythm = mastering.set_loudness(guitars, STEM_LUFS["guitars"])
-    other_lufs = STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
-    balanced = {
-        "drums": mastering.set_loudness(drums, STEM_LUFS["drums"]),
-        "guitars": rhythm + mastering.set_loudness(lead, STEM_LUFS["lead"]),
-        "bass": mastering.set_loudness(bass, STEM_LUFS["bass"]),
-        # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
-        "vocals": mastering.set_loudness(vocals, STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs),
-        "other": mastering.set_loudness(other, other_lufs),
-    }
-    duck = mastering.kick_ducking(kick_bus)
-    balanced["guitars"] = balanced["guitars"] * duck
-    balanced["bass"] = balanced["bass"] * np.sqrt(duck)
-    on_stage("mastering", 0.3)
-    mix = sum(balanced.values())
-    mix, measured = mastering.master(_fades(mix.astype(np.float32), 60.0 / tempo))
+    mix, measured = mastering.master(_fades(mix, 60.0 / tempo), in_place=True)
     on_stage("mastering", 0.9)
 
     pictures = draw_song(mix, analysis, out_dir)
@@ -178,10 +204,4 @@ def play(
         "intensity": options.intensity,
     }
     on_stage("mastering", 1.0)
-    return Performance(
-        mix=mix,
-        stems={k: v.astype(np.float32) for k, v in balanced.items()},
-        midi=midi,
-        pictures=pictures,
-        facts=facts,
-    )
+    return Performance(mix=mix, stems=stems, midi=midi, pictures=pictures, facts=facts)

@@ -48,14 +48,32 @@ class AmpVoice:
 DEFAULT_VOICE = AmpVoice()
 
 
-def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:
-    """Two asymmetric tanh stages at 2x oversampling (aliasing products fall above the audible band)."""
+CLIP_BLOCK = 1 << 18  # samples per block of the oversampled clipper (~6 s): bounds its temporary buffers
+_CLIP_PAD = _OS_FILTER.size  # context on each side of a block: more than both filters reach
+
+
+def _clip_block(x: np.ndarray, gain: np.float32) -> np.ndarray:
     up = resample_poly(x, OVERSAMPLE, 1, window=_OS_FILTER).astype(np.float32)
-    gain = np.float32(10 ** (drive_db / 20))
     bias = np.float32(0.2)
     y = np.tanh(up * gain + bias) - np.tanh(bias)
     y = np.tanh(np.float32(2.5) * y)
     return resample_poly(y, 1, OVERSAMPLE, window=_OS_FILTER).astype(np.float32)[: x.size]
+
+
+def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:
+    """Two asymmetric tanh stages at 2x oversampling (aliasing products fall above the audible band).
+
+    Runs in overlapping blocks: the tanh stages are memoryless and the filters short, so each block with
+    ``_CLIP_PAD`` samples of context either side gives the same samples as the whole signal at once, while the
+    oversampled copy of a long song never exists in full.
+    """
+    gain = np.float32(10 ** (drive_db / 20))
+    out = np.empty(x.size, dtype=np.float32)
+    for start in range(0, x.size, CLIP_BLOCK):
+        stop = min(x.size, start + CLIP_BLOCK)
+        lo, hi = max(0, start - _CLIP_PAD), min(x.size, stop + _CLIP_PAD)
+        out[start:stop] = _clip_block(x[lo:hi], gain)[start - lo : stop - lo]
+    return out
 
 
 def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None = None) -> np.ndarray:

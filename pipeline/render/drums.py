@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from pedalboard import (
     Compressor,
@@ -62,9 +64,20 @@ def _bus_chains() -> dict[str, Pedalboard]:
     }
 
 
-def render_hits(hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Raw (unprocessed) stereo buses from the hits, each float32 (2, n)."""
-    buses = {name: np.zeros((2, n), dtype=np.float32) for name in set(BUSES.values())}
+def render_hits(
+    hits: list[Hit],
+    kit: DrumKit,
+    n: int,
+    rng: np.random.Generator,
+    only: tuple[str, ...] | None = None,
+) -> dict[str, np.ndarray]:
+    """Raw (unprocessed) stereo buses from the hits, each float32 (2, n).
+
+    ``only`` names the buses to build (default: all). Every hit still draws its random numbers, so a bus
+    sounds the same whether it is built alone or with the others.
+    """
+    names = only if only is not None else tuple(sorted(set(BUSES.values())))
+    buses = {name: np.zeros((2, n), dtype=np.float32) for name in names}
     next_in_group: dict[int, int] = {}
     by_group: dict[str, list[int]] = {}
     for i, h in enumerate(hits):
@@ -96,6 +109,9 @@ def render_hits(hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator)
             layer_gain = layer.gain
         span = max(1e-3, layer.vel_max - layer.vel_min)
         amp = layer_gain * (0.7 + 0.3 * (h.velocity - layer.vel_min) / span) * 10 ** (rng.normal(0, 0.5) / 20)
+        target = buses.get(BUSES[h.role])
+        if target is None:
+            continue
         sample = layer.audio
         length = min(sample.shape[1], n - start)
         if i in next_in_group:
@@ -105,29 +121,34 @@ def render_hits(hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator)
         if length < sample.shape[1]:
             fade = min(length, int(0.015 * SAMPLE_RATE))
             seg[:, length - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-        buses[BUSES[h.role]][:, start : start + length] += seg
+        target[:, start : start + length] += seg
     return buses
-
-
-def mix_drums(buses: dict[str, np.ndarray]) -> np.ndarray:
-    """Process each bus, add a short room on snare and toms, and sum to one stereo drum stem."""
-    chains = _bus_chains()
-    out = np.zeros_like(next(iter(buses.values())))
-    room_send = np.zeros_like(out)
-    for name, audio in buses.items():
-        wet = chains[name](audio, SAMPLE_RATE) * np.float32(10 ** (BUS_GAIN_DB[name] / 20))
-        out += wet
-        room_send += wet * np.float32(ROOM_SEND[name])
-    room = Pedalboard([Reverb(room_size=0.3, damping=0.55, wet_level=1.0, dry_level=0.0, width=1.0)])
-    # one diffuse room from the mono sum: half the cost of a stereo reverb, the kit's image comes from the
-    # stereo close and overhead samples
-    out += np.float32(ROOM_LEVEL) * room(room_send.mean(axis=0, keepdims=True), SAMPLE_RATE)
-    return out.astype(np.float32)
 
 
 def render_drums(
     hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(drum stem (2, n), raw kick bus (2, n)) — the kick bus feeds the guitars' ducking."""
-    buses = render_hits(hits, kit, n, rng)
-    return mix_drums(buses), buses["kick"]
+    """(drum stem (2, n), kick envelope (n,)) — the kick envelope feeds the guitars' ducking.
+
+    One bus at a time is rendered, processed and summed, so a long song never holds every raw bus at once.
+    """
+    chains = _bus_chains()
+    out = np.zeros((2, n), dtype=np.float32)
+    room_send = np.zeros((1, n), dtype=np.float32)
+    kick_env = np.zeros(n, dtype=np.float32)
+    for name in ("kick", "snare", "toms", "cymbals"):
+        # every bus replays the same draws (see render_hits)
+        raw = render_hits(hits, kit, n, copy.deepcopy(rng), only=(name,))[name]
+        if name == "kick":
+            kick_env = np.abs(raw).max(axis=0)
+        wet = chains[name](raw, SAMPLE_RATE)
+        del raw
+        wet *= np.float32(10 ** (BUS_GAIN_DB[name] / 20))
+        out += wet
+        room_send += wet.mean(axis=0, keepdims=True) * np.float32(ROOM_SEND[name])
+        del wet
+    room = Pedalboard([Reverb(room_size=0.3, damping=0.55, wet_level=1.0, dry_level=0.0, width=1.0)])
+    # one diffuse room from the mono sum: half the cost of a stereo reverb, the kit's image comes from the
+    # stereo close and overhead samples
+    out += np.float32(ROOM_LEVEL) * room(room_send, SAMPLE_RATE)
+    return out, kick_env

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.testing.synth import NOTE_NAMES, SynthSong
-from pipeline.types import Analysis, Chord, Section, SeparatorInfo, Stems
+from pipeline.types import Analysis, Chord, Section
 
 
 def analysis_from_song(song: SynthSong, energies: tuple[float, ...] = (0.45, 0.9)) -> Analysis:
@@ -34,13 +34,9 @@ def analysis_from_song(song: SynthSong, energies: tuple[float, ...] = (0.45, 0.9
     )
 
 
-def stems_from_song(song: SynthSong) -> Stems:
-    """Stand-in stems: the mix as 'other' and a quieter copy as 'vocals' (separation is not under test)."""
-    zero = np.zeros_like(song.audio)
-    return Stems(
-        vocals=(song.audio * 0.3).astype(np.float32),
-        drums=zero,
-        bass=zero,
-        other=(song.audio * 0.5).astype(np.float32),
-        separator=SeparatorInfo(name="test:copy", reason="tests"),
-    )
+def stems_from_song(song: SynthSong) -> tuple[np.ndarray, np.ndarray]:
+    """Stand-in (vocals, other) stems for play(): a quieter copy of the mix and the mix at half level.
+
+    Separation is not under test here.
+    """
+    return (song.audio * 0.3).astype(np.float32), (song.audio * 0.5).astype(np.float32)

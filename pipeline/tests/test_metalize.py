@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,27 @@ def test_cli_metalizes_a_file_and_exits_non_zero_with_the_error_on_bad_input(son
     )
     assert failed.returncode == 2
     assert "error (empty_file)" in failed.stderr
+
+
+def test_another_process_with_the_same_song_options_and_seed_writes_identical_mix_bytes(
+    remix, song_file, tmp_path
+):
+    """Determinism across processes: a fresh interpreter with another hash seed must play the same remix."""
+    _, _, out = remix
+    again = tmp_path / "again"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", str(song_file), "-o", str(again), "--separator", "dsp",
+         "--style", "heavy", "--seed", "7", "--no-cache", "--quiet"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONHASHSEED": "4242"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (again / "mix.wav").read_bytes() == (out / "mix.wav").read_bytes()
+    for name in ("drums", "guitars", "bass"):
+        assert (again / "stems" / f"{name}.flac").read_bytes() == (
+            out / "stems" / f"{name}.flac"
+        ).read_bytes()
+    assert (again / "midi" / "drums.mid").read_bytes() == (out / "midi" / "drums.mid").read_bytes()

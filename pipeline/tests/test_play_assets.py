@@ -115,8 +115,7 @@ def test_the_kit_and_ir_named_in_defaults_json_are_the_ones_played(tmp_path):
 
     song = make_song(tempo=120.0, key="E", scale="minor", bars=2, sections=1, with_vocals=False, seed=3)
     perf = play(
-        song.audio,
-        stems_from_song(song),
+        *stems_from_song(song),
         analysis_from_song(song),
         RemixOptions(style="heavy", seed=1),
         assets_dir=tmp_path / "assets",

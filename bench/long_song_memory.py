@@ -1,0 +1,76 @@
+"""Peak memory and speed of the whole run (decode -> separate -> analyse -> play -> write) on a long song.
+
+    .venv/bin/python bench/long_song_memory.py [SONG] [--minutes 10] [--separator auto] [--repo PATH]
+
+The song (default: a generated 3-part synthetic song with vocals) is looped to ``--minutes`` with ffmpeg,
+then ``python -m pipeline`` runs on it in a child process with no stem cache. Prints the child's peak resident
+memory (target for a 10-minute song: <= 2.5 GB), wall time, real-time factor and the stage timings from
+``result.json``. ``--repo`` runs another checkout's pipeline on the same file (before/after comparisons).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.testing.synth import make_song, write_song  # noqa: E402
+
+TARGET_GB = 2.5
+
+
+def long_song(source: Path | None, minutes: float, work: Path) -> Path:
+    """``source`` (or a generated song) looped and cut to ``minutes``, as Ogg Vorbis."""
+    if source is None:
+        song = make_song(tempo=132.0, key="D", scale="minor", bars=32, sections=3, with_vocals=True, seed=5)
+        source = write_song(work / "seed.flac", song)
+    out = work / f"long_{minutes:g}min.ogg"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", str(source), "-t",
+         str(minutes * 60), "-c:a", "libvorbis", "-q:a", "4", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("song", nargs="?", type=Path, help="a song to loop (default: a synthetic one)")
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--separator", default="auto", help="auto, spleeter, dsp (demucs with a checkpoint)")
+    parser.add_argument("--repo", type=Path, default=ROOT, help="checkout whose pipeline runs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        song = long_song(args.song, args.minutes, work)
+        out = work / "out"
+        cmd = [sys.executable, "-m", "pipeline", str(song), "-o", str(out), "--no-cache", "--quiet"]
+        if args.separator != "auto":
+            cmd += ["--separator", args.separator]
+        t0 = time.perf_counter()
+        run = subprocess.run(cmd, cwd=args.repo, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if run.returncode != 0:
+            raise SystemExit(f"pipeline failed ({run.returncode}):\n{run.stderr[-3000:]}")
+        peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+        result = json.loads((out / "result.json").read_text())
+    seconds = args.minutes * 60
+    print(f"song: {args.song or 'synthetic'} looped to {args.minutes:g} min; repo {args.repo}")
+    print(f"  separator  {result['separator']['name']}")
+    print(f"  wall       {wall:7.1f} s  RTF {wall / seconds:.3f}")
+    for stage, spent in result.get("timings", {}).items():
+        print(f"  {stage:<10} {spent:7.1f} s  RTF {spent / seconds:.3f}")
+    verdict = "ok" if peak_gb <= TARGET_GB else "OVER"
+    print(f"  peak RSS   {peak_gb:7.2f} GB  (target <= {TARGET_GB} GB for 10 min: {verdict})")
+
+
+if __name__ == "__main__":
+    main()
