@@ -91,7 +91,7 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
     }
     sung = True  # without a vocals stem nobody can tell; the remix keeps whatever is there
     if stems is not None:
-        sung, share = vocals.has_vocals(stems.vocals, audio, sr)
+        sung, share = vocals.has_vocals(stems.vocals, stems.other, audio, sr)
         extra["vocal_share"] = share
     lap("vocals", 1.0)
     extra["timings"] = timings

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.analyze import analyze
 from pipeline.analyze.loudness import SILENCE_LUFS, integrated_loudness
+from pipeline.analyze.vocals import has_vocals
 from pipeline.errors import ANALYSIS_FAILED, PipelineError
 from pipeline.testing import make_song
 from pipeline.tests._analyze_songs import analysis, song, stems_of
@@ -103,3 +104,14 @@ def test_stems_of_another_length_are_refused() -> None:
     short = Stems(**{k: v[:, :1000] for k, v in s.stems.items()}, separator=stems_of(s).separator)
     with pytest.raises(PipelineError):
         analyze(s.audio, stems=short)
+
+
+def test_an_instrument_leaking_into_the_vocals_stem_is_not_singing() -> None:
+    # What the model-free separator does to a centred guitar: part of it lands in "vocals", the rest
+    # (its off-centre part, reverb) stays in "other". Within 12 dB of the mix, but not a voice.
+    s = song("e_minor_92")
+    leak, rest = 0.35 * s.stems["other"], 0.65 * s.stems["other"]
+    sung, share = has_vocals(leak, rest, s.audio, SAMPLE_RATE)
+    assert not sung and share < 0.1
+    singer = song("c_major_128")
+    assert has_vocals(singer.stems["vocals"], singer.stems["other"], singer.audio, SAMPLE_RATE)[0]
