@@ -27,7 +27,8 @@ def analyze(
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     if audio.shape[-1] == 0:
         raise PipelineError(ANALYSIS_FAILED, "There is no audio to analyse.")
-    audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+    if not np.isfinite(audio).all():  # copy only when there is something to repair (long songs)
+        audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
     if stems is not None and any(s.shape[-1] != audio.shape[-1] for s in stems.as_dict().values()):
         raise PipelineError(ANALYSIS_FAILED, "The separated parts do not match the song's length.")
     try:
@@ -59,8 +60,8 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         features = compute_features(
             mono,
             sr,
-            low_source=(stems.drums + stems.bass).mean(axis=0),
-            harmonic_source=(stems.bass + stems.other).mean(axis=0),
+            low_source=_mono_sum(stems.drums, stems.bass),
+            harmonic_source=_mono_sum(stems.bass, stems.other),
         )
     lap("features", 0.25)
 
@@ -113,6 +114,16 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         has_vocals=bool(sung),
         extra=extra,
     )
+
+
+def _mono_sum(*parts: np.ndarray) -> np.ndarray:
+    """Mono downmix of the sum of stereo parts, built in one buffer (no stereo-sized temporaries)."""
+    out = np.zeros(parts[0].shape[-1], dtype=np.float32)
+    for part in parts:
+        for channel in np.atleast_2d(part):
+            out += channel
+    out *= np.float32(1.0 / np.atleast_2d(parts[0]).shape[0])
+    return out
 
 
 def _onset_rate(features: Features) -> float:

@@ -22,30 +22,39 @@ _FLOOR_DB = -50.0
 _MIN_SHARE = 0.3  # share of the song's sounding windows that must be sung
 
 
-def _window_levels(x: np.ndarray, hop: int) -> np.ndarray:
-    mono = np.asarray(x, dtype=np.float64)
-    mono = mono.mean(axis=0) if mono.ndim == 2 else mono
+def _mono(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x.mean(axis=0) if x.ndim == 2 else x
+
+
+def _window_levels(mono: np.ndarray, hop: int) -> np.ndarray:
+    """Level (dB) of each ``hop``-sample window, summed in float64 a few windows at a time (long songs)."""
     count = max(1, len(mono) // hop)
     frames = mono[: count * hop].reshape(count, -1) if len(mono) >= hop else mono[None, :]
-    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    power = np.empty(len(frames))
+    for first in range(0, len(frames), 64):
+        block = frames[first : first + 64].astype(np.float64)
+        power[first : first + 64] = np.mean(block * block, axis=1)
+    return 10 * np.log10(power + 1e-12)
 
 
-def _voice_band(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    mono = np.asarray(x, dtype=np.float32)
-    mono = mono.mean(axis=0) if mono.ndim == 2 else mono
-    sos = signal.butter(4, VOICE_BAND_HZ, "bandpass", fs=sample_rate, output="sos")
-    return signal.sosfilt(sos, mono)
+def _voice_band(mono: np.ndarray, sample_rate: int) -> np.ndarray:
+    sos = signal.butter(4, VOICE_BAND_HZ, "bandpass", fs=sample_rate, output="sos").astype(np.float32)
+    return signal.sosfilt(sos, mono).astype(np.float32, copy=False)
 
 
 def has_vocals(
     vocals: np.ndarray, other: np.ndarray, mix: np.ndarray, sample_rate: int
 ) -> tuple[bool, float]:
     """(verdict, share of sounding 1-s windows where the vocals stem holds its own in the voice band)."""
-    m = _window_levels(mix, sample_rate)
+    mix_mono = _mono(mix)
+    m = _window_levels(mix_mono, sample_rate)
     sounding = m > _FLOOR_DB
     if not sounding.any():
         return False, 0.0
-    v, o, mb = (_window_levels(_voice_band(x, sample_rate), sample_rate) for x in (vocals, other, mix))
+    mb = _window_levels(_voice_band(mix_mono, sample_rate), sample_rate)
+    del mix_mono
+    v, o = (_window_levels(_voice_band(_mono(x), sample_rate), sample_rate) for x in (vocals, other))
     sung = sounding & (v > _FLOOR_DB) & (v - mb > -WITHIN_DB) & (v - o > OVER_OTHER_DB)
     share = float(sung.sum() / sounding.sum())
     return share >= _MIN_SHARE, round(share, 3)
