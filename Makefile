@@ -82,4 +82,5 @@ bench: install
 	$(BIN)/python bench/separate_bench.py
 	$(BIN)/python bench/analyze_bench.py
 	$(BIN)/python bench/play_bench.py
+	$(BIN)/python bench/long_song_memory.py --minutes 10
 	$(BIN)/python bench/api_load.py
