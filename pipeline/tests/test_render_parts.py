@@ -8,12 +8,12 @@ import librosa
 import numpy as np
 import pytest
 
-from pipeline.arrange import arrange, part_rngs
+from pipeline.arrange import Hit, arrange, part_rngs
 from pipeline.arrange.styles import STYLES
 from pipeline.assets import DRUM_ROLES, load_ir, load_kit
 from pipeline.render.amp import amp
 from pipeline.render.bass import render_bass
-from pipeline.render.drums import render_hits
+from pipeline.render.drums import render_drums, render_hits
 from pipeline.render.guitar import render_di, render_guitars
 from pipeline.render.strings import midi_hz, pluck
 from pipeline.testing.synth import make_song
@@ -191,3 +191,12 @@ def test_part_generators_are_independent_of_how_many_are_drawn():
     a = part_rngs(3, "heavy", 5)[2].random()
     b = part_rngs(3, "heavy", 8)[2].random()
     assert a == b
+
+
+def test_the_double_kick_is_tight_and_clicky_not_a_sub_drone(kit):
+    hits = [Hit(0.1 + i * 0.0625, "kick", 0.85) for i in range(64)]  # 16ths at 240 BPM
+    stem, _kick_bus = render_drums(hits, kit, 5 * SAMPLE_RATE, np.random.default_rng(0))
+    x = stem.mean(axis=0)
+    body = _band_db(x, 60, 120)
+    assert body - _band_db(x, 20, 45) > 6.0  # the weight sits in the body, not below it
+    assert _band_db(x, 2000, 6000) > body - 14.0  # the beater's click cuts through the guitars
