@@ -47,6 +47,9 @@ DRUM_ROLES = (
 )
 DEFAULT_KIT = "forzee-stereo"  # used when defaults.json is absent or names no kit
 DEFAULT_IR = "cannibal-corpse-vile"
+# The right rhythm guitar's cabinet when installed: a second, brighter high-gain cab against the main one
+# (real doubles use two amps/cabs). When absent, or when it is the main IR, both sides share the main IR.
+PAIR_IR = "slayer-christ-illusion"
 DEFAULTS_FILE = "defaults.json"
 
 
@@ -185,6 +188,13 @@ def load_ir(assets_dir: Path, name: str | None = None) -> np.ndarray:
     ir = _read_audio(path)[0].astype(np.float64)
     ir /= np.sqrt(np.sum(ir**2)) or 1.0
     return ir.astype(np.float32)
+
+
+def load_pair_ir(assets_dir: Path, main_ir: str) -> tuple[str, np.ndarray] | None:
+    """(name, IR) of the right guitar's second cabinet; None when it is not installed or is the main IR."""
+    if main_ir == PAIR_IR or not (Path(assets_dir) / "ir" / f"{PAIR_IR}.wav").is_file():
+        return None
+    return PAIR_IR, load_ir(assets_dir, PAIR_IR)
 
 
 def midi_seeds(assets_dir: Path, style: str) -> list[Path]:

@@ -13,7 +13,7 @@ from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, Pe
 from pipeline import master as mastering
 from pipeline.arrange import Arrangement, arrange, midi_export, part_rngs
 from pipeline.arrange.lead import arrange_lead
-from pipeline.assets import default_names, load_ir, load_kit
+from pipeline.assets import default_names, load_ir, load_kit, load_pair_ir
 from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
@@ -26,7 +26,7 @@ from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions
 # Stem loudness before mastering (LUFS): relative balance of the band; the master sets the absolute level.
 # Measured on the shared songs with the metal judge: louder originals pull the remix back toward the
 # original's genre; these keep vocals clearly audible on top of a band that leads.
-STEM_LUFS = {"guitars": -16.0, "drums": -14.0, "bass": -19.5, "vocals": -18.0, "other": -25.0, "lead": -26.0}
+STEM_LUFS = {"guitars": -15.0, "drums": -14.0, "bass": -19.5, "vocals": -18.0, "other": -25.0, "lead": -26.0}
 LEAD_OTHER_DUCK_DB = 2.0  # the original harmony steps back further when a lead guitar plays the tune
 STEM_FORMAT = "flac"
 
@@ -129,6 +129,7 @@ def play(
     kit_name, ir_name = default_names(assets_dir)
     kit = load_kit(assets_dir, kit_name)
     ir = load_ir(assets_dir, ir_name)
+    pair = load_pair_ir(assets_dir, ir_name)  # the right guitar's own cabinet, when installed
 
     on_stage("arranging", 0.0)
     arr = arrange(analysis, options)
@@ -162,9 +163,10 @@ def play(
     on_stage("rendering", 0.4)
 
     drive = arr.style.drive_db * (0.75 + 0.25 * options.intensity)
-    guitars = mastering.set_loudness(
-        render_guitars(arr.guitar_left, arr.guitar_right, n, ir, drive, options.seed), STEM_LUFS["guitars"]
+    guitars = render_guitars(
+        arr.guitar_left, arr.guitar_right, n, ir, drive, options.seed, ir_right=pair[1] if pair else None
     )
+    guitars = mastering.set_loudness(guitars, STEM_LUFS["guitars"])
     if arr.lead:
         guitars += mastering.set_loudness(render_lead(arr.lead, n, ir, options.seed + 13), STEM_LUFS["lead"])
     guitars *= duck
@@ -189,7 +191,8 @@ def play(
         "kit": kit.name,
         "kit_licence": kit.licence,
         "ir": ir_name,
-        "packs": [f"drums/{kit_name}", f"ir/{ir_name}"],
+        "ir_right": pair[0] if pair else ir_name,
+        "packs": [f"drums/{kit_name}", f"ir/{ir_name}", *([f"ir/{pair[0]}"] if pair else [])],
         "tempo": round(float(tempo), 2),
         "felt_tempo": round(float(arr.felt_tempo), 2),
         "double_time": arr.feel == 2,

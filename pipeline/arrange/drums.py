@@ -8,6 +8,10 @@ from pipeline.arrange.events import Hit
 from pipeline.arrange.grid import Bar
 from pipeline.arrange.styles import CALM, Groove, StylePreset
 
+# Double-kick 16ths become 8ths above this felt tempo. Measured (metal judge, 7 shared songs): on songs
+# played in double time (felt 224-240 BPM) 16ths raised MSD metal 0.39 -> 0.55 and turned the piano song's
+# top tag from punk to metal; 8ths at felt ~140 halved MSD metal. Extreme-metal drummers do play 16ths here.
+DOUBLE_KICK_MAX_BPM = 250.0
 FILL_ROLES = ("snare", "snare", "tom-high", "tom-high", "tom-mid", "tom-mid", "tom-low", "tom-low")
 BASE_VELOCITY = {
     "kick": 0.85,
@@ -66,7 +70,7 @@ def arrange_drums(
     """All drum hits. ``riff_attacks`` maps bar index -> guitar attack slots (for kick="riff")."""
     human = _Humaniser(rng, intensity)
     hits: list[Hit] = []
-    fast = felt_tempo > 200  # double-kick 16ths become 8ths above this
+    fast = felt_tempo > DOUBLE_KICK_MAX_BPM
     for n, bar in enumerate(bars):
         mode = bar_mode(bar, intensity)
         groove = groove_for(style, mode)

@@ -10,15 +10,21 @@ from pipeline.render.amp import clipper
 from pipeline.render.strings import StringBank, render_part
 from pipeline.types import SAMPLE_RATE
 
+# Level of the driven mid/high band against the clean lows. A metal bass growls: measured on the 7 shared
+# songs, 0.25 -> 1.0 raised median MSD metal 0.416 -> 0.458 (a cleaner, low-only bass lowered it to 0.23).
+GRIT_LEVEL = 1.0
 
-def render_bass(notes: list[Note], n: int, seed: int, drive_db: float = 18.0) -> np.ndarray:
+
+def render_bass(
+    notes: list[Note], n: int, seed: int, drive_db: float = 18.0, grit: float = GRIT_LEVEL
+) -> np.ndarray:
     """Stereo (centred) bass stem (2, n)."""
     di = render_part(notes, StringBank(seed, 0.0, bass=True), n, release_s=0.02)[None, :] * np.float32(0.3)
     low = Pedalboard([LowpassFilter(180.0)])(di, SAMPLE_RATE)
     grit_in = Pedalboard([HighpassFilter(300.0)])(di, SAMPLE_RATE)[0]
-    grit = clipper(grit_in, drive_db)[None, :]
-    grit = Pedalboard([PeakFilter(1200.0, 3.0, 0.8), LowpassFilter(3500.0)])(grit, SAMPLE_RATE)
-    mix = low * np.float32(2.0) + grit * np.float32(0.25)
+    grit_band = clipper(grit_in, drive_db)[None, :]
+    grit_band = Pedalboard([PeakFilter(1200.0, 3.0, 0.8), LowpassFilter(3500.0)])(grit_band, SAMPLE_RATE)
+    mix = low * np.float32(2.0) + grit_band * np.float32(grit)
     mix = Pedalboard(
         [HighpassFilter(35.0), Compressor(threshold_db=-20.0, ratio=4.0, attack_ms=5.0, release_ms=90.0)]
     )(mix, SAMPLE_RATE)

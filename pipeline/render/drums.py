@@ -37,17 +37,24 @@ BUS_GAIN_DB = {"kick": 2.0, "snare": 0.0, "toms": -2.0, "cymbals": -7.0}
 # A recorded kit is heard through room microphones too: mostly snare and toms, a little kick and cymbals.
 ROOM_SEND = {"kick": 0.15, "snare": 1.0, "toms": 1.0, "cymbals": 0.3}
 ROOM_LEVEL = 0.25
+KICK_HIGHPASS_HZ = 45.0
+KICK_SUB_DB = 0.0  # low shelf at 70 Hz
+KICK_CLICK_DB = 9.0  # beater click at 3.8 kHz
 
 
 def _bus_chains() -> dict[str, Pedalboard]:
     sr_compress = {"threshold_db": -18.0, "ratio": 4.0, "attack_ms": 3.0, "release_ms": 80.0}
     return {
+        # A metal double kick is tight and clicky, not boomy: 16 notes a second of sub-bass blur into a drone
+        # the taggers hear as techno. Measured on the 7 shared songs: sub boost +4 dB -> 0 and high-pass
+        # 30 -> 45 Hz with a bit more beater click raised median composite 0.194 -> 0.244, MSD metal
+        # 0.493 -> 0.580, MSD heavy metal 0.067 -> 0.087.
         "kick": Pedalboard(
             [
-                HighpassFilter(30.0),
-                LowShelfFilter(70.0, 4.0, 0.7),
+                HighpassFilter(KICK_HIGHPASS_HZ),
+                LowShelfFilter(70.0, KICK_SUB_DB, 0.7),
                 PeakFilter(380.0, -6.0, 1.0),
-                PeakFilter(3800.0, 7.0, 0.9),
+                PeakFilter(3800.0, KICK_CLICK_DB, 0.9),
                 Compressor(**sr_compress),
             ]
         ),

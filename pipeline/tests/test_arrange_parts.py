@@ -131,3 +131,14 @@ def test_bars_cover_the_whole_song_even_past_the_detected_beats(song, analysis):
     arr = arrange(trimmed, RemixOptions())
     assert arr.bars[0].start <= 0.05
     assert arr.bars[-1].end >= song.duration - 0.05
+
+
+def test_double_time_songs_keep_a_16th_note_double_kick_in_full_bars():
+    fast = make_song(tempo=118.0, key="E", scale="minor", bars=6, sections=1)
+    arr = arrange(analysis_from_song(fast, energies=(0.9,)), RemixOptions(style="heavy"))
+    assert arr.felt_tempo == pytest.approx(236.0)
+    full = [b for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full" and not b.section_end]
+    assert full
+    for bar in full:
+        kicks = [h for h in arr.drums if h.role == "kick" and bar.start - 0.01 <= h.time < bar.end - 0.01]
+        assert len(kicks) >= 15  # every 16th (a crash downbeat may share its kick)

@@ -15,11 +15,13 @@ from pipeline.assets import (
     DEFAULT_IR,
     DEFAULT_KIT,
     DRUM_ROLES,
+    PAIR_IR,
     default_names,
     list_irs,
     list_kits,
     load_ir,
     load_kit,
+    load_pair_ir,
 )
 from pipeline.errors import ASSETS_MISSING, PipelineError
 
@@ -122,4 +124,12 @@ def test_the_kit_and_ir_named_in_defaults_json_are_the_ones_played(tmp_path):
         out_dir=tmp_path / "out",
     )
     assert perf.facts["kit"] == "House kit" and perf.facts["ir"] == "room"
+    assert perf.facts["ir_right"] == "room"  # no second cabinet installed: both guitars share the chosen one
     assert perf.facts["packs"] == ["drums/house-kit", "ir/room"]
+
+
+def test_the_right_guitar_gets_the_second_shipped_cabinet_unless_it_is_the_main_one():
+    name, ir = load_pair_ir(ASSETS, DEFAULT_IR)
+    assert name == PAIR_IR != DEFAULT_IR
+    assert np.allclose(ir, load_ir(ASSETS, PAIR_IR)) and not np.allclose(ir[:512], load_ir(ASSETS)[:512])
+    assert load_pair_ir(ASSETS, PAIR_IR) is None

@@ -8,12 +8,12 @@ import librosa
 import numpy as np
 import pytest
 
-from pipeline.arrange import arrange, part_rngs
+from pipeline.arrange import Hit, arrange, part_rngs
 from pipeline.arrange.styles import STYLES
 from pipeline.assets import DRUM_ROLES, load_ir, load_kit
 from pipeline.render.amp import amp
 from pipeline.render.bass import render_bass
-from pipeline.render.drums import render_hits
+from pipeline.render.drums import render_drums, render_hits
 from pipeline.render.guitar import render_di, render_guitars
 from pipeline.render.strings import midi_hz, pluck
 from pipeline.testing.synth import make_song
@@ -153,7 +153,50 @@ def test_guitars_are_double_tracked_wide_and_bass_is_centred(song, arr):
     assert np.allclose(bass[0], bass[1]) and np.abs(bass).max() > 0.01
 
 
+def _band_db(x: np.ndarray, lo: float, hi: float, *, share: bool = True) -> float:
+    """Energy of the lo..hi Hz band in dB: as a share of the whole signal, or absolute."""
+    spec = np.abs(np.fft.rfft(x)) ** 2
+    freqs = np.fft.rfftfreq(x.size, 1 / SAMPLE_RATE)
+    band = spec[(freqs >= lo) & (freqs < hi)].sum()
+    return float(10 * np.log10(band / spec.sum() if share else band))
+
+
+def test_a_second_cabinet_gives_the_right_guitar_its_own_tone(song, arr):
+    n = 6 * SAMPLE_RATE
+    main, second = load_ir(ASSETS), load_ir(ASSETS, "slayer-christ-illusion")
+    same = render_guitars(arr.guitar_left, arr.guitar_right, n, main, 28.0, seed=0)
+    paired = render_guitars(arr.guitar_left, arr.guitar_right, n, main, 28.0, seed=0, ir_right=second)
+    assert np.allclose(same[0] - 0.12 * same[1], paired[0] - 0.12 * paired[1], atol=1e-5)  # left untouched
+
+    def tilt(x: np.ndarray) -> float:  # presence against body, dB
+        return _band_db(x, 1500, 2500) - _band_db(x, 150, 400)
+
+    # the right side (mostly the right take) now sounds different from the same take through the main cab
+    assert abs(tilt(paired[1]) - tilt(same[1])) > 2.0
+    assert abs(tilt(paired[1]) - tilt(paired[0])) > abs(tilt(same[1]) - tilt(same[0])) + 2.0
+
+
+def test_the_bass_growls_in_the_mids_over_clean_lows(arr):
+    n = 6 * SAMPLE_RATE
+    growl = render_bass(arr.bass, n, seed=3)[0]
+    clean = render_bass(arr.bass, n, seed=3, grit=0.0)[0]
+    # the driven band is a real part of the sound, far above what the clean bass has there ...
+    assert _band_db(growl, 600, 2500, share=False) > _band_db(clean, 600, 2500, share=False) + 15.0
+    assert _band_db(growl, 600, 2500) > -10.0
+    # ... and it comes on top of the lows, which keep their weight
+    assert abs(_band_db(growl, 30, 200, share=False) - _band_db(clean, 30, 200, share=False)) < 3.0
+
+
 def test_part_generators_are_independent_of_how_many_are_drawn():
     a = part_rngs(3, "heavy", 5)[2].random()
     b = part_rngs(3, "heavy", 8)[2].random()
     assert a == b
+
+
+def test_the_double_kick_is_tight_and_clicky_not_a_sub_drone(kit):
+    hits = [Hit(0.1 + i * 0.0625, "kick", 0.85) for i in range(64)]  # 16ths at 240 BPM
+    stem, _kick_bus = render_drums(hits, kit, 5 * SAMPLE_RATE, np.random.default_rng(0))
+    x = stem.mean(axis=0)
+    body = _band_db(x, 60, 120)
+    assert body - _band_db(x, 20, 45) > 6.0  # the weight sits in the body, not below it
+    assert _band_db(x, 2000, 6000) > body - 14.0  # the beater's click cuts through the guitars
