@@ -22,8 +22,10 @@ SONGS: dict[str, dict] = {
     ),
     "waltz_150": dict(tempo=150, key="D", scale="minor", bars=24, beats_per_bar=3, sections=3, seed=5),
     "waltz_100": dict(tempo=100, key="G", scale="major", bars=16, beats_per_bar=3, with_vocals=True, seed=6),
+    "a_minor_215": dict(tempo=215, key="A", scale="minor", bars=32, sections=2, seed=7),
 }
-TEMPO_SONGS = ("e_minor_92", "c_major_128", "fsharp_minor_174")
+# 110 must stay as tracked and 215 (which essentia tracks at half speed) must be doubled back
+TEMPO_SONGS = ("e_minor_92", "bflat_major_110", "c_major_128", "fsharp_minor_174", "a_minor_215")
 
 
 @functools.cache
