@@ -13,7 +13,8 @@ from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, Pe
 from pipeline import master as mastering
 from pipeline.arrange import Arrangement, arrange, midi_export, part_rngs
 from pipeline.arrange.lead import arrange_lead
-from pipeline.assets import default_names, load_ir, load_kit, load_pair_ir
+from pipeline.arrange.seeds import load_riff_seeds
+from pipeline.assets import default_names, load_ir, load_kit, load_pair_ir, midi_seeds
 from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
@@ -132,7 +133,7 @@ def play(
     pair = load_pair_ir(assets_dir, ir_name)  # the right guitar's own cabinet, when installed
 
     on_stage("arranging", 0.0)
-    arr = arrange(analysis, options)
+    arr = arrange(analysis, options, load_riff_seeds(midi_seeds(assets_dir, options.style)))
     if not arr.bars:
         raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
     tempo = analysis.tempo if analysis.tempo > 0 else 120.0

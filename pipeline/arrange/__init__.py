@@ -12,6 +12,7 @@ from pipeline.arrange.drums import arrange_drums, bar_mode
 from pipeline.arrange.events import Hit, Note
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
 from pipeline.arrange.guitar import Stroke, perform, write_riffs
+from pipeline.arrange.seeds import Riff
 from pipeline.arrange.styles import StylePreset, feel_factor, get_style
 from pipeline.types import Analysis, RemixOptions
 
@@ -40,14 +41,15 @@ def part_rngs(seed: int, style: str, n: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in seq.spawn(n)]
 
 
-def arrange(analysis: Analysis, options: RemixOptions) -> Arrangement:
+def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
+    """The whole band's parts on the song's grid; ``riff_seeds`` (see ``seeds``) shape the rhythm guitar."""
     style = get_style(options.style)
     feel = feel_factor(style, analysis.tempo)
     key_root = pitch_class(analysis.key)
     bars = build_bars(analysis, feel, key_root)
     labels = [s.label for s in sorted(analysis.sections, key=lambda s: s.start)] or ["A"]
     r_drums, r_left, r_right, r_bass, _r_lead = part_rngs(options.seed, options.style, 5)
-    strokes, attacks = write_riffs(bars, style, options.intensity, labels, options.seed)
+    strokes, attacks = write_riffs(bars, style, options.intensity, labels, options.seed, riff_seeds)
     felt = analysis.tempo * feel
     drums = arrange_drums(bars, style, options.intensity, attacks, r_drums, felt)
     left = perform(strokes, r_left, options.intensity, style.chug_ms)

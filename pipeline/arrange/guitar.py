@@ -10,6 +10,7 @@ import numpy as np
 from pipeline.arrange.drums import bar_mode
 from pipeline.arrange.events import Note
 from pipeline.arrange.grid import Bar
+from pipeline.arrange.seeds import Riff, RiffBar, by_density, plain_riff
 from pipeline.arrange.styles import CALM_RIFFS, StylePreset
 
 
@@ -35,19 +36,44 @@ def chord_pitches(stroke: Stroke) -> list[int]:
     return [stroke.root, stroke.root + 7, stroke.root + 12]
 
 
-def choose_riff(style: StylePreset, mode: str, label: str, bar_in_section: int, seed: int) -> str:
-    """The riff a bar plays: same section label -> same riff; every 4th bar a variation."""
+def choose_riff(
+    style: StylePreset,
+    mode: str,
+    label: str,
+    bar_in_section: int,
+    seed: int,
+    seeds: list[Riff] | None = None,
+) -> RiffBar:
+    """The riff bar a bar plays: same section label -> same riff.
+
+    With MIDI riff seeds (the style pack's ``riff-*.mid``), full and groove sections walk through a seed bar
+    by bar, the densest seeds driving the full sections. Without seeds, the preset rhythms play, every 4th
+    bar a variation.
+    """
+    full, groove = by_density(seeds or [])
+    pool = {"full": full, "groove": groove}.get(mode, [])
+    if pool:
+        riff = pool[zlib.crc32(f"{seed}:{label}:{mode}".encode()) % len(pool)]
+        return riff[bar_in_section % len(riff)]
     riffs = {"calm": CALM_RIFFS, "groove": style.groove_riffs, "full": style.full_riffs}[mode]
     base = zlib.crc32(f"{seed}:{label}:{mode}".encode()) % len(riffs)
     if bar_in_section % 4 == 3 and len(riffs) > 1:
-        return riffs[(base + 1) % len(riffs)]
-    return riffs[base]
+        return plain_riff(riffs[(base + 1) % len(riffs)])[0]
+    return plain_riff(riffs[base])[0]
 
 
 def write_riffs(
-    bars: list[Bar], style: StylePreset, intensity: float, labels: list[str], seed: int
+    bars: list[Bar],
+    style: StylePreset,
+    intensity: float,
+    labels: list[str],
+    seed: int,
+    seeds: list[Riff] | None = None,
 ) -> tuple[list[Stroke], dict[int, list[int]]]:
-    """The written rhythm part (strokes) and the attack slots of every bar (for the kick to lock to)."""
+    """The written rhythm part (strokes) and the attack slots of every bar (for the kick to lock to).
+
+    Every stroke's root is the song's chord root at that slot, moved by the riff's interval there.
+    """
     strokes: list[Stroke] = []
     attacks: dict[int, list[int]] = {}
     bar_in_section = 0
@@ -55,12 +81,12 @@ def write_riffs(
         bar_in_section = 0 if bar.section_start else bar_in_section + 1
         mode = bar_mode(bar, intensity)
         label = labels[bar.section] if bar.section < len(labels) else "A"
-        riff = choose_riff(style, mode, label, bar_in_section, seed)
+        riff = choose_riff(style, mode, label, bar_in_section, seed, seeds)
         current: dict[str, float | int | str | bool] | None = None
         bar_attacks: list[int] = []
         for i, t in enumerate(bar.slots):
-            ch = riff[i % len(riff)]
-            root = root_pitch(bar.roots[i], style.root_floor)
+            ch, interval = riff.at(i)
+            root = root_pitch((bar.roots[i] + interval) % 12, style.root_floor)
             if ch == "-" and current is not None and current["root"] != root:
                 ch = "X"  # the chord changed under a held note: strike the new chord
             if ch in "xXt":

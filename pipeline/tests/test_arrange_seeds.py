@@ -1,0 +1,148 @@
+"""MIDI riff seeds: read back from MIDI files and played over the song's chords by the rhythm guitar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mido
+import pytest
+
+from pipeline.arrange import arrange
+from pipeline.arrange.seeds import by_density, load_riff_seeds, read_riff
+from pipeline.assets import midi_seeds
+from pipeline.testing.synth import make_song
+from pipeline.tests.play_helpers import analysis_from_song
+from pipeline.types import RemixOptions
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+TPB = 480
+SLOT = TPB // 4
+
+
+def _write_riff(path: Path, strokes: list[tuple[int, list[int], int, int]]) -> Path:
+    """A one-track MIDI file from (slot, pitches, length in slots, velocity) strokes."""
+    events: list[tuple[int, int, mido.Message]] = []
+    for slot, pitches, length, velocity in strokes:
+        for p in pitches:
+            events.append((slot * SLOT, 1, mido.Message("note_on", note=p, velocity=velocity)))
+            events.append(((slot + length) * SLOT, 0, mido.Message("note_off", note=p, velocity=0)))
+    midi = mido.MidiFile(ticks_per_beat=TPB)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    now = 0
+    for tick, _order, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    midi.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def song():
+    return make_song(
+        tempo=100.0, key="E", scale="minor", progression=("i", "VI", "III", "VII"), bars=12, sections=2
+    )
+
+
+@pytest.fixture(scope="module")
+def analysis(song):
+    return analysis_from_song(song, energies=(0.9, 0.9))  # every bar a "full" bar
+
+
+def test_a_midi_riff_reads_back_as_rhythm_and_intervals(tmp_path):
+    e5, c5, d5 = [40, 47, 52], [48, 55, 60], [50, 57, 62]
+    strokes = [(0, e5, 2, 118)] + [(s, [40], 1, 92) for s in range(2, 8)]
+    strokes += [(8, c5, 4, 118), (12, [40], 1, 92), (16, d5, 1, 104), (17, d5, 1, 104)]
+    riff = read_riff(_write_riff(tmp_path / "riff-1.mid", strokes))
+    assert len(riff) == 2
+    assert riff[0].rhythm == "X-xxxxxxX---x..."
+    assert riff[0].intervals[:13] == (0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 8, 8, 0)
+    assert riff[1].rhythm.startswith("tt") and riff[1].intervals[:2] == (10, 10)
+
+
+def test_the_shipped_pack_gives_every_style_riffs_for_full_and_groove_sections():
+    for style in ("heavy", "thrash", "doom", "djent", "black", "power"):
+        riffs = load_riff_seeds(midi_seeds(ASSETS, style))
+        full, groove = by_density(riffs)
+        assert full and groove, style
+        assert min(sum(b.attacks for b in r) for r in full) >= max(sum(b.attacks for b in r) for r in groove)
+
+
+def test_the_arrangement_plays_the_seed_moves_over_the_song_chords(tmp_path, song, analysis):
+    # bar 1: chugs on the root; bar 2: an open chord a minor sixth above the song's chord root
+    strokes = [(s, [40], 1, 92) for s in range(16)] + [(16, [48, 55, 60], 8, 118)]
+    strokes += [(s, [40], 1, 92) for s in range(24, 32)]
+    seed_riff = read_riff(_write_riff(tmp_path / "riff-1.mid", strokes))
+    plain = arrange(analysis, RemixOptions(style="heavy", seed=2))
+    seeded = arrange(analysis, RemixOptions(style="heavy", seed=2), [seed_riff])
+    assert plain.strokes != seeded.strokes
+    chord_at = {round(a, 3): r for a, _b, r, _q in song.chords}
+    moved = 0
+    for stroke in seeded.strokes:
+        start = max(t for t in chord_at if t <= stroke.time + 0.02)
+        interval = (stroke.root - chord_at[start]) % 12
+        assert interval in (0, 8)
+        moved += interval == 8 and stroke.kind == "open"
+    assert moved >= len(song.chords) // 4  # the sixth comes back in every other bar
+    # the bass follows the guitar's moved roots
+    assert {n.pitch % 12 for n in seeded.bass} > {n.pitch % 12 for n in plain.bass}
+
+
+def test_with_the_shipped_seeds_guitar_roots_still_follow_the_chords_on_90_percent_of_bars(song, analysis):
+    seeds = load_riff_seeds(midi_seeds(ASSETS, "heavy"))
+    arr = arrange(analysis, RemixOptions(style="heavy"), seeds)
+    matched = 0
+    for start, end, root, _quality in song.chords:
+        lows = [n.pitch for n in arr.guitar_left if start - 0.02 <= n.time < end - 0.02]
+        pcs = [p % 12 for p in lows if p == min(lows) or p < min(lows) + 7]
+        matched += max(set(pcs), key=pcs.count) == root
+    assert matched / len(song.chords) >= 0.9
+    off_root = [
+        s for s in arr.strokes if s.kind == "open" and all(s.root % 12 != r for _a, _b, r, _q in song.chords)
+    ]
+    assert off_root, "the seeds' accent chords leave the chord root"
+
+
+def _guitar_midi_roots(path: Path) -> list[tuple[float, int]]:
+    """(beat position, lowest pitch) of every chord/note onset in a written guitar part."""
+    midi = mido.MidiFile(str(path))
+    onsets: dict[int, int] = {}
+    for track in midi.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                key = round(tick / (midi.ticks_per_beat / 8))  # merge a strum's spread into one onset
+                onsets[key] = min(onsets.get(key, 127), msg.note)
+    return sorted((k / 8, p) for k, p in onsets.items())
+
+
+def test_play_takes_the_riffs_from_the_asset_folders_midi_pack(tmp_path):
+    import shutil
+
+    from pipeline.play import play
+    from pipeline.tests.play_helpers import stems_from_song
+
+    one_chord = make_song(tempo=100.0, key="E", scale="minor", progression=("i",), bars=4, sections=1)
+    analysis = analysis_from_song(one_chord, energies=(0.9,))
+    assets = tmp_path / "assets"
+    for name in ("drums", "ir", "defaults.json"):
+        (assets / name).parent.mkdir(parents=True, exist_ok=True)
+        (assets / name).symlink_to(ASSETS / name)
+    (assets / "midi" / "heavy").mkdir(parents=True)
+    # a pack whose only riff answers every chug bar with a chord a fourth up: E5 ... A5
+    strokes = [(s, [40], 1, 92) for s in range(16)] + [(16, [45, 52, 57], 16, 118)]
+    _write_riff(assets / "midi" / "heavy" / "riff-1.mid", strokes)
+    pcs = {}
+    for name, folder in (("pack", assets), ("shipped", ASSETS)):
+        perf = play(
+            *stems_from_song(one_chord),
+            analysis,
+            RemixOptions(style="heavy", seed=1),
+            assets_dir=folder,
+            out_dir=tmp_path / name,
+        )
+        pcs[name] = {p % 12 for _t, p in _guitar_midi_roots(perf.midi["guitar_left"])}
+        shutil.rmtree(tmp_path / name)
+    assert pcs["pack"] == {4, 9}  # E chugs and the pack's A chords, nothing else
+    assert pcs["shipped"] == {4, 0, 2}  # the shipped heavy pack: E chugs, C and D accents (bVI, bVII)
