@@ -66,10 +66,20 @@ def _block_loudness(power: np.ndarray) -> float:
     return float(-0.691 + 10 * np.log10(z.mean()))
 
 
-def k_power(audio: np.ndarray) -> np.ndarray:
-    """Per-sample K-weighted power summed over channels (n,), the input of the BS.1770 meter."""
-    weighted = sosfilt(_SOS.astype(np.float32), audio.astype(np.float32), axis=1)
-    return np.einsum("cn,cn->n", weighted, weighted)
+def k_power(audio: np.ndarray, block: int = 1 << 18) -> np.ndarray:
+    """Per-sample K-weighted power summed over channels (n,), the input of the BS.1770 meter.
+
+    Filtered block by block with the filter state carried over, so no weighted copy of a long song exists.
+    """
+    x = np.atleast_2d(audio)
+    sos = _SOS.astype(np.float32)
+    state = np.zeros((sos.shape[0], x.shape[0], 2), dtype=np.float32)
+    power = np.empty(x.shape[1], dtype=np.float32)
+    for start in range(0, x.shape[1], block):
+        part = x[:, start : start + block].astype(np.float32, copy=False)
+        weighted, state = sosfilt(sos, part, axis=1, zi=state)
+        power[start : start + block] = np.einsum("cn,cn->n", weighted, weighted)
+    return power
 
 
 def loudness(audio: np.ndarray) -> float:
@@ -111,12 +121,16 @@ def true_peak_db(audio: np.ndarray) -> float:
     return 20 * np.log10(peak) if peak > 0 else -120.0
 
 
-def set_loudness(audio: np.ndarray, target: float) -> np.ndarray:
-    """Scale a stem to a target integrated loudness (silent stems are returned unchanged)."""
-    current = loudness(audio)
-    if current <= -69.0:
-        return audio.astype(np.float32)
-    return (audio * np.float32(10 ** ((target - current) / 20))).astype(np.float32)
+def set_loudness(audio: np.ndarray, target: float, *, in_place: bool = False) -> np.ndarray:
+    """Scale a stem to a target integrated loudness (silent stems are returned unchanged).
+
+    With ``in_place`` a float32 stem is scaled in its own buffer instead of copied (long songs).
+    """
+    out = audio if in_place and audio.dtype == np.float32 else audio.astype(np.float32)
+    current = loudness(out)
+    if current > -69.0:
+        out *= np.float32(10 ** ((target - current) / 20))
+    return out
 
 
 def kick_ducking(kick_bus: np.ndarray, depth_db: float = 3.0, release_s: float = 0.07) -> np.ndarray:

@@ -98,10 +98,13 @@ def write_midi(arr: Arrangement, tempo: float, midi_dir: Path) -> dict[str, Path
 def _stem_out(
     name: str, stem: np.ndarray, stem_dir: Path, stems: dict[str, Path], mix: np.ndarray | None
 ) -> np.ndarray:
-    """Write a balanced stem as it finishes and add it to the mix; returns the mix (created on first use)."""
+    """Write a balanced stem as it finishes and add it to the mix; returns the mix.
+
+    The first stem's buffer becomes the mix (it is on disk by then, and the caller lets it go).
+    """
     stems[name] = write_audio(stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
     if mix is None:
-        return stem.astype(np.float32, copy=True)
+        return stem if stem.dtype == np.float32 else stem.astype(np.float32)
     mix += stem
     return mix
 
@@ -138,7 +141,7 @@ def play(
         raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
     tempo = analysis.tempo if analysis.tempo > 0 else 120.0
     if not analysis.has_vocals or not options.keep_vocals:  # no voice to carry the tune: a lead guitar does
-        arr.lead = arrange_lead(_fit(other, n) + vocals, arr.bars)
+        arr.lead = arrange_lead(_fit(other, n).mean(axis=0) + vocals.mean(axis=0), arr.bars)
     midi = write_midi(arr, tempo, out_dir / "midi")
     on_stage("arranging", 1.0)
 
@@ -148,9 +151,9 @@ def play(
     # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
     vocal_lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs
     voice = _vocal_chain(vocals, options.intensity) if options.keep_vocals else np.zeros((2, n), np.float32)
-    mix = _stem_out("vocals", mastering.set_loudness(voice, vocal_lufs), stem_dir, stems, None)
+    mix = _stem_out("vocals", mastering.set_loudness(voice, vocal_lufs, in_place=True), stem_dir, stems, None)
     del voice
-    harmony = mastering.set_loudness(_other_chain(_fit(other, n)), other_lufs)
+    harmony = mastering.set_loudness(_other_chain(_fit(other, n)), other_lufs, in_place=True)
     mix = _stem_out("other", harmony, stem_dir, stems, mix)
     del harmony
     on_stage("rendering", 0.15)
@@ -159,7 +162,9 @@ def play(
     drums, kick_env = render_drums(arr.drums, kit, n, r_drums)
     duck = mastering.kick_ducking(kick_env)
     del kick_env
-    mix = _stem_out("drums", mastering.set_loudness(drums, STEM_LUFS["drums"]), stem_dir, stems, mix)
+    mix = _stem_out(
+        "drums", mastering.set_loudness(drums, STEM_LUFS["drums"], in_place=True), stem_dir, stems, mix
+    )
     del drums
     on_stage("rendering", 0.4)
 
@@ -167,15 +172,19 @@ def play(
     guitars = render_guitars(
         arr.guitar_left, arr.guitar_right, n, ir, drive, options.seed, ir_right=pair[1] if pair else None
     )
-    guitars = mastering.set_loudness(guitars, STEM_LUFS["guitars"])
+    guitars = mastering.set_loudness(guitars, STEM_LUFS["guitars"], in_place=True)
     if arr.lead:
-        guitars += mastering.set_loudness(render_lead(arr.lead, n, ir, options.seed + 13), STEM_LUFS["lead"])
+        lead = render_lead(arr.lead, n, ir, options.seed + 13)
+        guitars += mastering.set_loudness(lead, STEM_LUFS["lead"], in_place=True)
+        del lead
     guitars *= duck
     mix = _stem_out("guitars", guitars, stem_dir, stems, mix)
     del guitars
     on_stage("rendering", 0.8)
 
-    bass = mastering.set_loudness(render_bass(arr.bass, n, options.seed + 7), STEM_LUFS["bass"])
+    bass = mastering.set_loudness(
+        render_bass(arr.bass, n, options.seed + 7), STEM_LUFS["bass"], in_place=True
+    )
     bass *= np.sqrt(duck)
     mix = _stem_out("bass", bass, stem_dir, stems, mix)
     del bass, duck

@@ -24,10 +24,10 @@ LEAD_CENTRE = 67
 
 
 def track_melody(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(frame times in s, MIDI pitch per frame or NaN where unvoiced) of the predominant melody."""
+    """(frame times in s, MIDI pitch per frame or NaN where unvoiced) of the melody in (2, n) or (n,)."""
     import essentia.standard as es
 
-    mono = resample_poly(audio.mean(axis=0), 160, 441).astype(np.float32)
+    mono = resample_poly(audio.mean(axis=0) if audio.ndim == 2 else audio, 160, 441).astype(np.float32)
     eq = es.EqualLoudness(sampleRate=TRACK_RATE)(mono)
     pitch_hz, _conf = es.PredominantPitchMelodia(
         sampleRate=TRACK_RATE,
@@ -90,7 +90,7 @@ def melody_to_notes(
 
 def arrange_lead(melody_source: np.ndarray, bars: list[Bar], min_voiced: float = 0.2) -> list[Note]:
     """Lead notes for a stem mix, or none when it holds too little melody to follow."""
-    if melody_source.shape[1] < SAMPLE_RATE:
+    if melody_source.shape[-1] < SAMPLE_RATE:
         return []
     times, midi = track_melody(melody_source)
     if np.mean(~np.isnan(midi)) < min_voiced:
