@@ -100,11 +100,11 @@ def _stem_out(
 ) -> np.ndarray:
     """Write a balanced stem as it finishes and add it to the mix; returns the mix.
 
-    The first stem's buffer becomes the mix (it is on disk by then, and the caller lets it go).
+    The first stem's float32 buffer becomes the mix (it is on disk by then, and the caller lets it go).
     """
     stems[name] = write_audio(stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
     if mix is None:
-        return stem if stem.dtype == np.float32 else stem.astype(np.float32)
+        return stem
     mix += stem
     return mix
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+from dataclasses import dataclass
 
 import numpy as np
 from pedalboard import (
@@ -72,20 +72,19 @@ def _bus_chains() -> dict[str, Pedalboard]:
     }
 
 
-def render_hits(
-    hits: list[Hit],
-    kit: DrumKit,
-    n: int,
-    rng: np.random.Generator,
-    only: tuple[str, ...] | None = None,
-) -> dict[str, np.ndarray]:
-    """Raw (unprocessed) stereo buses from the hits, each float32 (2, n).
+@dataclass(frozen=True)
+class Strike:
+    """One hit, decided: which bus, where, which sample layer, how loud, how long it rings."""
 
-    ``only`` names the buses to build (default: all). Every hit still draws its random numbers, so a bus
-    sounds the same whether it is built alone or with the others.
-    """
-    names = only if only is not None else tuple(sorted(set(BUSES.values())))
-    buses = {name: np.zeros((2, n), dtype=np.float32) for name in names}
+    bus: str
+    start: int
+    sample: np.ndarray  # (2, m) float32
+    gain: float
+    length: int
+
+
+def plan_strikes(hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator) -> list[Strike]:
+    """Every hit's layer (round-robin, velocity layers), gain and choke length, drawn once from ``rng``."""
     next_in_group: dict[int, int] = {}
     by_group: dict[str, list[int]] = {}
     for i, h in enumerate(hits):
@@ -96,6 +95,7 @@ def render_hits(
         for a, b in zip(indices, indices[1:], strict=False):
             next_in_group[a] = b
     rr: dict[tuple[str, float], int] = {}
+    strikes: list[Strike] = []
     for i, h in enumerate(hits):
         start = int(round(h.time * SAMPLE_RATE))
         if start >= n:
@@ -117,20 +117,39 @@ def render_hits(
             layer_gain = layer.gain
         span = max(1e-3, layer.vel_max - layer.vel_min)
         amp = layer_gain * (0.7 + 0.3 * (h.velocity - layer.vel_min) / span) * 10 ** (rng.normal(0, 0.5) / 20)
-        target = buses.get(BUSES[h.role])
-        if target is None:
-            continue
-        sample = layer.audio
-        length = min(sample.shape[1], n - start)
+        length = min(layer.audio.shape[1], n - start)
         if i in next_in_group:
             stop = int(round(hits[next_in_group[i]].time * SAMPLE_RATE)) - start + int(0.02 * SAMPLE_RATE)
             length = max(16, min(length, stop))
-        seg = sample[:, :length] * np.float32(amp)
-        if length < sample.shape[1]:
-            fade = min(length, int(0.015 * SAMPLE_RATE))
-            seg[:, length - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-        target[:, start : start + length] += seg
-    return buses
+        strikes.append(Strike(BUSES[h.role], start, layer.audio, float(amp), length))
+    return strikes
+
+
+def build_bus(strikes: list[Strike], name: str, n: int) -> np.ndarray:
+    """The raw (unprocessed) stereo bus ``name`` (2, n) float32 from planned strikes."""
+    bus = np.zeros((2, n), dtype=np.float32)
+    for s in strikes:
+        if s.bus != name:
+            continue
+        seg = s.sample[:, : s.length] * np.float32(s.gain)
+        if s.length < s.sample.shape[1]:
+            fade = min(s.length, int(0.015 * SAMPLE_RATE))
+            seg[:, s.length - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+        bus[:, s.start : s.start + s.length] += seg
+    return bus
+
+
+def render_hits(
+    hits: list[Hit],
+    kit: DrumKit,
+    n: int,
+    rng: np.random.Generator,
+    only: tuple[str, ...] | None = None,
+) -> dict[str, np.ndarray]:
+    """Raw (unprocessed) stereo buses from the hits, each float32 (2, n); ``only``: the buses to build."""
+    strikes = plan_strikes(hits, kit, n, rng)
+    names = only if only is not None else tuple(sorted(set(BUSES.values())))
+    return {name: build_bus(strikes, name, n) for name in names}
 
 
 def render_drums(
@@ -141,12 +160,12 @@ def render_drums(
     One bus at a time is rendered, processed and summed, so a long song never holds every raw bus at once.
     """
     chains = _bus_chains()
+    strikes = plan_strikes(hits, kit, n, rng)
     out = np.zeros((2, n), dtype=np.float32)
     room_send = np.zeros((1, n), dtype=np.float32)
     kick_env = np.zeros(n, dtype=np.float32)
     for name in ("kick", "snare", "toms", "cymbals"):
-        # every bus replays the same draws (see render_hits)
-        raw = render_hits(hits, kit, n, copy.deepcopy(rng), only=(name,))[name]
+        raw = build_bus(strikes, name, n)
         if name == "kick":
             kick_env = np.abs(raw).max(axis=0)
         wet = chains[name](raw, SAMPLE_RATE)
