@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.testing.synth import NOTE_NAMES, SynthSong
+from pipeline.testing.synth import NOTE_NAMES, SynthSong, make_song
 from pipeline.types import Analysis, Chord, Section
+
+
+def minor_progression_song() -> SynthSong:
+    """The arranging tests' song: E minor, i-VI-III-VII at 100 BPM, 12 bars in two sections."""
+    return make_song(
+        tempo=100.0, key="E", scale="minor", progression=("i", "VI", "III", "VII"), bars=12, sections=2
+    )
 
 
 def analysis_from_song(song: SynthSong, energies: tuple[float, ...] = (0.45, 0.9)) -> Analysis:

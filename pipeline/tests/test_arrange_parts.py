@@ -8,15 +8,13 @@ import pytest
 from pipeline.arrange import arrange
 from pipeline.arrange.styles import STYLES
 from pipeline.testing.synth import make_song
-from pipeline.tests.play_helpers import analysis_from_song
+from pipeline.tests.play_helpers import analysis_from_song, minor_progression_song
 from pipeline.types import RemixOptions
 
 
 @pytest.fixture(scope="module")
 def song():
-    return make_song(
-        tempo=100.0, key="E", scale="minor", progression=("i", "VI", "III", "VII"), bars=12, sections=2
-    )
+    return minor_progression_song()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pipeline.arrange import arrange
 from pipeline.arrange.seeds import by_density, load_riff_seeds, read_riff
 from pipeline.assets import midi_seeds
 from pipeline.testing.synth import make_song
-from pipeline.tests.play_helpers import analysis_from_song
+from pipeline.tests.play_helpers import analysis_from_song, minor_progression_song
 from pipeline.types import RemixOptions
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -39,9 +39,7 @@ def _write_riff(path: Path, strokes: list[tuple[int, list[int], int, int]]) -> P
 
 @pytest.fixture(scope="module")
 def song():
-    return make_song(
-        tempo=100.0, key="E", scale="minor", progression=("i", "VI", "III", "VII"), bars=12, sections=2
-    )
+    return minor_progression_song()
 
 
 @pytest.fixture(scope="module")
