@@ -6,12 +6,17 @@ Sources (both GPL-2 / GPL-2+, licence text copied beside the files):
 - drum kit: ``hydrogen-drumkits`` ForzeeStereo (/usr/share/hydrogen/data/drumkits/ForzeeStereo), resampled
   48 kHz -> 44.1 kHz, tails trimmed and faded, leading silence cut so the hit starts at sample 0, FLAC 16-bit.
 - cabinet impulse responses: ``guitarix-common`` (/usr/share/gx_head/sounds/), copied as 44.1 kHz WAV.
+- guitar DI notes (MIT): ``fluid-soundfont-gm`` (/usr/share/sounds/sf2/FluidR3_GM.sf2), each note rendered
+  dry by ``fluidsynth`` (Debian package) from GM "Electric Guitar (muted)" (palm mutes) and "Electric Guitar
+  (clean)" (open notes), leading silence cut, peak-normalised, FLAC 16-bit.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -44,6 +49,11 @@ IRS: dict[str, str] = {
     "mesa-boogie-mark-v": "amps/Mesa Boogie Mark V.wav",
     "evh-5150-iii": "amps/EVH 5150 III.wav",
 }
+FLUID_SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+# articulation -> (GM program, 0-based; seconds played; seconds kept, the last 0.3 s faded)
+GUITAR_ARTICULATIONS: dict[str, tuple[int, float, float]] = {"palm-mute": (28, 0.5, 0.6), "": (27, 2.7, 3.0)}
+GUITAR_PITCHES = range(36, 61)  # C2..C4: every power-chord root, fifth and octave the presets play
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 GPL_NOTE = (
     "These files are distributed under the GNU General Public License, version 2 or (where stated) any\n"
     "later version. The full text is at /usr/share/common-licenses/GPL-2 on Debian systems and at\n"
@@ -141,6 +151,72 @@ def build_irs() -> None:
     )
 
 
+def _render_note(pitch: int, program: int, seconds: float, work: Path) -> np.ndarray:
+    import mido
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.Message("program_change", program=program, time=0))
+    track.append(mido.Message("note_on", note=pitch, velocity=110, time=0))
+    track.append(mido.Message("note_off", note=pitch, velocity=0, time=int(seconds * 960)))  # 120 BPM
+    midi.save(work / "note.mid")
+    subprocess.run(
+        [
+            "fluidsynth",
+            "-ni",
+            "-R",
+            "0",
+            "-C",
+            "0",
+            "-g",
+            "1.0",
+            "-r",
+            "44100",
+            "-F",
+            str(work / "note.wav"),
+            str(FLUID_SF2),
+            str(work / "note.mid"),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    data, _sr = sf.read(work / "note.wav", dtype="float64", always_2d=True)
+    return data.mean(axis=1)
+
+
+def build_guitar() -> None:
+    folder = HERE / "guitar" / "fluid-r3"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    samples = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for articulation, (program, played, kept) in GUITAR_ARTICULATIONS.items():
+            for pitch in GUITAR_PITCHES:
+                mono = _render_note(pitch, program, played, Path(tmp))
+                # 0.5 ms before the note speaks; the recorded swell into the pluck stays (a hard cut at the
+                # pluck measured less metal with the judge)
+                start = max(0, int(np.argmax(np.abs(mono) > 1e-4)) - 22)
+                data = mono[start : start + int(kept * 44100)]
+                fade = int(0.3 * 44100)
+                data[-fade:] *= np.linspace(1.0, 0.0, fade) ** 2
+                role = f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}" + (
+                    f"-{articulation}" if articulation else ""
+                )
+                sf.write(folder / f"{role}.flac", data * (0.98 / np.abs(data).max()), 44100, subtype="PCM_16")
+                samples.append({"file": f"{role}.flac", "role": role})
+    manifest = {"name": "Fluid R3 guitar DI", "licence": "MIT", "source": "Debian fluid-soundfont-gm"}
+    (folder / "samples.json").write_text(json.dumps(manifest | {"samples": samples}, indent=2) + "\n")
+    copying = Path("/usr/share/doc/fluid-soundfont-gm/copyright").read_text()
+    (folder / "LICENSE").write_text(
+        "Guitar notes rendered from the Fluid (R3) General MIDI SoundFont by Frank Wen (MIT licence),\n"
+        "GM programs 'Electric Guitar (muted)' and 'Electric Guitar (clean)', one dry note per file, by\n"
+        "assets/build_default_assets.py with Debian's fluidsynth.\n\n" + copying
+    )
+
+
 if __name__ == "__main__":
     build_kit()
     build_irs()
+    build_guitar()

@@ -15,7 +15,7 @@ from django.db import transaction
 from assets_bank.models import MIDI_ROLES, Asset, Kind, Pack
 from assets_bank.services import add_asset, create_pack
 from assets_bank.validators import sha256_of
-from pipeline.assets import default_names
+from pipeline.assets import default_guitar, default_names
 
 IR_PACK_SLUG = "cabinet-irs"
 MIDI_PACK_PREFIX = "midi-"
@@ -50,6 +50,12 @@ def _add(pack: Pack, path: Path, report: LoadReport, **kwargs: object) -> None:
     report.added += 1
 
 
+def _licence(folder: Path, fallback: str = "") -> str:
+    """The LICENSE text kept beside a pack's files, else ``fallback``."""
+    path = folder / "LICENSE"
+    return path.read_text() if path.is_file() else fallback
+
+
 def _make_default_if_none(pack: Pack) -> None:
     if not Pack.objects.filter(kind=pack.kind, is_default=True).exists() and pack.assets.exists():
         pack.make_default()
@@ -60,8 +66,7 @@ def load_drum_kits(root: Path, report: LoadReport) -> None:
     for manifest_path in sorted((root / "drums").glob("*/kit.json")):
         kit_dir = manifest_path.parent
         manifest = json.loads(manifest_path.read_text())
-        licence_path = kit_dir / "LICENSE"
-        licence = licence_path.read_text() if licence_path.is_file() else str(manifest.get("licence", ""))
+        licence = _licence(kit_dir, str(manifest.get("licence", "")))
         pack = _pack(kit_dir.name, str(manifest.get("name") or kit_dir.name), Kind.DRUMS, licence=licence)
         position = 0
         for role, layers in manifest["roles"].items():
@@ -88,8 +93,7 @@ def load_irs(root: Path, report: LoadReport) -> None:
     files = sorted(ir_dir.glob("*.wav"), key=lambda p: (p.stem != default_ir, p.stem))
     if not files:
         return
-    licence_path = ir_dir / "LICENSE"
-    licence = licence_path.read_text() if licence_path.is_file() else ""
+    licence = _licence(ir_dir)
     pack = _pack(IR_PACK_SLUG, "Cabinet impulse responses", Kind.IMPULSE_RESPONSE, licence=licence)
     for position, path in enumerate(files):
         _add(pack, path, report, role="ir", position=position)
@@ -103,8 +107,7 @@ def load_midi(root: Path, report: LoadReport) -> None:
         if not files:
             continue
         style = style_dir.name
-        licence_path = style_dir / "LICENSE"
-        licence = licence_path.read_text() if licence_path.is_file() else ""
+        licence = _licence(style_dir)
         pack = _pack(
             f"{MIDI_PACK_PREFIX}{style}",
             f"{style.title()} MIDI seeds",
@@ -121,11 +124,28 @@ def load_midi(root: Path, report: LoadReport) -> None:
             _make_default_if_none(pack)
 
 
+def load_guitar_packs(root: Path, report: LoadReport) -> None:
+    """Every ``guitar/<pack>/samples.json`` as a guitar pack (slug = folder: it plays from the same path)."""
+    played = default_guitar(root)
+    for manifest_path in sorted((root / "guitar").glob("*/samples.json")):
+        folder = manifest_path.parent
+        manifest = json.loads(manifest_path.read_text())
+        licence = _licence(folder, str(manifest.get("licence", "")))
+        pack = _pack(folder.name, str(manifest.get("name") or folder.name), Kind.GUITAR, licence=licence)
+        for position, spec in enumerate(manifest["samples"]):
+            _add(pack, folder / spec["file"], report, role=spec["role"], position=position)
+        report.packs.append(pack.name)
+        if folder.name == played:
+            _make_default_if_none(pack)
+
+
 def load_default_assets(root: Path) -> LoadReport:
-    """Load drum kits, IRs and MIDI seeds from ``root``; returns what was added and what was there."""
+    """Load drum kits, IRs, guitar notes and MIDI seeds from ``root``; returns what was added and what was
+    there."""
     report = LoadReport()
     with transaction.atomic():
         load_drum_kits(root, report)
         load_irs(root, report)
+        load_guitar_packs(root, report)
         load_midi(root, report)
     return report

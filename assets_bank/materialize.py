@@ -27,7 +27,7 @@ import soundfile as sf
 
 from assets_bank.archives import archive_names
 from assets_bank.models import DRUM_ROLES, Asset, Kind, Pack
-from pipeline.assets import DEFAULTS_FILE, default_names
+from pipeline.assets import DEFAULTS_FILE, default_guitar, default_names
 from pipeline.types import STYLES
 
 # When the default kit lacks a role and no other active kit has it, play a related role of the same kit.
@@ -150,7 +150,7 @@ def write_layout(contents: list[PackContent], dest: Path, fallback_dir: Path | N
     drums = [c for c in contents if c.pack.kind == Kind.DRUMS]
     played_kit = next((c for c in drums if c.pack.is_default), drums[0] if drums else None)
     folders: dict[int, str] = {}
-    played: dict[str, Any] = {"drums": None, "impulse-response": None}
+    played: dict[str, Any] = {"drums": None, "impulse-response": None, "guitar": None}
     chosen: dict[str, str] = {}  # what defaults.json names
     filled: dict[str, Any] = {}
     for content in drums:
@@ -193,6 +193,9 @@ def write_layout(contents: list[PackContent], dest: Path, fallback_dir: Path | N
                     )
             folders[content.pack.pk] = "midi"
         elif content.pack.kind == Kind.GUITAR:
+            if "guitar" not in chosen:  # the default guitar pack comes first: it is the one played
+                chosen["guitar"] = content.pack.slug
+                played["guitar"] = content.pack.pk
             folder = dest / "guitar" / content.pack.slug
             samples = []
             for asset in content.assets:
@@ -223,6 +226,12 @@ def write_layout(contents: list[PackContent], dest: Path, fallback_dir: Path | N
             shutil.copy2(ir_src, dest / "ir" / f"{ir_name}.wav")
             fallback.append(f"ir/{ir_name}.wav")
             chosen["ir"] = ir_name
+        guitar_name = default_guitar(Path(fallback_dir))
+        guitar_src = Path(fallback_dir) / "guitar" / str(guitar_name)
+        if played["guitar"] is None and guitar_name and (guitar_src / "samples.json").is_file():
+            shutil.copytree(guitar_src, dest / "guitar" / guitar_name)
+            fallback.append(f"guitar/{guitar_name}")
+            chosen["guitar"] = guitar_name
     (dest / DEFAULTS_FILE).write_text(json.dumps(chosen, indent=2) + "\n")
     return {"folders": folders, "played": played, "filled_roles": filled, "fallback": fallback}
 

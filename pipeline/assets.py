@@ -12,8 +12,11 @@ Layout (the Django asset bank writes the same one)::
       ir/<name>.wav             mono cabinet impulse response, 44.1 kHz (irs.json: where each came from)
       ir/LICENSE
       midi/<style>/*.mid        riff / motif / groove seeds for a style (role from the file-name prefix)
-      defaults.json             {"drums": "<kit folder>", "ir": "<ir name>"}: what is played by default;
-                                either key may be left out (then DEFAULT_KIT / DEFAULT_IR)
+      guitar/<pack>/samples.json  {"name", "samples": [{"file": "E2-palm-mute.flac", "role": "E2-palm-mute"},
+                                 ...]}: one DI note per file, role = note name, "-palm-mute" for a chug
+      defaults.json             {"drums": "<kit folder>", "ir": "<ir name>", "guitar": "<guitar folder>"}:
+                                what is played by default; any key may be left out (then DEFAULT_KIT /
+                                DEFAULT_IR / DEFAULT_GUITAR)
 
 Roles a kit should provide: kick, snare, hihat-closed, hihat-open, ride, crash, china, tom-high, tom-mid,
 tom-low. Velocities are 0..1. ``gain`` restores the layer's recorded level (files are peak-normalised).
@@ -22,6 +25,7 @@ tom-low. Velocities are 0..1. ``gain`` restores the layer's recorded level (file
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +55,11 @@ DEFAULT_IR = "cannibal-corpse-vile"
 # (real doubles use two amps/cabs). When absent, or when it is the main IR, both sides share the main IR.
 PAIR_IR = "slayer-christ-illusion"
 DEFAULTS_FILE = "defaults.json"
+DEFAULT_GUITAR = "fluid-r3"
+NOTE_ROLE = re.compile(
+    r"^(?P<name>[A-G])(?P<accidental>#|b)?(?P<octave>-?\d)(?:-(?P<articulation>[a-z-]+))?$"
+)
+NOTE_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,6 +204,84 @@ def load_pair_ir(assets_dir: Path, main_ir: str) -> tuple[str, np.ndarray] | Non
     if main_ir == PAIR_IR or not (Path(assets_dir) / "ir" / f"{PAIR_IR}.wav").is_file():
         return None
     return PAIR_IR, load_ir(assets_dir, PAIR_IR)
+
+
+@dataclass(frozen=True, eq=False)
+class GuitarSamples:
+    """Recorded DI notes of a guitar pack: ``notes[(midi pitch, palm-muted)]``, mono float32, peak 1."""
+
+    name: str
+    folder: str
+    notes: dict[tuple[int, bool], np.ndarray]
+
+    def nearest(self, pitch: int, mute: bool) -> tuple[int, np.ndarray] | None:
+        """(sampled pitch, audio) of the closest note of the same articulation; None when it has none."""
+        pitches = [p for p, m in self.notes if m == mute]
+        if not pitches:
+            return None
+        best = min(pitches, key=lambda p: (abs(p - pitch), p))
+        return best, self.notes[(best, mute)]
+
+
+def note_role_pitch(role: str) -> tuple[int, bool] | None:
+    """("E2" -> (40, False), "E2-palm-mute" -> (40, True)); None for a role that is not a plain/muted note."""
+    m = NOTE_ROLE.match(role)
+    if not m or m["articulation"] not in (None, "palm-mute"):
+        return None
+    shift = {"#": 1, "b": -1}.get(m["accidental"] or "", 0)
+    return NOTE_CLASS[m["name"]] + shift + 12 * (int(m["octave"]) + 1), m["articulation"] == "palm-mute"
+
+
+def default_guitar(assets_dir: Path) -> str | None:
+    """The guitar folder played: ``defaults.json``'s "guitar", else DEFAULT_GUITAR, else the only one."""
+    root = Path(assets_dir) / "guitar"
+    path = Path(assets_dir) / DEFAULTS_FILE
+    if path.is_file():
+        try:
+            named = json.loads(path.read_text()).get("guitar")
+        except (ValueError, AttributeError):
+            named = None  # default_names reports a malformed defaults.json
+        if isinstance(named, str) and "/" not in named and not named.startswith("."):
+            return named
+    folders = sorted(p.parent.name for p in root.glob("*/samples.json"))
+    return DEFAULT_GUITAR if DEFAULT_GUITAR in folders else (folders[0] if folders else None)
+
+
+def load_guitar(assets_dir: Path, name: str | None = None) -> GuitarSamples | None:
+    """The guitar pack's DI notes; None when no pack (or no note in it) is installed, and the rhythm guitars
+    then fall back to the Karplus-Strong model. Cached per process like the kits."""
+    name = name or default_guitar(assets_dir)
+    if name is None:
+        return None
+    manifest = Path(assets_dir).resolve() / "guitar" / name / "samples.json"
+    if not manifest.is_file():
+        return None
+    return _load_guitar_cached(str(manifest), manifest.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _load_guitar_cached(manifest: str, _stamp: int) -> GuitarSamples | None:
+    folder = Path(manifest).parent
+    try:
+        spec = json.loads(Path(manifest).read_text())
+        entries = list(spec["samples"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PipelineError(
+            ASSETS_MISSING, f"Guitar pack '{folder.name}' has a malformed samples.json."
+        ) from exc
+    notes: dict[tuple[int, bool], np.ndarray] = {}
+    for entry in entries:
+        key = note_role_pitch(str(entry.get("role", "")))
+        if key is None or key in notes:
+            continue
+        path = folder / str(entry.get("file", ""))
+        if not path.is_file():
+            raise PipelineError(ASSETS_MISSING, f"Guitar pack '{folder.name}' is missing {path.name}.")
+        mono = _read_audio(path).mean(axis=0)
+        notes[key] = (mono / (np.abs(mono).max() or 1.0)).astype(np.float32)
+    if not notes:
+        return None
+    return GuitarSamples(name=str(spec.get("name", folder.name)), folder=folder.name, notes=notes)
 
 
 def midi_seeds(assets_dir: Path, style: str) -> list[Path]:

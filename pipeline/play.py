@@ -14,7 +14,7 @@ from pipeline import master as mastering
 from pipeline.arrange import Arrangement, arrange, midi_export, part_rngs
 from pipeline.arrange.lead import arrange_lead
 from pipeline.arrange.seeds import load_riff_seeds
-from pipeline.assets import default_names, load_ir, load_kit, load_pair_ir, midi_seeds
+from pipeline.assets import default_names, load_guitar, load_ir, load_kit, load_pair_ir, midi_seeds
 from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
@@ -134,6 +134,7 @@ def play(
     kit = load_kit(assets_dir, kit_name)
     ir = load_ir(assets_dir, ir_name)
     pair = load_pair_ir(assets_dir, ir_name)  # the right guitar's own cabinet, when installed
+    guitar_pack = load_guitar(assets_dir)  # recorded DI notes; without a pack the strings are modelled
 
     on_stage("arranging", 0.0)
     arr = arrange(analysis, options, load_riff_seeds(midi_seeds(assets_dir, options.style)))
@@ -170,7 +171,14 @@ def play(
 
     drive = arr.style.drive_db * (0.75 + 0.25 * options.intensity)
     guitars = render_guitars(
-        arr.guitar_left, arr.guitar_right, n, ir, drive, options.seed, ir_right=pair[1] if pair else None
+        arr.guitar_left,
+        arr.guitar_right,
+        n,
+        ir,
+        drive,
+        options.seed,
+        ir_right=pair[1] if pair else None,
+        samples=guitar_pack,
     )
     guitars = mastering.set_loudness(guitars, STEM_LUFS["guitars"], in_place=True)
     if arr.lead:
@@ -202,7 +210,13 @@ def play(
         "kit_licence": kit.licence,
         "ir": ir_name,
         "ir_right": pair[0] if pair else ir_name,
-        "packs": [f"drums/{kit_name}", f"ir/{ir_name}", *([f"ir/{pair[0]}"] if pair else [])],
+        "guitar_di": f"guitar/{guitar_pack.folder}" if guitar_pack else "karplus-strong",
+        "packs": [
+            f"drums/{kit_name}",
+            f"ir/{ir_name}",
+            *([f"ir/{pair[0]}"] if pair else []),
+            *([f"guitar/{guitar_pack.folder}"] if guitar_pack else []),
+        ],
         "tempo": round(float(tempo), 2),
         "felt_tempo": round(float(arr.felt_tempo), 2),
         "double_time": arr.feel == 2,

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from assets_bank.models import DRUM_ROLES, Asset, Kind, Pack
-from pipeline.assets import DEFAULT_IR, DEFAULT_KIT
+from pipeline.assets import DEFAULT_GUITAR, DEFAULT_IR, DEFAULT_KIT
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +39,13 @@ def test_loads_the_default_kit_and_irs_as_default_packs():
     irs = Pack.objects.get(kind=Kind.IMPULSE_RESPONSE, is_default=True)
     first_ir = irs.assets.order_by("position").first()
     assert first_ir.name == DEFAULT_IR and first_ir.role == "ir"
+    guitar = Pack.objects.get(slug=DEFAULT_GUITAR)
+    assert guitar.is_default and guitar.kind == Kind.GUITAR and "MIT" in guitar.licence
+    roles = set(guitar.assets.values_list("role", flat=True))
+    assert {"E2", "E2-palm-mute", "C4"} <= roles and len(roles) == guitar.assets.count()
     midi = Asset.objects.filter(pack__kind=Kind.MIDI).count()
-    assert f"{kit.assets.count() + irs.assets.count() + midi} new asset(s) loaded" in output
+    loaded = kit.assets.count() + irs.assets.count() + guitar.assets.count() + midi
+    assert f"{loaded} new asset(s) loaded" in output
 
 
 def test_running_it_again_adds_nothing():

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings
 
 from assets_bank.materialize import materialize, materialize_cached
 from assets_bank.models import DRUM_ROLES, Kind
 from assets_bank.services import add_asset, create_pack, make_default, set_active
 from assets_bank.tests.conftest import audio_bytes, midi_bytes, tone_burst
-from pipeline.assets import DEFAULT_IR, DEFAULT_KIT, default_names, load_ir, load_kit, midi_seeds
+from pipeline.assets import (
+    DEFAULT_GUITAR,
+    DEFAULT_IR,
+    DEFAULT_KIT,
+    default_names,
+    load_guitar,
+    load_ir,
+    load_kit,
+    midi_seeds,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +51,10 @@ def test_default_bank_materialises_into_a_kit_and_ir_the_pipeline_loads(tmp_path
         default_bank[Kind.DRUMS].assets.values_list("sha256", flat=True)
     )
     assert snapshot["played"]["drums"] == default_bank[Kind.DRUMS].pk
+    assert snapshot["played"]["guitar"] == default_bank[Kind.GUITAR].pk
+    guitar = load_guitar(tmp_path / "bank")  # the pipeline plays the bank's guitar pack, note for note
+    shipped = load_guitar(Path(settings.METALIZER_ASSETS_DIR))
+    assert guitar is not None and guitar.folder == DEFAULT_GUITAR and set(guitar.notes) == set(shipped.notes)
     assert snapshot["fallback"] == [] and snapshot["filled_roles"] == {}
     json.dumps(snapshot)  # JSON-able, to be stored on the job
 
@@ -71,7 +86,8 @@ def test_a_default_kit_and_ir_keep_their_own_names_and_defaults_json_picks_them(
     snapshot = materialize(tmp_path / "bank")
     bank = tmp_path / "bank"
     assert default_names(bank) == ("tone-kit", "room")
-    assert json.loads((bank / "defaults.json").read_text()) == {"drums": "tone-kit", "ir": "room"}
+    chosen = {"drums": "tone-kit", "ir": "room", "guitar": DEFAULT_GUITAR}
+    assert json.loads((bank / "defaults.json").read_text()) == chosen
     folders = {p["id"]: p["folder"] for p in snapshot["packs"]}
     assert folders[tone_kit.pk] == "drums/tone-kit"
     played = load_kit(bank)
@@ -90,6 +106,7 @@ def test_the_shipped_defaults_are_named_when_the_bank_has_its_own_default_pack(t
     assert json.loads((tmp_path / "bank" / "defaults.json").read_text()) == {
         "drums": DEFAULT_KIT,
         "ir": DEFAULT_IR,
+        "guitar": DEFAULT_GUITAR,
     }
 
 
@@ -103,7 +120,12 @@ def test_inactive_packs_are_left_out(tmp_path, tone_kit):
 def test_an_empty_bank_falls_back_to_the_shipped_folder_and_says_so(tmp_path, settings, db):
     snapshot = materialize(tmp_path / "bank", fallback_dir=settings.METALIZER_ASSETS_DIR)
     assert snapshot["packs"] == []
-    assert snapshot["fallback"] == [f"drums/{DEFAULT_KIT}", f"ir/{DEFAULT_IR}.wav"]
+    assert snapshot["fallback"] == [
+        f"drums/{DEFAULT_KIT}",
+        f"ir/{DEFAULT_IR}.wav",
+        f"guitar/{DEFAULT_GUITAR}",
+    ]
+    assert load_guitar(tmp_path / "bank").folder == DEFAULT_GUITAR
     assert load_kit(tmp_path / "bank", DEFAULT_KIT).roles["kick"]
     assert default_names(tmp_path / "bank") == (DEFAULT_KIT, DEFAULT_IR)
 

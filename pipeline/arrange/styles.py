@@ -24,7 +24,7 @@ class Groove:
 @dataclass(frozen=True)
 class StylePreset:
     name: str
-    tempo_low: float  # songs slower than this are played in double time (if it stays <= 240 felt BPM)
+    tempo_low: float  # songs slower than this are played in double time (if it stays <= felt_max BPM)
     double_time: bool
     lowest_string: int  # MIDI pitch of the lowest open string (E2=40, D2=38, C2=36)
     root_floor: int  # lowest power-chord root used
@@ -35,6 +35,7 @@ class StylePreset:
     drive_db: float  # amp drive before the clipper
     tuning: str
     chug_ms: float = 110.0  # palm-mute ring length
+    felt_max: float = 240.0  # fastest felt tempo a double-time feel may reach
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -44,9 +45,14 @@ CALM = Groove(kick="x.......x.......", snare="....x.......x...", cymbal="x.x.x.x
 # 16th-note double kick are what make a band read as metal; held chords and sparse, rest-heavy riffs read as
 # punk or electronic. So every style's "full" sections keep a driving core and differ around it.
 STYLES: dict[str, StylePreset] = {
+    # Heavy plays mid-tempo songs (up to 150 BPM) in double time, up to a 300 BPM felt tempo: the guitars
+    # tremolo-pick 16ths of the felt grid while the kick rolls 16ths of the song's beat (drums.py caps it).
+    # Measured with the metal judge on the three 135-140 BPM shared songs (seeds 0-2): median MSD metal
+    # 0.37 -> 0.47 and composite 0.20 -> 0.23; playing the same feel with the guitars on the song's 16ths
+    # instead gave no gain, so it is the picking speed, not the snare's off-beat, that reads as metal.
     "heavy": StylePreset(
         name="heavy",
-        tempo_low=120,
+        tempo_low=150,
         double_time=True,
         lowest_string=40,
         root_floor=40,
@@ -58,6 +64,7 @@ STYLES: dict[str, StylePreset] = {
         full_riffs=("Xxxxxxxxxxxxxxxx", "XxxxxxxxXxxxXxxx"),
         groove_riffs=("X-xxX-xxX-xxXxxx", "Xxx.Xxx.Xxx.Xxxx", "X-x.x.X-x.x.xxxx"),
         drive_db=30.0,
+        felt_max=300.0,
     ),
     "thrash": StylePreset(
         name="thrash",
@@ -152,6 +159,6 @@ def get_style(name: str) -> StylePreset:
 
 def feel_factor(style: StylePreset, tempo: float) -> int:
     """2 to play a slow song in double time (SOUND-NOTES #4), else 1."""
-    if style.double_time and 0 < tempo < style.tempo_low and tempo * 2 <= 240:
+    if style.double_time and 0 < tempo < style.tempo_low and tempo * 2 <= style.felt_max:
         return 2
     return 1

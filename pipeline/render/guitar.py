@@ -7,15 +7,18 @@ from dataclasses import replace
 import numpy as np
 
 from pipeline.arrange.events import Note
+from pipeline.assets import GuitarSamples
 from pipeline.render.amp import amp
 from pipeline.render.strings import StringBank, render_part
 
 TAKES_PER_SIDE = 1  # 2 = quad-tracked: each side gets a second, separately played take
 
 
-def render_di(notes: list[Note], n: int, seed: int, detune_cents: float = 0.0) -> np.ndarray:
-    """The clean DI of one take (mono float32, peak about 0.5)."""
-    return render_part(notes, StringBank(seed, detune_cents), n) * np.float32(0.25)
+def render_di(
+    notes: list[Note], n: int, seed: int, detune_cents: float = 0.0, samples: GuitarSamples | None = None
+) -> np.ndarray:
+    """The clean DI of one take (mono float32, peak about 0.5); recorded notes when ``samples`` is given."""
+    return render_part(notes, StringBank(seed, detune_cents, samples=samples), n) * np.float32(0.25)
 
 
 def _retake(notes: list[Note], seed: int) -> list[Note]:
@@ -39,6 +42,7 @@ def render_guitars(
     drive_db: float,
     seed: int,
     ir_right: np.ndarray | None = None,
+    samples: GuitarSamples | None = None,
 ) -> np.ndarray:
     """Stereo rhythm-guitar stem (2, n): left takes panned ~90% left, right takes ~90% right.
 
@@ -52,7 +56,7 @@ def render_guitars(
         wet = np.zeros(n, dtype=np.float32)
         for take in range(TAKES_PER_SIDE):
             played = notes if take == 0 else _retake(notes, seed * 7 + side * 3 + take)
-            di = render_di(played, n, seed * 2 + side + 1 + 10 * take, cents * (1 + 0.5 * take))
+            di = render_di(played, n, seed * 2 + side + 1 + 10 * take, cents * (1 + 0.5 * take), samples)
             wet += amp(di, cab, drive_db)
         sides.append(wet / np.float32(TAKES_PER_SIDE))
     lt, rt = sides

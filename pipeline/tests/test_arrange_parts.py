@@ -140,3 +140,23 @@ def test_double_time_songs_keep_a_16th_note_double_kick_in_full_bars():
     for bar in full:
         kicks = [h for h in arr.drums if h.role == "kick" and bar.start - 0.01 <= h.time < bar.end - 0.01]
         assert len(kicks) >= 15  # every 16th (a crash downbeat may share its kick)
+
+
+def test_mid_tempo_heavy_songs_tremolo_pick_over_a_16th_double_kick():
+    mid = make_song(tempo=140.0, key="E", scale="minor", bars=6, sections=1)
+    arr = arrange(analysis_from_song(mid, energies=(0.9,)), RemixOptions(style="heavy"))
+    assert arr.felt_tempo == pytest.approx(280.0)
+    whole = [b for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full" and len(b.slots) == 32]
+    assert len(whole) >= 5
+    for bar in whole:
+        inside = [bar.start - 0.01 <= t < bar.end - 0.01 for t in (s.time for s in arr.strokes)]
+        kicks = [h for h in arr.drums if h.role == "kick" and bar.start - 0.01 <= h.time < bar.end - 0.01]
+        assert sum(inside) > 16  # more strokes than the song's own 16ths hold: the 280 BPM felt grid
+        assert 15 <= len(kicks) <= 17  # the kick rolls 16ths of the song's own 140 BPM beat
+
+
+def test_fast_songs_and_other_styles_keep_the_song_tempo_above_their_double_time_range():
+    fast = analysis_from_song(make_song(tempo=160.0, key="E", scale="minor", bars=4, sections=1))
+    assert arrange(fast, RemixOptions(style="heavy")).felt_tempo == pytest.approx(160.0)
+    mid = analysis_from_song(make_song(tempo=140.0, key="E", scale="minor", bars=4, sections=1))
+    assert arrange(mid, RemixOptions(style="thrash")).felt_tempo == pytest.approx(140.0)

@@ -12,16 +12,20 @@ import pytest
 import soundfile as sf
 
 from pipeline.assets import (
+    DEFAULT_GUITAR,
     DEFAULT_IR,
     DEFAULT_KIT,
     DRUM_ROLES,
     PAIR_IR,
+    default_guitar,
     default_names,
     list_irs,
     list_kits,
+    load_guitar,
     load_ir,
     load_kit,
     load_pair_ir,
+    note_role_pitch,
 )
 from pipeline.errors import ASSETS_MISSING, PipelineError
 
@@ -133,3 +137,54 @@ def test_the_right_guitar_gets_the_second_shipped_cabinet_unless_it_is_the_main_
     assert name == PAIR_IR != DEFAULT_IR
     assert np.allclose(ir, load_ir(ASSETS, PAIR_IR)) and not np.allclose(ir[:512], load_ir(ASSETS)[:512])
     assert load_pair_ir(ASSETS, PAIR_IR) is None
+
+
+def test_note_roles_name_midi_pitches_and_palm_mutes():
+    assert note_role_pitch("E2") == (40, False)
+    assert note_role_pitch("E2-palm-mute") == (40, True)
+    assert note_role_pitch("F#3") == (54, False) and note_role_pitch("Bb1") == (34, False)
+    assert note_role_pitch("E2-bend") is None and note_role_pitch("noise") is None
+
+
+def test_shipped_guitar_pack_has_open_and_muted_notes_over_the_riff_range():
+    pack = load_guitar(ASSETS)
+    assert pack is not None and pack.folder == DEFAULT_GUITAR
+    assert "MIT" in (ASSETS / "guitar" / DEFAULT_GUITAR / "LICENSE").read_text()
+    for mute in (False, True):
+        assert {p for p, m in pack.notes if m == mute} >= set(range(36, 61))
+    for audio in pack.notes.values():
+        assert audio.dtype == np.float32 and np.abs(audio).max() == pytest.approx(1.0, rel=1e-3)
+        assert np.abs(audio[:441]).max() > 1e-3  # the note starts at once: no leading silence
+    assert pack.nearest(20, True)[0] == 36 and pack.nearest(47, False)[0] == 47
+
+
+def _guitar_pack(root: Path, folder: str, roles: list[str]) -> None:
+    pack = root / "guitar" / folder
+    pack.mkdir(parents=True)
+    t = np.arange(22050) / 44100.0
+    for role in roles:
+        sf.write(pack / f"{role}.wav", 0.5 * np.sin(2 * np.pi * 82.41 * t), 44100)
+    samples = [{"file": f"{r}.wav", "role": r} for r in roles]
+    (pack / "samples.json").write_text(json.dumps({"name": folder.title(), "samples": samples}))
+
+
+def test_guitar_pack_is_chosen_by_defaults_json_and_absent_packs_mean_none(tmp_path):
+    assert load_guitar(tmp_path) is None and default_guitar(tmp_path) is None
+    _guitar_pack(tmp_path, "one", ["E2", "E2-palm-mute", "E2-bend"])
+    _guitar_pack(tmp_path, "two", ["E2"])
+    assert default_guitar(tmp_path) == "one"  # no fluid-r3 here: the first folder
+    (tmp_path / "defaults.json").write_text(json.dumps({"guitar": "two"}))
+    pack = load_guitar(tmp_path)
+    assert pack is not None and pack.name == "Two" and set(pack.notes) == {(40, False)}
+    assert set(load_guitar(tmp_path, "one").notes) == {(40, False), (40, True)}  # the bend is not a note
+
+
+def test_a_guitar_pack_with_a_missing_file_or_bad_manifest_fails_clearly(tmp_path):
+    _guitar_pack(tmp_path, "broken", ["E2"])
+    (tmp_path / "guitar" / "broken" / "E2.wav").unlink()
+    with pytest.raises(PipelineError, match="missing E2.wav") as err:
+        load_guitar(tmp_path, "broken")
+    assert err.value.code == ASSETS_MISSING
+    (tmp_path / "guitar" / "broken" / "samples.json").write_text("{not json")
+    with pytest.raises(PipelineError, match="malformed"):
+        load_guitar(tmp_path, "broken")

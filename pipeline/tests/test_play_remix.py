@@ -93,6 +93,7 @@ def test_facts_are_json_and_tell_what_was_used(remix):
     facts = {k: v for k, v in remix.facts.items() if not k.startswith("_")}
     json.dumps(facts)
     assert facts["kit"] and facts["ir"] and facts["tuning"] == "E standard"
+    assert facts["guitar_di"] == "guitar/fluid-r3" and "guitar/fluid-r3" in facts["packs"]
     assert facts["double_time"] is True and facts["felt_tempo"] == pytest.approx(192.0)
     assert facts["lufs"] == pytest.approx(-9.0, abs=1.0) and facts["true_peak_dbtp"] <= -1.0
 
@@ -174,3 +175,16 @@ def test_an_instrumental_song_gets_a_lead_guitar_part_and_its_midi(song, tmp_pat
     assert perf.facts["lead_notes"] > 8
     assert perf.midi["lead"].is_file()
     assert perf.mix.shape == song.audio.shape
+
+
+def test_without_a_guitar_pack_the_guitars_are_modelled_and_say_so(song, tmp_path):
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for name in ("drums", "ir", "midi", "defaults.json"):
+        (assets / name).symlink_to(ASSETS / name)
+    perf = play(
+        *stems_from_song(song), analysis_from_song(song), RemixOptions(), assets_dir=assets, out_dir=tmp_path
+    )
+    assert perf.facts["guitar_di"] == "karplus-strong"
+    assert not any(p.startswith("guitar/") for p in perf.facts["packs"])
+    assert np.abs(perf.mix).max() > 0.1

@@ -200,3 +200,21 @@ def test_the_double_kick_is_tight_and_clicky_not_a_sub_drone(kit):
     body = _band_db(x, 60, 120)
     assert body - _band_db(x, 20, 45) > 6.0  # the weight sits in the body, not below it
     assert _band_db(x, 2000, 6000) > body - 14.0  # the beater's click cuts through the guitars
+
+
+def test_recorded_guitar_notes_are_moved_to_the_played_pitch(tmp_path):
+    from pipeline.assets import GuitarSamples
+    from pipeline.render.strings import StringBank
+
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    e2 = (np.sin(2 * np.pi * 82.41 * t) * np.exp(-t)).astype(np.float32)  # an E2 "recording"
+    pack = GuitarSamples(name="test", folder="test", notes={(40, False): e2})
+    bank = StringBank(3, samples=pack)
+    bank.string_spread = 0.0
+    g2 = bank.note(43, False, 0)  # G2 from the E2 sample, three semitones up
+    spectrum = np.abs(np.fft.rfft(g2[:SAMPLE_RATE] * np.hanning(SAMPLE_RATE)))
+    assert np.fft.rfftfreq(SAMPLE_RATE, 1 / SAMPLE_RATE)[np.argmax(spectrum)] == pytest.approx(98.0, abs=1.0)
+    assert g2.size == pytest.approx(e2.size / 2 ** (3 / 12), abs=2)
+    muted = bank.note(43, True, 0)  # the pack has no palm mutes: that articulation stays modelled
+    assert muted.size == int(0.5 * SAMPLE_RATE)
+    assert StringBank(3, bass=True, samples=pack).samples is None  # the bass never plays guitar samples
