@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import pyloudnorm
@@ -88,15 +87,6 @@ def test_empty_audio_is_a_pipeline_error() -> None:
     with pytest.raises(PipelineError) as caught:
         analyze(np.zeros((2, 0), dtype=np.float32))
     assert caught.value.code == ANALYSIS_FAILED
-
-
-def test_analysis_needs_well_under_a_tenth_of_real_time_in_cpu() -> None:
-    """CPU time, not wall time: the analysis is single-threaded and the test machine is shared."""
-    s = song("fsharp_minor_174")
-    analyze(s.audio[:, : 5 * SAMPLE_RATE])  # warm the libraries
-    start = time.process_time()
-    analyze(s.audio)
-    assert (time.process_time() - start) / s.duration < 0.08  # measured ~0.03; target 0.05 with decoding
 
 
 def test_stems_of_another_length_are_refused() -> None:

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 CONCURRENT_UPLOADS = 20
 SONG_SECONDS = 3.0
-BATCH_TIMEOUT_S = 240
+BATCH_TIMEOUT_S = 900  # correctness, not speed (bench/api_load.py measures that); room for a slow machine
 REDIS_OUTAGE_S = 12.0
 
 
@@ -71,7 +71,7 @@ def signed_download(client: ApiClient, stack: Stack, job_id: str) -> bytes:
     return download.content
 
 
-def run_one_job(stack: Stack, song: Path, *, timeout: float = 120) -> dict:
+def run_one_job(stack: Stack, song: Path, *, timeout: float = 360) -> dict:
     client = stack.client()
     job_id = client.create_job(song)
     return client.watch(job_id, timeout=timeout, interval=0.5).final
@@ -178,7 +178,7 @@ def test_upload_while_redis_is_down_is_503_leaves_nothing_and_resubmission_works
     for svc in crashed:
         assert svc.process.proc.returncode != 0, f"{svc.name} exited 0 during the outage"
     restarted = stack.supervise()
-    job = run_one_job(stack, song, timeout=180)
+    job = run_one_job(stack, song, timeout=360)
     assert job["status"] == "succeeded", job
     assert job["original_name"] == song.name
     assert stack.healthz().status_code == 200
