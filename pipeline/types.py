@@ -27,6 +27,14 @@ STYLES: dict[str, str] = {
 }
 OUTPUT_FORMATS = ("wav", "mp3", "flac")
 SEPARATORS = ("auto", "demucs", "spleeter", "dsp")
+# How the band feels the song's pulse: "auto" lets the style choose (at the song's tempo unless the style
+# plays that tempo in half or double time), the others force it.
+FEELS: dict[str, str] = {
+    "auto": "The style chooses: the song's own tempo unless the style suits half or double time.",
+    "half": "Half time: the backbeat every bar, heavy and wide.",
+    "normal": "The song's own tempo.",
+    "double": "Double time: twice the song's pulse, fast and driving.",
+}
 STEM_NAMES = ("vocals", "drums", "bass", "other")
 
 # Stage names shown to listeners, in order, with their share of the whole job's progress.
@@ -57,6 +65,7 @@ class RemixOptions:
     keep_vocals: bool = True
     seed: int = 0
     separator: str = "auto"
+    feel: str = "auto"
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
@@ -70,6 +79,8 @@ class RemixOptions:
                 INVALID_OPTIONS,
                 f"Unknown output format '{self.output_format}'. Choose wav, mp3 or flac.",
             )
+        if self.feel not in FEELS:
+            raise PipelineError(INVALID_OPTIONS, f"Unknown feel '{self.feel}'. Choose {', '.join(FEELS)}.")
         if self.separator not in SEPARATORS:
             raise PipelineError(
                 INVALID_OPTIONS, f"Unknown separator '{self.separator}'. Choose {', '.join(SEPARATORS)}."
