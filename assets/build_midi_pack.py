@@ -158,8 +158,8 @@ def groove(style: str, preset: StylePreset) -> stream.Score:
     drums.midiChannel = 9  # GM channel 10
     part = _part(f"{style} groove 1", spec.bpm, drums)
     bars = (
-        _drum_bar(preset.groove, preset.groove_riffs[0], crash_first=True),
-        _drum_bar(preset.full, preset.full_riffs[0], crash_first=False),
+        _drum_bar(preset.grooves["groove"], preset.riffs["groove"][0], crash_first=True),
+        _drum_bar(preset.grooves["full"], preset.riffs["full"][0], crash_first=False),
     )
     for bar, voices in enumerate(bars):
         for pitch in sorted(voices):
@@ -180,9 +180,11 @@ def build(out_dir: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         scores = {
             "riff-1": riff(
-                style, preset, (preset.groove_riffs[0], preset.groove_riffs[-1]), f"{style} riff 1"
+                style, preset, (preset.riffs["groove"][0], preset.riffs["groove"][-1]), f"{style} riff 1"
             ),
-            "riff-2": riff(style, preset, (preset.full_riffs[0], preset.full_riffs[-1]), f"{style} riff 2"),
+            "riff-2": riff(
+                style, preset, (preset.riffs["full"][0], preset.riffs["full"][-1]), f"{style} riff 2"
+            ),
             "motif-1": motif(style, preset),
             "groove-1": groove(style, preset),
         }

@@ -11,8 +11,9 @@ import numpy as np
 from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, PeakFilter, Pedalboard
 
 from pipeline import master as mastering
-from pipeline.arrange import Arrangement, arrange, midi_export, part_rngs
-from pipeline.arrange.lead import arrange_lead
+from pipeline.arrange import PART_RENDER_DRUMS, Arrangement, arrange, midi_export, part_rngs
+from pipeline.arrange.form import TREATMENTS
+from pipeline.arrange.lead import arrange_lead, harmonise, voice_free_bars
 from pipeline.arrange.seeds import load_riff_seeds
 from pipeline.assets import default_names, load_guitar, load_ir, load_kit, load_pair_ir, midi_seeds
 from pipeline.audio_io import write_audio
@@ -22,13 +23,18 @@ from pipeline.render.bass import render_bass
 from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
 from pipeline.render.lead import render_lead
-from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions
+from pipeline.types import LOUDNESS_HOP_S, SAMPLE_RATE, SUNG_HOP_S, Analysis, RemixOptions
 
 # Stem loudness before mastering (LUFS): relative balance of the band; the master sets the absolute level.
 # Measured on the shared songs with the metal judge: louder originals pull the remix back toward the
 # original's genre; these keep vocals clearly audible on top of a band that leads.
-STEM_LUFS = {"guitars": -15.0, "drums": -14.0, "bass": -19.5, "vocals": -18.0, "other": -25.0, "lead": -26.0}
+STEM_LUFS = {"guitars": -15.0, "drums": -14.0, "bass": -19.5, "vocals": -18.0, "other": -25.0, "lead": -16.0}
 LEAD_OTHER_DUCK_DB = 2.0  # the original harmony steps back further when a lead guitar plays the tune
+# How hard the rhythm guitarist drives the amp in each treatment (dB at the amp's input): calm parts are
+# played with the volume knob rolled back (crunch, not a wall of gain), verses a little under the chorus.
+TREATMENT_DRIVE_DB = {"calm": -14.0, "groove": -3.0, "full": 0.0, "breakdown": 0.0, "ending": 0.0}
+TWIN_LEAD_STYLES = ("heavy", "power")  # styles whose choruses harmonise the lead a third above
+MAX_DYNAMICS_DB = 12.0  # the deepest the remix follows the original's quiet parts below its loudest
 STEM_FORMAT = "flac"
 
 
@@ -78,6 +84,42 @@ def _fades(mix: np.ndarray, beat_s: float) -> np.ndarray:
     return mix
 
 
+def treatment_gain(arr: Arrangement, n: int, gains_db: dict[str, float], ramp_s: float = 0.03) -> np.ndarray:
+    """Per-sample linear gain (n,) following each bar's treatment, with short ramps at the changes."""
+    db = np.zeros(n, dtype=np.float32)
+    for bar, treatment in zip(arr.bars, arr.modes, strict=True):
+        a, b = int(bar.start * SAMPLE_RATE), min(n, int(bar.end * SAMPLE_RATE))
+        db[a:b] = gains_db[treatment]
+    if arr.bars:
+        db[min(n, int(arr.bars[-1].end * SAMPLE_RATE)) :] = gains_db[arr.modes[-1]]
+    ramp = max(1, int(ramp_s * SAMPLE_RATE))
+    db = np.convolve(db, np.full(ramp, 1.0 / ramp, dtype=np.float32), mode="same")
+    return (10 ** (db / 20)).astype(np.float32)
+
+
+def dynamics_shape(analysis: Analysis) -> np.ndarray:
+    """The original's loudness shape per DYNAMICS_HOP_S, dB under its loud parts (0 .. -MAX_DYNAMICS_DB).
+
+    From the analysis' short-term loudness curve; an analysis stored without one falls back to its
+    sections' energies.
+    """
+    hop = mastering.DYNAMICS_HOP_S
+    n_hops = int(np.ceil(analysis.duration / hop)) + 1
+    if analysis.loudness_curve:
+        curve = np.asarray(analysis.loudness_curve, dtype=np.float64)
+        at = np.arange(n_hops) * hop / LOUDNESS_HOP_S
+        curve = np.interp(at, np.arange(curve.size), curve)
+        sounding = curve > curve.max() - 40.0
+        ref = float(np.percentile(curve[sounding], 95)) if sounding.any() else float(curve.max())
+        rel = curve - ref
+    else:
+        rel = np.zeros(n_hops)
+        for sec in analysis.sections:
+            a, b = int(sec.start / hop), int(np.ceil(sec.end / hop))
+            rel[a : b + 1] = -MAX_DYNAMICS_DB * (1.0 - float(sec.energy)) * 0.6
+    return np.clip(rel, -MAX_DYNAMICS_DB, 0.0)
+
+
 def write_midi(arr: Arrangement, tempo: float, midi_dir: Path) -> dict[str, Path]:
     """Every arranged part as a .mid file under ``midi_dir``."""
     out = {"drums": midi_export.write_drums(midi_dir / "drums.mid", arr.drums, tempo)}
@@ -86,6 +128,7 @@ def write_midi(arr: Arrangement, tempo: float, midi_dir: Path) -> dict[str, Path
         ("guitar_right", arr.guitar_right, "guitar", 1),
         ("bass", arr.bass, "bass", 2),
         ("lead", arr.lead, "lead", 3),
+        ("lead_harmony", arr.lead_harmony, "lead", 4),
     ]
     for name, notes, program, channel in parts:
         if notes:
@@ -141,8 +184,21 @@ def play(
     if not arr.bars:
         raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
     tempo = analysis.tempo if analysis.tempo > 0 else 120.0
-    if not analysis.has_vocals or not options.keep_vocals:  # no voice to carry the tune: a lead guitar does
-        arr.lead = arrange_lead(_fit(other, n).mean(axis=0) + vocals.mean(axis=0), arr.bars)
+    voiced = analysis.has_vocals and options.keep_vocals
+    # Where no voice carries the tune (an instrumental, or a sung song's intro, solos and interludes), a lead
+    # guitar plays the song's melody, tracked from the stems that hold it.
+    if not voiced:
+        free = [True] * len(arr.bars)
+    elif analysis.sung:
+        free = voice_free_bars(arr.bars, analysis.sung, SUNG_HOP_S)
+    else:  # sung, but stored before the analysis said where: the voice keeps the tune throughout
+        free = [False] * len(arr.bars)
+    source = _fit(other, n).mean(axis=0) + (vocals.mean(axis=0) if not voiced else 0.0)
+    arr.lead = arrange_lead(source, arr.bars, key_root=arr.key_root, scale=analysis.scale, free_bars=free)
+    if arr.lead and arr.style.name in TWIN_LEAD_STYLES:
+        chorus = [(b.start, b.end) for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full"]
+        twin = [x for x in arr.lead if any(a <= x.time < b for a, b in chorus)]
+        arr.lead_harmony = harmonise(twin, arr.key_root, analysis.scale)
     midi = write_midi(arr, tempo, out_dir / "midi")
     on_stage("arranging", 1.0)
 
@@ -159,7 +215,7 @@ def play(
     del harmony
     on_stage("rendering", 0.15)
 
-    r_drums = part_rngs(options.seed, options.style, 8)[6]
+    r_drums = part_rngs(options.seed, options.style)[PART_RENDER_DRUMS]
     drums, kick_env = render_drums(arr.drums, kit, n, r_drums)
     duck = mastering.kick_ducking(kick_env)
     del kick_env
@@ -179,10 +235,11 @@ def play(
         options.seed,
         ir_right=pair[1] if pair else None,
         samples=guitar_pack,
+        drive_gain=treatment_gain(arr, n, TREATMENT_DRIVE_DB),
     )
     guitars = mastering.set_loudness(guitars, STEM_LUFS["guitars"], in_place=True)
     if arr.lead:
-        lead = render_lead(arr.lead, n, ir, options.seed + 13)
+        lead = render_lead(arr.lead, n, ir, options.seed + 13, harmony=arr.lead_harmony)
         guitars += mastering.set_loudness(lead, STEM_LUFS["lead"], in_place=True)
         del lead
     guitars *= duck
@@ -199,7 +256,9 @@ def play(
     on_stage("rendering", 1.0)
 
     on_stage("mastering", 0.0)
-    mix, measured = mastering.master(_fades(mix, 60.0 / tempo), in_place=True)
+    mix, measured = mastering.master(
+        _fades(mix, 60.0 / tempo), in_place=True, dynamics_db=dynamics_shape(analysis)
+    )
     on_stage("mastering", 0.9)
 
     pictures = draw_song(mix, analysis, out_dir)
@@ -219,12 +278,20 @@ def play(
         ],
         "tempo": round(float(tempo), 2),
         "felt_tempo": round(float(arr.felt_tempo), 2),
-        "double_time": arr.feel == 2,
+        "feel": arr.feel,
+        "chorus_feel": arr.chorus_feel,
+        "chorus_felt_tempo": round(float(arr.chorus_felt_tempo), 2),
+        "double_time": arr.feel == "double",
         "bars": len(arr.bars),
-        "sections_played": {m: arr.modes.count(m) for m in ("calm", "groove", "full")},
+        "sections_played": {m: arr.modes.count(m) for m in TREATMENTS},
+        "form": [
+            {"start": round(p.start, 2), "label": p.label, "role": p.role, "treatment": p.treatment}
+            for p in arr.form
+        ],
         "drum_hits": len(arr.drums),
         "guitar_notes": len(arr.guitar_left) + len(arr.guitar_right),
         "lead_notes": len(arr.lead),
+        "lead_harmony_notes": len(arr.lead_harmony),
         "lufs": measured["lufs"],
         "true_peak_dbtp": measured["true_peak_dbtp"],
         "seed": options.seed,

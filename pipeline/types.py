@@ -47,6 +47,9 @@ STAGES: tuple[tuple[str, float], ...] = (
     ("mastering", 10.0),
 )
 
+LOUDNESS_HOP_S = 0.5  # hop of Analysis.loudness_curve
+SUNG_HOP_S = 1.0  # hop of Analysis.sung
+
 # on_progress(stage, percent): stage is one of STAGES' names, percent is the whole job's 0..100.
 ProgressCallback = Callable[[str, float], None]
 # A stage's own progress reporter: fraction of that stage done, 0..1.
@@ -128,6 +131,7 @@ class Chord:
     label: str  # "E:min", "C:maj", "N" for no chord
     root: int | None  # pitch class 0 (C) .. 11 (B); None for "N"
     quality: str  # "maj", "min", "" for "N"
+    bass: int | None = None  # pitch class the song's bass plays under it (an inversion when not the root)
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,11 @@ class Analysis:
     sections: list[Section]
     loudness_lufs: float
     has_vocals: bool = True
+    # Short-term loudness (LUFS, 3 s windows) of the original every LOUDNESS_HOP_S: the song's dynamics,
+    # which the remix's master follows. Empty in analyses stored before it existed.
+    loudness_curve: list[float] = field(default_factory=list)
+    # Per second of the song: does a voice carry the tune there (the lead guitar plays where it does not)?
+    sung: list[bool] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

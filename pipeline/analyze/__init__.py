@@ -15,7 +15,7 @@ import numpy as np
 from pipeline.analyze import loudness, meter, rhythm, sections, tonal, vocals
 from pipeline.analyze.features import Features, compute_features
 from pipeline.errors import ANALYSIS_FAILED, PipelineError
-from pipeline.types import SAMPLE_RATE, Analysis, Chord, StageProgress, Stems, no_progress
+from pipeline.types import LOUDNESS_HOP_S, SAMPLE_RATE, Analysis, Chord, StageProgress, Stems, no_progress
 
 __all__ = ["analyze"]
 
@@ -79,6 +79,7 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
     lap("sections", 0.85)
 
     lufs = loudness.integrated_loudness(audio, sr)
+    curve = loudness.short_term_curve(audio, sr, LOUDNESS_HOP_S)
     lap("loudness", 0.95)
 
     extra: dict[str, object] = {
@@ -91,8 +92,9 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         "has_vocals_measured": stems is not None,
     }
     sung = True  # without a vocals stem nobody can tell; the remix keeps whatever is there
+    sung_windows: list[bool] = []
     if stems is not None:
-        sung, share = vocals.has_vocals(stems.vocals, stems.other, audio, sr)
+        sung, share, sung_windows = vocals.has_vocals(stems.vocals, stems.other, audio, sr)
         extra["vocal_share"] = share
     lap("vocals", 1.0)
     extra["timings"] = timings
@@ -108,10 +110,14 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         key=key.key,
         scale=key.scale,
         key_strength=round(key.strength, 3),
-        chords=[Chord(round(c.start, 4), round(c.end, 4), c.label, c.root, c.quality) for c in chords],
+        chords=[
+            Chord(round(c.start, 4), round(c.end, 4), c.label, c.root, c.quality, c.bass) for c in chords
+        ],
         sections=song_sections,
         loudness_lufs=lufs,
         has_vocals=bool(sung),
+        loudness_curve=curve,
+        sung=sung_windows,
         extra=extra,
     )
 

@@ -51,13 +51,12 @@ def k_weighting(rate: int) -> np.ndarray:
     )
 
 
-def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
-    """LUFS of a (channels, n) signal; finite even for silence or very short input."""
+def _sub_block_energy(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
+    """(sum over channels of squared K-weighted samples per 100 ms, samples per 100 ms)."""
     audio = np.atleast_2d(audio)
     channels, n = audio.shape
     sos = k_weighting(sample_rate)
     step = int(round(_STEP_S * sample_rate))
-    per_block = int(round(_BLOCK_S / _STEP_S))
     state = np.zeros((sos.shape[0], channels, 2))  # filter memory carried from chunk to chunk
     sub_sums: list[np.ndarray] = []  # per 100 ms: sum over channels of squared weighted samples
     carry = np.zeros(0)
@@ -69,7 +68,13 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
         whole = len(energy) // step * step
         sub_sums.append(energy[:whole].reshape(-1, step).sum(axis=1))
         carry = energy[whole:]
-    subs = np.concatenate(sub_sums) if sub_sums else np.zeros(0)
+    return (np.concatenate(sub_sums) if sub_sums else np.zeros(0)), step
+
+
+def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
+    """LUFS of a (channels, n) signal; finite even for silence or very short input."""
+    subs, step = _sub_block_energy(audio, sample_rate)
+    per_block = int(round(_BLOCK_S / _STEP_S))
     if len(subs) < per_block:
         return SILENCE_LUFS
     blocks = np.convolve(subs, np.ones(per_block), mode="valid") / (per_block * step)
@@ -82,3 +87,26 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     gated = blocks[(levels > SILENCE_LUFS) & (levels > relative)]
     value = -0.691 + 10 * math.log10(gated.mean())
     return round(value, 2) if math.isfinite(value) and value > SILENCE_LUFS else SILENCE_LUFS
+
+
+def short_term_curve(
+    audio: np.ndarray, sample_rate: int, hop_s: float = 0.5, window_s: float = 3.0
+) -> list[float]:
+    """Short-term loudness (LUFS, EBU R128's 3 s window) every ``hop_s``, centred on each hop's time.
+
+    The loudness range (LRA) is read off these values; the remix's master follows them so the song's quiet
+    and loud parts stay where they were. Windows are shortened at the song's edges.
+    """
+    subs, step = _sub_block_energy(audio, sample_rate)
+    if not len(subs):
+        return []
+    per_hop = max(1, int(round(hop_s / _STEP_S)))
+    half = max(1, int(round(window_s / _STEP_S / 2)))
+    cum = np.concatenate([[0.0], np.cumsum(subs)])
+    centres = np.arange(0, len(subs), per_hop)
+    lo = np.clip(centres - half, 0, len(subs))
+    hi = np.clip(centres + half, 0, len(subs))
+    power = (cum[hi] - cum[lo]) / np.maximum(hi - lo, 1) / step
+    with np.errstate(divide="ignore"):
+        levels = -0.691 + 10 * np.log10(power)
+    return [round(float(max(v, SILENCE_LUFS)), 2) for v in levels]

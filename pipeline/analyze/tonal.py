@@ -13,7 +13,7 @@ Chords: per beat, template matching of the median chroma against the 24 triads p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,6 +36,8 @@ _PROFILES = {
 _BASS_WEIGHT = 0.5
 _SHARPNESS = 8.0
 _SWITCH_COST = 2.0
+# An inversion is called only when another chord tone leads the bass band by this factor over the root.
+_INVERSION_MARGIN = 1.5
 # Below this chroma energy (relative to the song's loudest frame) a beat has no chord.
 _SILENT_RMS = 0.02
 
@@ -118,7 +120,26 @@ def estimate_chords(features: Features, beats: np.ndarray) -> list[Chord]:
     labels = [f"{NOTE_NAMES[roots[k]]}{'m' if qualities[k] == 'min' else ''}" for k in path]
     labels = _mute_silence(labels, features, beats)
     bounds = np.append(beats, features.duration)
-    return [Chord(float(bounds[i]), float(bounds[i + 1]), *chord_label(lab)) for i, lab in enumerate(labels)]
+    chords = [
+        Chord(float(bounds[i]), float(bounds[i + 1]), *chord_label(lab)) for i, lab in enumerate(labels)
+    ]
+    return [replace(c, bass=_bass_note(c, bass[i])) for i, c in enumerate(chords)]
+
+
+def _bass_note(chord: Chord, bass: np.ndarray) -> int | None:
+    """The pitch class the bass plays under ``chord`` on one beat (``bass``: that beat's bass chroma, max 1).
+
+    The chord's root unless another of its tones clearly leads the low band (an inversion, e.g. C/E): a
+    band that plays the song's bass line keeps its movement, which a root-only bass flattens.
+    """
+    if chord.root is None:
+        return None
+    third = 3 if chord.quality == "min" else 4
+    tones = [chord.root, (chord.root + third) % 12, (chord.root + 7) % 12]
+    best = max(tones, key=lambda pc: bass[pc])
+    if best != chord.root and bass[best] > _INVERSION_MARGIN * bass[chord.root] and bass[best] > 0.5:
+        return int(best)
+    return int(chord.root)
 
 
 def estimate_chords_essentia(features: Features, beats: np.ndarray) -> list[Chord]:
@@ -190,8 +211,7 @@ def merge_chords(chords: list[Chord]) -> list[Chord]:
     merged: list[Chord] = []
     for chord in chords:
         if merged and merged[-1].label == chord.label:
-            last = merged[-1]
-            merged[-1] = Chord(last.start, chord.end, last.label, last.root, last.quality)
+            merged[-1] = replace(merged[-1], end=chord.end)
         else:
             merged.append(chord)
     return merged

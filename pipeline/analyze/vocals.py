@@ -45,16 +45,17 @@ def _voice_band(mono: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def has_vocals(
     vocals: np.ndarray, other: np.ndarray, mix: np.ndarray, sample_rate: int
-) -> tuple[bool, float]:
-    """(verdict, share of sounding 1-s windows where the vocals stem holds its own in the voice band)."""
+) -> tuple[bool, float, list[bool]]:
+    """(verdict, share of sounding 1-s windows where the vocals stem holds its own in the voice band,
+    that judgement per 1-s window)."""
     mix_mono = _mono(mix)
     m = _window_levels(mix_mono, sample_rate)
     sounding = m > _FLOOR_DB
     if not sounding.any():
-        return False, 0.0
+        return False, 0.0, [False] * len(m)
     mb = _window_levels(_voice_band(mix_mono, sample_rate), sample_rate)
     del mix_mono
     v, o = (_window_levels(_voice_band(_mono(x), sample_rate), sample_rate) for x in (vocals, other))
     sung = sounding & (v > _FLOOR_DB) & (v - mb > -WITHIN_DB) & (v - o > OVER_OTHER_DB)
     share = float(sung.sum() / sounding.sum())
-    return share >= _MIN_SHARE, round(share, 3)
+    return share >= _MIN_SHARE, round(share, 3), [bool(x) for x in sung]

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.arrange.bass import arrange_bass
-from pipeline.arrange.drums import arrange_drums, bar_mode
+from pipeline.arrange.drums import arrange_drums
 from pipeline.arrange.events import Hit, Note
+from pipeline.arrange.form import SectionPlan, bar_treatments, plan_form
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
 from pipeline.arrange.guitar import Stroke, perform, write_riffs
 from pipeline.arrange.seeds import Riff
-from pipeline.arrange.styles import StylePreset, feel_factor, get_style
+from pipeline.arrange.styles import StylePreset, choose_feel, felt_tempo, get_style
 from pipeline.types import Analysis, RemixOptions
 
 __all__ = ["Arrangement", "Bar", "Hit", "Note", "Stroke", "arrange"]
@@ -22,8 +23,8 @@ __all__ = ["Arrangement", "Bar", "Hit", "Note", "Stroke", "arrange"]
 @dataclass
 class Arrangement:
     style: StylePreset
-    feel: int  # 2 = double-time feel
-    felt_tempo: float
+    feel: str  # the verses' feel: "half", "normal" or "double"
+    felt_tempo: float  # the verses' felt tempo
     key_root: int
     bars: list[Bar]
     strokes: list[Stroke]
@@ -32,10 +33,19 @@ class Arrangement:
     guitar_right: list[Note]
     bass: list[Note]
     lead: list[Note] = field(default_factory=list)
-    modes: list[str] = field(default_factory=list)
+    lead_harmony: list[Note] = field(default_factory=list)  # the twin lead, a third above, where it plays
+    modes: list[str] = field(default_factory=list)  # each bar's treatment (form.TREATMENTS)
+    form: list[SectionPlan] = field(default_factory=list)
+    chorus_feel: str = "normal"
+    chorus_felt_tempo: float = 0.0
 
 
-def part_rngs(seed: int, style: str, n: int) -> list[np.random.Generator]:
+# Part generators drawn from the seed, by position: adding a part at the end never shifts another.
+PART_DRUMS, PART_LEFT, PART_RIGHT, PART_BASS, PART_LEAD, PART_RENDER_DRUMS = 0, 1, 2, 3, 4, 6
+PART_COUNT = 8
+
+
+def part_rngs(seed: int, style: str, n: int = PART_COUNT) -> list[np.random.Generator]:
     """Independent seeded generators, one per part, so adding a part never shifts another."""
     seq = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(style.encode())])
     return [np.random.default_rng(s) for s in seq.spawn(n)]
@@ -44,21 +54,29 @@ def part_rngs(seed: int, style: str, n: int) -> list[np.random.Generator]:
 def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
     """The whole band's parts on the song's grid; ``riff_seeds`` (see ``seeds``) shape the rhythm guitar."""
     style = get_style(options.style)
-    feel = feel_factor(style, analysis.tempo)
+    feel = choose_feel(style, analysis.tempo, options.feel)
     key_root = pitch_class(analysis.key)
-    bars = build_bars(analysis, feel, key_root)
-    labels = [s.label for s in sorted(analysis.sections, key=lambda s: s.start)] or ["A"]
-    r_drums, r_left, r_right, r_bass, _r_lead = part_rngs(options.seed, options.style, 5)
-    strokes, attacks = write_riffs(bars, style, options.intensity, labels, options.seed, riff_seeds)
-    felt = analysis.tempo * feel
-    drums = arrange_drums(bars, style, options.intensity, attacks, r_drums, felt)
-    left = perform(strokes, r_left, options.intensity, style.chug_ms)
-    right = perform(strokes, r_right, options.intensity, style.chug_ms)
-    bass = arrange_bass(strokes, r_bass, options.intensity)
+    form = plan_form(analysis.sections, options.intensity, analysis.duration)
+    bars = build_bars(
+        analysis,
+        lambda k: feel.for_treatment(form[min(k, len(form) - 1)].treatment),
+        key_root,
+        "min" if analysis.scale == "minor" else "maj",
+    )
+    treatments = bar_treatments(form, [b.section for b in bars])
+    labels = [p.label for p in form]
+    rngs = part_rngs(options.seed, options.style)
+    strokes, attacks = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds)
+    drums = arrange_drums(
+        bars, style, treatments, options.intensity, attacks, rngs[PART_DRUMS], analysis.tempo
+    )
+    left = perform(strokes, rngs[PART_LEFT], options.intensity, style.chug_ms)
+    right = perform(strokes, rngs[PART_RIGHT], options.intensity, style.chug_ms)
+    bass = arrange_bass(strokes, rngs[PART_BASS], options.intensity)
     return Arrangement(
         style=style,
-        feel=feel,
-        felt_tempo=felt,
+        feel=feel.verse,
+        felt_tempo=felt_tempo(analysis.tempo, feel.verse),
         key_root=key_root,
         bars=bars,
         strokes=strokes,
@@ -66,5 +84,8 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         guitar_left=left,
         guitar_right=right,
         bass=bass,
-        modes=[bar_mode(b, options.intensity) for b in bars],
+        modes=treatments,
+        form=form,
+        chorus_feel=feel.chorus,
+        chorus_felt_tempo=felt_tempo(analysis.tempo, feel.chorus),
     )

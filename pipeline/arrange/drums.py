@@ -1,4 +1,4 @@
-"""Drum part on the felt grid: style grooves, fills into section boundaries, crashes on section downbeats."""
+"""Drum part on the felt grid: each section's groove, fills into the next section, crashes, the last hit."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 
 from pipeline.arrange.events import Hit
 from pipeline.arrange.grid import Bar
-from pipeline.arrange.styles import CALM, Groove, StylePreset
+from pipeline.arrange.styles import StylePreset, felt_tempo, pattern_slot
 
 # Double-kick 16ths become 8ths above this felt tempo. Measured (metal judge, 7 shared songs): on songs
 # played in double time (felt 224-240 BPM) 16ths raised MSD metal 0.39 -> 0.55 and turned the piano song's
@@ -27,20 +27,14 @@ BASE_VELOCITY = {
 }
 
 
-def bar_mode(bar: Bar, intensity: float) -> str:
-    """ "calm", "groove" or "full": how hard a bar is played, from section energy and intensity."""
-    density = 0.3 + 0.6 * intensity + 0.4 * (bar.energy - 0.5)
-    if density < 0.4:
-        return "calm"
-    return "full" if density >= 0.68 else "groove"
+# How hard each treatment is played (velocity scale): a calm part is touched, a full one hit.
+TREATMENT_DYNAMICS = {"calm": 0.72, "groove": 0.9, "full": 1.0, "breakdown": 1.0, "ending": 1.0}
+GHOST_CHANCE = 0.35  # groove bars: chance of a ghost snare on an off-beat 16th next to the backbeat
 
 
-def groove_for(style: StylePreset, mode: str) -> Groove:
-    return {"calm": CALM, "groove": style.groove, "full": style.full}[mode]
-
-
-def _pattern_at(pattern: str, slot: int) -> str:
-    return pattern[slot % len(pattern)]
+def _pattern_at(pattern: str, slot: int | None) -> str:
+    """The symbol at a pattern slot; None (the held half of a half-time symbol) is a rest."""
+    return "." if slot is None else pattern[slot % len(pattern)]
 
 
 class _Humaniser:
@@ -48,8 +42,8 @@ class _Humaniser:
         self.rng = rng
         self.scale = 0.8 + 0.2 * intensity
 
-    def hit(self, t: float, role: str, accent: str = "x") -> Hit:
-        vel = BASE_VELOCITY[role] * self.scale
+    def hit(self, t: float, role: str, accent: str = "x", dynamics: float = 1.0) -> Hit:
+        vel = BASE_VELOCITY[role] * self.scale * dynamics
         if accent == "X":
             vel = min(1.0, vel * 1.12)
         elif accent == "o":
@@ -62,52 +56,71 @@ class _Humaniser:
 def arrange_drums(
     bars: list[Bar],
     style: StylePreset,
+    treatments: list[str],
     intensity: float,
     riff_attacks: dict[int, list[int]],
     rng: np.random.Generator,
-    felt_tempo: float,
+    tempo: float,
 ) -> list[Hit]:
-    """All drum hits. ``riff_attacks`` maps bar index -> guitar attack slots (for kick="riff")."""
+    """All drum hits. ``riff_attacks`` maps bar index -> guitar attack slots (for kick="riff").
+
+    Each bar plays its section's treatment: the style's groove for it, a crash on every new section, a fill
+    (snare and toms down the kit) into each next one, and one final hit where the song ends.
+    """
     human = _Humaniser(rng, intensity)
     hits: list[Hit] = []
-    fast = felt_tempo > DOUBLE_KICK_MAX_BPM
     for n, bar in enumerate(bars):
-        mode = bar_mode(bar, intensity)
-        groove = groove_for(style, mode)
+        fast = felt_tempo(tempo, bar.feel) > DOUBLE_KICK_MAX_BPM
+        treatment = treatments[n]
+        dyn = TREATMENT_DYNAMICS[treatment]
         n_slots = len(bar.slots)
+        if treatment == "ending":
+            if bar.bar_in_section == 0:  # the last hit: everyone together, then let it ring
+                hits += [human.hit(bar.slots[0], r, "X") for r in ("kick", "crash", "china")]
+            continue
+        groove = style.grooves[treatment]
         fill_from = n_slots
-        if bar.section_end and n + 1 < len(bars):
-            fill_from = n_slots - (8 if mode == "full" and n_slots >= 16 else 4)
+        if bar.section_end and n + 1 < len(bars) and treatments[n + 1] != "ending":
+            fill_from = n_slots - (8 if treatment in ("full", "breakdown") and n_slots >= 16 else 4)
         for i, t in enumerate(bar.slots):
             if i >= fill_from:
                 k = i - fill_from
                 roles = FILL_ROLES[-(n_slots - fill_from) :] if n_slots - fill_from < 8 else FILL_ROLES
-                hits.append(human.hit(t, roles[k % len(roles)], "X" if k % 2 == 0 else "x"))
+                hits.append(human.hit(t, roles[k % len(roles)], "X" if k % 2 == 0 else "x", dyn))
                 if k % 2 == 0:
-                    hits.append(human.hit(t, "kick"))
+                    hits.append(human.hit(t, "kick", "x", dyn))
                 continue
+            p = pattern_slot(i, bar.bar_in_section, n_slots, bar.feel)
             if groove.kick == "riff":
                 kick = "x" if i in riff_attacks.get(bar.index, ()) else "."
             else:
-                kick = _pattern_at(groove.kick, i)
+                kick = _pattern_at(groove.kick, p)
                 if groove.kick.count("x") >= 12 and kick != ".":  # double kick: beats lead, the rest roll
                     kick = "." if fast and i % 2 == 1 else ("X" if i % 4 == 0 else "x")
             if kick != ".":
-                hits.append(human.hit(t, "kick", kick))
-            snare = _pattern_at(groove.snare, i)
+                hits.append(human.hit(t, "kick", kick, dyn))
+            snare = _pattern_at(groove.snare, p)
             if snare != ".":
-                hits.append(human.hit(t, "snare", snare))
-            cym = _pattern_at(groove.cymbal, i)
-            if i == 0 and (bar.section_start or (mode == "full" and bar.index % 4 == 0)):
-                hits.append(human.hit(t, "crash", "X"))
+                hits.append(human.hit(t, "snare", snare, dyn))
+            elif treatment == "groove" and i % 2 == 1 and rng.random() < GHOST_CHANCE * (i % 8 in (3, 7)):
+                hits.append(human.hit(t, "snare", "o", dyn))
+            cym = _pattern_at(groove.cymbal, p)
+            if i == 0 and (bar.section_start or (treatment == "full" and bar.bar_in_section % 4 == 0)):
+                hits.append(human.hit(t, "crash", "X", dyn))
                 if kick == ".":
-                    hits.append(human.hit(t, "kick", "X"))
+                    hits.append(human.hit(t, "kick", "X", dyn))
             elif cym != ".":
                 role = groove.cymbal_role
-                if mode != "calm" and role == "hihat-closed" and i == n_slots - 2 and bar.index % 2 == 1:
+                if treatment != "calm" and role == "hihat-closed" and i == n_slots - 2 and bar.index % 2 == 1:
                     role = "hihat-open"
-                hits.append(human.hit(t, role, cym))
-            if mode == "full" and style.name in ("heavy", "power") and i % 16 == 12 and bar.index % 4 == 3:
-                hits.append(human.hit(t, "china", "X"))
+                on_beat = i % (n_slots // max(1, bar.pulses)) == 0 if bar.pulses else True
+                hits.append(human.hit(t, role, cym if on_beat else "x", dyn * (1.0 if on_beat else 0.85)))
+            if (
+                treatment == "full"
+                and style.name in ("heavy", "power")
+                and i == 12
+                and bar.bar_in_section % 4 == 3
+            ):
+                hits.append(human.hit(t, "china", "X", dyn))
     hits.sort(key=lambda h: (h.time, h.role))
     return hits

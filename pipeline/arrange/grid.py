@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.arrange.styles import slots_per_beat
 from pipeline.types import Analysis
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -33,6 +35,11 @@ class Bar:
     section_start: bool
     section_end: bool
     roots: tuple[int, ...]  # chord root pitch class at every slot
+    qualities: tuple[str, ...] = ()  # chord quality ("maj", "min") at every slot
+    basses: tuple[int, ...] = ()  # the pitch class the song's bass plays at every slot
+    bar_in_section: int = 0
+    feel: str = "normal"  # "half", "normal" or "double": how this bar's drum patterns are read (styles.py)
+    picking: str = "normal"  # how its guitar riffs are read: its feel, or the song's 16ths under double drums
 
     def slot_end(self, i: int) -> float:
         return self.slots[i + 1] if i + 1 < len(self.slots) else self.end
@@ -82,45 +89,69 @@ def _bar_starts(beats: list[float], analysis: Analysis) -> list[int]:
     return sorted(s for s in starts if s < last)
 
 
-def build_bars(analysis: Analysis, feel: int, key_root: int) -> list[Bar]:
+def build_bars(
+    analysis: Analysis,
+    section_feels: Callable[[int], tuple[str, str]] | str,
+    key_root: int,
+    key_quality: str = "min",
+) -> list[Bar]:
+    """The song's bars, each with the feel of its section (``section_feels``: section index -> (drum feel,
+    guitar picking feel), or one feel for all): 4 slots per beat (16ths), 8 in double time (16ths of the
+    felt tempo).
+
+    Every slot carries the chord sounding at its onset (root, quality, the bass note); where the analysis
+    has no chord (silence, "N") the previous chord carries on, and before the first one the key's tonic.
+    """
     beats = _extended_beats(analysis)
     starts = _bar_starts(beats, analysis)
     chord_starts = [c.start for c in analysis.chords]
     sections = sorted(analysis.sections, key=lambda s: s.start)
     sec_starts = [s.start for s in sections]
     bars: list[Bar] = []
-    last_root = key_root
+    last_root, last_quality, last_bass = key_root, key_quality, key_root
     prev_section = -1
+    bar_in_section = 0
     for n, (a, b) in enumerate(zip(starts, [*starts[1:], len(beats) - 1], strict=True)):
         beat_times = beats[a : b + 1]
         if len(beat_times) < 2:
             continue
-        slots: list[float] = []
-        for t0, t1 in zip(beat_times[:-1], beat_times[1:], strict=True):
-            slots.extend(t0 + (t1 - t0) * k / (4 * feel) for k in range(4 * feel))
         start, end = beat_times[0], beat_times[-1]
         mid = 0.5 * (start + end)
         sec = max(0, bisect.bisect_right(sec_starts, mid) - 1) if sections else 0
+        feel, picking = section_feels(sec) if callable(section_feels) else (section_feels, section_feels)
+        per_beat = slots_per_beat(feel)
+        slots: list[float] = []
+        for t0, t1 in zip(beat_times[:-1], beat_times[1:], strict=True):
+            slots.extend(t0 + (t1 - t0) * k / per_beat for k in range(per_beat))
         energy = float(sections[sec].energy) if sections else 0.6
-        roots = []
+        roots, qualities, basses = [], [], []
         for t in slots:
             ci = bisect.bisect_right(chord_starts, t + 0.02) - 1
-            root = analysis.chords[ci].root if 0 <= ci < len(analysis.chords) else None
-            if root is not None and analysis.chords[ci].end > t:
-                last_root = int(root)
+            chord = analysis.chords[ci] if 0 <= ci < len(analysis.chords) else None
+            if chord is not None and chord.root is not None and chord.end > t:
+                last_root, last_quality = int(chord.root), chord.quality or "maj"
+                last_bass = int(chord.bass) if chord.bass is not None else last_root
             roots.append(last_root)
+            qualities.append(last_quality)
+            basses.append(last_bass)
+        bar_in_section = 0 if sec != prev_section else bar_in_section + 1
         bars.append(
             Bar(
                 index=n,
                 start=start,
                 end=end,
                 slots=tuple(slots),
-                pulses=(len(beat_times) - 1) * feel,
+                pulses=(len(beat_times) - 1) * per_beat // 4,
                 section=sec,
                 energy=energy,
                 section_start=sec != prev_section,
                 section_end=False,
                 roots=tuple(roots),
+                qualities=tuple(qualities),
+                basses=tuple(basses),
+                bar_in_section=bar_in_section,
+                feel=feel,
+                picking=picking,
             )
         )
         prev_section = sec

@@ -1,17 +1,16 @@
-"""Rhythm guitar: power chords and palm-muted chugs on the chord roots, two performances (left/right)."""
+"""Rhythm guitar: the song's chords as power chords, palm-muted chugs and ringing open chords, two takes."""
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pipeline.arrange.drums import bar_mode
 from pipeline.arrange.events import Note
 from pipeline.arrange.grid import Bar
 from pipeline.arrange.seeds import Riff, RiffBar, by_density, plain_riff
-from pipeline.arrange.styles import CALM_RIFFS, StylePreset
+from pipeline.arrange.styles import StylePreset, pattern_slot
 
 
 @dataclass(frozen=True)
@@ -23,6 +22,8 @@ class Stroke:
     root: int  # MIDI pitch of the power-chord root
     kind: str  # "chug" (palm-muted), "open" (ringing), "trem" (tremolo-picked)
     accent: bool
+    third: int | None = None  # semitones of the chord's third when the chord rings with its colour
+    bass: int | None = None  # MIDI pitch the bass plays under it (the song's bass note, an octave down)
 
 
 def root_pitch(pc: int, floor: int) -> int:
@@ -31,14 +32,18 @@ def root_pitch(pc: int, floor: int) -> int:
 
 
 def chord_pitches(stroke: Stroke) -> list[int]:
+    """Palm mutes are root and fifth; open chords add the octave and, with colour, the third above it."""
     if stroke.kind == "chug":
         return [stroke.root, stroke.root + 7]
-    return [stroke.root, stroke.root + 7, stroke.root + 12]
+    pitches = [stroke.root, stroke.root + 7, stroke.root + 12]
+    if stroke.third is not None:
+        pitches.append(stroke.root + 12 + stroke.third)
+    return pitches
 
 
 def choose_riff(
     style: StylePreset,
-    mode: str,
+    treatment: str,
     label: str,
     bar_in_section: int,
     seed: int,
@@ -51,81 +56,106 @@ def choose_riff(
     bar a variation.
     """
     full, groove = by_density(seeds or [])
-    pool = {"full": full, "groove": groove}.get(mode, [])
+    pool = {"full": full, "groove": groove}.get(treatment, [])
     if pool:
-        riff = pool[zlib.crc32(f"{seed}:{label}:{mode}".encode()) % len(pool)]
+        riff = pool[zlib.crc32(f"{seed}:{label}:{treatment}".encode()) % len(pool)]
         return riff[bar_in_section % len(riff)]
-    riffs = {"calm": CALM_RIFFS, "groove": style.groove_riffs, "full": style.full_riffs}[mode]
-    base = zlib.crc32(f"{seed}:{label}:{mode}".encode()) % len(riffs)
+    riffs = style.riffs[treatment]
+    base = zlib.crc32(f"{seed}:{label}:{treatment}".encode()) % len(riffs)
     if bar_in_section % 4 == 3 and len(riffs) > 1:
         return plain_riff(riffs[(base + 1) % len(riffs)])[0]
     return plain_riff(riffs[base])[0]
 
 
+def _third(quality: str) -> int:
+    return 3 if quality == "min" else 4
+
+
+class _RiffWriter:
+    """Accumulates strokes: a stroke lasts until the next attack, a rest, or the end of its bar."""
+
+    def __init__(self) -> None:
+        self.strokes: list[Stroke] = []
+        self.current: Stroke | None = None
+
+    def strike(self, stroke: Stroke) -> None:
+        self.stop(stroke.time)
+        self.current = stroke
+
+    def stop(self, at: float) -> None:
+        if self.current is not None:
+            self.strokes.append(replace(self.current, end=at))
+            self.current = None
+
+
 def write_riffs(
     bars: list[Bar],
     style: StylePreset,
-    intensity: float,
+    treatments: list[str],
     labels: list[str],
     seed: int,
     seeds: list[Riff] | None = None,
 ) -> tuple[list[Stroke], dict[int, list[int]]]:
     """The written rhythm part (strokes) and the attack slots of every bar (for the kick to lock to).
 
-    Every stroke's root is the song's chord root at that slot, moved by the riff's interval there.
+    Every stroke sits on the song's chord of the moment: its root, and on ringing chords its third where the
+    style plays open chords. A riff's rhythm is kept, its note moves are not (they would leave the song's
+    harmony), and a chord change always gets a fresh attack, so the changes land on time. The ending
+    section is one held chord.
     """
-    strokes: list[Stroke] = []
+    writer = _RiffWriter()
     attacks: dict[int, list[int]] = {}
-    bar_in_section = 0
-    for bar in bars:
-        bar_in_section = 0 if bar.section_start else bar_in_section + 1
-        mode = bar_mode(bar, intensity)
+    for n, bar in enumerate(bars):
+        treatment = treatments[n]
         label = labels[bar.section] if bar.section < len(labels) else "A"
-        riff = choose_riff(style, mode, label, bar_in_section, seed, seeds)
-        current: dict[str, float | int | str | bool] | None = None
         bar_attacks: list[int] = []
-        for i, t in enumerate(bar.slots):
-            ch, interval = riff.at(i)
-            root = root_pitch((bar.roots[i] + interval) % 12, style.root_floor)
-            if ch == "-" and current is not None and current["root"] != root:
-                ch = "X"  # the chord changed under a held note: strike the new chord
+        if treatment == "ending":
+            if bar.bar_in_section == 0:
+                writer.strike(_stroke(bar, 0, style, "open", True, colour=True))
+                bar_attacks.append(0)
+            attacks[bar.index] = bar_attacks
+            continue
+        riff = choose_riff(style, treatment, label, bar.bar_in_section, seed, seeds)
+        colour = style.chord_colour or treatment == "calm"
+        n_slots = len(bar.slots)
+        # under double-time drums a style may keep picking the song's 16ths: the pattern at half speed
+        picking = "half" if bar.feel == "double" and bar.picking == "half" else bar.feel
+        for i in range(n_slots):
+            p = pattern_slot(i, bar.bar_in_section, n_slots, picking)
+            ch = riff.at(p)[0] if p is not None else "-"
+            changed = i > 0 and (bar.roots[i], bar.qualities[i]) != (bar.roots[i - 1], bar.qualities[i - 1])
+            changed = changed or (i == 0 and n > 0 and bars[n - 1].roots[-1] != bar.roots[0])
+            if changed and ch in ".-":
+                ch = "X"  # the chord changes here: strike it, whatever the riff rests or holds
+            if ch == "-" and writer.current is None:
+                ch = "."
             if ch in "xXt":
-                if current is not None:
-                    strokes.append(
-                        Stroke(
-                            float(current["time"]),
-                            t,
-                            int(current["root"]),
-                            str(current["kind"]),
-                            bool(current["accent"]),
-                        )
-                    )
                 kind = {"x": "chug", "X": "open", "t": "trem"}[ch]
-                current = {"time": t, "root": root, "kind": kind, "accent": ch == "X" or i % 4 == 0}
+                accent = ch == "X" or i % 4 == 0
+                writer.strike(_stroke(bar, i, style, kind, accent, colour=colour and kind != "chug"))
                 bar_attacks.append(i)
-            elif ch == "." and current is not None:
-                strokes.append(
-                    Stroke(
-                        float(current["time"]),
-                        t,
-                        int(current["root"]),
-                        str(current["kind"]),
-                        bool(current["accent"]),
-                    )
-                )
-                current = None
-        if current is not None:
-            strokes.append(
-                Stroke(
-                    float(current["time"]),
-                    bar.end,
-                    int(current["root"]),
-                    str(current["kind"]),
-                    bool(current["accent"]),
-                )
-            )
+            elif ch == ".":
+                writer.stop(bar.slots[i])
+        if n + 1 >= len(bars) or treatments[n + 1] != "ending":
+            writer.stop(bar.end)
         attacks[bar.index] = bar_attacks
-    return strokes, attacks
+    last_end = bars[-1].end if bars else 0.0
+    writer.stop(last_end)
+    return writer.strokes, attacks
+
+
+def _stroke(bar: Bar, i: int, style: StylePreset, kind: str, accent: bool, *, colour: bool) -> Stroke:
+    root = root_pitch(bar.roots[i], style.root_floor)
+    bass_pc = bar.basses[i] if bar.basses else bar.roots[i]
+    return Stroke(
+        time=bar.slots[i],
+        end=bar.slot_end(i),
+        root=root,
+        kind=kind,
+        accent=accent,
+        third=_third(bar.qualities[i]) if colour and bar.qualities else None,
+        bass=root_pitch(bass_pc, style.root_floor) - 12,
+    )
 
 
 def perform(strokes: list[Stroke], rng: np.random.Generator, intensity: float, chug_ms: float) -> list[Note]:

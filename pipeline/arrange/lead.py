@@ -88,11 +88,132 @@ def melody_to_notes(
     return notes
 
 
-def arrange_lead(melody_source: np.ndarray, bars: list[Bar], min_voiced: float = 0.2) -> list[Note]:
-    """Lead notes for a stem mix, or none when it holds too little melody to follow."""
-    if melody_source.shape[-1] < SAMPLE_RATE:
+SCALE_STEPS = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
+MIN_FREE_BARS = 2  # the lead takes over only where the voice rests this long (not between two phrases)
+
+
+def _slot_index(bars: list[Bar]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Every slot's onset, and for each the (bar position, slot in bar) it belongs to."""
+    times, where = [], []
+    for b, bar in enumerate(bars):
+        for i, t in enumerate(bar.slots):
+            times.append(t)
+            where.append((b, i))
+    return np.asarray(times), where
+
+
+def _chord_tones(bar: Bar, i: int) -> set[int]:
+    root = bar.roots[i]
+    third = 3 if (bar.qualities[i] if bar.qualities else "maj") == "min" else 4
+    return {root, (root + third) % 12, (root + 7) % 12}
+
+
+def _in_key(pitch: int, allowed: set[int]) -> int:
+    """``pitch`` if its pitch class is allowed, else the nearest allowed pitch (the lower one on a tie)."""
+    for step in (0, -1, 1, -2, 2):
+        if (pitch + step) % 12 in allowed:
+            return pitch + step
+    return pitch
+
+
+def clean_melody(notes: list[Note], bars: list[Bar], key_root: int, scale: str) -> list[Note]:
+    """The tracked melody as a guitarist would play it: on the 16th grid and in the key.
+
+    Onsets move to the nearest slot and notes end on one; a note outside the key that is not a tone of the
+    chord under it (a tracking slip between two notes) moves to the nearest scale tone; repeated tracking of
+    one held note (same pitch, touching) becomes one note; notes shorter than a slot go.
+    """
+    if not notes or not bars:
+        return []
+    slot_times, where = _slot_index(bars)
+    scale_pcs = {(key_root + s) % 12 for s in SCALE_STEPS.get(scale, SCALE_STEPS["minor"])}
+    out: list[Note] = []
+    for note in notes:
+        k = int(np.argmin(np.abs(slot_times - note.time)))
+        end_k = int(np.argmin(np.abs(slot_times - (note.time + note.duration))))
+        if end_k <= k:
+            continue  # shorter than a slot
+        b, i = where[k]
+        pitch = note.pitch
+        if pitch % 12 not in scale_pcs and pitch % 12 not in _chord_tones(bars[b], i):
+            pitch = _in_key(pitch, scale_pcs)
+        start = float(slot_times[k])
+        end = float(slot_times[end_k]) if end_k < len(slot_times) else bars[-1].end
+        if out and out[-1].pitch == pitch and abs(out[-1].time + out[-1].duration - start) < 1e-6:
+            prev = out[-1]
+            out[-1] = Note(prev.time, end - prev.time, pitch, prev.velocity)
+            continue
+        if out and out[-1].time + out[-1].duration > start:
+            prev = out[-1]
+            if start - prev.time <= 0:
+                continue
+            out[-1] = Note(prev.time, start - prev.time, prev.pitch, prev.velocity)
+        out.append(Note(start, end - start, pitch, note.velocity))
+    return out
+
+
+def voice_free_bars(bars: list[Bar], sung: list[bool], hop_s: float = 1.0) -> list[bool]:
+    """Per bar: does no voice carry the tune here? Rests shorter than MIN_FREE_BARS bars count as sung."""
+    if not sung:
+        return [True] * len(bars)
+    marks = np.asarray(sung, dtype=bool)
+    busy = []
+    for bar in bars:
+        a = int(bar.start / hop_s)
+        b = max(a + 1, int(np.ceil(bar.end / hop_s)))
+        busy.append(bool(marks[a:b].any()) if a < marks.size else False)
+    free = [not x for x in busy]
+    k = 0
+    while k < len(free):
+        if free[k]:
+            j = k
+            while j < len(free) and free[j]:
+                j += 1
+            if j - k < MIN_FREE_BARS:
+                for m in range(k, j):
+                    free[m] = False
+            k = j
+        else:
+            k += 1
+    return free
+
+
+def harmonise(notes: list[Note], key_root: int, scale: str, steps: int = 2) -> list[Note]:
+    """A twin lead: every note moved ``steps`` scale degrees (2 = a diatonic third) up, in the key."""
+    degrees = SCALE_STEPS.get(scale, SCALE_STEPS["minor"])
+    out = []
+    for note in notes:
+        rel = (note.pitch - key_root) % 12
+        if rel in degrees:
+            d = degrees.index(rel) + steps
+            octave, d = divmod(d, len(degrees))
+            pitch = note.pitch - rel + degrees[d] + 12 * octave
+        else:
+            pitch = note.pitch + 3
+        out.append(Note(note.time, note.duration, pitch, note.velocity * 0.9))
+    return out
+
+
+def arrange_lead(
+    melody_source: np.ndarray,
+    bars: list[Bar],
+    *,
+    key_root: int = 9,
+    scale: str = "minor",
+    free_bars: list[bool] | None = None,
+    min_voiced: float = 0.2,
+) -> list[Note]:
+    """Lead notes for a stem mix in the bars where no voice sings, or none when it holds too little melody."""
+    if melody_source.shape[-1] < SAMPLE_RATE or not bars:
+        return []
+    free = free_bars if free_bars is not None else [True] * len(bars)
+    if not any(free):
         return []
     times, midi = track_melody(melody_source)
     if np.mean(~np.isnan(midi)) < min_voiced:
         return []
-    return melody_to_notes(times, midi, bars)
+    notes = clean_melody(melody_to_notes(times, midi, bars), bars, key_root, scale)
+    spans = [(bar.start, bar.end) for bar, ok in zip(bars, free, strict=True) if ok]
+    starts = np.array([a for a, _ in spans])
+    ends = np.array([b for _, b in spans])
+    return [n for n in notes if np.any((starts <= n.time + 1e-6) & (n.time < ends))]

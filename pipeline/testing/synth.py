@@ -59,6 +59,8 @@ class SynthSong:
     scale: str  # "minor" / "major"
     chords: list[tuple[float, float, int, str]]  # (start, end, root pitch class, "maj"/"min") per bar
     section_starts: list[float]  # true section boundaries (s), first is 0.0
+    # The instrumental lead melody (with ``melody=True``): (start, end, MIDI pitch) of every note.
+    melody: list[tuple[float, float, int]] = field(default_factory=list)
     # The parts that sum to ``audio`` (same gain): "vocals", "drums", "bass", "other", each float32 (2, n).
     stems: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -186,21 +188,31 @@ def make_song(
     sections: int = 1,
     with_drums: bool = True,
     with_vocals: bool = False,
+    melody: bool = False,
+    chords_per_bar: int = 1,
+    section_levels: tuple[float, float] = (0.6, 1.0),
     seed: int = 0,
     sample_rate: int = 44100,
 ) -> SynthSong:
-    """Render a song of ``bars`` bars at ``tempo`` with one chord per bar from ``progression`` (cycling).
+    """Render a song of ``bars`` bars at ``tempo`` with ``chords_per_bar`` chords per bar from
+    ``progression`` (cycling).
 
     ``progression`` holds roman numerals relative to the key ("i", "VI", "bVII"); by default a common
     progression for the scale. With ``sections > 1`` the bars are split evenly into sections alternating
-    A, B, A, ...; B sections use a second progression and are louder, brighter and denser.
+    A, B, A, ...; B sections use a second progression and are louder, brighter and denser
+    (``section_levels``: the A and B levels). ``melody`` adds an instrumental lead line (a bright, centred
+    synth in the "other" stem, chord tones and scale steps in 8ths and quarters) whose notes are returned.
     """
+    if chords_per_bar < 1 or beats_per_bar % chords_per_bar:
+        raise ValueError("chords_per_bar must divide beats_per_bar")
     if scale not in _SCALE_STEPS:
         raise ValueError("scale must be 'major' or 'minor'")
     if bars < 1 or beats_per_bar < 2 or not 1 <= sections <= bars:
         raise ValueError("need bars >= 1, beats_per_bar >= 2 and 1 <= sections <= bars")
     rng = np.random.default_rng(seed)
     vocal_rng = np.random.default_rng([seed, 1])  # own stream: adding vocals leaves the band unchanged
+    melody_rng = np.random.default_rng([seed, 2])
+    melody_notes: list[tuple[float, float, int]] = []
     sr = sample_rate
     key_pc = pitch_class(key)
     prog_a, prog_b = _DEFAULT_PROGRESSIONS[scale]
@@ -224,16 +236,24 @@ def make_song(
             bar_in_section = 0
         variant_b = section_index % 2 == 1
         prog = prog_b if variant_b else prog_a
-        root, quality = parse_numeral(prog[bar_in_section % len(prog)], key, scale)
-        bar_in_section += 1
         t0 = bar * bar_len
         downbeats.append(t0)
         beats.extend(t0 + i * beat_len for i in range(beats_per_bar))
-        chords.append((t0, t0 + bar_len, root, quality))
-        level = 1.0 if variant_b else 0.6
+        level = section_levels[1] if variant_b else section_levels[0]
         if bar == section_bars[section_index] and section_index > 0 and with_drums:
             _add(stems["drums"], int(t0 * sr), 0.25 * level * np.stack([kit["crash"], kit["crash"]]))
-        _render_bar(stems, sr, rng, t0, beat_len, beats_per_bar, root, quality, variant_b, level, kit)
+        span = beats_per_bar // chords_per_bar
+        for part in range(chords_per_bar):
+            numeral = prog[(bar_in_section * chords_per_bar + part) % len(prog)]
+            root, quality = parse_numeral(numeral, key, scale)
+            start = t0 + part * span * beat_len
+            chords.append((start, start + span * beat_len, root, quality))
+            _render_bar(stems, sr, rng, start, beat_len, span, root, quality, variant_b, level, kit)
+            if melody:
+                melody_notes += _render_melody(
+                    stems["other"], sr, melody_rng, start, beat_len, span, key_pc, scale, root, quality, level
+                )
+        bar_in_section += 1
         if with_vocals:
             _render_vocal_bar(
                 stems["vocals"],
@@ -267,6 +287,7 @@ def make_song(
         chords=chords,
         section_starts=[section_bars[i] * bar_len for i in range(sections)],
         stems=stems,
+        melody=melody_notes,
     )
 
 
@@ -371,6 +392,41 @@ def _render_vocal_bar(
         m = int(length * sr)
         note = _vocal_note(midi, m, sr, str(rng.choice(list(_VOWEL_FORMANTS))), rng) * (0.27 * level)
         _add(out, int((t0 + beat * beat_len) * sr), np.stack([note, note]))
+
+
+def _render_melody(
+    out: np.ndarray,
+    sr: int,
+    rng: np.random.Generator,
+    t0: float,
+    beat_len: float,
+    beats: int,
+    key_pc: int,
+    scale: str,
+    root: int,
+    quality: str,
+    level: float,
+) -> list[tuple[float, float, int]]:
+    """An instrumental lead line over one chord: quarters and 8ths, mostly chord tones, C5..B5, centred."""
+    chord_tones = [root, (root + (3 if quality == "min" else 4)) % 12, (root + 7) % 12]
+    scale_tones = [(key_pc + s) % 12 for s in _SCALE_STEPS[scale]]
+    notes = []
+    t = 0.0
+    while t < beats * beat_len - 1e-6:
+        length = beat_len if rng.random() < 0.6 else beat_len / 2
+        length = min(length, beats * beat_len - t)
+        pcs = chord_tones if t == 0.0 or rng.random() < 0.7 else scale_tones
+        midi = 72 + int(rng.choice(pcs))
+        m = int(length * sr * 0.92)
+        tt = np.arange(m) / sr
+        freq = _midi_hz(midi) * 2.0 ** (
+            0.15 * np.clip((tt - 0.1) / 0.2, 0, 1) * np.sin(2 * np.pi * 5.5 * tt) / 12
+        )
+        tone = _fade(_osc("saw", freq, m, sr) * (0.6 + 0.4 * _decay(m, sr, 0.3)), sr, 0.01, 0.03)
+        _add(out, int((t0 + t) * sr), np.stack([tone, tone]) * (0.2 * level))
+        notes.append((t0 + t, t0 + t + length, midi))
+        t += length
+    return notes
 
 
 def write_song(path: Path, song: SynthSong) -> Path:

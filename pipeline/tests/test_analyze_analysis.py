@@ -26,7 +26,7 @@ def test_analysis_round_trips_through_json() -> None:
     data = json.loads(text)
     for field in ("tempo", "beats", "downbeats", "key", "chords", "sections", "loudness_lufs"):
         assert data[field] not in (None, [], "")
-    assert data["chords"][0].keys() == {"start", "end", "label", "root", "quality"}
+    assert data["chords"][0].keys() == {"start", "end", "label", "root", "quality", "bass"}
 
 
 def test_loudness_follows_ebu_r128() -> None:
@@ -101,7 +101,7 @@ def test_an_instrument_leaking_into_the_vocals_stem_is_not_singing() -> None:
     # (its off-centre part, reverb) stays in "other". Within 12 dB of the mix, but not a voice.
     s = song("e_minor_92")
     leak, rest = 0.35 * s.stems["other"], 0.65 * s.stems["other"]
-    sung, share = has_vocals(leak, rest, s.audio, SAMPLE_RATE)
+    sung, share, _windows = has_vocals(leak, rest, s.audio, SAMPLE_RATE)
     assert not sung and share < 0.1
     singer = song("c_major_128")
     assert has_vocals(singer.stems["vocals"], singer.stems["other"], singer.audio, SAMPLE_RATE)[0]

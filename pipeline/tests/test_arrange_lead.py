@@ -36,7 +36,7 @@ def _melody_audio(with_chords: bool) -> np.ndarray:
 @pytest.fixture(scope="module")
 def bars():
     song = make_song(tempo=120.0, bars=4)  # 120 BPM: a beat is exactly one melody note
-    return build_bars(analysis_from_song(song), 1, 9)
+    return build_bars(analysis_from_song(song), "normal", 9)
 
 
 @pytest.mark.parametrize("with_chords", [False, True])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.arrange import arrange
-from pipeline.arrange.styles import STYLES
+from pipeline.arrange.styles import STYLES, slots_per_beat
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song, minor_progression_song
 from pipeline.types import RemixOptions
@@ -22,15 +22,15 @@ def analysis(song):
     return analysis_from_song(song)
 
 
-def _grid(song, feel: int) -> np.ndarray:
+def _grid(song, feel: str) -> np.ndarray:
     beat = 60.0 / song.tempo
-    return np.arange(0.0, song.duration + beat, beat / (4 * feel))
+    return np.arange(0.0, song.duration + beat, beat / slots_per_beat(feel))
 
 
 @pytest.mark.parametrize("style", sorted(STYLES))
 def test_kick_and_snare_hits_sit_within_10ms_of_the_true_grid(song, analysis, style):
     arr = arrange(analysis, RemixOptions(style=style, seed=3))
-    grid = _grid(song, arr.feel)
+    grid = _grid(song, "double" if "double" in (arr.feel, arr.chorus_feel) else arr.feel)
     hits = [h for h in arr.drums if h.role in ("kick", "snare")]
     assert len(hits) > 40
     errors = np.array([np.abs(grid - h.time).min() for h in hits])
@@ -49,14 +49,25 @@ def test_guitar_roots_follow_the_song_chords_on_90_percent_of_bars(song, analysi
 
 
 @pytest.mark.parametrize("style", sorted(STYLES))
-def test_power_chords_are_root_fifth_octave_in_the_style_tuning(analysis, style):
+def test_chugs_are_power_chords_and_open_chords_ring_with_the_chords_third_where_the_style_colours(
+    song, analysis, style
+):
     arr = arrange(analysis, RemixOptions(style=style))
     preset = STYLES[style]
     assert min(n.pitch for n in arr.guitar_left) >= preset.lowest_string
-    intervals = {
-        n.pitch - s.root for s in arr.strokes[:50] for n in arr.guitar_left if abs(n.time - s.time) < 0.02
-    }
-    assert intervals <= {0, 7, 12}
+    quality_at = {round(a, 3): q for a, _b, _r, q in song.chords}
+    for stroke in arr.strokes:
+        played = {n.pitch - stroke.root for n in arr.guitar_left if abs(n.time - stroke.time) < 0.02}
+        if stroke.kind == "chug":
+            assert played <= {0, 7}
+            continue
+        chord_start = max(t for t in quality_at if t <= stroke.time + 0.02)
+        third = 15 if quality_at[chord_start] == "min" else 16
+        calm = arr.modes[next(b.index for b in arr.bars if b.start - 0.02 <= stroke.time < b.end)] == "calm"
+        if preset.chord_colour or calm:
+            assert played <= {0, 7, 12, third} and third in played
+        else:
+            assert played <= {0, 7, 12}
 
 
 def test_the_two_guitar_takes_play_the_same_notes_with_different_timing(analysis):
@@ -102,9 +113,14 @@ def test_styles_differ_in_drums_and_riffs(analysis):
     assert len(signatures) == len(STYLES)
 
 
-def test_slow_songs_get_a_double_time_feel_and_doom_stays_slow(analysis):
-    assert arrange(analysis, RemixOptions(style="heavy")).felt_tempo == pytest.approx(200.0)
-    assert arrange(analysis, RemixOptions(style="doom")).felt_tempo == pytest.approx(100.0)
+def test_the_band_plays_the_songs_tempo_unless_the_style_or_the_listener_chooses_another_feel(analysis):
+    assert arrange(analysis, RemixOptions(style="heavy")).felt_tempo == pytest.approx(100.0)
+    assert arrange(analysis, RemixOptions(style="heavy", feel="double")).felt_tempo == pytest.approx(200.0)
+    assert arrange(analysis, RemixOptions(style="heavy", feel="half")).felt_tempo == pytest.approx(50.0)
+    assert arrange(analysis, RemixOptions(style="thrash")).feel == "double"  # thrash doubles a 100 BPM song
+    fast = analysis_from_song(make_song(tempo=130.0, key="E", scale="minor", bars=4, sections=1))
+    assert arrange(fast, RemixOptions(style="doom")).feel == "half"  # doom halves a 130 BPM song
+    assert arrange(fast, RemixOptions(style="doom", feel="normal")).felt_tempo == pytest.approx(130.0)
 
 
 def test_intensity_scales_density_and_dynamics(analysis):
@@ -133,7 +149,7 @@ def test_bars_cover_the_whole_song_even_past_the_detected_beats(song, analysis):
 
 def test_double_time_songs_keep_a_16th_note_double_kick_in_full_bars():
     fast = make_song(tempo=118.0, key="E", scale="minor", bars=6, sections=1)
-    arr = arrange(analysis_from_song(fast, energies=(0.9,)), RemixOptions(style="heavy"))
+    arr = arrange(analysis_from_song(fast, energies=(0.9,)), RemixOptions(style="heavy", feel="double"))
     assert arr.felt_tempo == pytest.approx(236.0)
     full = [b for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full" and not b.section_end]
     assert full
@@ -142,9 +158,9 @@ def test_double_time_songs_keep_a_16th_note_double_kick_in_full_bars():
         assert len(kicks) >= 15  # every 16th (a crash downbeat may share its kick)
 
 
-def test_mid_tempo_heavy_songs_tremolo_pick_over_a_16th_double_kick():
+def test_a_double_time_feel_picks_on_the_felt_grid_over_a_16th_double_kick():
     mid = make_song(tempo=140.0, key="E", scale="minor", bars=6, sections=1)
-    arr = arrange(analysis_from_song(mid, energies=(0.9,)), RemixOptions(style="heavy"))
+    arr = arrange(analysis_from_song(mid, energies=(0.9,)), RemixOptions(style="heavy", feel="double"))
     assert arr.felt_tempo == pytest.approx(280.0)
     whole = [b for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full" and len(b.slots) == 32]
     assert len(whole) >= 5
@@ -155,7 +171,7 @@ def test_mid_tempo_heavy_songs_tremolo_pick_over_a_16th_double_kick():
         assert 15 <= len(kicks) <= 17  # the kick rolls 16ths of the song's own 140 BPM beat
 
 
-def test_fast_songs_and_other_styles_keep_the_song_tempo_above_their_double_time_range():
+def test_fast_songs_keep_the_song_tempo_above_the_styles_double_time_range():
     fast = analysis_from_song(make_song(tempo=160.0, key="E", scale="minor", bars=4, sections=1))
     assert arrange(fast, RemixOptions(style="heavy")).felt_tempo == pytest.approx(160.0)
     mid = analysis_from_song(make_song(tempo=140.0, key="E", scale="minor", bars=4, sections=1))

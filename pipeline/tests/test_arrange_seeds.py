@@ -66,39 +66,30 @@ def test_the_shipped_pack_gives_every_style_riffs_for_full_and_groove_sections()
         assert min(sum(b.attacks for b in r) for r in full) >= max(sum(b.attacks for b in r) for r in groove)
 
 
-def test_the_arrangement_plays_the_seed_moves_over_the_song_chords(tmp_path, song, analysis):
-    # bar 1: chugs on the root; bar 2: an open chord a minor sixth above the song's chord root
+def _chord_root_at(song, t: float) -> int:
+    return max((c for c in song.chords if c[0] <= t + 0.02), key=lambda c: c[0])[2]
+
+
+def test_a_seed_gives_the_riff_its_rhythm_and_every_stroke_stays_on_the_songs_chord(tmp_path, song, analysis):
+    # bar 1: chugs on the root; bar 2: an open chord a minor sixth above the riff's tonic, then chugs
     strokes = [(s, [40], 1, 92) for s in range(16)] + [(16, [48, 55, 60], 8, 118)]
     strokes += [(s, [40], 1, 92) for s in range(24, 32)]
     seed_riff = read_riff(_write_riff(tmp_path / "riff-1.mid", strokes))
     plain = arrange(analysis, RemixOptions(style="heavy", seed=2))
     seeded = arrange(analysis, RemixOptions(style="heavy", seed=2), [seed_riff])
     assert plain.strokes != seeded.strokes
-    chord_at = {round(a, 3): r for a, _b, r, _q in song.chords}
-    moved = 0
-    for stroke in seeded.strokes:
-        start = max(t for t in chord_at if t <= stroke.time + 0.02)
-        interval = (stroke.root - chord_at[start]) % 12
-        assert interval in (0, 8)
-        moved += interval == 8 and stroke.kind == "open"
-    assert moved >= len(song.chords) // 4  # the sixth comes back in every other bar
-    # the bass follows the guitar's moved roots
-    assert {n.pitch % 12 for n in seeded.bass} > {n.pitch % 12 for n in plain.bass}
+    held = [s for s in seeded.strokes if s.kind == "open" and s.end - s.time > 0.5 * 60 / song.tempo * 4 / 2]
+    assert held, "the seed's held chord is played"
+    for stroke in seeded.strokes:  # the riff's move to the sixth would leave the song's harmony: not played
+        assert stroke.root % 12 == _chord_root_at(song, stroke.time)
 
 
-def test_with_the_shipped_seeds_guitar_roots_still_follow_the_chords_on_90_percent_of_bars(song, analysis):
+def test_with_the_shipped_seeds_every_guitar_stroke_plays_the_songs_chord_root(song, analysis):
     seeds = load_riff_seeds(midi_seeds(ASSETS, "heavy"))
     arr = arrange(analysis, RemixOptions(style="heavy"), seeds)
-    matched = 0
-    for start, end, root, _quality in song.chords:
-        lows = [n.pitch for n in arr.guitar_left if start - 0.02 <= n.time < end - 0.02]
-        pcs = [p % 12 for p in lows if p == min(lows) or p < min(lows) + 7]
-        matched += max(set(pcs), key=pcs.count) == root
-    assert matched / len(song.chords) >= 0.9
-    off_root = [
-        s for s in arr.strokes if s.kind == "open" and all(s.root % 12 != r for _a, _b, r, _q in song.chords)
-    ]
-    assert off_root, "the seeds' accent chords leave the chord root"
+    assert arr.strokes
+    for stroke in arr.strokes:
+        assert stroke.root % 12 == _chord_root_at(song, stroke.time)
 
 
 def _guitar_midi_roots(path: Path) -> list[tuple[float, int]]:
@@ -128,19 +119,25 @@ def test_play_takes_the_riffs_from_the_asset_folders_midi_pack(tmp_path):
         (assets / name).parent.mkdir(parents=True, exist_ok=True)
         (assets / name).symlink_to(ASSETS / name)
     (assets / "midi" / "heavy").mkdir(parents=True)
-    # a pack whose only riff answers every chug bar with a chord a fourth up: E5 ... A5
+    # a pack whose only riff answers every chug bar with a held chord a fourth up: E5 ... A5
     strokes = [(s, [40], 1, 92) for s in range(16)] + [(16, [45, 52, 57], 16, 118)]
     _write_riff(assets / "midi" / "heavy" / "riff-1.mid", strokes)
-    pcs = {}
+    pcs, onsets = {}, {}
     for name, folder in (("pack", assets), ("shipped", ASSETS)):
         perf = play(
             *stems_from_song(one_chord),
             analysis,
-            RemixOptions(style="heavy", seed=1),
+            RemixOptions(style="heavy", seed=1, feel="normal"),
             assets_dir=folder,
             out_dir=tmp_path / name,
         )
-        pcs[name] = {p % 12 for _t, p in _guitar_midi_roots(perf.midi["guitar_left"])}
+        roots = _guitar_midi_roots(perf.midi["guitar_left"])
+        pcs[name] = {p % 12 for _t, p in roots}
+        onsets[name] = [t for t, _p in roots]
         shutil.rmtree(tmp_path / name)
-    assert pcs["pack"] == {4, 9}  # E chugs and the pack's A chords, nothing else
-    assert pcs["shipped"] == {4, 0, 2}  # the shipped heavy pack: E chugs, C and D accents (bVI, bVII)
+    # a one-chord song: every stroke is its E, whichever pack plays; the pack's rhythm is what differs
+    assert pcs["pack"] == pcs["shipped"] == {4}
+    first_bar = [t for t in onsets["pack"] if t < 4.0]
+    second_bar = [t for t in onsets["pack"] if 4.0 <= t < 8.0]
+    assert len(first_bar) == 16 and len(second_bar) == 1  # 16 chugs, then the held chord
+    assert onsets["pack"] != onsets["shipped"]

@@ -94,7 +94,10 @@ def test_facts_are_json_and_tell_what_was_used(remix):
     json.dumps(facts)
     assert facts["kit"] and facts["ir"] and facts["tuning"] == "E standard"
     assert facts["guitar_di"] == "guitar/fluid-r3" and "guitar/fluid-r3" in facts["packs"]
-    assert facts["double_time"] is True and facts["felt_tempo"] == pytest.approx(192.0)
+    # heavy plays a 96 BPM song at its tempo, its choruses in double time
+    assert facts["feel"] == "normal" and facts["felt_tempo"] == pytest.approx(96.0)
+    assert facts["chorus_feel"] == "double" and facts["chorus_felt_tempo"] == pytest.approx(192.0)
+    assert {p["treatment"] for p in facts["form"]} <= {"calm", "groove", "full", "breakdown", "ending"}
     assert facts["lufs"] == pytest.approx(-9.0, abs=1.0) and facts["true_peak_dbtp"] <= -1.0
 
 

@@ -1,0 +1,207 @@
+"""Is it still the song, and still metal? Every instrument at once, on every shared song.
+
+    .venv/bin/python bench/sound_eval.py [--style heavy] [--seed 0] [--songs 'E*'] [--skip-judge]
+
+For each song in ``--music`` (default ../shared/music): decode, separate (cached stems) and analyse once
+(the analysis is cached beside the stems; ``--reanalyse`` redoes it), then play the remix into
+``OUT/<song>/`` (``mix.wav`` and ``stems/``, the layout ``python -m pipeline`` writes). Then, with instruments
+made by others:
+
+- cover-song identification (../shared/tools/cover-id, essentia HPCP + Qmax) of the mix and of the band alone
+  (guitars + bass stems): rank 1 = the remix is identified as its own original;
+- EBU R128 loudness range (ffmpeg ebur128, the LRA line) of original and remix, and the integrated loudness
+  and true peak of the remix;
+- the metal judge (../shared/tools/metal-judge: musicnn MSD/MTT taggers): MSD ``metal`` and the MSD top tag.
+
+Prints one row per song and the summary the product is held to (issue 16): mix identified 7/7, band >= 5/7,
+LRA >= 60 % of the original's (>= 2 LU where the original has >= 3 LU), median MSD metal >= 0.45, MSD top tag
+metal / heavy metal / hard rock on 7/7, -9 +/- 1 LUFS, true peak <= -1 dBTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.analyze import analyze  # noqa: E402
+from pipeline.audio_io import decode, write_audio  # noqa: E402
+from pipeline.play import play  # noqa: E402
+from pipeline.separate import separate  # noqa: E402
+from pipeline.types import Analysis, RemixOptions  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+METAL_TAGS = ("metal", "heavy metal", "hard rock")
+SAME_WORK = ("E17_synthvocal_festival_over_E03=E03_drascula_track1",)
+JUDGE_LINE = re.compile(r"^(?P<file>\S+): metal_score=(?P<score>[\d.]+) \| MSD metal=(?P<msd>[\d.]+)")
+COVER_LINE = re.compile(r"^(?P<song>\S+)\s+rank\s+(?P<rank>\d+)")
+
+
+def prepared(song: Path, prep_dir: Path, reanalyse: bool) -> tuple[np.ndarray, np.ndarray, Analysis]:
+    """(vocals, other, analysis) of ``song``: stems from the separator's cache, analysis cached as JSON."""
+    audio = decode(song)
+    stems = separate(audio, cache_dir=prep_dir / "stems")
+    cached = prep_dir / "analysis" / f"{song.stem}.json"
+    if cached.exists() and not reanalyse:
+        analysis = Analysis.from_dict(json.loads(cached.read_text()))
+    else:
+        analysis = analyze(audio, stems=stems)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(analysis.to_dict()))
+    return stems.vocals, stems.other, analysis
+
+
+def ebur128(path: Path) -> dict[str, float]:
+    """Integrated loudness (LUFS), loudness range (LU) and true peak (dBTP) measured by ffmpeg."""
+    run = subprocess.run(
+        ["ffmpeg", "-nostats", "-hide_banner", "-i", str(path)]
+        + ["-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+    )
+    summary = run.stderr[run.stderr.rfind("Summary:") :]
+
+    def value(label: str) -> float:
+        m = re.search(rf"{label}:\s+(-?[\d.]+|-inf)", summary)
+        return float(m.group(1)) if m and m.group(1) != "-inf" else float("nan")
+
+    return {"lufs": value("I"), "lra": value("LRA"), "true_peak": value("Peak")}
+
+
+def cover_ranks(music: Path, out: Path, part: str) -> dict[str, int]:
+    run = subprocess.run(
+        [str(SHARED / "tools" / "cover-id" / "run"), str(music), str(out), "--part", part]
+        + [arg for pair in SAME_WORK for arg in ("--same", pair)],
+        capture_output=True,
+        text=True,
+    )
+    if run.returncode != 0:
+        raise SystemExit(f"cover-id failed:\n{run.stderr[-2000:]}")
+    return {m["song"]: int(m["rank"]) for m in map(COVER_LINE.match, run.stdout.splitlines()) if m}
+
+
+def judge(files: list[Path]) -> dict[str, dict[str, object]]:
+    run = subprocess.run(
+        [str(SHARED / "tools" / "metal-judge" / "run"), *map(str, files), "--all-tags"],
+        capture_output=True,
+        text=True,
+    )
+    if run.returncode != 0:
+        raise SystemExit(f"metal judge failed:\n{run.stderr[-2000:]}")
+    results: dict[str, dict[str, object]] = {}
+    current = None
+    for line in run.stdout.splitlines():
+        m = JUDGE_LINE.match(line.strip())
+        if m:
+            current = m.group("file")
+            results[current] = {"score": float(m.group("score")), "msd_metal": float(m.group("msd"))}
+        elif current and "MSD_musicnn top10:" in line:
+            tag, value = line.split("top10:")[1].split(",")[0].strip().rsplit("=", 1)
+            results[current]["top"] = (tag, float(value))
+    return results
+
+
+def lra_ok(original: float, remix: float) -> bool:
+    return remix >= 0.6 * original and (original < 3.0 or remix >= 2.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--music", type=Path, default=SHARED / "music")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "sound")
+    parser.add_argument("--prep", type=Path, default=ROOT / "bench" / "out" / "prep")
+    parser.add_argument("--style", default="heavy")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--intensity", type=float, default=0.7)
+    parser.add_argument("--feel", default="auto")
+    parser.add_argument("--songs", default="*", help="glob of song stems (E*, FULL*)")
+    parser.add_argument("--reanalyse", action="store_true")
+    parser.add_argument("--skip-judge", action="store_true")
+    parser.add_argument("--skip-cover", action="store_true")
+    args = parser.parse_args()
+
+    songs = sorted(p for p in args.music.glob(f"{args.songs}") if p.suffix in (".flac", ".ogg"))
+    options = RemixOptions(style=args.style, seed=args.seed, intensity=args.intensity, feel=args.feel)
+    out = args.out / f"{args.style}-s{args.seed}"
+    rows: dict[str, dict[str, object]] = {}
+    for song in songs:
+        vocals, other, analysis = prepared(song, args.prep, args.reanalyse)
+        t0 = time.perf_counter()
+        perf = play(vocals, other, analysis, options, assets_dir=ROOT / "assets", out_dir=out / song.stem)
+        seconds = time.perf_counter() - t0
+        mix = write_audio(out / song.stem / "mix.wav", perf.mix, "wav")
+        rows[song.stem] = {
+            "original": ebur128(song),
+            "remix": ebur128(mix),
+            "facts": perf.facts,
+            "play_s": seconds,
+            "rtf": seconds / analysis.duration,
+        }
+        print(f"  played {song.stem} in {seconds:.1f} s ({seconds / analysis.duration:.3f}x)", flush=True)
+
+    excerpts = [s for s in songs if s.suffix == ".flac"]
+    ranks_mix = ranks_band = {}
+    if not args.skip_cover and excerpts:
+        ranks_mix = cover_ranks(args.music, out, "mix")
+        ranks_band = cover_ranks(args.music, out, "band")
+    by_song: dict[str, dict[str, object]] = {}
+    if not args.skip_judge and excerpts:
+        # the judge names results by file name and every remix is called mix.wav: link them apart
+        named = out / "judge"
+        named.mkdir(exist_ok=True)
+        for s in excerpts:
+            link = named / f"{s.stem}.wav"
+            link.unlink(missing_ok=True)
+            link.symlink_to((out / s.stem / "mix.wav").resolve())
+        scores = judge([named / f"{s.stem}.wav" for s in excerpts])
+        by_song = {s.stem: scores.get(f"{s.stem}.wav", {}) for s in excerpts}
+
+    print(f"\nstyle {args.style}, seed {args.seed}, intensity {args.intensity}, feel {args.feel}")
+    head = (
+        f"{'song':<36} {'mix':>3} {'band':>4} {'LRA orig->remix':>16} {'LUFS':>6} {'TP':>5} "
+        f"{'MSD metal':>9} {'top tag':<18} {'modes c/g/f':>11} {'felt':>5} {'lead':>5}"
+    )
+    print(head)
+    print("-" * len(head))
+    msd, tops, mix_hits, band_hits, lra_hits = [], 0, 0, 0, 0
+    for name, row in rows.items():
+        o, r, facts = row["original"], row["remix"], row["facts"]
+        modes = facts.get("sections_played", {})
+        s = by_song.get(name, {})
+        tag, value = s.get("top", ("-", 0.0))
+        if s:
+            msd.append(s["msd_metal"])
+            tops += tag in METAL_TAGS
+        mix_hits += ranks_mix.get(name) == 1
+        band_hits += ranks_band.get(name) == 1
+        ok = lra_ok(o["lra"], r["lra"])
+        lra_hits += ok
+        print(
+            f"{name[:36]:<36} {ranks_mix.get(name, '-'):>3} {ranks_band.get(name, '-'):>4} "
+            f"{o['lra']:>6.1f} -> {r['lra']:>4.1f}{' ' if ok else '!'} "
+            f"{r['lufs']:>6.1f} {r['true_peak']:>5.1f} "
+            f"{s.get('msd_metal', float('nan')):>9.3f} {tag[:12] + f' {value:.2f}':<18} "
+            f"{modes.get('calm', 0):>3}/{modes.get('groove', 0)}/{modes.get('full', 0):<3} "
+            f"{facts.get('felt_tempo', 0):>5.0f} {facts.get('lead_notes', 0):>5}"
+        )
+    n = len(excerpts)
+    print(f"\ncover-id: mix {mix_hits}/{n} (target {n}/{n}), band {band_hits}/{n} (target >= 5/7)")
+    print(f"LRA kept on {lra_hits}/{len(rows)} songs")
+    if msd:
+        print(f"median MSD metal {np.median(msd):.3f} (target >= 0.45), metal top tag {tops}/{len(msd)}")
+    print(f"median play RTF {np.median([r['rtf'] for r in rows.values()]):.3f}")
+    summary = {"rows": rows, "mix": ranks_mix, "band": ranks_band, "judge": by_song}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The song's form as a band plays it: which treatment each section gets (intro, verse, chorus, bridge, end).
+
+A band covering a song keeps its shape: quieter parts are played lighter (a calm intro, palm-muted verses),
+the loudest parts open up (choruses: open chords, crashes, double kick), one later section may drop into a
+half-time breakdown, and the song ends on a held chord instead of stopping mid-riff. Sections that share a
+label (the analysis' repeats) get the same treatment, so a repeated chorus is played alike.
+
+Treatments, lightest first: ``calm`` (ringing chords, light cymbals), ``groove`` (palm-muted riffing over a
+backbeat), ``full`` (open chords and the style's driving core), ``breakdown`` (half-time, syncopated chugs
+locked to the kick) and ``ending`` (one final hit, held).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.types import Section
+
+TREATMENTS = ("calm", "groove", "full", "breakdown", "ending")
+# Section energy (0..1, loudest section 1.0) at which a section is played full / groove; below: calm.
+# Measured on the shared songs' sections: the analysis puts choruses at 0.9-1.0, verses at 0.7-0.9 and
+# intros, interludes and quiet verses under 0.7.
+FULL_FROM = 0.9
+GROOVE_FROM = 0.68
+# Intensity 0.7 (the default) plays the energies as measured; each 0.1 above or below lifts or lowers them.
+INTENSITY_LIFT = 0.3
+# A last section this quiet (a ring-out, a fade) is where the song ends: the band plays its final hit there.
+ENDING_BELOW = 0.35
+BREAKDOWN_MIN_SECTIONS = 6  # only songs with this many sections have room for a breakdown
+
+
+@dataclass(frozen=True)
+class SectionPlan:
+    start: float
+    end: float
+    label: str
+    role: str  # "intro", "verse", "chorus", "bridge", "outro", "part"
+    treatment: str  # one of TREATMENTS
+
+
+def _treatment(level: float) -> str:
+    if level >= FULL_FROM:
+        return "full"
+    return "groove" if level >= GROOVE_FROM else "calm"
+
+
+def plan_form(sections: list[Section], intensity: float, duration: float) -> list[SectionPlan]:
+    """One plan per section of the song, in time order (one whole-song section when there are none)."""
+    ordered = sorted(sections, key=lambda s: s.start) or [Section(0.0, duration, "A", 1.0)]
+    lift = INTENSITY_LIFT * (float(intensity) - 0.7)
+    by_label: dict[str, list[float]] = {}
+    for s in ordered:
+        by_label.setdefault(s.label, []).append(float(s.energy))
+    label_level = {label: sum(e) / len(e) + lift for label, e in by_label.items()}
+    loudest = max(label_level.values())
+
+    plans = []
+    for i, s in enumerate(ordered):
+        level = label_level[s.label]
+        treatment = _treatment(level)
+        role = "chorus" if treatment == "full" else "verse" if treatment == "groove" else "part"
+        if i == 0 and len(ordered) >= 3 and level < loudest:
+            role, treatment = "intro", ("calm" if treatment != "full" else "groove")
+        if i == len(ordered) - 1 and len(ordered) > 1 and s.energy < ENDING_BELOW:
+            role, treatment = "outro", "ending"
+        plans.append(SectionPlan(s.start, s.end, s.label, role, treatment))
+
+    breakdown = _breakdown_index(plans, ordered)
+    if breakdown is not None:
+        p = plans[breakdown]
+        plans[breakdown] = SectionPlan(p.start, p.end, p.label, "bridge", "breakdown")
+    return plans
+
+
+def _breakdown_index(plans: list[SectionPlan], sections: list[Section]) -> int | None:
+    """The section a long song drops into half time: the quietest once-only section in its second half
+    that is not calm (a breakdown still hits hard), if there is one."""
+    if len(plans) < BREAKDOWN_MIN_SECTIONS:
+        return None
+    labels = [p.label for p in plans]
+    half = sections[-1].end / 2
+    candidates = [
+        i
+        for i, (p, s) in enumerate(zip(plans, sections, strict=True))
+        if 0 < i < len(plans) - 1
+        and s.start >= half
+        and labels.count(p.label) == 1
+        and p.treatment in ("groove", "full")
+    ]
+    return min(candidates, key=lambda i: sections[i].energy) if candidates else None
+
+
+def bar_treatments(plans: list[SectionPlan], bar_sections: list[int]) -> list[str]:
+    """The treatment of every bar, from the index of the section each bar lies in."""
+    return [plans[min(k, len(plans) - 1)].treatment for k in bar_sections]

@@ -1,0 +1,109 @@
+"""Still the listener's song: the melody on top, the chords on time, quiet and loud parts kept apart.
+
+Synthetic songs with a known melody, chord changes and sections go through the real analysis and the real
+playing half; the remix is checked against the truth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+
+from pipeline.analyze import analyze
+from pipeline.analyze.loudness import short_term_curve
+from pipeline.arrange import arrange
+from pipeline.play import play
+from pipeline.testing.synth import make_song
+from pipeline.tests.play_helpers import analysis_from_song
+from pipeline.types import SAMPLE_RATE, RemixOptions, SeparatorInfo, Stems
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+def _stems(song) -> Stems:
+    s = song.stems
+    return Stems(s["vocals"], s["drums"], s["bass"], s["other"], SeparatorInfo("truth", "test"))
+
+
+def _midi_notes(path: Path) -> list[tuple[float, float, int]]:
+    """(start s, end s, pitch) of every note of a written part (tempo from the file)."""
+    midi = mido.MidiFile(str(path))
+    notes, sounding = [], {}
+    t = 0.0
+    for msg in midi:  # iterating a MidiFile yields messages with times in seconds
+        t += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            sounding[msg.note] = t
+        elif msg.type in ("note_off", "note_on") and msg.note in sounding:
+            notes.append((sounding.pop(msg.note), t, msg.note))
+    return sorted(notes)
+
+
+@pytest.fixture(scope="module")
+def instrumental():
+    return make_song(tempo=100.0, key="A", scale="minor", bars=8, melody=True, seed=4)
+
+
+def test_the_lead_guitar_plays_the_songs_melody_in_its_pitch_classes(instrumental, tmp_path):
+    song = instrumental
+    analysis = analysis_from_song(song, energies=(1.0,))
+    analysis.has_vocals = False
+    perf = play(
+        song.stems["vocals"],
+        song.stems["other"],
+        analysis,
+        RemixOptions(style="heavy"),
+        assets_dir=ASSETS,
+        out_dir=tmp_path,
+    )
+    lead = _midi_notes(perf.midi["lead"])
+    assert lead, "an instrumental song gets a lead guitar"
+    matched = 0
+    for start, end, pitch in song.melody:
+        middle = 0.5 * (start + end)
+        playing = [p for a, b, p in lead if a - 0.02 <= middle < b]
+        matched += bool(playing) and playing[0] % 12 == pitch % 12
+    assert matched / len(song.melody) >= 0.8
+
+
+def test_guitar_chord_changes_land_within_a_16th_of_the_songs_changes():
+    song = make_song(tempo=110.0, key="E", scale="minor", bars=8, chords_per_bar=2, seed=2)
+    analysis = analyze(song.audio, stems=_stems(song))
+    arr = arrange(analysis, RemixOptions(style="heavy"))
+    sixteenth = 60.0 / song.tempo / 4
+    changes = [(b[0], b[2]) for a, b in zip(song.chords[:-1], song.chords[1:], strict=True) if a[2] != b[2]]
+    assert len(changes) >= 12
+    on_time = 0
+    for t, root in changes:
+        near = [s for s in arr.strokes if abs(s.time - t) <= sixteenth + 0.005]
+        on_time += any(s.root % 12 == root for s in near)
+    assert on_time / len(changes) >= 0.9
+
+
+def test_a_quiet_and_a_loud_section_are_played_differently_and_stay_apart_in_loudness(tmp_path):
+    song = make_song(
+        tempo=100.0, key="E", scale="minor", bars=16, sections=2, section_levels=(0.25, 1.0), seed=1
+    )
+    analysis = analyze(song.audio, stems=_stems(song))
+    perf = play(
+        song.stems["vocals"],
+        song.stems["other"],
+        analysis,
+        RemixOptions(style="heavy"),
+        assets_dir=ASSETS,
+        out_dir=tmp_path,
+    )
+    split = song.section_starts[1]
+    form = perf.facts["form"]
+    quiet = [p["treatment"] for p in form if p["start"] < split - 1.0]
+    loud = [p["treatment"] for p in form if p["start"] >= split - 1.0]
+    assert quiet and loud and set(quiet).isdisjoint(loud)
+    curve = np.array(short_term_curve(perf.mix, SAMPLE_RATE, 0.5))
+    times = np.arange(curve.size) * 0.5
+    inside_quiet = curve[(times > 3.0) & (times < split - 2.0)]
+    inside_loud = curve[(times > split + 2.0) & (times < song.duration - 3.0)]
+    assert np.median(inside_loud) - np.median(inside_quiet) >= 3.0
+    assert perf.facts["lufs"] == pytest.approx(-9.0, abs=0.5) and perf.facts["true_peak_dbtp"] <= -1.0
