@@ -27,7 +27,7 @@ class Arrangement:
     felt_tempo: float  # the verses' felt tempo
     key_root: int
     bars: list[Bar]
-    strokes: list[Stroke]
+    strokes: list[Stroke]  # the left guitar's (and the drums' riff lock)
     drums: list[Hit]
     guitar_left: list[Note]
     guitar_right: list[Note]
@@ -38,8 +38,10 @@ class Arrangement:
     form: list[SectionPlan] = field(default_factory=list)
     chorus_feel: str = "normal"
     chorus_felt_tempo: float = 0.0
+    strokes_right: list[Stroke] = field(default_factory=list)  # the right guitar's and the bass's
 
 
+RING = ""
 # Part generators drawn from the seed, by position: adding a part at the end never shifts another.
 PART_DRUMS, PART_LEFT, PART_RIGHT, PART_BASS, PART_LEAD, PART_RENDER_DRUMS = 0, 1, 2, 3, 4, 6
 PART_COUNT = 8
@@ -70,9 +72,14 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
     drums = arrange_drums(
         bars, style, treatments, options.intensity, attacks, rngs[PART_DRUMS], analysis.tempo
     )
+    ringing = strokes
+    if style.ringing_right and any(b.feel == "double" for b in bars):
+        ringing = write_riffs(
+            bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True, ring_in_double=RING
+        )[0]
     left = perform(strokes, rngs[PART_LEFT], options.intensity, style.chug_ms)
-    right = perform(strokes, rngs[PART_RIGHT], options.intensity, style.chug_ms)
-    bass = arrange_bass(strokes, rngs[PART_BASS], options.intensity)
+    right = perform(ringing, rngs[PART_RIGHT], options.intensity, style.chug_ms)
+    bass = arrange_bass(ringing, rngs[PART_BASS], options.intensity)
     return Arrangement(
         style=style,
         feel=feel.verse,
@@ -88,4 +95,5 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         form=form,
         chorus_feel=feel.chorus,
         chorus_felt_tempo=felt_tempo(analysis.tempo, feel.chorus),
+        strokes_right=ringing,
     )

@@ -18,10 +18,12 @@ from pipeline.types import Section
 
 TREATMENTS = ("calm", "groove", "full", "breakdown", "ending")
 # Section energy (0..1, loudest section 1.0) at which a section is played full / groove; below: calm.
-# Measured on the shared songs' sections: the analysis puts choruses at 0.9-1.0, verses at 0.7-0.9 and
-# intros, interludes and quiet verses under 0.7.
-FULL_FROM = 0.9
+# The analysis puts choruses and a metal song's verses at 0.8-1.0, lighter verses at 0.68-0.8 and intros,
+# interludes and quiet verses under that. Measured with the metal judge: 0.9 instead of 0.8 played the real
+# metal excerpt E01's second half as a light verse (MSD metal 0.42 -> 0.26).
+FULL_FROM = 0.8
 GROOVE_FROM = 0.68
+INTRO_BELOW = 0.1  # a first section this far under the loudest is an intro
 # Intensity 0.7 (the default) plays the energies as measured; each 0.1 above or below lifts or lowers them.
 INTENSITY_LIFT = 0.3
 # A last section this quiet (a ring-out, a fade) is where the song ends: the band plays its final hit there.
@@ -59,7 +61,7 @@ def plan_form(sections: list[Section], intensity: float, duration: float) -> lis
         level = label_level[s.label]
         treatment = _treatment(level)
         role = "chorus" if treatment == "full" else "verse" if treatment == "groove" else "part"
-        if i == 0 and len(ordered) >= 3 and level < loudest:
+        if i == 0 and len(ordered) >= 3 and level < loudest - INTRO_BELOW:
             role, treatment = "intro", ("calm" if treatment != "full" else "groove")
         if i == len(ordered) - 1 and len(ordered) > 1 and s.energy < ENDING_BELOW:
             role, treatment = "outro", "ending"

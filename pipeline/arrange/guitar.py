@@ -95,6 +95,8 @@ def write_riffs(
     labels: list[str],
     seed: int,
     seeds: list[Riff] | None = None,
+    song_16ths: bool = False,
+    ring_in_double: str = "",
 ) -> tuple[list[Stroke], dict[int, list[int]]]:
     """The written rhythm part (strokes) and the attack slots of every bar (for the kick to lock to).
 
@@ -116,10 +118,13 @@ def write_riffs(
             attacks[bar.index] = bar_attacks
             continue
         riff = choose_riff(style, treatment, label, bar.bar_in_section, seed, seeds)
+        if ring_in_double and bar.feel == "double":
+            riff = plain_riff(ring_in_double)[0]
         colour = style.chord_colour or treatment == "calm"
         n_slots = len(bar.slots)
         # under double-time drums a style may keep picking the song's 16ths: the pattern at half speed
-        picking = "half" if bar.feel == "double" and bar.picking == "half" else bar.feel
+        at_song_speed = song_16ths or bar.picking == "half"
+        picking = "half" if bar.feel == "double" and at_song_speed else bar.feel
         for i in range(n_slots):
             p = pattern_slot(i, bar.bar_in_section, n_slots, picking)
             ch = riff.at(p)[0] if p is not None else "-"

@@ -44,6 +44,9 @@ class StylePreset:
     # under the doubled drums (False), which keeps the chords ringing long enough to be heard as the song's
     # (measured: band alone identified by cover-id 3/7 -> 6/7 on the shared songs).
     double_time_picking: bool = True
+    # With double-time picking, the right guitar may keep the song's 16ths instead: one side drives, the
+    # other rings the chords (two guitarists splitting the job, as bands do).
+    ringing_right: bool = False
     # Open chords ring with the chord's third (its colour: major or minor) where True; else root-fifth.
     chord_colour: bool = True
     extra: dict[str, float] = field(default_factory=dict)
@@ -93,7 +96,7 @@ STYLES: dict[str, StylePreset] = {
         drive_db=30.0,
         double_below=80.0,
         chorus_double_below=150.0,
-        double_time_picking=False,
+        ringing_right=True,
     ),
     "thrash": _style(
         "thrash",

@@ -59,3 +59,36 @@ def test_essentia_chord_names_are_spelled_with_sharps() -> None:
     assert chord_label("Bbm") == ("A#:min", 10, "min")
     assert chord_label("C#") == ("C#:maj", 1, "maj")
     assert chord_label("N") == ("N", None, "")
+
+
+def test_the_bass_note_is_the_root_unless_another_chord_tone_clearly_leads_the_low_band() -> None:
+    import numpy as np
+
+    from pipeline.analyze.tonal import _bass_note
+    from pipeline.types import Chord
+
+    c_major = Chord(0.0, 1.0, "C:maj", 0, "maj")
+    on_e = np.zeros(12)
+    on_e[4], on_e[0] = 1.0, 0.3  # C/E: the bass plays E
+    assert _bass_note(c_major, on_e) == 4
+    root = np.zeros(12)
+    root[0], root[4] = 1.0, 0.8
+    assert _bass_note(c_major, root) == 0
+    assert _bass_note(Chord(0.0, 1.0, "N", None, ""), on_e) is None
+
+
+def test_the_analysis_keeps_the_songs_loudness_curve_and_where_it_is_sung() -> None:
+    import numpy as np
+
+    from pipeline.analyze import analyze
+    from pipeline.testing.synth import make_song
+    from pipeline.types import LOUDNESS_HOP_S, SeparatorInfo, Stems
+
+    s = make_song(tempo=120.0, bars=16, sections=2, section_levels=(0.3, 1.0), with_vocals=True, seed=3)
+    stems = Stems(*(s.stems[k] for k in ("vocals", "drums", "bass", "other")), SeparatorInfo("truth", "test"))
+    result = analyze(s.audio, stems=stems)
+    curve = np.array(result.loudness_curve)
+    assert curve.size == pytest.approx(s.duration / LOUDNESS_HOP_S, abs=2)
+    split = int(s.section_starts[1] / LOUDNESS_HOP_S)
+    assert np.median(curve[split + 6 : -6]) - np.median(curve[6 : split - 6]) > 6.0  # 0.3 vs 1.0: -10 dB
+    assert len(result.sung) == pytest.approx(s.duration, abs=2) and sum(result.sung) > 0.5 * len(result.sung)

@@ -18,7 +18,7 @@ def _sections(*energies: float, labels: str = "") -> list[Section]:
 
 
 def test_a_song_is_played_as_intro_verses_choruses_and_an_ending():
-    plans = plan_form(_sections(0.6, 0.8, 1.0, 0.8, 1.0, 0.1, labels="IVCVCO"), 0.7, 48.0)
+    plans = plan_form(_sections(0.6, 0.75, 1.0, 0.75, 1.0, 0.1, labels="IVCVCO"), 0.7, 48.0)
     assert [p.role for p in plans] == ["intro", "verse", "chorus", "verse", "chorus", "outro"]
     assert [p.treatment for p in plans] == ["calm", "groove", "full", "groove", "full", "ending"]
 
@@ -32,14 +32,14 @@ def test_repeated_sections_are_played_alike_and_different_sections_contrast():
 
 
 def test_a_long_song_drops_into_one_breakdown_in_its_second_half():
-    plans = plan_form(_sections(0.6, 0.95, 0.8, 1.0, 0.85, 0.98, 1.0, 0.2), 0.7, 64.0)
+    plans = plan_form(_sections(0.6, 0.95, 0.75, 1.0, 0.85, 0.98, 1.0, 0.2), 0.7, 64.0)
     breakdowns = [i for i, p in enumerate(plans) if p.treatment == "breakdown"]
     assert len(breakdowns) == 1 and breakdowns[0] >= 4
     assert plans[breakdowns[0]].role == "bridge"
 
 
 def test_intensity_moves_sections_between_treatments():
-    sections = _sections(0.82, 0.95)
+    sections = _sections(0.72, 0.9)
     assert [p.treatment for p in plan_form(sections, 0.0, 16.0)] == ["calm", "groove"]
     assert [p.treatment for p in plan_form(sections, 0.7, 16.0)] == ["groove", "full"]
     assert [p.treatment for p in plan_form(sections, 1.0, 16.0)] == ["full", "full"]

@@ -64,3 +64,23 @@ def test_kick_ducking_dips_right_after_each_kick_and_recovers():
     curve = kick_ducking(kick, depth_db=4.0)
     assert curve[1200] < 10 ** (-3.0 / 20)
     assert curve[-1] > 0.99 and curve[0] == pytest.approx(1.0)
+
+
+def test_the_master_follows_the_songs_dynamics_instead_of_flattening_them(song_audio):
+    from pipeline.analyze.loudness import short_term_curve
+    from pipeline.master import DYNAMICS_HOP_S
+
+    # a band that plays everything equally loud, under a song shape whose first half is 6 dB quieter
+    band = np.tile(song_audio, (1, 2))
+    n_hops = int(band.shape[1] / SAMPLE_RATE / DYNAMICS_HOP_S) + 1
+    shape = np.zeros(n_hops)
+    shape[: n_hops // 2] = -6.0
+    out, measured = master(band, dynamics_db=shape)
+    assert measured["lufs"] == pytest.approx(-9.0, abs=0.3) and true_peak_db(out) <= -1.0
+    curve = np.array(short_term_curve(out, SAMPLE_RATE, DYNAMICS_HOP_S))
+    quarter = curve.size // 4
+    step = np.median(curve[2 * quarter + 4 : -4]) - np.median(curve[4 : quarter * 2 - 4])
+    assert step == pytest.approx(6.0, abs=1.5)
+    flat, _ = master(band)
+    flat_curve = np.array(short_term_curve(flat, SAMPLE_RATE, DYNAMICS_HOP_S))
+    assert abs(np.median(flat_curve[2 * quarter + 4 : -4]) - np.median(flat_curve[4 : quarter * 2 - 4])) < 1.5
