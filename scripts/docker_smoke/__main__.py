@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import secrets
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import requests
@@ -49,8 +49,9 @@ def app_env(stack: Backends, web_port: int) -> dict[str, str]:
 
 
 def write_env_file(path: Path, env: dict[str, str]) -> Path:
-    path.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
-    path.chmod(0o600)
+    """``docker run --env-file``: the secrets stay out of the process list; readable by root only."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write("".join(f"{key}={value}\n" for key, value in env.items()))
     return path
 
 
@@ -77,7 +78,9 @@ def run_stack(image: str, stack: Backends, workdir: Path) -> tuple[float, dict]:
         output = containers.one_shot("token", ["python", "manage.py", "shell", "-c", TOKEN_SCRIPT])
         token = next(line.split()[1] for line in output.splitlines() if line.startswith("TOKEN "))
 
-        web = containers.start("web")  # the image's own CMD and HEALTHCHECK
+        # The image's own CMD and HEALTHCHECK; gunicorn takes GUNICORN_CMD_ARGS under its command line, so
+        # the host-networked web listens on loopback only, on PORT.
+        web = containers.start("web", flags=["-e", f"GUNICORN_CMD_ARGS=--bind=127.0.0.1:{web_port}"])
         worker = containers.start(
             "worker-heavy", compose_command("worker-heavy"), flags=compose_healthcheck_flags("worker-heavy")
         )
@@ -148,5 +151,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
     sys.exit(main())
