@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         size = image_size_bytes(args.tag)
     print("docker-smoke passed")
     if build_seconds is not None:
-        print(f"build time: {build_seconds:.0f} s")
+        print(f"build time: {build_seconds:.1f} s")
     print(f"image size: {size / 1e9:.2f} GB ({size} bytes, {args.tag})")
     print(f"round trip: {trip_seconds:.1f} s (upload -> remix -> signed download, decoded)")
     return 0
