@@ -65,12 +65,27 @@ def wait_healthz(base: str, containers: Containers, web: str, timeout: float = 1
     return services.wait_until(answers, timeout=timeout, interval=1.0, what=f"{base}/healthz to be 200")
 
 
+# What the image must be, checked inside it: the app user, no compiler, the Python and separator it ships.
+IMAGE_FACTS = (
+    'test "$(id -u)" != 0 || { echo "runs as root"; exit 1; }; '
+    "for c in gcc cc g++ c++ clang; do ! command -v $c >/dev/null || { echo compiler $c; exit 1; }; done; "
+    "test -w /data && ! test -w /app || { echo 'writes: /data only'; exit 1; }; "
+    "test -f /app/models/spleeter_2stems.pt || { echo 'no Spleeter weights'; exit 1; }; "
+    'echo "user $(id -un) ($(id -u)), $(python --version), no compiler, writes /data only, Spleeter weights"'
+)
+
+
+def image_facts(containers: Containers) -> str:
+    return containers.one_shot("facts", ["sh", "-c", IMAGE_FACTS]).strip()
+
+
 def run_stack(image: str, stack: Backends, workdir: Path) -> tuple[float, dict]:
     """Migrate, make the bucket and a token, start web + heavy worker + beat, remix a song; timings back."""
     web_port = services.free_port()
     env_file = write_env_file(workdir / "app.env", app_env(stack, web_port))
     containers = Containers(image, env_file)
     try:
+        print(f"image: {image_facts(containers)}", flush=True)
         containers.one_shot("migrate", compose_command("migrate"))
         print("migrate: done (compose's migrate command, in the image)", flush=True)
         containers.one_shot("createbucket", compose_command("createbucket"))

@@ -7,6 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from scripts.docker_smoke.base_image import RECIPE_LABEL as BASE_RECIPE_LABEL
 from scripts.docker_smoke.engine import DockerError, docker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,9 +54,8 @@ def build_image(tag: str, *, base_image: str, torch_index_url: str, log_path: Pa
 
 
 def prune_dangling() -> None:
-    """Remove the untagged images that rebuilding ours left behind (no other image is touched)."""
-    docker(
-        ["image", "prune", "-f", "--filter", "dangling=true", "--filter", f"label={IMAGE_LABEL}"],
-        timeout=300,
-        check=False,
-    )
+    """Remove the untagged images that rebuilding ours left behind (no other image is touched): old builds of
+    the app, then a base image replaced by a new recipe (dangling once no old build uses it)."""
+    for label in (IMAGE_LABEL, BASE_RECIPE_LABEL):
+        prune = ["image", "prune", "-f", "--filter", "dangling=true", "--filter", f"label={label}"]
+        docker(prune, timeout=300, check=False)
