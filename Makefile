@@ -9,12 +9,15 @@ DEBIAN_PACKAGES := ffmpeg libsndfile1
 # chromium: the browser tests drive it through Playwright (no browser download);
 # docker-compose: validates docker-compose.yml (`config`), no Docker engine needed.
 TEST_DEBIAN_PACKAGES := chromium docker-compose
+# docker.io: the engine `make docker-smoke` builds and runs the image with (dockerd is started if it is down).
+DOCKER_DEBIAN_PACKAGES := docker.io
 
-.PHONY: help install system-deps test-system-deps debian-packages services separator-weights run web worker test test-unit test-integration lint format purge models bench
+.PHONY: help install system-deps test-system-deps debian-packages services separator-weights run web worker test test-unit test-integration docker-smoke lint format purge models bench
 
 help:
 	@echo "make run     - install into .venv if needed, set up, run web + worker on http://127.0.0.1:$(PORT)/"
 	@echo "make test    - run the whole test suite (starts PostgreSQL/Redis if they are down)"
+	@echo "make docker-smoke - build the Docker image and remix a song with it (minutes; not part of make test)"
 	@echo "make install | lint | format | worker | purge | models | bench"
 
 system-deps:  ## Debian packages the app needs at run time (ffmpeg decodes MP3/M4A/Opus).
@@ -63,6 +66,13 @@ test-unit: install
 
 test-integration: install test-system-deps separator-weights services
 	$(BIN)/pytest -m integration
+
+# The Docker image, really built and really remixing a song: web, heavy worker and beat containers (host network)
+# against this machine's PostgreSQL and Redis and a SeaweedFS S3 server of its own. Run as root (it may start
+# dockerd); run it whenever the Dockerfile, the requirements or the settings change.
+docker-smoke: install services
+	@$(MAKE) --no-print-directory debian-packages PACKAGES="$(DOCKER_DEBIAN_PACKAGES)"
+	$(BIN)/python -m scripts.docker_smoke
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,14 +8,20 @@ with exactly the environment each file gives the app.
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import http.server
 import io
 import json
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -202,58 +208,200 @@ def load_settings(environ: dict[str, str]) -> dict[str, Any]:
 # --- Dockerfile ------------------------------------------------------------------------------------------
 
 
-def test_dockerfile_builds_from_slim_bookworm_python_311_with_ffmpeg_and_libsndfile() -> None:
+def dockerfile_args() -> dict[str, str]:
+    """Every ARG with its default (None when it has none)."""
+    args = {}
+    for word, rest in dockerfile_instructions():
+        if word == "ARG":
+            name, _, default = rest.partition("=")
+            args[name.strip()] = default.strip().strip('"') or None
+    return args
+
+
+def dockerfile_env() -> dict[str, str]:
+    """The image's ENV values (``KEY=value`` pairs of every ENV instruction, later ones winning)."""
+    env: dict[str, str] = {}
+    for word, rest in dockerfile_instructions():
+        if word == "ENV":
+            for pair in shlex.split(rest):
+                key, _, value = pair.partition("=")
+                env[key] = value
+    return env
+
+
+def dockerfile_runs() -> list[str]:
+    return [args for word, args in dockerfile_instructions() if word == "RUN"]
+
+
+def healthcheck_program() -> str:
+    checks = [args for word, args in dockerfile_instructions() if word == "HEALTHCHECK"]
+    assert len(checks) == 1
+    argv = shlex.split(checks[0].split(" CMD ", 1)[1])
+    assert argv[:2] == ["python", "-c"]
+    return argv[2]
+
+
+def test_dockerfile_builds_from_a_base_argument_defaulting_to_slim_bookworm_python_311() -> None:
     instructions = dockerfile_instructions()
-    assert instructions[0] == ("FROM", "python:3.11-slim-bookworm")
-    runs = " ".join(args for word, args in instructions if word == "RUN")
-    assert re.search(r"apt-get install[^&]*\bffmpeg\b", runs)
-    assert re.search(r"apt-get install[^&]*\blibsndfile1\b", runs)
+    assert instructions[0] == ("ARG", "BASE_IMAGE=python:3.11-slim-bookworm"), "the default for the world"
+    froms = [args for word, args in instructions if word == "FROM"]
+    assert froms == ["${BASE_IMAGE}"], "one stage, from the base argument"
 
 
-def test_dockerfile_installs_the_torch_pin_of_requirements_from_the_cpu_index_before_the_rest() -> None:
+def test_dockerfile_installs_the_system_libraries_the_app_loads() -> None:
+    runs = " ".join(dockerfile_runs())
+    for package in ("ffmpeg", "libsndfile1", "libatomic1"):  # libatomic1: pedalboard's native module
+        assert re.search(rf"apt-get install[^&]*\b{package}\b", runs), package
+    assert "--no-install-recommends" in runs and "rm -rf /var/lib/apt/lists/*" in runs
+    for compiler in ("gcc", "g++", "build-essential", "-dev "):
+        assert compiler not in runs, f"no compilers or headers in the image: {compiler}"
+
+
+def test_dockerfile_installs_the_torch_pin_of_requirements_from_the_torch_index_before_the_rest() -> None:
     pin = next(
         line.strip()
         for line in (REPO / "requirements.txt").read_text().splitlines()
         if line.strip().lower().startswith("torch==")
     )
-    runs = [args for word, args in dockerfile_instructions() if word == "RUN"]
-    torch_run = next(r for r in runs if "download.pytorch.org/whl/cpu" in r)
-    assert f'"{pin}"' in torch_run or f" {pin}" in torch_run, f"{pin} not installed from the CPU index"
-    assert torch_run.index("download.pytorch.org/whl/cpu") < torch_run.index("-r requirements.txt"), (
+    assert dockerfile_args()["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
+    torch_run = next(r for r in dockerfile_runs() if "$TORCH_INDEX_URL" in r)
+    assert f'"{pin}"' in torch_run or f" {pin}" in torch_run, f"{pin} not installed from TORCH_INDEX_URL"
+    torch_step = torch_run[: torch_run.index(pin)]
+    assert '--index-url "$TORCH_INDEX_URL"' in torch_step and "--no-deps" in torch_step, (
+        "only torch comes from the torch index (which need not hold its dependencies)"
+    )
+    assert torch_run.index("$TORCH_INDEX_URL") < torch_run.index("-r requirements.txt"), (
         "torch must come from the CPU index before requirements.txt, or pip pulls the CUDA build"
     )
+    assert torch_run.rstrip().endswith("pip check"), "the installed set is checked whole"
 
 
-def test_dockerfile_runs_as_a_non_root_user_with_data_volume() -> None:
+def test_dockerfile_installs_into_a_virtual_environment_first_on_path() -> None:
+    env = dockerfile_env()
+    venv = env["VIRTUAL_ENV"]
+    assert env["PATH"].startswith(f"{venv}/bin:"), "python, gunicorn and celery come from the venv"
+    assert any('python -m venv "$VIRTUAL_ENV"' in run for run in dockerfile_runs())
+
+
+def test_dockerfile_runs_as_a_non_root_user_who_owns_data_but_not_the_code() -> None:
     instructions = dockerfile_instructions()
     users = [args for word, args in instructions if word == "USER"]
     assert users and users[-1] not in ("root", "0", "0:0"), "the image must not run as root"
-    assert any(
-        "useradd" in args and users[-1].split(":")[0] in args for w, args in instructions if w == "RUN"
-    )
+    user = users[-1].split(":")[0]
+    assert any("useradd" in args and user in args for w, args in instructions if w == "RUN")
+    assert any(re.search(rf"install -d -o {user} -g {user}\b.* /data\b", run) for run in dockerfile_runs())
     assert any(word == "VOLUME" and "/data" in args for word, args in instructions)
-    env = " ".join(args for word, args in instructions if word == "ENV")
-    assert re.search(r"\bMETALIZER_DATA_DIR=/data\b", env)
+    assert dockerfile_env()["METALIZER_DATA_DIR"] == "/data"
+    copies = [args for word, args in instructions if word == "COPY"]
+    assert not any("--chown" in args for args in copies), "the code stays root's: the app cannot rewrite it"
 
 
-def test_dockerfile_healthcheck_requests_healthz_with_valid_python() -> None:
-    checks = [args for word, args in dockerfile_instructions() if word == "HEALTHCHECK"]
-    assert len(checks) == 1
-    command = checks[0].split(" CMD ", 1)[1]
-    argv = shlex.split(command)
-    assert argv[:2] == ["python", "-c"]
-    compile(argv[2], "<healthcheck>", "exec")  # the joined continuation lines are one valid program
-    assert "/healthz" in argv[2] and ":8000/" in argv[2]
+def test_dockerfile_makes_the_spleeter_weights_instead_of_copying_them() -> None:
+    runs = dockerfile_runs()
+    convert = next(r for r in runs if "pipeline.spleeter_convert" in r)
+    assert "--models-dir models" in convert and dockerfile_env()["METALIZER_MODELS_DIR"] == "/app/models"
+    from pipeline.spleeter_convert import main
+
+    assert callable(main)
+    ignored = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()}
+    assert "models/spleeter_2stems.pt" in ignored, "a checkout's copy (or symlink) never reaches the image"
 
 
-def test_dockerfile_default_command_is_gunicorn_serving_the_wsgi_app_without_control_socket() -> None:
+class _HealthzServer:
+    """A loopback HTTP server answering /healthz with ``status``; it records the requests' headers."""
+
+    def __init__(self, status: int) -> None:
+        seen: list[dict[str, str]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                seen.append({"path": self.path, **dict(self.headers)})
+                self.send_response(status if self.path == "/healthz" else 404)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.seen = seen
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def run_healthcheck(port: int, allowed_hosts: str) -> int:
+    env = {"PATH": "/usr/bin:/bin", "PORT": str(port), "METALIZER_ALLOWED_HOSTS": allowed_hosts}
+    result = subprocess.run(
+        [sys.executable, "-c", healthcheck_program()], env=env, capture_output=True, timeout=30, check=False
+    )
+    return result.returncode
+
+
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False)])
+def test_dockerfile_healthcheck_asks_healthz_on_port_as_the_first_allowed_host_via_tls(
+    status: int, healthy: bool
+) -> None:
+    server = _HealthzServer(status)
+    try:
+        code = run_healthcheck(server.port, "*.metalizer.example, localhost")
+    finally:
+        server.close()
+    assert (code == 0) is healthy, f"exit {code} for a {status} answer"
+    assert len(server.seen) == 1 and server.seen[0]["path"] == "/healthz"
+    assert server.seen[0]["Host"] == "metalizer.example" and server.seen[0]["X-Forwarded-Proto"] == "https"
+
+
+def test_dockerfile_healthcheck_fails_when_nothing_listens_on_port() -> None:
+    with socket_bound_but_not_listening() as port:
+        assert run_healthcheck(port, "localhost") != 0
+
+
+@contextlib.contextmanager
+def socket_bound_but_not_listening() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def gunicorn_resolved_bind(argv: list[str], environ: dict[str, str]) -> list[str]:
+    """The addresses gunicorn binds for ``argv`` in ``environ``, as its own --print-config resolves them."""
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", **environ}
+    env["DJANGO_SETTINGS_MODULE"] = "metalizer_site.settings"
+    env["METALIZER_DATA_DIR"] = env.get("METALIZER_DATA_DIR", "/tmp/metalizer-print-config")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / argv[0]), "--print-config", *argv[1:]],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = next(line for line in result.stdout.splitlines() if re.match(r"^bind\s*=", line))
+    return list(ast.literal_eval(line.split("=", 1)[1].strip()))
+
+
+def test_dockerfile_default_command_is_gunicorn_serving_the_wsgi_app_on_port() -> None:
     cmd = next(args for word, args in reversed(dockerfile_instructions()) if word == "CMD")
     entry = parse_entry_point(exec_form(cmd))
     assert entry.kind == "gunicorn"
-    assert entry.params["bind"] == ["0.0.0.0:8000"]
+    assert not {"-b", "--bind"} & set(entry.argv), "no --bind: gunicorn binds 0.0.0.0:$PORT"
     assert entry.params["control_socket_disable"] is True
+    port = dockerfile_env()["PORT"]
     expose = [args for word, args in dockerfile_instructions() if word == "EXPOSE"]
-    assert expose == ["8000"]
+    assert expose == [port] == ["8000"]
+    assert gunicorn_resolved_bind(exec_form(cmd), {"PORT": port}) == [f"0.0.0.0:{port}"]
+    assert gunicorn_resolved_bind(exec_form(cmd), {"PORT": "18123"}) == ["0.0.0.0:18123"]
+
+
+def test_image_port_is_the_one_compose_publishes_and_fly_routes_to() -> None:
+    port = dockerfile_env()["PORT"]
+    assert f"{port}:{port}" in compose()["services"]["web"]["ports"]
+    assert str(fly()["http_service"]["internal_port"]) == port
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image() -> None:

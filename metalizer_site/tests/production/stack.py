@@ -215,9 +215,8 @@ def production_stack(workdir: Path, *, workers: bool = True) -> Iterator[Stack]:
                 name, argv or compose_command(name), data, logs / f"{name}.log", ready_pattern=ready
             )
 
-        web = service(
-            "web", None, [a.replace("0.0.0.0:8000", f"{HOST}:{port}") for a in compose_command("web")]
-        )
+        # compose's web command binds 0.0.0.0:$PORT; here loopback only, on a free port.
+        web = service("web", None, [*compose_command("web"), "--bind", f"{HOST}:{port}"])
         app_workers = (
             [
                 service("worker-heavy", r"\bready\."),
