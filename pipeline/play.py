@@ -13,7 +13,7 @@ from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, Pe
 from pipeline import master as mastering
 from pipeline.arrange import PART_RENDER_DRUMS, Arrangement, arrange, midi_export, part_rngs
 from pipeline.arrange.form import TREATMENTS
-from pipeline.arrange.lead import arrange_lead, harmonise, voice_free_bars
+from pipeline.arrange.lead import arrange_lead, harmonise, melody_source, song_melody, voice_free_bars
 from pipeline.arrange.seeds import load_riff_seeds
 from pipeline.assets import default_names, load_guitar, load_ir, load_kit, load_pair_ir, midi_seeds
 from pipeline.audio_io import write_audio
@@ -28,7 +28,7 @@ from pipeline.types import LOUDNESS_HOP_S, SAMPLE_RATE, SUNG_HOP_S, Analysis, Re
 # Stem loudness before mastering (LUFS): relative balance of the band; the master sets the absolute level.
 # Measured on the shared songs with the metal judge: louder originals pull the remix back toward the
 # original's genre; these keep vocals clearly audible on top of a band that leads.
-STEM_LUFS = {"guitars": -15.0, "drums": -14.0, "bass": -19.5, "vocals": -18.0, "other": -25.0, "lead": -16.0}
+STEM_LUFS = {"guitars": -15.0, "drums": -12.5, "bass": -19.5, "vocals": -17.0, "other": -25.0, "lead": -16.0}
 LEAD_OTHER_DUCK_DB = 2.0  # the original harmony steps back further when a lead guitar plays the tune
 # How hard the rhythm guitarist drives the amp in each treatment (dB at the amp's input): calm parts are
 # played with the volume knob rolled back (crunch, not a wall of gain), verses a little under the chorus.
@@ -193,8 +193,12 @@ def play(
         free = voice_free_bars(arr.bars, analysis.sung, SUNG_HOP_S)
     else:  # sung, but stored before the analysis said where: the voice keeps the tune throughout
         free = [False] * len(arr.bars)
-    source = _fit(other, n).mean(axis=0) + (vocals.mean(axis=0) if not voiced else 0.0)
-    arr.lead = arrange_lead(source, arr.bars, key_root=arr.key_root, scale=analysis.scale, free_bars=free)
+    # the analysis tracked the tune from the stems that carry it where no voice does; a sung song played
+    # without its voice needs the sung melody itself, and an analysis stored before melodies has none
+    melody = analysis.melody if analysis.has_vocals == voiced else None
+    if melody is None:
+        melody = song_melody(melody_source(vocals, _fit(other, n), voiced))
+    arr.lead = arrange_lead(melody, arr.bars, key_root=arr.key_root, scale=analysis.scale, free_bars=free)
     if arr.lead and arr.style.name in TWIN_LEAD_STYLES:
         chorus = [(b.start, b.end) for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full"]
         twin = [x for x in arr.lead if any(a <= x.time < b for a, b in chorus)]

@@ -165,6 +165,9 @@ class Analysis:
     loudness_curve: list[float] = field(default_factory=list)
     # Per second of the song: does a voice carry the tune there (the lead guitar plays where it does not)?
     sung: list[bool] = field(default_factory=list)
+    # The song's main melody as (start s, duration s, MIDI pitch) notes, tracked from the stems that carry
+    # it (None: not tracked, e.g. an analysis stored before it existed; []: no melody to follow).
+    melody: list[tuple[float, float, int]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,6 +178,8 @@ class Analysis:
         values = dict(data)
         values["chords"] = [Chord(**c) for c in data.get("chords", [])]
         values["sections"] = [Section(**s) for s in data.get("sections", [])]
+        if data.get("melody") is not None:
+            values["melody"] = [(float(t), float(d), int(p)) for t, d, p in data["melody"]]
         known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
         return cls(**known)
 

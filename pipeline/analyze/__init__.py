@@ -80,7 +80,7 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
 
     lufs = loudness.integrated_loudness(audio, sr)
     curve = loudness.short_term_curve(audio, sr, LOUDNESS_HOP_S)
-    lap("loudness", 0.95)
+    lap("loudness", 0.9)
 
     extra: dict[str, object] = {
         "key_root": key.root,
@@ -96,7 +96,13 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
     if stems is not None:
         sung, share, sung_windows = vocals.has_vocals(stems.vocals, stems.other, audio, sr)
         extra["vocal_share"] = share
-    lap("vocals", 1.0)
+    lap("vocals", 0.93)
+    melody = None
+    if stems is not None:  # the tune where no voice carries it, for the lead guitar
+        from pipeline.arrange.lead import melody_source, song_melody
+
+        melody = song_melody(melody_source(stems.vocals, stems.other, bool(sung)))
+    lap("melody", 1.0)
     extra["timings"] = timings
 
     return Analysis(
@@ -118,6 +124,7 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         has_vocals=bool(sung),
         loudness_curve=curve,
         sung=sung_windows,
+        melody=melody,
         extra=extra,
     )
 

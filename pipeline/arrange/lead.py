@@ -45,10 +45,8 @@ def track_melody(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return times, midi
 
 
-def melody_to_notes(
-    times: np.ndarray, midi: np.ndarray, bars: list[Bar], velocity: float = 0.85
-) -> list[Note]:
-    """Semitone segments of the contour as notes, onsets snapped to the grid, moved into lead register."""
+def contour_notes(times: np.ndarray, midi: np.ndarray) -> list[tuple[float, float, int]]:
+    """The contour's semitone segments of at least MIN_NOTE_S as (start s, duration s, MIDI pitch)."""
     if midi.size == 0 or np.isnan(midi).all():
         return []
     filled = np.where(np.isnan(midi), 0.0, midi)
@@ -59,9 +57,38 @@ def melody_to_notes(
     starts = np.concatenate([[0], edges])
     ends = np.concatenate([edges, [semis.size]])
     raw = [
-        (times[a], (b - a) * hop_s, int(semis[a])) for a, b in zip(starts, ends, strict=True) if semis[a] >= 0
+        (round(float(times[a]), 3), round((b - a) * hop_s, 3), int(semis[a]))
+        for a, b in zip(starts, ends, strict=True)
+        if semis[a] >= 0
     ]
-    raw = [r for r in raw if r[1] >= MIN_NOTE_S]
+    return [r for r in raw if r[1] >= MIN_NOTE_S]
+
+
+def melody_source(vocals: np.ndarray, other: np.ndarray, sung: bool) -> np.ndarray:
+    """Mono sum of the stems that carry the tune where no voice does: "other", plus the vocals stem of an
+    instrumental (where it holds the centred lead instrument the separator took for a voice)."""
+    n = other.shape[-1]
+    source = np.atleast_2d(other).mean(axis=0)
+    if not sung:
+        source = source + np.atleast_2d(vocals)[:, :n].mean(axis=0)
+    return source.astype(np.float32)
+
+
+def song_melody(melody_source: np.ndarray, min_voiced: float = 0.2) -> list[tuple[float, float, int]]:
+    """The song's melody as raw notes (see ``contour_notes``), or none when the source holds too little
+    melody to follow. Kept in the analysis, so a re-style does not track it again."""
+    if melody_source.shape[-1] < SAMPLE_RATE:
+        return []
+    times, midi = track_melody(melody_source)
+    if np.mean(~np.isnan(midi)) < min_voiced:
+        return []
+    return contour_notes(times, midi)
+
+
+def melody_to_notes(
+    raw: list[tuple[float, float, int]], bars: list[Bar], velocity: float = 0.85
+) -> list[Note]:
+    """Raw melody notes as lead notes: onsets snapped to the grid, moved into the lead register."""
     if not raw:
         return []
     shift = 12 * round((LEAD_CENTRE - float(np.median([p for _, _, p in raw]))) / 12)
@@ -195,24 +222,20 @@ def harmonise(notes: list[Note], key_root: int, scale: str, steps: int = 2) -> l
 
 
 def arrange_lead(
-    melody_source: np.ndarray,
+    melody: list[tuple[float, float, int]],
     bars: list[Bar],
     *,
     key_root: int = 9,
     scale: str = "minor",
     free_bars: list[bool] | None = None,
-    min_voiced: float = 0.2,
 ) -> list[Note]:
-    """Lead notes for a stem mix in the bars where no voice sings, or none when it holds too little melody."""
-    if melody_source.shape[-1] < SAMPLE_RATE or not bars:
+    """Lead notes playing the song's ``melody`` (raw notes, ``song_melody``) in the bars no voice sings."""
+    if not melody or not bars:
         return []
     free = free_bars if free_bars is not None else [True] * len(bars)
     if not any(free):
         return []
-    times, midi = track_melody(melody_source)
-    if np.mean(~np.isnan(midi)) < min_voiced:
-        return []
-    notes = clean_melody(melody_to_notes(times, midi, bars), bars, key_root, scale)
+    notes = clean_melody(melody_to_notes(melody, bars), bars, key_root, scale)
     spans = [(bar.start, bar.end) for bar, ok in zip(bars, free, strict=True) if ok]
     starts = np.array([a for a, _ in spans])
     ends = np.array([b for _, b in spans])

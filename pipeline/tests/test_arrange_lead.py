@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from pipeline.arrange.grid import build_bars
-from pipeline.arrange.lead import LEAD_HIGH, LEAD_LOW, arrange_lead, melody_to_notes
+from pipeline.arrange.lead import (
+    LEAD_HIGH,
+    LEAD_LOW,
+    arrange_lead,
+    contour_notes,
+    melody_to_notes,
+    song_melody,
+)
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song
 from pipeline.types import SAMPLE_RATE
@@ -41,7 +48,7 @@ def bars():
 
 @pytest.mark.parametrize("with_chords", [False, True])
 def test_lead_plays_the_tracked_melody_with_its_pitches_and_onsets(bars, with_chords):
-    notes = arrange_lead(_melody_audio(with_chords), bars)
+    notes = arrange_lead(song_melody(_melody_audio(with_chords)), bars)
     assert notes
     found = 0
     for i, pitch in enumerate(MELODY):
@@ -53,10 +60,10 @@ def test_lead_plays_the_tracked_melody_with_its_pitches_and_onsets(bars, with_ch
 
 
 def test_lead_notes_never_overlap_and_silence_gives_no_notes(bars):
-    notes = arrange_lead(_melody_audio(False), bars)
+    notes = arrange_lead(song_melody(_melody_audio(False)), bars)
     for a, b in zip(notes, notes[1:], strict=False):
         assert a.time + a.duration <= b.time + 1e-9
-    assert arrange_lead(np.zeros((2, 4 * SAMPLE_RATE), np.float32), bars) == []
+    assert song_melody(np.zeros((2, 4 * SAMPLE_RATE), np.float32)) == []
 
 
 def test_short_blips_are_dropped_and_octaves_move_into_the_lead_register(bars):
@@ -64,6 +71,6 @@ def test_short_blips_are_dropped_and_octaves_move_into_the_lead_register(bars):
     midi = np.full(400, np.nan)
     midi[0:100] = 40.0  # 0.8 s of a low E: played, moved up into the register
     midi[100:105] = 45.0  # a 40 ms blip: dropped
-    notes = melody_to_notes(times, midi, bars)
+    notes = melody_to_notes(contour_notes(times, midi), bars)
     assert [n.pitch % 12 for n in notes] == [4]
     assert LEAD_LOW <= notes[0].pitch <= LEAD_HIGH
