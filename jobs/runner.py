@@ -26,9 +26,11 @@ from django.utils import timezone
 from assets_bank.for_jobs import prepare_job_assets
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.services import MAX_RECOVERIES, WORKER_LOST_MESSAGE, mark_failed
+from jobs.stem_cache import StorageStemCache
 from jobs.storage import delete_tree, discard_results, download_file, result_prefix, upload_file
 from pipeline.errors import PipelineError
-from pipeline.types import RemixOptions
+from pipeline.separate.cache import PLAYED_STEMS
+from pipeline.types import Analysis, RemixOptions
 
 logger = logging.getLogger(__name__)
 
@@ -231,35 +233,47 @@ def run_job(
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def _run_claimed(job: Job, work_dir: Path) -> str:
-    from pipeline import metalize
-
-    # A previous attempt may have died between uploads: start from an empty result folder.
-    delete_tree(result_prefix(job.pk))
-    input_name = Path(job.input_file.name).name
-    input_path = download_file(job.input_file.name, work_dir / "in" / input_name)
-    options = RemixOptions(
+def job_options(job: Job) -> RemixOptions:
+    """The pipeline's options for this job's row."""
+    return RemixOptions(
         style=job.style,
         intensity=job.intensity,
         output_format=job.output_format,
         keep_vocals=job.keep_vocals,
         seed=job.seed,
+        feel=job.feel,
     )
+
+
+def _run_claimed(job: Job, work_dir: Path) -> str:
+    # A previous attempt may have died between uploads: start from an empty result folder.
+    delete_tree(result_prefix(job.pk))
+    options = job_options(job)
     # The active asset bank packs, written in the pipeline's layout (cached while no pack changes);
     # the snapshot is stored so later edits of the bank never change the record of this job.
     assets_dir, assets_used = prepare_job_assets()
     Job.objects.filter(pk=job.pk).update(assets_used=assets_used)
     progress = ProgressWriter(job.pk)
-    result = metalize(
-        input_path,
-        work_dir / "out",
-        options,
-        assets_dir,
-        progress,
-        models_dir=Path(settings.METALIZER_MODELS_DIR),
-        cache_dir=Path(settings.METALIZER_STEM_CACHE_DIR),
-        max_duration_s=float(settings.METALIZER_MAX_DURATION_S),
-    )
+    stem_cache = StorageStemCache()
+    # A re-style carries its source's analysis (and stem cache key) from the start: it is not analysed again.
+    analysis = Analysis.from_dict(job.analysis) if job.analysis else None
+    result = _replay_cached(job, analysis, options, assets_dir, progress, stem_cache, work_dir)
+    if result is None:
+        from pipeline import metalize
+
+        input_name = Path(job.input_file.name).name
+        input_path = download_file(job.input_file.name, work_dir / "in" / input_name)
+        result = metalize(
+            input_path,
+            work_dir / "out",
+            options,
+            assets_dir,
+            progress,
+            models_dir=Path(settings.METALIZER_MODELS_DIR),
+            stem_cache=stem_cache,
+            max_duration_s=float(settings.METALIZER_MAX_DURATION_S),
+            analysis=analysis,
+        )
     outputs = store_outputs(job.pk, result, work_dir)
     now = timezone.now()
     updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
@@ -267,7 +281,9 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
         stage="done",
         progress=100.0,
         analysis=jsonable(result.analysis.to_dict()),
+        analysis_reused=result.analysis_reused,
         separator=jsonable(result.separator.to_dict()),
+        stem_key=result.stem_cache_key or job.stem_key,
         timings=jsonable(result.timings),
         outputs=outputs,
         error_code="",
@@ -278,6 +294,40 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
     if not updated:
         raise JobCancelled()
     return "succeeded"
+
+
+def _replay_cached(
+    job: Job,
+    analysis: Analysis | None,
+    options: RemixOptions,
+    assets_dir: Path,
+    progress: ProgressWriter,
+    stem_cache: StorageStemCache,
+    work_dir: Path,
+) -> Any:
+    """A re-style whose stems are in the stem cache: play them with the stored analysis, without fetching
+    or decoding the song. None when they are not there (then the song is remixed from its stored file)."""
+    if analysis is None or not job.stem_key:
+        return None
+    from pipeline import replay
+
+    progress("reusing", 0.0)
+    cached = stem_cache.get(job.stem_key, PLAYED_STEMS)
+    if cached is None:
+        logger.info("job %s: stems %s not in the stem cache; separating again", job.pk, job.stem_key[:12])
+        return None
+    vocals, other = cached.stems.pop("vocals"), cached.stems.pop("other")
+    return replay(
+        vocals,
+        other,
+        analysis,
+        work_dir / "out",
+        options,
+        assets_dir,
+        progress,
+        separator=cached.separator,
+        stem_cache_key=job.stem_key,
+    )
 
 
 def _wait_for_retry(job_id: Any, reason: str) -> None:
