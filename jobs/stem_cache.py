@@ -128,6 +128,6 @@ def _expired(key: str, now: datetime, ttl: timedelta) -> bool:
     manifest = f"{prefix}/{MANIFEST}"
     if default_storage.exists(manifest):
         return default_storage.get_modified_time(manifest) < now - ttl
-    files = list_tree(prefix)
+    files = list_tree(prefix)  # empty for a folder an object store still lists after its last delete
     cutoff = now - timedelta(seconds=INCOMPLETE_GRACE_S)
-    return all(default_storage.get_modified_time(name) < cutoff for name in files)
+    return bool(files) and all(default_storage.get_modified_time(name) < cutoff for name in files)
