@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -124,10 +125,15 @@ def _cached_song(cache: StemCache, key: str) -> CachedSong | None:
 
 
 def _keep(cache: StemCache, key: str, stems: Stems, analysis: Analysis) -> None:
+    started = time.perf_counter()
     try:
         cache.put(key, stems, analysis)
     except Exception as exc:  # noqa: BLE001 - a full or unreachable cache must not fail the song
         logger.warning("could not keep stems of %s in %r: %s", key[:12], cache, exc)
+        return
+    logger.info(
+        "kept the stems and analysis of %s in %r (%.1f s)", key[:12], cache, time.perf_counter() - started
+    )
 
 
 def _check_length(frames: int, max_duration_s: float | None) -> None:

@@ -248,7 +248,7 @@ def test_a_restyle_plays_the_cached_stems_with_the_stored_analysis_and_sounds_di
     assert body["separator"]["name"] == source.separator["name"]
     assert body["analysis"] == source.analysis
     assert body["source"] == str(source.pk)
-    assert set(job.timings) == {name for name, _ in PLAY_STAGES}
+    assert set(job.timings) == {"reusing", *(name for name, _ in PLAY_STAGES), "storing"}
     mixes = [
         sf.read(io.BytesIO(body_of(client.get(f"/api/jobs/{j.pk}/result?part=mix&format=wav"))))[0]
         for j in (source, job)

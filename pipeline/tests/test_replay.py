@@ -121,7 +121,10 @@ def test_a_given_analysis_is_used_instead_of_analysing(song_file, first, tmp_pat
     first_result, _ = first
     monkeypatch.setattr("pipeline.analyze.analyze", _refuse("analysis"))
     result = metalize(
-        song_file, tmp_path / "out", RemixOptions(style="thrash", separator="dsp"), analysis=first_result.analysis
+        song_file,
+        tmp_path / "out",
+        RemixOptions(style="thrash", separator="dsp"),
+        analysis=first_result.analysis,
     )
     assert result.analysis_reused and not result.separator.cached
     assert "analysing" not in result.timings and "separating" in result.timings
