@@ -98,7 +98,7 @@ class UploadForm(PlayingOptionsForm):
 
 
 class RemixForm(PlayingOptionsForm):
-    """ "Try another style" on a finished remix: the rest of the options stay the source job's."""
+    """Try another style on a finished remix: the rest of the options stay the source job's."""
 
     @classmethod
     def for_job(cls, job: Job) -> RemixForm:

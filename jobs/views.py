@@ -354,7 +354,7 @@ def uploads_throttle_wait(request: HttpRequest) -> int | None:
 
 @require_POST
 def job_remix(request: HttpRequest, job_id: Any) -> HttpResponse:
-    """ "Try another style": a new job plays this one's song with the options chosen (or another take)."""
+    """Try another style: a new job plays this one's song with the options chosen (or another take)."""
     source = get_object_or_404(Job, pk=job_id)
     refused = _owned_or_403(request, source, "play in another style")
     if refused:
