@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from jobs import services
 from jobs.models import Job
@@ -20,13 +22,27 @@ class JobAdmin(admin.ModelAdmin):
         "stage",
         "progress_percent",
         "style",
+        "feel",
+        "source_link",
         "owner",
         "created_at",
         "expires_at",
     )
-    list_filter = ("status", "style", "output_format", "keep_vocals", "error_code", "created_at")
+    list_filter = (
+        "status",
+        "style",
+        "feel",
+        "output_format",
+        "keep_vocals",
+        "analysis_reused",
+        ("source", admin.EmptyFieldListFilter),
+        "error_code",
+        "created_at",
+    )
+    list_select_related = ("source", "owner")
     search_fields = (
         "id",
+        "source__id",
         "original_name",
         "error_code",
         "error_message",
@@ -46,12 +62,16 @@ class JobAdmin(admin.ModelAdmin):
         "output_format",
         "keep_vocals",
         "seed",
+        "feel",
+        "source_link",
         "input_file",
         "original_name",
         "size_bytes",
         "duration",
         "analysis",
+        "analysis_reused",
         "separator",
+        "stem_key",
         "assets_used",
         "timings",
         "outputs",
@@ -70,6 +90,14 @@ class JobAdmin(admin.ModelAdmin):
         "finished_at",
     )
     fields = readonly_fields + ("expires_at",)
+
+    @admin.display(description="Source", ordering="source__created_at")
+    def source_link(self, job: Job) -> str:
+        """The job this one re-plays, linked to its admin page ("-" for an upload)."""
+        if job.source_id is None:
+            return "-"
+        url = reverse("admin:jobs_job_change", args=[job.source_id])
+        return format_html('<a href="{}">{}</a>', url, job.source.style if job.source else job.source_id)
 
     @admin.display(description="Progress")
     def progress_percent(self, job: Job) -> str:

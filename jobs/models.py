@@ -10,6 +10,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from pipeline.types import RemixOptions
+
+DEFAULT_OPTIONS = RemixOptions()
+MAX_SEED = 2**31 - 1  # the largest seed the database's integer column holds
 # Parts a finished job can hand out, in the order pages list them.
 RESULT_PARTS = ("mix", "vocals", "drums", "guitars", "bass", "other", "midi")
 AUDIO_FORMATS = ("wav", "mp3", "flac")
@@ -72,14 +76,32 @@ class Job(models.Model):
     output_format = models.CharField(max_length=8, default="wav")
     keep_vocals = models.BooleanField(default=True)
     seed = models.IntegerField(default=0)
+    feel = models.CharField(max_length=8, default=DEFAULT_OPTIONS.feel)
 
-    input_file = models.FileField(upload_to=input_upload_to, max_length=500, blank=True)
+    # A re-style shares its source's stored song (the same key: jobs.services deletes it only when no job
+    # refers to it any more), its stem cache entry and its analysis.
+    source = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="remixes",
+        help_text="The finished job this one plays again with other options.",
+    )
+    input_file = models.FileField(upload_to=input_upload_to, max_length=500, blank=True, db_index=True)
     original_name = models.CharField(max_length=255)
     size_bytes = models.BigIntegerField(default=0)
     duration = models.FloatField(null=True, blank=True, help_text="Input duration in seconds.")
 
     analysis = models.JSONField(null=True, blank=True)
+    analysis_reused = models.BooleanField(
+        default=False,
+        help_text="The analysis came from the source job (or the stem cache), not analysed again.",
+    )
     separator = models.JSONField(null=True, blank=True)
+    stem_key = models.CharField(
+        max_length=64, blank=True, default="", db_index=True, help_text="The song's entry in the stem cache."
+    )
     timings = models.JSONField(null=True, blank=True)
     # part -> {format -> storage key}, e.g. {"mix": {"wav": "jobs/<id>/result/mix.wav"}, "midi": {"zip": ...}}
     outputs = models.JSONField(default=dict, blank=True)
@@ -125,6 +147,7 @@ class Job(models.Model):
             "output_format": self.output_format,
             "keep_vocals": self.keep_vocals,
             "seed": self.seed,
+            "feel": self.feel,
         }
 
     @property
@@ -137,6 +160,10 @@ class Job(models.Model):
 
     def available_parts(self) -> list[str]:
         return [part for part in RESULT_PARTS if self.outputs.get(part)]
+
+    @property
+    def stems_reused(self) -> bool:
+        return bool((self.separator or {}).get("cached"))
 
     def storage_prefix(self) -> str:
         return f"jobs/{self.pk}"

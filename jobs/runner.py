@@ -15,6 +15,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,15 @@ from django.utils import timezone
 from assets_bank.for_jobs import prepare_job_assets
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.services import MAX_RECOVERIES, WORKER_LOST_MESSAGE, mark_failed
+from jobs.stem_cache import StorageStemCache
 from jobs.storage import delete_tree, discard_results, download_file, result_prefix, upload_file
 from pipeline.errors import PipelineError
-from pipeline.types import RemixOptions
+from pipeline.separate.cache import PLAYED_STEMS
+from pipeline.types import Analysis, RemixOptions
 
 logger = logging.getLogger(__name__)
 
+UPLOADS_AT_ONCE = 4
 INTERNAL_ERROR_MESSAGE = "Something went wrong on our side while remixing this song. Please try again later."
 
 
@@ -231,44 +235,61 @@ def run_job(
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def _run_claimed(job: Job, work_dir: Path) -> str:
-    from pipeline import metalize
-
-    # A previous attempt may have died between uploads: start from an empty result folder.
-    delete_tree(result_prefix(job.pk))
-    input_name = Path(job.input_file.name).name
-    input_path = download_file(job.input_file.name, work_dir / "in" / input_name)
-    options = RemixOptions(
+def job_options(job: Job) -> RemixOptions:
+    """The pipeline's options for this job's row."""
+    return RemixOptions(
         style=job.style,
         intensity=job.intensity,
         output_format=job.output_format,
         keep_vocals=job.keep_vocals,
         seed=job.seed,
+        feel=job.feel,
     )
+
+
+def _run_claimed(job: Job, work_dir: Path) -> str:
+    # A previous attempt may have died between uploads: start from an empty result folder.
+    delete_tree(result_prefix(job.pk))
+    options = job_options(job)
     # The active asset bank packs, written in the pipeline's layout (cached while no pack changes);
     # the snapshot is stored so later edits of the bank never change the record of this job.
     assets_dir, assets_used = prepare_job_assets()
     Job.objects.filter(pk=job.pk).update(assets_used=assets_used)
     progress = ProgressWriter(job.pk)
-    result = metalize(
-        input_path,
-        work_dir / "out",
-        options,
-        assets_dir,
-        progress,
-        models_dir=Path(settings.METALIZER_MODELS_DIR),
-        cache_dir=Path(settings.METALIZER_STEM_CACHE_DIR),
-        max_duration_s=float(settings.METALIZER_MAX_DURATION_S),
-    )
+    stem_cache = StorageStemCache()
+    # A re-style carries its source's analysis (and stem cache key) from the start: it is not analysed again.
+    analysis = Analysis.from_dict(job.analysis) if job.analysis else None
+    result = _replay_cached(job, analysis, options, assets_dir, progress, stem_cache, work_dir)
+    if result is None:
+        from pipeline import metalize
+
+        input_name = Path(job.input_file.name).name
+        input_path = download_file(job.input_file.name, work_dir / "in" / input_name)
+        result = metalize(
+            input_path,
+            work_dir / "out",
+            options,
+            assets_dir,
+            progress,
+            models_dir=Path(settings.METALIZER_MODELS_DIR),
+            stem_cache=stem_cache,
+            max_duration_s=float(settings.METALIZER_MAX_DURATION_S),
+            analysis=analysis,
+        )
+    storing = time.perf_counter()
     outputs = store_outputs(job.pk, result, work_dir)
+    # Beside the pipeline's stages: fetching reused stems (set by _replay_cached) and storing the results.
+    timings = {**result.timings, "storing": round(time.perf_counter() - storing, 3)}
     now = timezone.now()
     updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
         status=Job.Status.SUCCEEDED,
         stage="done",
         progress=100.0,
         analysis=jsonable(result.analysis.to_dict()),
+        analysis_reused=result.analysis_reused,
         separator=jsonable(result.separator.to_dict()),
-        timings=jsonable(result.timings),
+        stem_key=result.stem_cache_key or job.stem_key,
+        timings=jsonable(timings),
         outputs=outputs,
         error_code="",
         error_message="",
@@ -278,6 +299,44 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
     if not updated:
         raise JobCancelled()
     return "succeeded"
+
+
+def _replay_cached(
+    job: Job,
+    analysis: Analysis | None,
+    options: RemixOptions,
+    assets_dir: Path,
+    progress: ProgressWriter,
+    stem_cache: StorageStemCache,
+    work_dir: Path,
+) -> Any:
+    """A re-style whose stems are in the stem cache: play them with the stored analysis, without fetching
+    or decoding the song. None when they are not there (then the song is remixed from its stored file)."""
+    if analysis is None or not job.stem_key:
+        return None
+    from pipeline import replay
+
+    progress("reusing", 0.0)
+    fetching = time.perf_counter()
+    cached = stem_cache.get(job.stem_key, PLAYED_STEMS)
+    if cached is None:
+        logger.info("job %s: stems %s not in the stem cache; separating again", job.pk, job.stem_key[:12])
+        return None
+    fetched = round(time.perf_counter() - fetching, 3)
+    vocals, other = cached.stems.pop("vocals"), cached.stems.pop("other")
+    result = replay(
+        vocals,
+        other,
+        analysis,
+        work_dir / "out",
+        options,
+        assets_dir,
+        progress,
+        separator=cached.separator,
+        stem_cache_key=job.stem_key,
+    )
+    result.timings = {"reusing": fetched, **result.timings}
+    return result
 
 
 def _wait_for_retry(job_id: Any, reason: str) -> None:
@@ -293,39 +352,42 @@ def _wait_for_retry(job_id: Any, reason: str) -> None:
 def store_outputs(job_id: Any, result: Any, work_dir: Path) -> dict[str, Any]:
     """Upload the pipeline's files under ``jobs/<id>/result/``; returns part -> {format -> key}.
 
-    On any failure the keys uploaded so far are deleted before the error propagates.
+    A few files go up at once (an object store answers each request with some latency). On any failure
+    the keys uploaded so far are deleted before the error propagates.
     """
     prefix = result_prefix(job_id)
     out_dir = Path(result.out_dir)
+    plan: list[tuple[str, str, Path, str]] = []  # part, format (or picture name), local file, key
+    for fmt in AUDIO_FORMATS:
+        path = out_dir / f"mix.{fmt}"
+        if path.is_file():
+            plan.append(("mix", fmt, path, f"{prefix}/mix.{fmt}"))
+    mix_path = Path(result.mix_path)
+    mix_fmt = mix_path.suffix.lstrip(".").lower()
+    if not any(part == "mix" and fmt == mix_fmt for part, fmt, _p, _k in plan):
+        plan.append(("mix", mix_fmt, mix_path, f"{prefix}/mix.{mix_fmt}"))
+    for name, path in sorted(result.stems.items()):
+        fmt = Path(path).suffix.lstrip(".").lower()
+        plan.append((name, fmt, Path(path), f"{prefix}/stems/{name}.{fmt}"))
+    if result.midi:
+        zip_path = work_dir / "midi.zip"
+        with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, path in sorted(result.midi.items()):
+                zf.write(path, arcname=f"{name}{Path(path).suffix or '.mid'}")
+        plan.append(("midi", "zip", zip_path, f"{prefix}/midi.zip"))
+    for name, path in sorted(result.pictures.items()):
+        plan.append(("pictures", name, Path(path), f"{prefix}/pictures/{Path(path).name}"))
     try:
-        outputs: dict[str, Any] = {"mix": {}}
-        for fmt in AUDIO_FORMATS:
-            path = out_dir / f"mix.{fmt}"
-            if path.is_file():
-                outputs["mix"][fmt] = upload_file(path, f"{prefix}/mix.{fmt}")
-        mix_path = Path(result.mix_path)
-        mix_fmt = mix_path.suffix.lstrip(".").lower()
-        if mix_fmt not in outputs["mix"]:
-            outputs["mix"][mix_fmt] = upload_file(mix_path, f"{prefix}/mix.{mix_fmt}")
-        for name, path in sorted(result.stems.items()):
-            path = Path(path)
-            fmt = path.suffix.lstrip(".").lower()
-            outputs[name] = {fmt: upload_file(path, f"{prefix}/stems/{name}.{fmt}")}
-        if result.midi:
-            zip_path = work_dir / "midi.zip"
-            with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for name, path in sorted(result.midi.items()):
-                    zf.write(path, arcname=f"{name}{Path(path).suffix or '.mid'}")
-            outputs["midi"] = {"zip": upload_file(zip_path, f"{prefix}/midi.zip")}
-        if result.pictures:
-            outputs["pictures"] = {
-                name: upload_file(Path(path), f"{prefix}/pictures/{Path(path).name}")
-                for name, path in sorted(result.pictures.items())
-            }
-        return outputs
+        # Leaving the pool waits for every upload, so a failure is cleaned up only after the last one.
+        with ThreadPoolExecutor(max_workers=UPLOADS_AT_ONCE) as pool:
+            keys = list(pool.map(lambda item: upload_file(item[2], item[3]), plan))
     except BaseException:
         discard_results(job_id)
         raise
+    outputs: dict[str, Any] = {"mix": {}}
+    for (part, fmt, _path, _key), key in zip(plan, keys, strict=True):
+        outputs.setdefault(part, {})[fmt] = key
+    return outputs
 
 
 def jsonable(value: Any) -> Any:

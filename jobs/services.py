@@ -17,10 +17,12 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from jobs.models import Job
-from jobs.storage import delete_tree, discard_results, job_prefix, list_tree
+from jobs.models import MAX_SEED, Job
+from jobs.stem_cache import delete_entry, purge_stem_cache
+from jobs.storage import STORAGE_ERRORS, delete_keys, delete_tree, discard_results, job_prefix, list_tree
 from jobs.validators import ValidatedUpload
 
 logger = logging.getLogger(__name__)
@@ -47,18 +49,13 @@ class StorageUnavailable(Exception):
     """The file store could not be reached; the operation did not happen (or not completely)."""
 
 
-def _storage_errors() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = [OSError]
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError
+class SourceUnavailable(Exception):
+    """The job to play again is gone, not finished, or no longer holds its song; nothing was created."""
 
-        found += [BotoCoreError, ClientError]
-    except ImportError:  # pragma: no cover - boto3 is a pinned requirement
-        pass
-    return tuple(found)
-
-
-STORAGE_ERRORS = _storage_errors()
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -117,6 +114,55 @@ def create_job(upload: ValidatedUpload, options: dict[str, Any], caller: Caller)
     return job
 
 
+def create_remix(source: Job, options: dict[str, Any], caller: Caller) -> Job:
+    """Queue a new job that plays ``source``'s song again with ``options``, owned by ``caller``.
+
+    It shares what the source paid for: the stored song (the same storage key, never copied; deleting
+    either job keeps it while the other needs it), the stem cache entry and the analysis, so the worker
+    only plays. Raises SourceUnavailable when the source is gone, not finished or without its song, and
+    QueueUnavailable (nothing created) when the broker cannot take it.
+    """
+    with transaction.atomic():
+        # The source row stays locked until the new row is committed: a delete of the source running at the
+        # same time waits and then sees the song still in use, or runs first and this finds nothing.
+        locked = Job.objects.select_for_update().filter(pk=source.pk).first()
+        if locked is None:
+            raise SourceUnavailable("not_found", "No such job (it may have expired).")
+        if locked.status != Job.Status.SUCCEEDED:
+            raise SourceUnavailable(
+                "not_ready", "Only a finished remix can be played in another style; this one is not done."
+            )
+        if not locked.input_file or not locked.analysis:
+            raise SourceUnavailable("source_unavailable", "The song of this remix is no longer stored.")
+        job = Job(
+            id=uuid.uuid4(),
+            source=locked,
+            input_file=locked.input_file.name,
+            original_name=locked.original_name,
+            size_bytes=locked.size_bytes,
+            duration=locked.duration,
+            analysis=locked.analysis,
+            stem_key=locked.stem_key,
+            owner=caller.user if caller.is_user else None,
+            session_key="" if caller.is_user else caller.session_key,
+            **options,
+        )
+        job.save()
+    try:
+        enqueue(job)
+    except QueueUnavailable:
+        delete_job_files(job)  # its own folder only: the song stays with the source
+        job.delete()
+        raise
+    return job
+
+
+def next_take_seed(job: Job) -> int:
+    """A seed no version of this job's song has used yet: "another take" is always a new one."""
+    top = Job.objects.filter(input_file=job.input_file.name).aggregate(top=Max("seed"))["top"]
+    return (max(top or 0, job.seed) + 1) % (MAX_SEED + 1)
+
+
 def enqueue(job: Job) -> None:
     """Give the job a fresh task id and send it to the heavy queue."""
     from kombu.exceptions import KombuError, OperationalError
@@ -163,8 +209,21 @@ def revoke(job: Job) -> None:
 
 
 def delete_job_files(job: Job) -> int:
-    """Delete every file the job owns in storage (input, outputs, stems, MIDI) and its local work dir."""
-    count = delete_tree(job_prefix(job.pk))
+    """Delete every file the job owns in storage (input, outputs, stems, MIDI) and its local work dir.
+
+    What it shares with its re-styles (the stored song, the stem cache entry) goes only with the last job
+    that uses it, wherever it is stored. Returns the job files deleted.
+    """
+    own = list_tree(job_prefix(job.pk))
+    others = Job.objects.exclude(pk=job.pk)
+    song = job.input_file.name if job.input_file else ""
+    song_in_use = bool(song) and others.filter(input_file=song).exists()
+    keys = [key for key in own if not (song_in_use and key == song)]
+    if song and not song_in_use and song not in own and default_storage.exists(song):
+        keys.append(song)  # a re-style's song, stored under its (deleted) source's folder
+    count = delete_keys(keys, tidy=[job_prefix(job.pk)])
+    if job.stem_key and not others.filter(stem_key=job.stem_key).exists():
+        delete_entry(job.stem_key)
     shutil.rmtree(settings.METALIZER_WORK_DIR / str(job.pk), ignore_errors=True)
     return count
 
@@ -173,14 +232,18 @@ def delete_job(job: Job) -> None:
     """Revoke, delete every file, then the row. If storage fails the row stays, so deleting can be retried."""
     revoke(job)
     try:
-        delete_job_files(job)
+        with transaction.atomic():
+            # Locked like create_remix locks a source: a re-style made at this moment is seen as a user of
+            # the shared song (or finds its source gone), never left without its song.
+            Job.objects.select_for_update().filter(pk=job.pk).first()
+            delete_job_files(job)
+            job.delete()
     except STORAGE_ERRORS as exc:
         logger.error("could not delete the files of job %s: %s", job.pk, exc)
         raise StorageUnavailable(
             "The file store is not reachable right now, so the remix could not be deleted completely. "
             "Please try again in a minute."
         ) from exc
-    job.delete()
 
 
 def cancel_job(job: Job) -> bool:
@@ -252,7 +315,8 @@ def mark_failed(job_id: Any, code: str, message: str, *, from_statuses: list[str
 
 
 def purge_expired(now: datetime | None = None) -> int:
-    """Delete every expired job and all its files, then orphaned job folders. Returns jobs deleted."""
+    """Delete every expired job and all its files, then orphaned job folders and stem cache entries no job
+    uses any more once they are old. Returns jobs deleted."""
     count = 0
     for job in Job.objects.expired(now).iterator():
         try:
@@ -261,6 +325,9 @@ def purge_expired(now: datetime | None = None) -> int:
         except Exception:  # one bad object must not stop the sweep; the next run tries again
             logger.exception("could not purge job %s", job.pk)
     purge_orphaned_files(now)
+    entries = purge_stem_cache(now)
+    if entries:
+        logger.info("purged %d stem cache entr%s no job uses", entries, "y" if entries == 1 else "ies")
     return count
 
 
@@ -268,7 +335,8 @@ def purge_orphaned_files(now: datetime | None = None, grace_s: int = ORPHAN_GRAC
     """Delete ``jobs/<id>/`` folders whose job row is gone (e.g. a worker killed while uploading results).
 
     Only folders whose newest file is older than ``grace_s`` are touched, so an upload whose row is not
-    committed yet is never mistaken for an orphan. Returns the number of files deleted.
+    committed yet is never mistaken for an orphan; a song a live re-style still plays (its ``input_file``)
+    stays. Returns the number of files deleted.
     """
     now = now or timezone.now()
     try:
@@ -287,10 +355,12 @@ def purge_orphaned_files(now: datetime | None = None, grace_s: int = ORPHAN_GRAC
         if job_id in known:
             continue
         keys = list_tree(f"jobs/{name}")
+        in_use = set(Job.objects.filter(input_file__in=keys).values_list("input_file", flat=True))
+        loose = [key for key in keys if key not in in_use]
         cutoff = now - timedelta(seconds=grace_s)
-        if keys and all(default_storage.get_modified_time(k) < cutoff for k in keys):
-            deleted += delete_tree(f"jobs/{name}")
-            logger.warning("deleted %d orphaned file(s) of vanished job %s", len(keys), name)
+        if loose and all(default_storage.get_modified_time(k) < cutoff for k in loose):
+            deleted += delete_keys(loose, tidy=[f"jobs/{name}"])
+            logger.warning("deleted %d orphaned file(s) of vanished job %s", len(loose), name)
     return deleted
 
 

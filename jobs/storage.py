@@ -12,6 +12,21 @@ from django.core.files.storage import FileSystemStorage, default_storage
 logger = logging.getLogger(__name__)
 
 
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    found: list[type[BaseException]] = [OSError]
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        found += [BotoCoreError, ClientError]
+    except ImportError:  # pragma: no cover - boto3 is a pinned requirement
+        pass
+    return tuple(found)
+
+
+# What a storage call may raise when the store is unreachable or refuses (local: OSError; S3: botocore).
+STORAGE_ERRORS = _storage_errors()
+
+
 def job_prefix(job_id: object) -> str:
     return f"jobs/{job_id}"
 
@@ -34,10 +49,15 @@ def list_tree(prefix: str) -> list[str]:
 
 def delete_tree(prefix: str) -> int:
     """Delete every file under ``prefix``; returns how many were deleted."""
-    keys = list_tree(prefix)
+    return delete_keys(list_tree(prefix), tidy=[prefix])
+
+
+def delete_keys(keys: list[str], *, tidy: list[str] | None = None) -> int:
+    """Delete these file keys; then remove the local folders ``tidy`` (and each key's folder) once empty."""
     for key in keys:
         default_storage.delete(key)
-    _remove_empty_local_dirs(prefix)
+    for prefix in dict.fromkeys([*(tidy or []), *(key.rsplit("/", 1)[0] for key in keys if "/" in key)]):
+        _remove_empty_local_dirs(prefix)
     return len(keys)
 
 
@@ -53,11 +73,20 @@ def discard_results(job_id: object) -> bool:
 
 
 def _remove_empty_local_dirs(prefix: str) -> None:
-    # Object stores have no directories; a local filesystem keeps empty ones, which we tidy up.
+    # Object stores have no directories; a local filesystem keeps empty ones, which we tidy up, with the
+    # parents they leave empty (up to the top folder, e.g. ``jobs/``).
     if isinstance(default_storage, FileSystemStorage):
-        root = Path(default_storage.location) / prefix
+        location = Path(default_storage.location)
+        root = location / prefix
         if root.is_dir() and not any(p.is_file() for p in root.rglob("*")):
             shutil.rmtree(root, ignore_errors=True)
+        parent = root.parent
+        while parent.parent != location and parent.is_relative_to(location) and parent.is_dir():
+            try:
+                parent.rmdir()  # refuses a folder that is not empty (or just stopped being empty)
+            except OSError:
+                break
+            parent = parent.parent
 
 
 def upload_file(path: Path, key: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -18,9 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.throttling import ScopedRateThrottle
 
 from jobs import services
-from jobs.forms import UploadForm
+from jobs.forms import FEEL_LABELS, RemixForm, UploadForm
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.results import (
     PART_LABELS,
@@ -33,10 +35,11 @@ from jobs.results import (
 from jobs.uploads import declared_too_large
 from jobs.validators import UploadRejected, duration_limit_text, human_bytes, too_large, validate_audio_upload
 from pipeline.audio_io import ACCEPTED_EXTENSIONS
-from pipeline.types import STAGES
+from pipeline.types import PLAY_STAGES, STAGES
 
 # The steps a listener sees, in order: the transfer itself, then the pipeline's own stages.
 STEP_LABELS = {
+    "reusing": "Reusing",
     "uploading": "Uploading",
     "decoding": "Decoding",
     "separating": "Separating",
@@ -46,6 +49,7 @@ STEP_LABELS = {
     "mastering": "Mastering",
 }
 STEP_HINTS = {
+    "reusing": "the stems and analysis of the first version",
     "uploading": "the song reaches the server",
     "decoding": "reading the audio",
     "separating": "splitting vocals, drums, bass and the rest",
@@ -55,6 +59,8 @@ STEP_HINTS = {
     "mastering": "mixing and loudness",
 }
 STEPS = ("uploading", *(name for name, _share in STAGES))
+# A re-style plays the stems and analysis its source already has: no upload, separation or analysis.
+REPLAY_STEPS = ("reusing", *(name for name, _share in PLAY_STAGES))
 
 # What went wrong, in plain words, and what to try: keyed by the job's error code.
 ADVICE = {
@@ -143,19 +149,21 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 def job_steps(job: Job) -> list[dict[str, str]]:
     """Each step with its state: done, current, failed or pending."""
+    names = REPLAY_STEPS if job.source_id else STEPS
+    first = 0 if job.source_id else 1  # an upload's transfer is over once there is a job to show
     if job.status == Job.Status.SUCCEEDED:
-        current = len(STEPS)
-    elif job.stage in STEPS:
-        current = STEPS.index(job.stage)
+        current = len(names)
+    elif job.stage in names:
+        current = names.index(job.stage)
     elif job.status == Job.Status.RUNNING:
-        current = 1  # "starting": the worker has it, decoding comes first
+        current = first  # "starting" (or a re-style separating again): the first step of the worker's
     else:
-        current = 0 if job.status == Job.Status.QUEUED and not job.started_at else 1
+        current = 0 if job.status == Job.Status.QUEUED and not job.started_at else first
     if job.status == Job.Status.QUEUED:
-        current = max(current, 1)  # the transfer is over once there is a job to show
+        current = max(current, first)
     stopped = job.status in (Job.Status.FAILED, Job.Status.CANCELLED)
     steps = []
-    for index, name in enumerate(STEPS):
+    for index, name in enumerate(names):
         if index < current:
             state = "done"
         elif index == current:
@@ -239,6 +247,7 @@ def job_result(job: Job) -> dict[str, Any] | None:
         "key": f"{analysis['key']} {analysis.get('scale', '')}".strip() if analysis.get("key") else None,
         "separator": separator.get("name"),
         "separator_reason": separator.get("reason"),
+        "reused": reused_text(job),
         "stems": [
             {"part": part, "label": PART_LABELS.get(part, part).capitalize(), "url": result_url(job, part)}
             for part in stem_parts(job)
@@ -246,13 +255,44 @@ def job_result(job: Job) -> dict[str, Any] | None:
     }
 
 
+def reused_text(job: Job) -> str:
+    """What this run did not have to do again, in plain words ("" when it did everything)."""
+    if job.stems_reused and job.analysis_reused:
+        return "stems and analysis from the first version: nothing was separated or analysed again"
+    if job.stems_reused:
+        return "stems from the stem cache: nothing was separated again"
+    if job.analysis_reused:
+        return "the analysis of the first version: the song was not analysed again"
+    return ""
+
+
+def song_versions(job: Job, caller: services.Caller) -> list[Job]:
+    """The caller's remixes of the same stored song (this one included), oldest first."""
+    if not job.input_file:
+        return [job]
+    mine = Job.objects.owned_by(user=caller.user, session_key=caller.session_key)
+    return list(mine.filter(input_file=job.input_file.name).order_by("created_at"))
+
+
+def describe_options(job: Job) -> str:
+    """'Doom · half time · take 3' for a version in a list (the feel only when not left to the style)."""
+    parts = [job.style.capitalize()]
+    if job.feel != "auto":
+        parts.append(FEEL_LABELS.get(job.feel, job.feel).lower())
+    parts.append(f"take {job.seed}")
+    return " · ".join(parts)
+
+
 def job_advice(job: Job) -> str:
     return ADVICE.get(job.error_code, DEFAULT_ADVICE)
 
 
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
-    job = get_object_or_404(Job, pk=job_id)
+    job = get_object_or_404(Job.objects.select_related("source"), pk=job_id)
     now = timezone.now()
+    caller = page_caller(request)
+    is_owner = caller.owns(job)
+    versions = song_versions(job, caller) if is_owner else []
     context = {
         "job": job,
         "steps": job_steps(job),
@@ -261,8 +301,11 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "advice": job_advice(job) if job.status == Job.Status.FAILED else "",
         "result": job_result(job),
         "downloads": job_downloads(job),
-        "is_owner": page_caller(request).owns(job),
+        "is_owner": is_owner,
         "can_cancel": job.status in (Job.Status.QUEUED, Job.Status.RUNNING),
+        "remix_form": RemixForm.for_job(job) if is_owner and job.is_ready and job.input_file else None,
+        "versions": [{"job": v, "label": describe_options(v)} for v in versions] if len(versions) > 1 else [],
+        "feel_label": FEEL_LABELS.get(job.feel, job.feel).lower() if job.feel != "auto" else "",
         "refresh_seconds": 3,
         **_limits(),
     }
@@ -276,6 +319,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "job": job,
+            "label": describe_options(job),
             "hours_left": hours_left(job, now),
             "uploaded": "just now"
             if now - job.created_at < timedelta(minutes=1)
@@ -285,13 +329,59 @@ def job_list(request: HttpRequest) -> HttpResponse:
         }
         for job in jobs
     ]
-    return render(request, "jobs/list.html", {"rows": rows})
+    # The versions of one song (an upload and its re-styles share the stored song) go together, newest
+    # song first.
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        song = row["job"].input_file.name or str(row["job"].pk)
+        groups.setdefault(song, {"name": row["job"].original_name, "rows": []})["rows"].append(row)
+    return render(request, "jobs/list.html", {"rows": rows, "groups": list(groups.values())})
 
 
 def _owned_or_403(request: HttpRequest, job: Job, action: str) -> HttpResponse | None:
     if page_caller(request).owns(job):
         return None
     return HttpResponseForbidden(f"Only the browser that created this remix can {action} it.")
+
+
+def uploads_throttle_wait(request: HttpRequest) -> int | None:
+    """Seconds to wait when this caller used up the uploads throttle (shared with the API), else None."""
+    throttle = ScopedRateThrottle()
+    if throttle.allow_request(request, SimpleNamespace(throttle_scope="uploads")):
+        return None
+    return math.ceil(throttle.wait() or 60)
+
+
+@require_POST
+def job_remix(request: HttpRequest, job_id: Any) -> HttpResponse:
+    """Try another style: a new job plays this one's song with the options chosen (or another take)."""
+    source = get_object_or_404(Job, pk=job_id)
+    refused = _owned_or_403(request, source, "play in another style")
+    if refused:
+        return refused
+    back = reverse("jobs:detail", args=[source.pk]) + "#remix"
+    form = RemixForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick a style, an intensity between 0 and 1 and a tempo feel.")
+        return redirect(back)
+    options = {**source.options, **form.playing_options()}
+    if request.POST.get("take") == "another":
+        options["seed"] = services.next_take_seed(source)
+    elif options == source.options:
+        messages.info(
+            request, "That is this remix already: pick another style or feel, or press Another take."
+        )
+        return redirect(back)
+    wait = uploads_throttle_wait(request)
+    if wait is not None:
+        messages.error(request, f"Too many remixes in a short time. Try again in {wait} s.")
+        return redirect(back)
+    try:
+        job = services.create_remix(source, options, page_caller(request))
+    except (services.SourceUnavailable, services.QueueUnavailable) as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    return redirect("jobs:detail", job_id=job.pk)
 
 
 @require_POST
@@ -318,5 +408,9 @@ def job_delete(request: HttpRequest, job_id: Any) -> HttpResponse:
     except services.StorageUnavailable as exc:
         messages.error(request, str(exc))
         return redirect("jobs:detail", job_id=job.pk)
-    messages.success(request, f"Deleted “{job.original_name}” and all its files.")
+    song = job.input_file.name if job.input_file else ""
+    if song and Job.objects.filter(input_file=song).exists():  # the song stays for its other versions
+        messages.success(request, f"Deleted this version of “{job.original_name}”; its other versions stay.")
+    else:
+        messages.success(request, f"Deleted “{job.original_name}” and all its files.")
     return redirect("jobs:list")

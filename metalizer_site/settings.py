@@ -45,6 +45,8 @@ METALIZER_ASSET_MAX_BYTES = env.int("METALIZER_ASSET_MAX_BYTES", 52_428_800, min
 METALIZER_UPLOAD_MAX_BYTES = env.int("METALIZER_UPLOAD_MAX_BYTES", 104_857_600, minimum=1)
 METALIZER_MAX_DURATION_S = env.int("METALIZER_MAX_DURATION_S", 600, minimum=3)
 METALIZER_JOB_TTL_HOURS = env.int("METALIZER_JOB_TTL_HOURS", 24, minimum=1)
+# Stem cache entries (in storage, under stem-cache/) no live job uses are purged this long after written.
+METALIZER_STEM_CACHE_TTL_HOURS = env.int("METALIZER_STEM_CACHE_TTL_HOURS", METALIZER_JOB_TTL_HOURS, minimum=1)
 METALIZER_TASK_SOFT_TIME_LIMIT_S = env.int("METALIZER_TASK_SOFT_TIME_LIMIT_S", 1800, minimum=10)
 METALIZER_TASK_TIME_LIMIT_S = env.int("METALIZER_TASK_TIME_LIMIT_S", 2100, minimum=11)
 if METALIZER_TASK_TIME_LIMIT_S <= METALIZER_TASK_SOFT_TIME_LIMIT_S:
@@ -62,7 +64,7 @@ METALIZER_PROGRESS_MIN_INTERVAL_S = 2.0
 METALIZER_UPLOAD_MIN_DURATION_S = 2.0
 # Where the worker unpacks inputs and the pipeline writes outputs before they go to storage.
 METALIZER_WORK_DIR = DATA_DIR / "work"
-METALIZER_STEM_CACHE_DIR = DATA_DIR / "stem-cache"
+METALIZER_STEM_CACHE_DIR = DATA_DIR / "stem-cache"  # `manage.py metalize`'s local cache; workers use storage
 
 # --- Apps ------------------------------------------------------------------------------------------
 INSTALLED_APPS = [

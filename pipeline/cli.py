@@ -11,7 +11,9 @@ from typing import TextIO
 
 from pipeline.errors import PipelineError
 from pipeline.metalize import DEFAULT_ASSETS_DIR, DEFAULT_MODELS_DIR, REPO_ROOT, metalize
-from pipeline.types import OUTPUT_FORMATS, SEPARATORS, STYLES, RemixOptions
+from pipeline.types import FEELS, OUTPUT_FORMATS, SEPARATORS, STYLES, RemixOptions
+
+DEFAULTS = RemixOptions()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,18 +22,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("song", type=Path, help="input audio file (wav, flac, ogg, mp3, m4a, opus ...)")
     parser.add_argument("-o", "--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--style", choices=list(STYLES), default="heavy")
-    parser.add_argument("--intensity", type=float, default=0.7, help="0..1, density and gain (default 0.7)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="wav", dest="output_format")
+    parser.add_argument("--style", choices=list(STYLES), default=DEFAULTS.style)
+    parser.add_argument(
+        "--intensity",
+        type=float,
+        default=DEFAULTS.intensity,
+        help=f"0..1, density and gain (default {DEFAULTS.intensity})",
+    )
+    parser.add_argument(
+        "--feel",
+        choices=list(FEELS),
+        default=DEFAULTS.feel,
+        help="tempo feel: " + "; ".join(f"{name}: {text}" for name, text in FEELS.items()),
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    parser.add_argument(
+        "--format", choices=OUTPUT_FORMATS, default=DEFAULTS.output_format, dest="output_format"
+    )
     parser.add_argument("--no-vocals", action="store_true", help="leave the original vocals out")
-    parser.add_argument("--separator", choices=SEPARATORS, default="auto")
+    parser.add_argument("--separator", choices=SEPARATORS, default=DEFAULTS.separator)
     models_default = Path(os.environ.get("METALIZER_MODELS_DIR", DEFAULT_MODELS_DIR))
     assets_default = Path(os.environ.get("METALIZER_ASSETS_DIR", DEFAULT_ASSETS_DIR))
     parser.add_argument("--models-dir", type=Path, default=models_default)
     parser.add_argument("--assets-dir", type=Path, default=assets_default)
     parser.add_argument("--cache-dir", type=Path, default=REPO_ROOT / "data" / "cache" / "stems")
-    parser.add_argument("--no-cache", action="store_true", help="separate again even if stems are cached")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="separate and analyse again even if the song is cached"
+    )
     parser.add_argument("--max-duration", type=float, default=None, help="refuse songs longer than this (s)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
@@ -71,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             keep_vocals=not args.no_vocals,
             seed=args.seed,
             separator=args.separator,
+            feel=args.feel,
         )
         result = metalize(
             args.song,
@@ -89,14 +107,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if progress:
         progress.close()
+    if not args.quiet and result.separator.cached:
+        print(reuse_note(result.separator.name, result.analysis_reused, args.cache_dir), file=sys.stderr)
     a = result.analysis
     summary = {
         "mix": str(result.mix_path),
         "result": str(result.result_json),
         "separator": result.separator.to_dict(),
+        "analysis_reused": result.analysis_reused,
         "tempo": round(a.tempo, 1),
         "key": f"{a.key} {a.scale}",
         "timings_s": result.timings,
     }
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def reuse_note(separator: str, analysis_reused: bool, cache_dir: Path) -> str:
+    """The line that tells a listener this run skipped separating (and analysing) the song."""
+    what = "stems and analysis" if analysis_reused else "stems"
+    return (
+        f"reused the {what} of this song from the cache in {cache_dir} (separated earlier by {separator}); "
+        "--no-cache separates it again"
+    )

@@ -1,19 +1,25 @@
-"""The pipeline's one public entry point: a song file in, a metal remix and its facts out."""
+"""The pipeline's main entry point: a song file in, a metal remix and its facts out."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
+import logging
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.errors import PipelineError
+from pipeline.errors import TOO_LONG, PipelineError
+from pipeline.perform import memory_errors, perform
 from pipeline.progress import ProgressTracker
-from pipeline.types import ProgressCallback, RemixOptions, RemixResult
+from pipeline.replay import replay
+from pipeline.types import SAMPLE_RATE, Analysis, ProgressCallback, RemixOptions, RemixResult, Stems
+
+if TYPE_CHECKING:
+    from pipeline.separate.cache import CachedSong, StemCache
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ASSETS_DIR = REPO_ROOT / "assets"
 DEFAULT_MODELS_DIR = REPO_ROOT / "models"
+logger = logging.getLogger(__name__)
 
 
 def metalize(
@@ -25,111 +31,118 @@ def metalize(
     *,
     models_dir: str | Path | None = None,
     cache_dir: str | Path | None = None,
+    stem_cache: StemCache | None = None,
     max_duration_s: float | None = None,
+    analysis: Analysis | None = None,
 ) -> RemixResult:
     """Turn the song at ``input_path`` into a metal remix written under ``out_dir``.
 
     Writes ``mix.wav`` (and ``mix.<format>`` when another output format is asked for), ``stems/*.flac``,
-    ``midi/*.mid``, pictures and ``result.json``. Outputs are built in a staging folder and moved into
-    ``out_dir`` only when every stage has succeeded, so a failure leaves nothing half-written behind.
+    ``midi/*.mid``, pictures and ``result.json``; a failure leaves nothing half-written behind.
     ``on_progress(stage, percent)`` receives the stage name and the whole job's percent (0..100).
+
+    With a stem cache (``stem_cache``, or a folder as ``cache_dir``) the song's stems and analysis are kept
+    under a key of the file's bytes and the separator; a later run of the same file finds them without
+    decoding it and only plays (``separator.cached`` and ``analysis_reused`` say so). ``analysis``, when
+    given, is the song's analysis from an earlier run: the song is not analysed again.
     Raises ``PipelineError`` with a code and a listener-readable message.
     """
     # Heavy imports (torch, essentia, pedalboard) stay inside the call: importing the package is cheap.
     from pipeline.analyze import analyze
-    from pipeline.audio_io import decode, write_audio
-    from pipeline.play import play
+    from pipeline.audio_io import decode
     from pipeline.separate import separate
+    from pipeline.separate.cache import FileStemCache
 
     options = options or RemixOptions()
-    out_dir = Path(out_dir)
     assets_dir = Path(assets_dir) if assets_dir else DEFAULT_ASSETS_DIR
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
+    cache = stem_cache if stem_cache is not None else (FileStemCache(cache_dir) if cache_dir else None)
+    key = _song_key(input_path, options.separator, models_dir) if cache is not None else ""
+    cached = _cached_song(cache, key) if key else None
+    if cached is not None and (analysis is not None or cached.analysis is not None):
+        _check_length(cached.frames, max_duration_s)
+        return replay(
+            cached.stems["vocals"],
+            cached.stems["other"],
+            analysis or cached.analysis,
+            out_dir,
+            options,
+            assets_dir,
+            on_progress,
+            separator=cached.separator,
+            stem_cache_key=key,
+        )
     tracker = ProgressTracker(on_progress)
-    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_dir))
-    try:
+    with memory_errors():
         tracker.for_stage("decoding")
         audio = decode(input_path, max_duration_s=max_duration_s)
         tracker.report("decoding", 1.0)
         stems = separate(
-            audio,
-            method=options.separator,
-            models_dir=models_dir,
-            cache_dir=Path(cache_dir) if cache_dir else None,
-            progress=tracker.for_stage("separating"),
+            audio, method=options.separator, models_dir=models_dir, progress=tracker.for_stage("separating")
         )
-        analysis = analyze(audio, stems=stems, progress=tracker.for_stage("analysing"))
+        reused = analysis is not None
+        if analysis is None:
+            analysis = analyze(audio, stems=stems, progress=tracker.for_stage("analysing"))
+        if key:
+            _keep(cache, key, stems, analysis)
         # The band replaces the song's drums and bass: only the vocals and "other" stems are played on, and
         # dropping the rest before playing keeps a long song's peak memory down.
-        vocals, other, separator = stems.vocals, stems.other, stems.separator
+        played, separator = {"vocals": stems.vocals, "other": stems.other}, stems.separator
         del audio, stems
-        performance = play(
-            vocals, other, analysis, options, assets_dir=assets_dir, out_dir=staging, on_stage=tracker.report
+        return perform(
+            played,
+            analysis,
+            separator,
+            options,
+            assets_dir=assets_dir,
+            out_dir=Path(out_dir),
+            tracker=tracker,
+            analysis_reused=reused,
+            stem_cache_key=key,
         )
-        del vocals, other
 
-        mix_path = staging / "mix.wav"
-        write_audio(mix_path, performance.mix, "wav")
-        mixes = {"wav": mix_path}
-        if options.output_format != "wav":
-            mixes[options.output_format] = staging / f"mix.{options.output_format}"
-            write_audio(mixes[options.output_format], performance.mix, options.output_format)
-        tracker.report("mastering", 1.0)
-        tracker.finish()
 
-        result = RemixResult(
-            out_dir=staging,
-            mix_path=mixes[options.output_format],
-            result_json=staging / "result.json",
-            analysis=analysis,
-            separator=separator,
-            options=options,
-            stems=dict(performance.stems),
-            midi=dict(performance.midi),
-            pictures=dict(performance.pictures),
-            timings=dict(tracker.timings),
-            duration=round(performance.mix.shape[1] / 44100.0, 3),
-        )
-        summary = result.to_dict() | {"facts": performance.facts, "mix_wav": "mix.wav"}
-        result.result_json.write_text(json.dumps(summary, indent=2, default=_json_default))
-        return _publish(result, out_dir)
-    except PipelineError:
-        raise
-    except MemoryError as exc:
+def _song_key(input_path: str | Path, method: str, models_dir: Path) -> str:
+    """The cache key of this file with the separator ``method`` picks; "" when the file cannot be read
+    (decoding it then raises the error a listener understands)."""
+    from pipeline.separate import choose
+    from pipeline.separate.cache import song_key
+
+    try:
+        return song_key(input_path, choose(method, models_dir).cache_id)
+    except OSError:
+        return ""
+
+
+def _cached_song(cache: StemCache, key: str) -> CachedSong | None:
+    from pipeline.separate.cache import PLAYED_STEMS
+
+    try:
+        return cache.get(key, PLAYED_STEMS)
+    except Exception as exc:  # noqa: BLE001 - a cache is an optimisation: an unreachable one means "not cached"
+        logger.warning("could not read stem cache entry %s from %r: %s", key[:12], cache, exc)
+        return None
+
+
+def _keep(cache: StemCache, key: str, stems: Stems, analysis: Analysis) -> None:
+    started = time.perf_counter()
+    try:
+        cache.put(key, stems, analysis)
+    except Exception as exc:  # noqa: BLE001 - a full or unreachable cache must not fail the song
+        logger.warning("could not keep stems of %s in %r: %s", key[:12], cache, exc)
+        return
+    logger.info(
+        "kept the stems and analysis of %s in %r (%.1f s)", key[:12], cache, time.perf_counter() - started
+    )
+
+
+def _check_length(frames: int, max_duration_s: float | None) -> None:
+    """A cached song is not decoded again, so the length limit is checked on its stems."""
+    from pipeline.audio_io import format_duration
+
+    seconds = frames / SAMPLE_RATE
+    if max_duration_s is not None and seconds > max_duration_s:
         raise PipelineError(
-            "out_of_memory", "The server ran out of memory on this song.", transient=True
-        ) from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _publish(result: RemixResult, out_dir: Path) -> RemixResult:
-    """Move every file from the staging folder into ``out_dir`` and point the result at the new places."""
-    staging = result.out_dir
-    for path in sorted(staging.rglob("*")):
-        if path.is_file():
-            target = out_dir / path.relative_to(staging)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            path.replace(target)
-
-    def moved(p: Path) -> Path:
-        return out_dir / Path(p).relative_to(staging)
-
-    result.out_dir = out_dir
-    result.mix_path = moved(result.mix_path)
-    result.result_json = moved(result.result_json)
-    result.stems = {k: moved(v) for k, v in result.stems.items()}
-    result.midi = {k: moved(v) for k, v in result.midi.items()}
-    result.pictures = {k: moved(v) for k, v in result.pictures.items()}
-    return result
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+            TOO_LONG,
+            f"This file is {format_duration(seconds)} long; the limit is {format_duration(max_duration_s)}.",
+        )

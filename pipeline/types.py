@@ -52,6 +52,11 @@ SUNG_HOP_S = 1.0  # hop of Analysis.sung
 
 # on_progress(stage, percent): stage is one of STAGES' names, percent is the whole job's 0..100.
 ProgressCallback = Callable[[str, float], None]
+# The stages a re-play of a song already separated and analysed goes through (see ``pipeline.replay``).
+PLAY_STAGES: tuple[tuple[str, float], ...] = tuple(
+    s for s in STAGES if s[0] in ("arranging", "rendering", "mastering")
+)
+
 # A stage's own progress reporter: fraction of that stage done, 0..1.
 StageProgress = Callable[[float], None]
 
@@ -199,6 +204,11 @@ class RemixResult:
     pictures: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     duration: float = 0.0
+    # True when the song's analysis came from an earlier run (the stem cache or the caller), not analysed now.
+    analysis_reused: bool = False
+    # The stem cache key of this song with this separator ("" when no cache was used): a later re-play of
+    # the song with other options finds its stems and analysis under it.
+    stem_cache_key: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         def rel(p: Path) -> str:
@@ -214,4 +224,6 @@ class RemixResult:
             "options": self.options.to_dict(),
             "timings": self.timings,
             "duration": self.duration,
+            "analysis_reused": self.analysis_reused,
+            "stem_cache_key": self.stem_cache_key,
         }

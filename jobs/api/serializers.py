@@ -6,19 +6,25 @@ from typing import Any
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
-from jobs.models import AUDIO_FORMATS, Job
-from pipeline.types import OUTPUT_FORMATS, STYLES
-
-MAX_SEED = 2**31 - 1
+from jobs.models import AUDIO_FORMATS, DEFAULT_OPTIONS, MAX_SEED, Job
+from pipeline.types import FEELS, OUTPUT_FORMATS, STYLES
 
 
 class RemixOptionsSerializer(serializers.Serializer):
-    style = serializers.ChoiceField(choices=list(STYLES), default="heavy")
-    intensity = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.7)
-    output_format = serializers.ChoiceField(choices=list(OUTPUT_FORMATS), default="wav")
-    keep_vocals = serializers.BooleanField(default=True)
-    seed = serializers.IntegerField(min_value=0, max_value=MAX_SEED, default=0)
+    style = serializers.ChoiceField(choices=list(STYLES), default=DEFAULT_OPTIONS.style)
+    intensity = serializers.FloatField(min_value=0.0, max_value=1.0, default=DEFAULT_OPTIONS.intensity)
+    output_format = serializers.ChoiceField(
+        choices=list(OUTPUT_FORMATS), default=DEFAULT_OPTIONS.output_format
+    )
+    keep_vocals = serializers.BooleanField(default=DEFAULT_OPTIONS.keep_vocals)
+    seed = serializers.IntegerField(min_value=0, max_value=MAX_SEED, default=DEFAULT_OPTIONS.seed)
+    feel = serializers.ChoiceField(
+        choices=list(FEELS),
+        default=DEFAULT_OPTIONS.feel,
+        help_text="How the band feels the pulse. " + " ".join(f"{k}: {v}" for k, v in FEELS.items()),
+    )
 
     @classmethod
     def from_form_data(cls, data: Any) -> RemixOptionsSerializer:
@@ -31,6 +37,17 @@ class JobUploadSerializer(RemixOptionsSerializer):
     """The documented request body of POST /api/jobs (multipart)."""
 
     file = serializers.FileField(help_text="The song: WAV, FLAC, Ogg/Opus, MP3, M4A/AAC, AIFF or WebM.")
+
+
+class RemixRequestSerializer(RemixOptionsSerializer):
+    """The body of POST /api/jobs/{id}/remix: every field is optional and keeps the source job's value."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+            field.default = empty
+        return fields
 
 
 class JobCreatedSerializer(serializers.Serializer):
@@ -54,8 +71,19 @@ def result_url(request: Any, job: Job, part: str, fmt: str | None = None) -> str
     return request.build_absolute_uri(url)
 
 
+class ReusedSerializer(serializers.Serializer):
+    stems = serializers.BooleanField(help_text="The stems came from the stem cache: nothing was separated.")
+    analysis = serializers.BooleanField(help_text="The analysis was reused: the song was not analysed again.")
+
+
 class JobSerializer(serializers.ModelSerializer):
     options = serializers.SerializerMethodField()
+    source = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The job this one plays again in another style (null for an upload or a deleted source).",
+    )
+    reused = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
 
     class Meta:
@@ -73,6 +101,8 @@ class JobSerializer(serializers.ModelSerializer):
             "duration",
             "analysis",
             "separator",
+            "source",
+            "reused",
             "assets_used",
             "created_at",
             "started_at",
@@ -86,6 +116,10 @@ class JobSerializer(serializers.ModelSerializer):
     def get_options(self, job: Job) -> dict[str, Any]:
         return job.options
 
+    @extend_schema_field(ReusedSerializer)
+    def get_reused(self, job: Job) -> dict[str, bool]:
+        return {"stems": job.stems_reused, "analysis": job.analysis_reused}
+
     @extend_schema_field(serializers.DictField())
     def get_links(self, job: Job) -> dict[str, Any]:
         request = self.context["request"]
@@ -95,10 +129,13 @@ class JobSerializer(serializers.ModelSerializer):
             "result": {},
             "downloads": {},
         }
+        if job.source_id:
+            links["source"] = request.build_absolute_uri(reverse("job-detail", args=[job.source_id]))
         if job.input_file:
             original_format = Path(job.input_file.name).suffix.lstrip(".").lower()
             links["downloads"]["original"] = {original_format: result_url(request, job, "original")}
         if job.is_ready:
+            links["remix"] = request.build_absolute_uri(reverse("job-remix", args=[job.pk]))
             links["downloads"]["stems"] = {"zip": result_url(request, job, "stems")}
             links["picture"] = {fmt: result_url(request, job, "picture", fmt) for fmt in ("png", "svg")}
             for part in job.available_parts():

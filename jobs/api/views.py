@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -21,6 +22,7 @@ from jobs.api.serializers import (
     JobSerializer,
     JobUploadSerializer,
     RemixOptionsSerializer,
+    RemixRequestSerializer,
     job_api_url,
 )
 from jobs.downloads import serve_file
@@ -65,15 +67,30 @@ def get_job_or_404(pk: Any) -> Job:
     return job
 
 
+# POST /api/jobs/{id}/remix answers with these statuses; the error codes of each, for the schema.
+REMIX_ERRORS = {
+    400: "invalid_options: an option is not valid.",
+    403: "forbidden: only the browser session or API token that created the source job may re-style it "
+    "(authentication_failed: the token is not valid).",
+    404: "not_found: no such job (it may have expired).",
+    409: "not_ready / job_failed / job_cancelled: the source is not a finished remix; "
+    "source_unavailable: its song is no longer stored.",
+    415: "unsupported_media_type: send JSON, multipart or URL-encoded form data.",
+    429: "throttled: too many uploads and re-styles in a short time (they share one limit).",
+    503: "queue_unavailable: the remix queue is not reachable; nothing was created.",
+}
+
+
 class JobViewSet(viewsets.ViewSet):
-    """Remix jobs. Anyone holding a job id may read it; only its creator may list or delete it."""
+    """Remix jobs. Anyone holding a job id may read it; only its creator may list, re-style or delete it."""
 
     parser_classes = [MultiPartParser, FormParser]
     lookup_value_regex = "[^/]+"
 
     def get_throttles(self) -> list[Any]:
         throttles = super().get_throttles()
-        if getattr(self, "action", None) == "create":
+        if getattr(self, "action", None) in ("create", "remix"):
+            # Uploads and re-styles share one scope: each queues a song for the heavy workers.
             self.throttle_scope = "uploads"
             throttles.append(ScopedRateThrottle())
         return throttles
@@ -139,6 +156,63 @@ class JobViewSet(viewsets.ViewSet):
         except services.StorageUnavailable as exc:
             raise ApiError("storage_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Play a finished remix's song again with other options",
+        description=(
+            "Creates a new job, owned by the caller and linked to this one (`source`), that plays the same "
+            "stored song with the options given; any option left out keeps the source job's value. The new "
+            "job reuses the source's separated stems (stem cache) and analysis, so it only arranges, "
+            "renders and masters; its `reused` field says so. Only the creator of the source job may do "
+            "this. Counts against the uploads throttle."
+        ),
+        request={
+            "application/json": RemixRequestSerializer,
+            "multipart/form-data": RemixRequestSerializer,
+            "application/x-www-form-urlencoded": RemixRequestSerializer,
+        },
+        responses={
+            201: JobCreatedSerializer,
+            **{
+                code: OpenApiResponse(response=ErrorSerializer, description=text)
+                for code, text in REMIX_ERRORS.items()
+            },
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="remix",
+        parser_classes=[JSONParser, MultiPartParser, FormParser],
+    )
+    def remix(self, request: Request, pk: str | None = None) -> Response:
+        source = get_job_or_404(pk)
+        caller = caller_for(request)
+        if not caller.owns(source):
+            raise ApiError(
+                "forbidden",
+                "Only the browser session or API token that created this job can play it in another style.",
+                status.HTTP_403_FORBIDDEN,
+            )
+        if not source.is_ready:
+            raise not_ready_error(source)
+        if not isinstance(request.data, Mapping):
+            raise ApiError(
+                "invalid_options", 'The body must be an object of options, e.g. {"style": "doom"}.'
+            )
+        requested = RemixRequestSerializer.from_form_data(request.data)
+        requested.is_valid(raise_exception=True)
+        options = {**source.options, **requested.validated_data}
+        try:
+            job = services.create_remix(source, options, caller)
+        except services.SourceUnavailable as exc:
+            code = status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_409_CONFLICT
+            raise ApiError(exc.code, exc.message, code) from None
+        except services.QueueUnavailable as exc:
+            raise ApiError("queue_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+        job.refresh_from_db()
+        body = {"id": str(job.pk), "status": job.status, "url": job_api_url(request, job)}
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
     @extend_schema(
         parameters=[

@@ -77,6 +77,7 @@ def test_anyone_holding_the_id_may_read_a_job_but_not_delete_it(client, song_upl
         "output_format": "wav",
         "keep_vocals": True,
         "seed": 0,
+        "feel": "auto",
     }
     for key in (
         "stage",

@@ -1,9 +1,13 @@
-"""Separated stems kept on disk, keyed by the decoded audio and the separator that made them.
+"""Separated stems (and the song's analysis) kept for later runs, keyed by the song and the separator.
 
 A re-run of the same song with the same separator (same checkpoint) loads the stems instead of separating
-again. Stems are stored as 24-bit FLAC (a third of float32's size, far below audible precision), each
-scaled into [-1, 1] with its gain in a small manifest so nothing clips. An entry is written into a
-temporary folder and renamed into place, so a crash never leaves a half entry that looks complete.
+again, and with the stored analysis skips analysing too. Stems are stored as 24-bit FLAC (a third of
+float32's size, far below audible precision), each scaled into [-1, 1] with its gain in a small manifest
+so nothing clips. The manifest is written last: an entry without one is incomplete and never used.
+
+``StemCache`` is the interface the pipeline calls (get/put by key); ``FileStemCache`` keeps entries in a
+local folder (the CLI's). Other homes (the web app keeps them in its shared file storage) implement the
+same two methods, reusing ``write_entry``/``read_entry`` on a scratch folder.
 """
 
 from __future__ import annotations
@@ -12,15 +16,44 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import soundfile as sf
 
-from pipeline.types import SAMPLE_RATE, STEM_NAMES
+from pipeline.types import SAMPLE_RATE, STEM_NAMES, Analysis, SeparatorInfo, Stems
 
 MANIFEST = "manifest.json"
+ANALYSIS = "analysis.json"
 FORMAT_VERSION = 1
+# The stems the playing half needs: the band replaces the song's own drums and bass.
+PLAYED_STEMS = ("vocals", "other")
+_BLOCK = 1 << 18
+
+
+@dataclass
+class CachedSong:
+    """What a cache entry gives back: the stems asked for, who separated them, and the stored analysis."""
+
+    stems: dict[str, np.ndarray]
+    separator: SeparatorInfo  # cached=True
+    frames: int
+    analysis: Analysis | None = None
+
+
+class StemCache(Protocol):
+    """Where stems of songs already separated are kept, by key."""
+
+    def get(self, key: str, names: Sequence[str] = STEM_NAMES) -> CachedSong | None:
+        """The entry's stems ``names`` (and analysis), or None when absent, incomplete or unreadable."""
+        ...
+
+    def put(self, key: str, stems: Stems, analysis: Analysis | None = None) -> None:
+        """Keep ``stems`` (all four) and the song's ``analysis`` under ``key``."""
+        ...
 
 
 def cache_key(audio: np.ndarray, separator_id: str) -> str:
@@ -32,49 +65,153 @@ def cache_key(audio: np.ndarray, separator_id: str) -> str:
     return digest.hexdigest()
 
 
+def song_key(path: str | Path, separator_id: str) -> str:
+    """sha256 over the separator id and the song file's bytes: found again without decoding the file."""
+    digest = hashlib.sha256(f"song|{separator_id}|{FORMAT_VERSION}|".encode())
+    with Path(path).open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- One entry in a local folder ------------------------------------------------------------------------
+
+
+def write_entry(folder: Path, stems: Stems, analysis: Analysis | None = None) -> list[Path]:
+    """Write an entry's files into ``folder``; returns them in upload order (the manifest last)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    gains = {}
+    arrays = stems.as_dict()
+    for name in STEM_NAMES:
+        stem = arrays[name]
+        gain = max(float(np.abs(stem).max(initial=0.0)), 1.0)
+        gains[name] = gain
+        path = folder / f"{name}.flac"
+        with sf.SoundFile(
+            path, "w", samplerate=SAMPLE_RATE, channels=2, subtype="PCM_24", format="FLAC"
+        ) as out:
+            for start in range(0, stem.shape[1], _BLOCK):
+                out.write(stem[:, start : start + _BLOCK].T / np.float32(gain))
+        files.append(path)
+    if analysis is not None:
+        files.append(folder / ANALYSIS)
+        files[-1].write_text(json.dumps(analysis.to_dict(), default=_json_default))
+    manifest = {
+        "format": FORMAT_VERSION,
+        "separator": stems.separator.name,
+        "reason": stems.separator.reason,
+        "gains": gains,
+        "frames": int(arrays["vocals"].shape[1]),
+        "analysis": analysis is not None,
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    files.append(folder / MANIFEST)
+    return files
+
+
+def read_manifest(folder: Path) -> dict | None:
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def read_entry(
+    folder: Path, names: Sequence[str] = STEM_NAMES, manifest: dict | None = None
+) -> CachedSong | None:
+    """The entry in ``folder`` (its stems ``names``), or None when incomplete or unreadable."""
+    folder = Path(folder)
+    manifest = manifest if manifest is not None else read_manifest(folder)
+    try:
+        if manifest is None or manifest.get("format", FORMAT_VERSION) != FORMAT_VERSION:
+            return None
+        frames = int(manifest["frames"])
+        stems = {
+            name: _read_stem(folder / f"{name}.flac", frames, float(manifest["gains"][name]))
+            for name in names
+        }
+        analysis = None
+        if manifest.get("analysis"):
+            analysis = Analysis.from_dict(json.loads((folder / ANALYSIS).read_text()))
+        info = SeparatorInfo(str(manifest["separator"]), str(manifest.get("reason", "")), cached=True)
+        return CachedSong(stems=stems, separator=info, frames=frames, analysis=analysis)
+    except (OSError, ValueError, KeyError, TypeError, sf.LibsndfileError):
+        return None
+
+
+def _read_stem(path: Path, frames: int, gain: float) -> np.ndarray:
+    with sf.SoundFile(path) as src:
+        if src.samplerate != SAMPLE_RATE or src.channels != 2 or src.frames != frames:
+            raise ValueError(f"{path.name}: not the entry's {frames} stereo frames at {SAMPLE_RATE} Hz")
+        stem = np.empty((2, frames), dtype=np.float32)
+        done = 0
+        while done < frames:
+            block = src.read(min(_BLOCK, frames - done), dtype="float32", always_2d=True)
+            if not len(block):
+                raise ValueError(f"{path.name} ends early")
+            stem[:, done : done + len(block)] = block.T
+            done += len(block)
+    stem *= np.float32(gain)
+    return stem
+
+
+def _json_default(value: object) -> object:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+# --- A folder of entries --------------------------------------------------------------------------------
+
+
+class FileStemCache:
+    """Entries as folders under ``root``; each is written into a temporary folder and renamed into place."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"FileStemCache({str(self.root)!r})"
+
+    def get(self, key: str, names: Sequence[str] = STEM_NAMES) -> CachedSong | None:
+        return read_entry(self.root / key, names)
+
+    def put(self, key: str, stems: Stems, analysis: Analysis | None = None) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        entry = self.root / key
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=self.root))
+        try:
+            tmp.chmod(0o755)
+            write_entry(tmp, stems, analysis)
+            if entry.exists():  # an older entry (e.g. without analysis): the new one replaces it
+                shutil.rmtree(entry, ignore_errors=True)
+            try:
+                tmp.rename(entry)
+            except OSError:  # another process stored the same entry first: theirs is as good as ours
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+# --- The separator's own cache (keyed by the decoded audio) ---------------------------------------------
+
+
 def load(cache_dir: Path, key: str, expected_frames: int) -> dict[str, np.ndarray] | None:
     """The cached stems for ``key``, or None when absent or unreadable (then the caller separates again)."""
-    entry = Path(cache_dir) / key
-    try:
-        manifest = json.loads((entry / MANIFEST).read_text())
-        stems = {}
-        for name in STEM_NAMES:
-            data, rate = sf.read(entry / f"{name}.flac", dtype="float32", always_2d=True)
-            if rate != SAMPLE_RATE or data.shape != (expected_frames, 2):
-                return None
-            stem = np.ascontiguousarray(data.T)
-            stem *= np.float32(manifest["gains"][name])
-            stems[name] = stem
-        return stems
-    except (OSError, ValueError, KeyError, sf.LibsndfileError):
+    entry = FileStemCache(cache_dir).get(key)
+    if entry is None or entry.frames != expected_frames:
         return None
+    return entry.stems
 
 
 def store(cache_dir: Path, key: str, stems: dict[str, np.ndarray], separator_name: str) -> Path:
     """Write ``stems`` under ``cache_dir/key``; returns the entry folder."""
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    entry = cache_dir / key
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=cache_dir))
-    try:
-        tmp.chmod(0o755)
-        gains = {}
-        for name in STEM_NAMES:
-            stem = stems[name]
-            gain = max(float(np.abs(stem).max(initial=0.0)), 1.0)
-            gains[name] = gain
-            with sf.SoundFile(
-                tmp / f"{name}.flac", "w", samplerate=SAMPLE_RATE, channels=2, subtype="PCM_24", format="FLAC"
-            ) as out:
-                for start in range(0, stem.shape[1], 1 << 18):
-                    out.write(stem[:, start : start + (1 << 18)].T / np.float32(gain))
-        manifest = {"separator": separator_name, "gains": gains, "frames": int(stems["vocals"].shape[1])}
-        (tmp / MANIFEST).write_text(json.dumps(manifest))
-        try:
-            tmp.rename(entry)
-        except OSError:  # another worker stored the same entry first: theirs is as good as ours
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return entry
+    info = SeparatorInfo(separator_name, "")
+    FileStemCache(cache_dir).put(key, Stems(**{n: stems[n] for n in STEM_NAMES}, separator=info))
+    return Path(cache_dir) / key

@@ -52,7 +52,8 @@
     stage.textContent = running && job.stage ? " (" + job.stage + ")" : "";
     var index = names.indexOf(job.stage);
     if (job.status === "succeeded") index = names.length;
-    else if (index === -1) index = 1; // queued, starting, retrying: the upload is over, decoding is next
+    // queued, starting, retrying: an upload's transfer is over (decoding is next); a re-style is reusing
+    else if (index === -1) index = names[0] === "uploading" ? 1 : 0;
     setStep(index);
     eta.textContent = timeLeft(job);
     box.dataset.status = job.status;

@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from pipeline.types import OUTPUT_FORMATS, SEPARATORS, STYLES
+from pipeline.types import FEELS, OUTPUT_FORMATS, SEPARATORS, STYLES, RemixOptions
+
+DEFAULTS = RemixOptions()
 
 
 class Command(BaseCommand):
@@ -10,12 +12,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("song", help="input audio file")
         parser.add_argument("-o", "--out", required=True, help="output folder")
-        parser.add_argument("--style", choices=list(STYLES), default="heavy")
-        parser.add_argument("--intensity", type=float, default=0.7)
+        parser.add_argument("--style", choices=list(STYLES), default=DEFAULTS.style)
+        parser.add_argument("--intensity", type=float, default=DEFAULTS.intensity)
+        parser.add_argument("--feel", choices=list(FEELS), default=DEFAULTS.feel, help="tempo feel")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--format", choices=list(OUTPUT_FORMATS), default="wav", dest="output_format")
         parser.add_argument("--no-vocals", action="store_true")
         parser.add_argument("--separator", choices=list(SEPARATORS), default="auto")
+        parser.add_argument("--no-cache", action="store_true", help="separate and analyse again")
         parser.add_argument("--quiet", action="store_true", help="no progress output")
 
     def handle(self, *args: str, **options: object) -> None:
@@ -26,6 +30,7 @@ class Command(BaseCommand):
             "--out", str(options["out"]),
             "--style", str(options["style"]),
             "--intensity", str(options["intensity"]),
+            "--feel", str(options["feel"]),
             "--seed", str(options["seed"]),
             "--format", str(options["output_format"]),
             "--separator", str(options["separator"]),
@@ -36,6 +41,8 @@ class Command(BaseCommand):
         ]  # fmt: skip
         if options["no_vocals"]:
             argv.append("--no-vocals")
+        if options["no_cache"]:
+            argv.append("--no-cache")
         if options["quiet"]:
             argv.append("--quiet")
         code = main(argv)

@@ -52,6 +52,10 @@ class ApiClient:
         assert response.status_code == 201, f"upload answered {response.status_code}: {response.text[:1000]}"
         return str(response.json()["id"])
 
+    def remix(self, job_id: str, **options: Any) -> requests.Response:
+        """POST /api/jobs/{id}/remix with these options (JSON): the same song in another style."""
+        return self.session.post(self.url(f"/api/jobs/{job_id}/remix"), json=options, timeout=60)
+
     def job(self, job_id: str) -> dict[str, Any]:
         response = self.session.get(self.url(f"/api/jobs/{job_id}"), timeout=30)
         assert response.status_code == 200, f"GET job answered {response.status_code}: {response.text[:1000]}"

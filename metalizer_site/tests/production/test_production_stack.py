@@ -122,8 +122,13 @@ def test_beat_and_default_worker_purge_expired_jobs_with_every_object(stack: Sta
     ]
     kept = run_one_job(stack, song_file(tmp_path / "kept.wav", seconds=SONG_SECONDS, seed=3))["id"]
     before = stack.s3.object_keys()
-    expired_objects = [k for k in before if any(f"jobs/{j}/" in k for j in ids)]
-    assert len(expired_objects) >= 4
+    # Each expired job's own objects, and its song's stem cache entry (no other job uses it).
+    stem_keys = [
+        key for (key,) in rows(stack, "SELECT stem_key FROM jobs_job WHERE id = ANY(%s::uuid[])", ids)
+    ]
+    owned = [f"jobs/{j}/" for j in ids] + [f"stem-cache/{key}/" for key in stem_keys if key]
+    expired_objects = [k for k in before if any(prefix in k for prefix in owned)]
+    assert len(expired_objects) >= 4 and len(owned) == 4
     rows(stack, "UPDATE jobs_job SET expires_at = now() - interval '1 hour' WHERE id = ANY(%s::uuid[])", ids)
 
     sender = Celery(broker=stack.redis.url)
@@ -138,7 +143,7 @@ def test_beat_and_default_worker_purge_expired_jobs_with_every_object(stack: Sta
         time.sleep(0.5)
     after = stack.s3.object_keys()
     assert len(after) == len(before) - len(expired_objects), (len(before), len(expired_objects), len(after))
-    assert not [k for k in after if any(f"jobs/{j}/" in k for j in ids)]
+    assert not [k for k in after if any(prefix in k for prefix in owned)]
     assert job_keys(stack, kept), "purge removed a job that has not expired"
     assert client.job(kept)["status"] == "succeeded"
     assert "purge_expired_jobs" in stack.service("worker-default").process.log_text()

@@ -1,0 +1,122 @@
+"""The playing half of a run, shared by ``metalize`` and ``replay``: play the stems, write every file.
+
+Outputs are built in a staging folder and moved into ``out_dir`` only when every stage has succeeded, so a
+failure leaves nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import PipelineError
+from pipeline.progress import ProgressTracker
+from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions, RemixResult, SeparatorInfo
+
+
+@contextlib.contextmanager
+def memory_errors() -> Iterator[None]:
+    """A MemoryError becomes a transient PipelineError (a busy worker may manage the song next time)."""
+    try:
+        yield
+    except MemoryError as exc:
+        raise PipelineError(
+            "out_of_memory", "The server ran out of memory on this song.", transient=True
+        ) from exc
+
+
+def perform(
+    played: dict[str, np.ndarray],
+    analysis: Analysis,
+    separator: SeparatorInfo,
+    options: RemixOptions,
+    *,
+    assets_dir: Path,
+    out_dir: Path,
+    tracker: ProgressTracker,
+    analysis_reused: bool = False,
+    stem_cache_key: str = "",
+) -> RemixResult:
+    """Arrange, render and master from the vocals and "other" stems; write the mix, stems, MIDI, result.json.
+
+    ``played`` holds the two stems and is emptied, so the caller's last references to them go with it and a
+    long song's stems are freed before the mix is written.
+    """
+    from pipeline.audio_io import write_audio
+    from pipeline.play import play
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_dir))
+    try:
+        vocals, other = played.pop("vocals"), played.pop("other")
+        performance = play(
+            vocals, other, analysis, options, assets_dir=assets_dir, out_dir=staging, on_stage=tracker.report
+        )
+        del vocals, other
+        mix_path = staging / "mix.wav"
+        write_audio(mix_path, performance.mix, "wav")
+        mixes = {"wav": mix_path}
+        if options.output_format != "wav":
+            mixes[options.output_format] = staging / f"mix.{options.output_format}"
+            write_audio(mixes[options.output_format], performance.mix, options.output_format)
+        tracker.report("mastering", 1.0)
+        tracker.finish()
+
+        result = RemixResult(
+            out_dir=staging,
+            mix_path=mixes[options.output_format],
+            result_json=staging / "result.json",
+            analysis=analysis,
+            separator=separator,
+            options=options,
+            stems=dict(performance.stems),
+            midi=dict(performance.midi),
+            pictures=dict(performance.pictures),
+            timings=dict(tracker.timings),
+            duration=round(performance.mix.shape[1] / float(SAMPLE_RATE), 3),
+            analysis_reused=analysis_reused,
+            stem_cache_key=stem_cache_key,
+        )
+        summary = result.to_dict() | {"facts": performance.facts, "mix_wav": "mix.wav"}
+        result.result_json.write_text(json.dumps(summary, indent=2, default=_json_default))
+        return _publish(result, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(result: RemixResult, out_dir: Path) -> RemixResult:
+    """Move every file from the staging folder into ``out_dir`` and point the result at the new places."""
+    staging = result.out_dir
+    for path in sorted(staging.rglob("*")):
+        if path.is_file():
+            target = out_dir / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(target)
+
+    def moved(p: Path) -> Path:
+        return out_dir / Path(p).relative_to(staging)
+
+    result.out_dir = out_dir
+    result.mix_path = moved(result.mix_path)
+    result.result_json = moved(result.result_json)
+    result.stems = {k: moved(v) for k, v in result.stems.items()}
+    result.midi = {k: moved(v) for k, v in result.midi.items()}
+    result.pictures = {k: moved(v) for k, v in result.pictures.items()}
+    return result
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
