@@ -18,11 +18,35 @@ TWIN_PAN = 0.3  # a harmonised twin lead: the two guitars sit this far off centr
 TWIN_GAIN = 0.5  # the harmony under the tune (measured: at 0.8 the band alone was found 6/7, at 0.5 7/7)
 
 
+PLAYED_PAD_S = 0.25  # the amp starts this long before a passage (its filters settle on silence)
+PLAYED_TAIL_S = 1.0  # ... and runs this long after it: the cabinet's and the gate's tails
+PLAYED_GAP_S = 2.0  # rests shorter than this stay inside one passage
+
+
+def _passages(notes: list[Note], n: int) -> list[tuple[int, int]]:
+    """Sample spans (start, stop) where the part plays, rests of PLAYED_GAP_S or more left out."""
+    spans: list[list[float]] = []
+    for note in sorted(notes, key=lambda x: x.time):
+        end = note.time + note.duration
+        if spans and note.time - spans[-1][1] < PLAYED_GAP_S:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([note.time, end])
+    return [
+        (max(0, int((a - PLAYED_PAD_S) * SAMPLE_RATE)), min(n, int((b + PLAYED_TAIL_S) * SAMPLE_RATE)))
+        for a, b in spans
+    ]
+
+
 def _lead_voice(notes: list[Note], n: int, ir: np.ndarray, seed: int, drive_db: float) -> np.ndarray:
+    """One lead guitar (mono, n): its DI through the amp only where it plays (a lead rests a lot)."""
     di = render_part(
         notes, StringBank(seed, 0.0, vibrato_cents=LEAD_VIBRATO_CENTS), n, release_s=0.03
     ) * np.float32(0.25)
-    return amp(di, ir, drive_db, LEAD_VOICE)
+    out = np.zeros(n, dtype=np.float32)
+    for a, b in _passages(notes, n):
+        out[a:b] = amp(di[a:b], ir, drive_db, LEAD_VOICE)
+    return out
 
 
 def render_lead(
@@ -37,13 +61,19 @@ def render_lead(
     a third above where it plays) the two guitars a little apart."""
     if not notes:
         return np.zeros((2, n), dtype=np.float32)
-    dry = _lead_voice(notes, n, ir, seed, drive_db)
-    if harmony:
-        twin = _lead_voice(harmony, n, ir, seed + 1, drive_db) * np.float32(TWIN_GAIN)
-        left, right = np.float32(0.5 + TWIN_PAN), np.float32(0.5 - TWIN_PAN)
-        stereo = np.stack([left * dry + right * twin, right * dry + left * twin]) * np.float32(1.4)
-    else:
-        stereo = np.repeat(dry[None, :], 2, axis=0)
+    stereo = np.empty((2, n), dtype=np.float32)
+    stereo[0] = _lead_voice(notes, n, ir, seed, drive_db)
+    stereo[1] = stereo[0]
+    if harmony:  # built in place: a long song holds no more than the stereo stem and one voice
+        twin = _lead_voice(harmony, n, ir, seed + 1, drive_db)
+        twin *= np.float32(TWIN_GAIN)
+        near, far = np.float32(1.4 * (0.5 + TWIN_PAN)), np.float32(1.4 * (0.5 - TWIN_PAN))
+        stereo[0] *= near
+        stereo[1] *= far
+        stereo[0] += far * twin
+        twin *= near
+        stereo[1] += twin
+        del twin
     space = Pedalboard(
         [
             Delay(delay_seconds=0.32, feedback=0.25, mix=0.18),

@@ -71,10 +71,23 @@ def test_chugs_are_power_chords_and_open_chords_ring_with_the_chords_third_where
 
 
 def test_the_two_guitar_takes_play_the_same_notes_with_different_timing(analysis):
-    arr = arrange(analysis, RemixOptions(style="heavy", seed=5))
+    arr = arrange(analysis, RemixOptions(style="thrash", seed=5))
     assert [n.pitch for n in arr.guitar_left] == [n.pitch for n in arr.guitar_right]
     offsets = np.array([a.time - b.time for a, b in zip(arr.guitar_left, arr.guitar_right, strict=True)])
     assert 0.001 < np.abs(offsets).mean() < 0.012
+
+
+def test_in_heavy_double_time_choruses_one_guitar_drives_and_the_other_rings_the_songs_16ths(analysis):
+    arr = arrange(analysis, RemixOptions(style="heavy", seed=5))
+    assert arr.chorus_feel == "double"
+    for bar, mode in zip(arr.bars, arr.modes, strict=True):
+        inside = [s for s in arr.strokes if bar.start - 0.01 <= s.time < bar.end - 0.01]
+        ringing = [s for s in arr.strokes_right if bar.start - 0.01 <= s.time < bar.end - 0.01]
+        if mode == "full":
+            assert len(ringing) < len(inside)  # the left picks the felt 32nds, the right the song's 16ths
+            assert len(ringing) <= 16
+        else:
+            assert [(s.time, s.root) for s in ringing] == [(s.time, s.root) for s in inside]
 
 
 def test_bass_plays_the_guitar_roots_an_octave_down_on_guitar_attacks(analysis):
