@@ -50,14 +50,16 @@ def _k_weighting_sos(sr: int) -> np.ndarray:
 _SOS = _k_weighting_sos(SAMPLE_RATE)
 
 
-def _block_loudness(power: np.ndarray) -> float:
-    """Gated integrated loudness from the per-sample K-weighted power summed over channels (n,)."""
-    block, hop = int(0.4 * SAMPLE_RATE), int(0.1 * SAMPLE_RATE)
+def _block_loudness(power: np.ndarray, frame: int = 1) -> float:
+    """Gated integrated loudness from the K-weighted power summed over channels: per sample (n,), or per
+    ``frame`` samples (each value the sum over its frame)."""
+    rate = SAMPLE_RATE / frame
+    block, hop = int(round(0.4 * rate)), max(1, int(round(0.1 * rate)))
     if power.size < block:
         return -70.0
     cum = np.concatenate([[0.0], np.cumsum(power, dtype=np.float64)])
     starts = np.arange(0, power.size - block + 1, hop)
-    z = (cum[starts + block] - cum[starts]) / block
+    z = (cum[starts + block] - cum[starts]) / (block * frame)
     z = z[z > 10 ** ((-70.0 + 0.691) / 10)]
     if z.size == 0:
         return -70.0
@@ -150,14 +152,16 @@ def kick_ducking(kick_bus: np.ndarray, depth_db: float = 3.0, release_s: float =
     return (10 ** (-depth_db * curve / 20)).astype(np.float32)
 
 
-def limiter_gain(peak_env: np.ndarray, ceiling: float, hold_s: float = 0.008) -> np.ndarray:
-    """Gain curve keeping ``peak_env * gain`` under ``ceiling``.
+def limiter_gain(
+    peak_env: np.ndarray, ceiling: float, hold_s: float = 0.008, rate: float = SAMPLE_RATE
+) -> np.ndarray:
+    """Gain curve keeping ``peak_env * gain`` under ``ceiling`` (``rate``: values per second of both).
 
     Look-ahead and hold come from a minimum filter of half-width ``hold``; two moving averages whose
     half-widths add up to no more than the hold smooth it, so the gain never exceeds what any peak needs.
     """
     need = np.minimum(1.0, ceiling / np.maximum(peak_env, 1e-9)).astype(np.float32)
-    hold = max(2, int(hold_s * SAMPLE_RATE))
+    hold = max(2, int(hold_s * rate))
     held = minimum_filter1d(need, size=2 * hold + 1, mode="nearest")
     gain = uniform_filter1d(uniform_filter1d(held, size=hold, mode="nearest"), size=hold, mode="nearest")
     return np.minimum(gain, held).astype(np.float32)
@@ -259,19 +263,46 @@ def soft_clip(y: np.ndarray, crest_db: float = CLIP_CREST_DB) -> np.ndarray:
     return y
 
 
+LIMITER_FRAME = 32  # samples per value of the limiter's gain (0.7 ms; it moves over 8 ms holds)
+
+
+def _per_frame(x: np.ndarray, reduce: str) -> np.ndarray:
+    """Max or sum of (n,) over LIMITER_FRAME-sample frames (the last frame padded with its edge)."""
+    pad = -x.size % LIMITER_FRAME
+    framed = np.pad(x, (0, pad), mode="edge").reshape(-1, LIMITER_FRAME)
+    return framed.max(axis=1) if reduce == "max" else framed.sum(axis=1, dtype=np.float64)
+
+
+def frame_gain_to_samples(gain: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Per-sample gain (n,) from per-frame values, linear between frame centres.
+
+    Each frame's value is at most what every sample of the frames around it needs (the limiter holds the
+    minimum over neighbouring frames), so any blend of two neighbours stays under each sample's need.
+    """
+    out = np.empty(n, dtype=np.float32) if out is None else out
+    centres = (np.arange(gain.size) + 0.5) * LIMITER_FRAME
+    block = 1 << 18
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        out[start:stop] = np.interp(np.arange(start, stop), centres, gain)
+    return out
+
+
 def _loudness_search(
     env: np.ndarray, power: np.ndarray, target_lufs: float, ceiling: float
 ) -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """The gain curve (make-up gain times the limiter) that brings the bus to ``target_lufs``, and the
-    (gain, loudness) steps tried. The limiter's gain is smooth, so weighting commutes with it: each step
-    costs a multiply and a cumulative sum over the K-weighted power."""
-    gain_db = target_lufs - _block_loudness(power)
+    """The per-frame gain (make-up gain times the limiter) that brings the bus to ``target_lufs``, and the
+    (gain, loudness) steps tried. The limiter's gain is smooth, so weighting commutes with it and the search
+    runs on frame peaks and frame energies: each step costs a few passes over n / LIMITER_FRAME values."""
+    env_f, power_f = _per_frame(env, "max"), _per_frame(power, "sum")
+    rate = SAMPLE_RATE / LIMITER_FRAME
+    gain_db = target_lufs - _block_loudness(power_f, LIMITER_FRAME)
     tried: list[tuple[float, float]] = []
-    curve = np.ones_like(env)
+    curve = np.ones_like(env_f)
     for _ in range(8):
         g = np.float32(10 ** (gain_db / 20))
-        curve = g * limiter_gain(env * g, ceiling)
-        level = _block_loudness(power * curve * curve)
+        curve = g * limiter_gain(env_f * g, ceiling, rate=rate)
+        level = _block_loudness(power_f * curve * curve, LIMITER_FRAME)
         tried.append((gain_db, level))
         err = target_lufs - level
         if abs(err) < 0.1 or (len(tried) > 1 and abs(tried[-1][1] - tried[-2][1]) < 0.02):
@@ -334,15 +365,17 @@ def master(
         curve, tried = _loudness_search(env, power, target_lufs, ceiling)
         if tried[-1][1] >= target_lufs - 0.3:
             break
+    n = y.shape[1]
     del env, power
+    gain = frame_gain_to_samples(curve, n)
     if ride is not None:
-        _scale_by_hops(curve, ride)
+        _scale_by_hops(gain, ride)
     out = y
-    out *= curve
-    del curve
+    out *= gain
+    del gain
     peak_db = true_peak_db(out)
     if peak_db > ceiling_dbtp - 0.1:  # safety: never over the ceiling, whatever the detector missed
         out *= np.float32(10 ** ((ceiling_dbtp - 0.1 - peak_db) / 20))
         peak_db = ceiling_dbtp - 0.1
     np.clip(out, -0.999, 0.999, out=out)
-    return out, {"lufs": round(tried[-1][1], 2), "true_peak_dbtp": round(peak_db, 2)}
+    return out, {"lufs": round(loudness(out), 2), "true_peak_dbtp": round(peak_db, 2)}
