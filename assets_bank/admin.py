@@ -135,7 +135,8 @@ class PackAdmin(admin.ModelAdmin):
     @admin.display(description="Playable")
     def playable(self, pack: Pack) -> SafeString:
         """The cheap check (roles held); the change page also reads and decodes every file."""
-        return _warning(health.rule_problems(pack), pack) if health.rule_problems(pack) else _ok()
+        problems = health.rule_problems(pack)
+        return _warning(problems, pack) if problems else _ok()
 
     @admin.display(description="Can remixes play it?")
     def playable_check(self, pack: Pack) -> SafeString:

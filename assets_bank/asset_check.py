@@ -3,7 +3,7 @@
 Storage can lose a file, and a file can stop decoding (a bad copy, a migration gone wrong) long after the
 upload validators passed it. ``fetch`` never raises for such an asset: it says what is wrong, so the layout
 writer skips it and the job still runs. Cancellation and time limits are not ``Exception`` subclasses
-(``pipeline.errors.JobInterrupted``) and pass straight through.
+(``pipeline.errors.Interrupted``) and pass straight through.
 """
 
 from __future__ import annotations

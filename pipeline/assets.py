@@ -32,9 +32,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -44,6 +46,7 @@ from pipeline.errors import ASSETS_MISSING, PipelineError
 from pipeline.types import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SHIPPED_ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"  # the repo's default packs
 DRUM_ROLES = (
@@ -123,7 +126,20 @@ def _is_shipped(assets_dir: Path) -> bool:
 
 
 def _warn_fallback(what: str, exc: PipelineError) -> None:
-    logger.warning("%s (%s); playing the shipped one from %s instead", what, exc.message, SHIPPED_ASSETS_DIR)
+    logger.warning(
+        "%s cannot be played (%s); the shipped one from %s plays", what, exc.message, SHIPPED_ASSETS_DIR
+    )
+
+
+def _or_shipped(read: Callable[[Path, str], T], what: str, assets_dir: Path, name: str, shipped: str) -> T:
+    """``read(assets_dir, name)``, or the shipped ``shipped`` when that one cannot be played."""
+    try:
+        return read(assets_dir, name)
+    except PipelineError as exc:
+        if _is_shipped(assets_dir) and name == shipped:
+            raise
+        _warn_fallback(what, exc)
+        return read(SHIPPED_ASSETS_DIR, shipped)
 
 
 def list_kits(assets_dir: Path) -> list[str]:
@@ -164,16 +180,8 @@ def _safe_name(value: object, default: str, assets_dir: Path) -> str:
 def load_kit(assets_dir: Path, name: str | None = None) -> DrumKit:
     """The drum kit to play (the folder's default when ``name`` is None); when it is missing, malformed,
     lacks a role or a file does not decode, the shipped default kit (see ``read_kit`` for the strict one)."""
-    if name is None:
-        name = default_names(assets_dir)[0]
-    try:
-        return read_kit(assets_dir, name)
-    except PipelineError as exc:
-        shipped = default_names(SHIPPED_ASSETS_DIR)[0]
-        if _is_shipped(assets_dir) and name == shipped:
-            raise
-        _warn_fallback(f"Drum kit '{name}' cannot be played", exc)
-        return read_kit(SHIPPED_ASSETS_DIR, shipped)
+    name = name or default_names(assets_dir)[0]
+    return _or_shipped(read_kit, f"Drum kit '{name}'", assets_dir, name, default_names(SHIPPED_ASSETS_DIR)[0])
 
 
 def read_kit(assets_dir: Path, name: str | None = None) -> DrumKit:
@@ -231,16 +239,9 @@ def _load_kit_cached(assets_dir: str, name: str, _stamp: int) -> DrumKit:
 def load_ir(assets_dir: Path, name: str | None = None) -> np.ndarray:
     """The cabinet impulse response to play (the folder's default when ``name`` is None); the shipped
     default IR when that one is missing, unreadable or silent (see ``read_ir`` for the strict one)."""
-    if name is None:
-        name = default_names(assets_dir)[1]
-    try:
-        return read_ir(assets_dir, name)
-    except PipelineError as exc:
-        shipped = default_names(SHIPPED_ASSETS_DIR)[1]
-        if _is_shipped(assets_dir) and name == shipped:
-            raise
-        _warn_fallback(f"Impulse response '{name}' cannot be played", exc)
-        return read_ir(SHIPPED_ASSETS_DIR, shipped)
+    name = name or default_names(assets_dir)[1]
+    shipped = default_names(SHIPPED_ASSETS_DIR)[1]
+    return _or_shipped(read_ir, f"Impulse response '{name}'", assets_dir, name, shipped)
 
 
 def read_ir(assets_dir: Path, name: str | None = None) -> np.ndarray:
@@ -320,7 +321,7 @@ def load_guitar(assets_dir: Path, name: str | None = None) -> GuitarSamples | No
     except PipelineError as exc:
         if _is_shipped(assets_dir):
             raise
-        _warn_fallback(f"Guitar pack '{name or default_guitar(assets_dir)}' cannot be played", exc)
+        _warn_fallback(f"Guitar pack '{name or default_guitar(assets_dir)}'", exc)
         return read_guitar(SHIPPED_ASSETS_DIR)
 
 

@@ -29,21 +29,25 @@ def remix(client: Client, song_upload) -> dict:  # type: ignore[no-untyped-def,t
     return job
 
 
+def upload_kick(integrator: Client, pack_name: str):  # type: ignore[no-untyped-def]
+    return integrator.post(
+        "/api/assets/upload",
+        {
+            "file": upload("kick.wav", audio_bytes(tone_burst(61.0))),
+            "kind": "drums",
+            "role": "kick",
+            "pack_name": pack_name,
+        },
+    )
+
+
 def pack_record(job: dict, pack: Pack) -> dict:  # type: ignore[type-arg]
     return next(p for p in job["assets_used"]["packs"] if p["id"] == pack.pk)
 
 
 def test_an_uploaded_then_deleted_kick_leaves_remixing_working(integrator, client, default_bank, song_upload):
     """The outage of issue 12: an empty active drum pack used to fail every job with internal_error."""
-    created = integrator.post(
-        "/api/assets/upload",
-        {
-            "file": upload("kick.wav", audio_bytes(tone_burst(61.0))),
-            "kind": "drums",
-            "role": "kick",
-            "pack_name": "my-kit",
-        },
-    )
+    created = upload_kick(integrator, "my-kit")
     assert created.status_code == 201, created.content
     assert integrator.delete(f"/api/assets/{created.json()['id']}").status_code == 204
     empty = Pack.objects.get(name="my-kit")
@@ -59,15 +63,7 @@ def test_an_uploaded_then_deleted_kick_leaves_remixing_working(integrator, clien
 def test_with_no_default_kit_a_lone_kick_pack_is_skipped_and_the_shipped_kit_plays(
     integrator, client, song_upload
 ):
-    created = integrator.post(
-        "/api/assets/upload",
-        {
-            "file": upload("kick.wav", audio_bytes(tone_burst(61.0))),
-            "kind": "drums",
-            "role": "kick",
-            "pack_name": "only-a-kick",
-        },
-    )
+    created = upload_kick(integrator, "only-a-kick")
     assert created.status_code == 201, created.content
     job = remix(client, song_upload)
     lone = Pack.objects.get(name="only-a-kick")

@@ -175,17 +175,16 @@ class AssetsUsedSerializer(serializers.Serializer):
     storage_errors = serializers.BooleanField(required=False)
 
 
-ANALYSIS_FIELD = PolymorphicProxySerializer(
-    component_name="JobAnalysis",
-    serializers=[AnalysisSummarySerializer, AnalysisSerializer],
-    resource_type_field_name=None,
-    many=False,
-    allow_null=True,
-)
-ASSETS_FIELD = PolymorphicProxySerializer(
-    component_name="JobAssetsUsed",
-    serializers=[AssetsUsedSummarySerializer, AssetsUsedSerializer],
-    resource_type_field_name=None,
-    many=False,
-    allow_null=True,
-)
+def summary_or_full(name: str, summary: type, full: type) -> PolymorphicProxySerializer:
+    """The schema of a field that is ``summary`` by default and ``full`` when included (or null)."""
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers=[summary, full],
+        resource_type_field_name=None,
+        many=False,
+        allow_null=True,
+    )
+
+
+ANALYSIS_FIELD = summary_or_full("JobAnalysis", AnalysisSummarySerializer, AnalysisSerializer)
+ASSETS_FIELD = summary_or_full("JobAssetsUsed", AssetsUsedSummarySerializer, AssetsUsedSerializer)

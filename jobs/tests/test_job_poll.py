@@ -28,7 +28,9 @@ def finished_job(client, tmp_path: Path) -> dict:  # type: ignore[no-untyped-def
     return {"url": created.json()["url"], "id": created.json()["id"]}
 
 
-def test_a_finished_30s_jobs_status_poll_is_at_most_8_kb_and_carries_the_summaries(client, finished_job):
+def test_a_finished_30s_jobs_poll_is_at_most_8_kb_of_summaries_and_the_full_records_are_asked_for(
+    client, finished_job
+):
     from jobs.models import Job
 
     poll = client.get(finished_job["url"])
@@ -48,11 +50,7 @@ def test_a_finished_30s_jobs_status_poll_is_at_most_8_kb_and_carries_the_summari
     assert all("sha256" not in str(p) for p in assets["packs"])
     assert body["links"]["analysis"].endswith(f"/api/jobs/{finished_job['id']}/analysis")
 
-
-def test_the_full_analysis_and_asset_record_are_one_parameter_or_one_url_away(client, finished_job):
-    from jobs.models import Job
-
-    job = Job.objects.get(pk=finished_job["id"])
+    # The full records are one parameter or one URL away.
     full = client.get(f"{finished_job['url']}?include=analysis,assets").json()
     assert full["analysis"] == job.analysis and full["assets_used"] == job.assets_used
     only_analysis = client.get(f"{finished_job['url']}?include=analysis").json()

@@ -30,21 +30,33 @@ EXCLUDED_CHECKS = "unsupported_method,positive_data_acceptance"
 
 @pytest.fixture(scope="module")
 def keyed_web(migrated_env: dict[str, str], it_dir: Path) -> Iterator[str]:
-    """gunicorn with the asset API key set, on the session's database, queue and bucket. Throttles are raised
-    so the fuzzer reaches the logic behind them (429 itself is checked by metalizer_site/tests)."""
+    """gunicorn with the asset API key set and a worker, on their own Redis db (the session's database and
+    bucket): the fuzzing leaves the session's queue and worker alone. Throttles are raised so the fuzzer
+    reaches the logic behind them (429 itself is checked by metalizer_site/tests/test_api_contract.py)."""
+    index = services.claim_redis_db(f"pytest-fuzz-{uuid.uuid4().hex[:8]}")
     env = {
         **migrated_env,
-        "METALIZER_DATA_DIR": str(it_dir / "data-web-fuzz"),
+        "REDIS_URL": services.redis_url(index),
         "METALIZER_ASSETS_API_KEY": KEY,
         "METALIZER_THROTTLE_ANON": "1000000/hour",
         "METALIZER_THROTTLE_USER": "1000000/hour",
         "METALIZER_THROTTLE_UPLOADS": "1000000/hour",
     }
-    process, base = services.start_web(env, it_dir / "logs" / "web-fuzz.log")
+    web = worker = None
     try:
+        web, base = services.start_web(
+            {**env, "METALIZER_DATA_DIR": str(it_dir / "data-web-fuzz")}, it_dir / "logs" / "web-fuzz.log"
+        )
+        worker = services.start_ready_worker(
+            {**env, "METALIZER_DATA_DIR": str(it_dir / "data-worker-fuzz")},
+            it_dir / "logs" / "worker-fuzz.log",
+        )
         yield base
     finally:
-        process.kill()
+        for process in (worker, web):
+            if process is not None:
+                process.kill()
+        services.release_redis_db(index)
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +88,9 @@ parameters = {{ "path.id" = {{ dictionary = "finished-job", probability = 0.7 }}
 
 
 def test_schemathesis_finds_no_failure_and_remixing_still_works_afterwards(
-    keyed_web: str, web: str, worker, shipped_bank, songs_dir: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    owner = ApiClient(web)
+    keyed_web: str, shipped_bank: None, songs_dir: Path, tmp_path: Path
+) -> None:
+    owner = ApiClient(keyed_web)
     before = owner.create_job(song_file(songs_dir / "before.wav", seconds=8, seed=21))
     assert owner.watch(before, timeout=300).final["status"] == "succeeded"
 
