@@ -95,3 +95,4 @@ bench: install
 	$(BIN)/python bench/long_song_memory.py --minutes 10
 	$(BIN)/python bench/api_load.py
 	$(BIN)/python bench/restyle_bench.py
+	$(BIN)/python bench/poll_size.py

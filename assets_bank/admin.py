@@ -1,7 +1,9 @@
 """Staff curate the bank here: packs with their assets inline, players, MIDI previews, ZIP import/export.
 
 Every file goes through ``assets_bank.validators`` (via the forms in ``assets_bank.forms``); deletes go
-through ``services.delete_asset`` so the default pack never loses a role the pipeline needs.
+through ``services.delete_asset`` so a kind's default pack never stops being playable. A pack that cannot be
+played as it is (no samples, a role missing, a file lost or no longer decoding) carries a warning
+(``assets_bank.health``): jobs skip or fill what it lacks, and record that.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRed
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
-from assets_bank import services
+from assets_bank import health, services
 from assets_bank.downloads import serve_asset
 from assets_bank.forms import AssetAdminForm, AssetInlineFormSet, PackAdminForm, PackImportForm
 from assets_bank.midi_preview import piano_roll_svg, summary
@@ -95,6 +97,7 @@ class PackAdmin(admin.ModelAdmin):
         "kind",
         "active",
         "is_default",
+        "playable",
         "version",
         "asset_count",
         "created_by",
@@ -102,7 +105,7 @@ class PackAdmin(admin.ModelAdmin):
     )
     list_filter = ("kind", "active", "is_default", "created_at")
     search_fields = ("name", "slug", "licence", "assets__name", "assets__sha256")
-    readonly_fields = ("is_default", "version", "created_by", "created_at", "updated_at")
+    readonly_fields = ("is_default", "playable_check", "version", "created_by", "created_at", "updated_at")
     fields = (
         "name",
         "slug",
@@ -111,13 +114,14 @@ class PackAdmin(admin.ModelAdmin):
         "licence",
         "active",
         "is_default",
+        "playable_check",
         "version",
         "created_by",
         "created_at",
         "updated_at",
     )
     prepopulated_fields = {"slug": ("name",)}
-    actions = ["activate", "deactivate", "make_default", "export_zip"]
+    actions = ["activate", "deactivate", "make_default", "check_files", "export_zip"]
     change_list_template = "admin/assets_bank/pack/change_list.html"
     change_form_template = "admin/assets_bank/pack/change_form.html"
 
@@ -128,6 +132,19 @@ class PackAdmin(admin.ModelAdmin):
     def asset_count(self, pack: Pack) -> int:
         return getattr(pack, "n_assets", 0)
 
+    @admin.display(description="Playable")
+    def playable(self, pack: Pack) -> SafeString:
+        """The cheap check (roles held); the change page also reads and decodes every file."""
+        problems = health.rule_problems(pack)
+        return _warning(problems, pack) if problems else _ok()
+
+    @admin.display(description="Can remixes play it?")
+    def playable_check(self, pack: Pack) -> SafeString:
+        if pack.pk is None:
+            return mark_safe("-")
+        problems = health.rule_problems(pack) + health.file_problems(pack)
+        return _warning(problems, pack) if problems else _ok("Yes: every file is there and decodes.")
+
     def get_readonly_fields(self, request: HttpRequest, obj: Pack | None = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
         return fields + ("kind",) if obj is not None else fields  # assets were validated for this kind
@@ -137,11 +154,16 @@ class PackAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        pack = Pack.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if pack is not None and pack.is_default:
+            self.message_user(request, DEFAULT_PACK_KEPT.format(name=pack.name), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:assets_bank_pack_change", args=[pack.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
     def delete_model(self, request: HttpRequest, obj: Pack) -> None:
         if obj.is_default:
-            raise PermissionDenied(
-                "The default pack of a kind cannot be deleted; make another pack the default."
-            )
+            raise PermissionDenied(DEFAULT_PACK_KEPT.format(name=obj.name))
         super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Pack]) -> None:
@@ -183,6 +205,18 @@ class PackAdmin(admin.ModelAdmin):
             self.message_user(request, exc.message, messages.ERROR)
             return
         self.message_user(request, f"'{pack.name}' is now the default {pack.get_kind_display().lower()}.")
+
+    @admin.action(description="Check that remixes can play the selected packs (reads every file)")
+    def check_files(self, request: HttpRequest, queryset: QuerySet[Pack]) -> None:
+        for pack in queryset:
+            problems = health.rule_problems(pack) + health.file_problems(pack)
+            if problems:
+                listed = "; ".join(problems)
+                text = f"'{pack.name}' cannot be played as it is: {listed}. {health.consequence(pack)}"
+                self.message_user(request, text, messages.WARNING)
+            else:
+                text = f"'{pack.name}': every file is there and decodes."
+                self.message_user(request, text, messages.SUCCESS)
 
     @admin.action(description="Export selected packs as ZIP")
     def export_zip(self, request: HttpRequest, queryset: QuerySet[Pack]) -> HttpResponse:
@@ -306,6 +340,17 @@ class AssetAdmin(admin.ModelAdmin):
         asset = get_object_or_404(Asset, pk=asset_id)
         return serve_asset(asset, as_attachment=request.GET.get("download") == "1")
 
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        """A delete that would leave a default pack unplayable is refused up front, with the reason."""
+        asset = None
+        if str(object_id).isdigit():
+            asset = Asset.objects.select_related("pack").filter(pk=object_id).first()
+        refusal = services.refusal_to_remove(asset) if asset is not None else None
+        if refusal is not None:
+            self.message_user(request, refusal, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:assets_bank_asset_change", args=[asset.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
     def delete_model(self, request: HttpRequest, obj: Asset) -> None:
         try:
             services.delete_asset(obj)
@@ -322,6 +367,26 @@ class AssetAdmin(admin.ModelAdmin):
                 self.message_user(request, exc.message, messages.WARNING)
         if kept:
             self.message_user(request, f"{kept} asset(s) were kept.", messages.WARNING)
+
+
+DEFAULT_PACK_KEPT = (
+    "'{name}' is the default pack of its kind and remixes play it, so it cannot be deleted. Make another "
+    "pack the default first."
+)
+
+
+def _ok(text: str = "Yes") -> SafeString:
+    return format_html('<span style="color:#1a7f37">&#10003; {}</span>', text)
+
+
+def _warning(problems: list[str], pack: Pack) -> SafeString:
+    items = format_html_join("", "<li>{}</li>", ((p,) for p in problems))
+    return format_html(
+        '<div class="pack-warning" style="color:#b35900"><strong>&#9888; Cannot be played as it is:</strong>'
+        '<ul style="margin:0 0 0 1.2em;padding:0">{}</ul><em>{}</em></div>',
+        items,
+        health.consequence(pack),
+    )
 
 
 def _attachment(spool: IO[bytes], filename: str) -> FileResponse:

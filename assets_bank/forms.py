@@ -8,8 +8,9 @@ from typing import Any
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
-from assets_bank.models import REQUIRED_ROLES, Asset, Kind, Pack, describe_roles
-from assets_bank.services import missing_required_role, uploaded_path
+from assets_bank import playable
+from assets_bank.models import Asset, Kind, Pack, describe_roles
+from assets_bank.services import refusal_to_remove, uploaded_path
 from assets_bank.validators import AssetRejected, check_duplicate, check_role, validate_asset_file
 from jobs.validators import clean_name
 
@@ -93,10 +94,12 @@ class AssetAdminForm(forms.ModelForm):
             raise forms.ValidationError(
                 {"file" if exc.code != "invalid_role" else "role": exc.message}
             ) from None
-        if self.instance.pk and role != self.instance.role and self.instance.pack_id == pack.pk:
-            lost = missing_required_role(Asset.objects.get(pk=self.instance.pk))
-            if lost:
-                raise forms.ValidationError({"role": f"The default pack needs its last '{lost}' sample."})
+        leaves = self.instance.pk and (role != self.instance.role or self.instance.pack_id != pack.pk)
+        if leaves:  # another role or another pack: its old place may be what keeps a default playable
+            refusal = refusal_to_remove(Asset.objects.select_related("pack").get(pk=self.instance.pk))
+            if refusal:
+                field = "role" if self.instance.pack_id == pack.pk else "pack"
+                raise forms.ValidationError({field if field in self.fields else None: refusal})
         if not data.get("name") and self.instance.name:
             data["name"] = self.instance.name
         return data
@@ -104,17 +107,25 @@ class AssetAdminForm(forms.ModelForm):
 
 class AssetInlineFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
+        """The default pack stays playable after the deletes and role changes of this save."""
         super().clean()
         pack = self.instance
         if not pack.pk or not pack.is_default:
             return
-        deleted = {form.instance.pk for form in self.deleted_forms if form.instance.pk}
-        for role in REQUIRED_ROLES.get(pack.kind, ()):
-            had = pack.assets.filter(role=role).exists()
-            if had and not pack.assets.filter(role=role).exclude(pk__in=deleted).exists():
-                raise forms.ValidationError(
-                    f"'{role}' is a role the default pack cannot lose; keep at least one '{role}' sample."
-                )
+        before = playable.problems(pack.kind, pack.roles_present())
+        roles = []
+        for form in self.forms:
+            if form in self.deleted_forms or not getattr(form, "cleaned_data", None):
+                continue
+            role = form.cleaned_data.get("role") or form.instance.role
+            if role and (form.instance.pk or form.cleaned_data.get("file")):
+                roles.append(role)
+        after = playable.problems(pack.kind, roles)
+        if after and after != before:
+            raise forms.ValidationError(
+                f"'{pack.name}' is the default {pack.get_kind_display().lower()} and remixes play it: after "
+                f"this change {after[0]}. Keep or add that sample, or make another pack the default first."
+            )
 
 
 class PackImportForm(forms.Form):

@@ -18,7 +18,8 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
-from assets_bank.models import REQUIRED_ROLES, Asset, Kind, Pack
+from assets_bank import playable
+from assets_bank.models import Asset, Kind, Pack
 from assets_bank.validators import AssetFacts, AssetRejected, check_duplicate, check_size, validate_asset_file
 from jobs.validators import clean_name
 
@@ -115,27 +116,39 @@ def add_uploaded_asset(pack: Pack, uploaded: UploadedFile, *, role: str, **kwarg
         return add_asset(pack, path, filename=uploaded.name or path.name, role=role, **kwargs)
 
 
-def missing_required_role(asset: Asset) -> str | None:
-    """The role the default pack would lose if ``asset`` went away, or None when it may go."""
+def refusal_to_remove(asset: Asset) -> str | None:
+    """Why ``asset`` may not leave its pack (deleted, moved or given another role), or None when it may.
+
+    The default pack of a kind must stay playable (``assets_bank.playable``): its last kick, its last IR,
+    its last guitar note or its last riff stays until another takes its place or another pack is the default.
+    """
     pack = asset.pack
-    if not pack.is_default or asset.role not in REQUIRED_ROLES.get(pack.kind, ()):
+    if not pack.is_default:
         return None
-    others = pack.assets.filter(role=asset.role).exclude(pk=asset.pk).exists()
-    return None if others else asset.role
+    others = pack.assets.exclude(pk=asset.pk).values_list("role", flat=True)
+    loss = playable.loss_if_removed(pack.kind, others, asset.role)
+    if loss is None:
+        return None
+    return (
+        f"'{pack.name}' is the default {pack.get_kind_display().lower()} and remixes play it: without this "
+        f"'{asset.role}' sample {loss}. Add another '{asset.role}' sample first, or make another pack the "
+        "default."
+    )
 
 
 def delete_asset(asset: Asset) -> None:
-    """Delete an asset and its file; refuses to leave the default pack without a role the pipeline needs."""
-    role = missing_required_role(asset)
-    if role is not None:
-        raise AssetRejected(
-            "required_role",
-            f"'{asset.pack.name}' is the default {asset.pack.get_kind_display().lower()} and this is its "
-            f"last '{role}' sample; the remixes need one. Add another '{role}' first or make another pack "
-            "the default.",
-            409,
-        )
-    asset.delete()
+    """Delete an asset and its file; refuses (409) to leave a kind's default pack unplayable."""
+    with transaction.atomic():
+        # One delete at a time per pack: two callers removing the last two kicks at once must not both win.
+        Pack.objects.select_for_update().filter(pk=asset.pack_id).first()
+        current = Asset.objects.select_related("pack").filter(pk=asset.pk).first()
+        if current is None:
+            return  # already gone (another caller deleted it first)
+        asset = current
+        refusal = refusal_to_remove(asset)
+        if refusal is not None:
+            raise AssetRejected("required_role", refusal, 409)
+        asset.delete()
 
 
 def set_active(pack: Pack, active: bool) -> None:
@@ -151,12 +164,11 @@ def set_active(pack: Pack, active: bool) -> None:
 
 
 def make_default(pack: Pack) -> None:
-    missing = [role for role in REQUIRED_ROLES.get(pack.kind, ()) if role not in pack.roles_present()]
-    if missing:
+    """Make ``pack`` its kind's default; refuses (409) a pack that cannot be played."""
+    problems = playable.problems(pack.kind, pack.roles_present())
+    if problems:
         raise AssetRejected(
-            "required_role",
-            f"'{pack.name}' cannot be the default: it has no {', '.join(missing)} sample.",
-            409,
+            "required_role", f"'{pack.name}' cannot be the default: {'; '.join(problems)}.", 409
         )
     pack.make_default()
 

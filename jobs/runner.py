@@ -25,6 +25,13 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from assets_bank.for_jobs import prepare_job_assets
+from jobs.interrupts import (
+    JobCancelled,
+    JobTimedOut,
+    soft_time_limit_raises_timed_out,
+    stop_behind,
+    timeout_message,
+)
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.services import MAX_RECOVERIES, WORKER_LOST_MESSAGE, mark_failed
 from jobs.stem_cache import StorageStemCache
@@ -37,10 +44,6 @@ logger = logging.getLogger(__name__)
 
 UPLOADS_AT_ONCE = 4
 INTERNAL_ERROR_MESSAGE = "Something went wrong on our side while remixing this song. Please try again later."
-
-
-class JobCancelled(Exception):
-    """The row was cancelled or deleted while the job ran."""
 
 
 class RetryLater(Exception):
@@ -192,26 +195,21 @@ def run_job(
     try:
         if heartbeat:
             heartbeat.start()
-        return _run_claimed(job, work_dir)
-    except JobCancelled:
-        discard_results(job.pk)
-        logger.info("job %s was cancelled or deleted while running", job.pk)
-        return "cancelled"
-    except SoftTimeLimitExceeded:
-        minutes = math.ceil(settings.METALIZER_TASK_SOFT_TIME_LIMIT_S / 60)
-        mark_failed(
-            job.pk,
-            "timeout",
-            f"The remix took longer than {minutes} minutes and was stopped. Try a shorter song.",
-        )
-        return "failed"
+        with soft_time_limit_raises_timed_out():
+            return _run_claimed(job, work_dir)
+    except (JobCancelled, JobTimedOut, SoftTimeLimitExceeded) as exc:
+        return _stopped(job, stop_behind(exc))
     except PipelineError as exc:
+        if stop_behind(exc):  # a stop some code wrapped into an error of its own
+            return _stopped(job, stop_behind(exc))
         if exc.transient and retries < max_retries:
             _wait_for_retry(job.pk, exc.message)
             raise RetryLater(exc.code, exc.message) from exc
         mark_failed(job.pk, exc.code, exc.message)
         return "failed"
     except TRANSIENT_EXCEPTIONS as exc:
+        if stop_behind(exc):
+            return _stopped(job, stop_behind(exc))
         if retries < max_retries:
             _wait_for_retry(job.pk, "a temporary storage or network problem")
             raise RetryLater("temporary_error", str(exc)) from exc
@@ -221,7 +219,9 @@ def run_job(
             "A temporary problem kept interrupting this remix. Please try again later.",
         )
         return "failed"
-    except Exception:
+    except Exception as exc:
+        if stop_behind(exc):
+            return _stopped(job, stop_behind(exc))
         if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists():
             # Deleted or cancelled under our feet: its files went with it, which is what broke the run.
             discard_results(job.pk)
@@ -233,6 +233,17 @@ def run_job(
         if heartbeat:
             heartbeat.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _stopped(job: Job, stop: type[BaseException] | None) -> str:
+    """The end of a job stopped from outside: cancelled stays cancelled, out of time fails with the limit."""
+    if stop is JobTimedOut:
+        logger.warning("job %s ran past its soft time limit", job.pk)
+        mark_failed(job.pk, "timeout", timeout_message())
+        return "failed"
+    discard_results(job.pk)
+    logger.info("job %s was cancelled or deleted while running", job.pk)
+    return "cancelled"
 
 
 def job_options(job: Job) -> RemixOptions:

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "metalizer_site.api_errors.ApiErrorShapeMiddleware",  # every /api/ error in the one JSON shape
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -271,7 +272,7 @@ REST_FRAMEWORK = {
         "user": env.str("METALIZER_THROTTLE_USER", "6000/hour"),
         "uploads": env.str("METALIZER_THROTTLE_UPLOADS", "120/hour"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "metalizer_site.api_schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "jobs.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,
     "URL_FORMAT_OVERRIDE": None,  # ?format= picks the audio format of a download, not a DRF renderer
@@ -281,6 +282,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Upload a song, get it back as a heavy-metal remix.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components, so file fields are documented as binary uploads.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "metalizer_site.api_schema.add_links",
+    ],
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -20,15 +20,23 @@ Layout (the Django asset bank writes the same one)::
 
 Roles a kit should provide: kick, snare, hihat-closed, hihat-open, ride, crash, china, tom-high, tom-mid,
 tom-low. Velocities are 0..1. ``gain`` restores the layer's recorded level (files are peak-normalised).
+
+No layout can stop a remix: ``load_kit``, ``load_ir`` and ``load_guitar`` fall back to the packs shipped in
+``SHIPPED_ASSETS_DIR`` (with a warning in the log) when what a folder names is missing, malformed or does not
+decode, and ``midi_seeds`` leaves out files that do not parse. ``read_kit`` and ``read_ir`` are the strict
+readers, for callers that want to know what is wrong.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -37,6 +45,10 @@ from scipy.signal import resample_poly
 from pipeline.errors import ASSETS_MISSING, PipelineError
 from pipeline.types import SAMPLE_RATE
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SHIPPED_ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"  # the repo's default packs
 DRUM_ROLES = (
     "kick",
     "snare",
@@ -95,8 +107,10 @@ class DrumKit:
 def _read_audio(path: Path) -> np.ndarray:
     try:
         data, sr = sf.read(path, dtype="float32", always_2d=True)
-    except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+    except (OSError, RuntimeError, ValueError, TypeError, sf.LibsndfileError) as exc:
         raise PipelineError(ASSETS_MISSING, f"Asset file {path.name} cannot be read.") from exc
+    if data.shape[0] == 0 or not np.isfinite(data).all():
+        raise PipelineError(ASSETS_MISSING, f"Asset file {path.name} holds no usable sound.")
     if sr != SAMPLE_RATE:
         from math import gcd
 
@@ -105,6 +119,27 @@ def _read_audio(path: Path) -> np.ndarray:
     if data.shape[1] == 1:
         data = np.repeat(data, 2, axis=1)
     return np.ascontiguousarray(data[:, :2].T)
+
+
+def _is_shipped(assets_dir: Path) -> bool:
+    return Path(assets_dir).resolve() == SHIPPED_ASSETS_DIR.resolve()
+
+
+def _warn_fallback(what: str, exc: PipelineError) -> None:
+    logger.warning(
+        "%s cannot be played (%s); the shipped one from %s plays", what, exc.message, SHIPPED_ASSETS_DIR
+    )
+
+
+def _or_shipped(read: Callable[[Path, str], T], what: str, assets_dir: Path, name: str, shipped: str) -> T:
+    """``read(assets_dir, name)``, or the shipped ``shipped`` when that one cannot be played."""
+    try:
+        return read(assets_dir, name)
+    except PipelineError as exc:
+        if _is_shipped(assets_dir) and name == shipped:
+            raise
+        _warn_fallback(what, exc)
+        return read(SHIPPED_ASSETS_DIR, shipped)
 
 
 def list_kits(assets_dir: Path) -> list[str]:
@@ -116,26 +151,42 @@ def list_irs(assets_dir: Path) -> list[str]:
 
 
 def default_names(assets_dir: Path) -> tuple[str, str]:
-    """(kit folder, IR name) played by default: from ``defaults.json``, else DEFAULT_KIT / DEFAULT_IR."""
+    """(kit folder, IR name) played by default: from ``defaults.json``, else DEFAULT_KIT / DEFAULT_IR.
+
+    A malformed ``defaults.json``, or a name in it that would leave the folder, is ignored (and logged): the
+    shipped names are used instead, never a path outside the folder.
+    """
     path = Path(assets_dir) / DEFAULTS_FILE
     if not path.is_file():
         return DEFAULT_KIT, DEFAULT_IR
     try:
         chosen = json.loads(path.read_text())
-    except ValueError as exc:
-        raise PipelineError(ASSETS_MISSING, f"{DEFAULTS_FILE} in the asset folder is malformed.") from exc
+    except (OSError, ValueError):
+        chosen = None
     if not isinstance(chosen, dict):
-        raise PipelineError(ASSETS_MISSING, f"{DEFAULTS_FILE} in the asset folder is not an object.")
+        logger.warning("%s in %s is malformed; the shipped defaults are played", DEFAULTS_FILE, assets_dir)
+        return DEFAULT_KIT, DEFAULT_IR
     kit, ir = chosen.get("drums") or DEFAULT_KIT, chosen.get("ir") or DEFAULT_IR
-    for value in (kit, ir):
-        if not isinstance(value, str) or "/" in value or "\\" in value or value.startswith("."):
-            raise PipelineError(ASSETS_MISSING, f"{DEFAULTS_FILE} names an invalid asset: {value!r}.")
-    return kit, ir
+    return _safe_name(kit, DEFAULT_KIT, assets_dir), _safe_name(ir, DEFAULT_IR, assets_dir)
+
+
+def _safe_name(value: object, default: str, assets_dir: Path) -> str:
+    if isinstance(value, str) and value and not value.startswith(".") and not {"/", "\\"} & set(value):
+        return value
+    logger.warning("%s in %s names an invalid asset %r; %s plays", DEFAULTS_FILE, assets_dir, value, default)
+    return default
 
 
 def load_kit(assets_dir: Path, name: str | None = None) -> DrumKit:
-    """Load a drum kit (the default one when ``name`` is None); PipelineError(ASSETS_MISSING) when it or a
-    role is missing.
+    """The drum kit to play (the folder's default when ``name`` is None); when it is missing, malformed,
+    lacks a role or a file does not decode, the shipped default kit (see ``read_kit`` for the strict one)."""
+    name = name or default_names(assets_dir)[0]
+    return _or_shipped(read_kit, f"Drum kit '{name}'", assets_dir, name, default_names(SHIPPED_ASSETS_DIR)[0])
+
+
+def read_kit(assets_dir: Path, name: str | None = None) -> DrumKit:
+    """Load a drum kit (the default one when ``name`` is None); PipelineError(ASSETS_MISSING) when it, a role
+    or a file is missing or unreadable.
 
     Decoded kits are cached per process, keyed by the manifest's modification time too, so a kit the asset
     bank rewrites in place is read afresh.
@@ -155,8 +206,8 @@ def _load_kit_cached(assets_dir: str, name: str, _stamp: int) -> DrumKit:
         raise PipelineError(ASSETS_MISSING, f"Drum kit '{name}' is not installed ({manifest_path} missing).")
     try:
         manifest = json.loads(manifest_path.read_text())
-        role_specs = manifest["roles"]
-    except (ValueError, KeyError) as exc:
+        role_specs = {str(role): list(specs) for role, specs in manifest["roles"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise PipelineError(ASSETS_MISSING, f"Drum kit '{name}' has a malformed kit.json.") from exc
     missing = [role for role in DRUM_ROLES if not role_specs.get(role)]
     if missing:
@@ -165,17 +216,16 @@ def _load_kit_cached(assets_dir: str, name: str, _stamp: int) -> DrumKit:
     for role, specs in role_specs.items():
         layers = []
         for spec in specs:
-            path = kit_dir / spec["file"]
-            if not path.is_file():
-                raise PipelineError(ASSETS_MISSING, f"Drum kit '{name}' is missing {spec['file']}.")
-            layers.append(
-                DrumLayer(
-                    audio=_read_audio(path),
-                    vel_min=float(spec.get("min", 0.0)),
-                    vel_max=float(spec.get("max", 1.0)),
-                    gain=float(spec.get("gain", 1.0)),
-                )
-            )
+            try:
+                file = str(spec["file"])
+                vel_min, vel_max = float(spec.get("min", 0.0)), float(spec.get("max", 1.0))
+                gain = float(spec.get("gain", 1.0))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise PipelineError(ASSETS_MISSING, f"Drum kit '{name}' has a malformed layer.") from exc
+            path = kit_dir / file
+            if not path.resolve().is_relative_to(kit_dir.resolve()) or not path.is_file():
+                raise PipelineError(ASSETS_MISSING, f"Drum kit '{name}' is missing {file}.")
+            layers.append(DrumLayer(audio=_read_audio(path), vel_min=vel_min, vel_max=vel_max, gain=gain))
         roles[role] = tuple(sorted(layers, key=lambda layer: layer.vel_min))
     return DrumKit(
         name=str(manifest.get("name", name)),
@@ -187,23 +237,38 @@ def _load_kit_cached(assets_dir: str, name: str, _stamp: int) -> DrumKit:
 
 
 def load_ir(assets_dir: Path, name: str | None = None) -> np.ndarray:
+    """The cabinet impulse response to play (the folder's default when ``name`` is None); the shipped
+    default IR when that one is missing, unreadable or silent (see ``read_ir`` for the strict one)."""
+    name = name or default_names(assets_dir)[1]
+    shipped = default_names(SHIPPED_ASSETS_DIR)[1]
+    return _or_shipped(read_ir, f"Impulse response '{name}'", assets_dir, name, shipped)
+
+
+def read_ir(assets_dir: Path, name: str | None = None) -> np.ndarray:
     """A cabinet impulse response (the default one when ``name`` is None) as mono float32 at SAMPLE_RATE,
-    normalised to unit energy."""
+    normalised to unit energy; PipelineError(ASSETS_MISSING) when it is missing, unreadable or silent."""
     if name is None:
         name = default_names(assets_dir)[1]
     path = Path(assets_dir) / "ir" / f"{name}.wav"
     if not path.is_file():
         raise PipelineError(ASSETS_MISSING, f"Cabinet impulse response '{name}' is not installed.")
     ir = _read_audio(path)[0].astype(np.float64)
-    ir /= np.sqrt(np.sum(ir**2)) or 1.0
-    return ir.astype(np.float32)
+    energy = float(np.sqrt(np.sum(ir**2)))
+    if not energy > 0.0:
+        raise PipelineError(ASSETS_MISSING, f"Cabinet impulse response '{name}' is silent.")
+    return (ir / energy).astype(np.float32)
 
 
 def load_pair_ir(assets_dir: Path, main_ir: str) -> tuple[str, np.ndarray] | None:
-    """(name, IR) of the right guitar's second cabinet; None when it is not installed or is the main IR."""
+    """(name, IR) of the right guitar's second cabinet; None when it is not installed, does not load or is
+    the main IR."""
     if main_ir == PAIR_IR or not (Path(assets_dir) / "ir" / f"{PAIR_IR}.wav").is_file():
         return None
-    return PAIR_IR, load_ir(assets_dir, PAIR_IR)
+    try:
+        return PAIR_IR, read_ir(assets_dir, PAIR_IR)
+    except PipelineError as exc:
+        logger.warning("the second cabinet %s cannot be played (%s); both guitars share one", PAIR_IR, exc)
+        return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -249,7 +314,19 @@ def default_guitar(assets_dir: Path) -> str | None:
 
 def load_guitar(assets_dir: Path, name: str | None = None) -> GuitarSamples | None:
     """The guitar pack's DI notes; None when no pack (or no note in it) is installed, and the rhythm guitars
-    then fall back to the Karplus-Strong model. Cached per process like the kits."""
+    then fall back to the Karplus-Strong model. A pack that is there but broken (malformed manifest, a file
+    missing or not decoding) gives way to the shipped pack. Cached per process like the kits."""
+    try:
+        return read_guitar(assets_dir, name)
+    except PipelineError as exc:
+        if _is_shipped(assets_dir):
+            raise
+        _warn_fallback(f"Guitar pack '{name or default_guitar(assets_dir)}'", exc)
+        return read_guitar(SHIPPED_ASSETS_DIR)
+
+
+def read_guitar(assets_dir: Path, name: str | None = None) -> GuitarSamples | None:
+    """Like ``load_guitar`` without the fallback: PipelineError(ASSETS_MISSING) for a broken pack."""
     name = name or default_guitar(assets_dir)
     if name is None:
         return None
@@ -271,11 +348,13 @@ def _load_guitar_cached(manifest: str, _stamp: int) -> GuitarSamples | None:
         ) from exc
     notes: dict[tuple[int, bool], np.ndarray] = {}
     for entry in entries:
+        if not isinstance(entry, dict):
+            raise PipelineError(ASSETS_MISSING, f"Guitar pack '{folder.name}' has a malformed samples.json.")
         key = note_role_pitch(str(entry.get("role", "")))
         if key is None or key in notes:
             continue
         path = folder / str(entry.get("file", ""))
-        if not path.is_file():
+        if not path.resolve().is_relative_to(folder.resolve()) or not path.is_file():
             raise PipelineError(ASSETS_MISSING, f"Guitar pack '{folder.name}' is missing {path.name}.")
         mono = _read_audio(path).mean(axis=0)
         notes[key] = (mono / (np.abs(mono).max() or 1.0)).astype(np.float32)
@@ -285,5 +364,16 @@ def _load_guitar_cached(manifest: str, _stamp: int) -> GuitarSamples | None:
 
 
 def midi_seeds(assets_dir: Path, style: str) -> list[Path]:
-    """MIDI riff/groove seeds shipped for a style (may be empty)."""
-    return sorted((Path(assets_dir) / "midi" / style).glob("*.mid"))
+    """MIDI riff/groove seeds shipped for a style (may be empty); files that do not parse are left out."""
+    return [p for p in sorted((Path(assets_dir) / "midi" / style).glob("*.mid")) if _parses_as_midi(p)]
+
+
+def _parses_as_midi(path: Path) -> bool:
+    import mido
+
+    try:
+        mido.MidiFile(str(path))
+    except Exception:  # mido raises OSError, EOFError, ValueError, KeyError, IndexError... for damaged files
+        logger.warning("MIDI seed %s does not parse; it is left out", path)
+        return False
+    return True

@@ -20,6 +20,17 @@ class PipelineError(Exception):
         return f"{self.code}: {self.message}"
 
 
+class Interrupted(BaseException):
+    """The run was stopped from outside: raised by a caller's progress callback (the job was cancelled) or
+    by a caller's time limit. Subclass it for each reason.
+
+    It derives from ``BaseException``, not ``Exception``, on purpose: every ``except Exception`` in the
+    pipeline (an analysis library failing on odd input, a damaged seed file...) lets it through untouched,
+    so no stage can turn a stop into a song error, and no stage has to remember to re-raise it. The
+    pipeline's cleanup (``finally``, ``except BaseException: ...; raise``) still runs.
+    """
+
+
 # Codes used across the pipeline, listed here so callers can rely on them.
 EMPTY_FILE = "empty_file"
 NOT_AUDIO = "not_audio"

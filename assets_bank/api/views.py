@@ -7,10 +7,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import authentication, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,17 +20,18 @@ from rest_framework.throttling import ScopedRateThrottle
 from assets_bank import services
 from assets_bank.api.auth import AssetKeyAuthentication, IsStaffOrAssetKey
 from assets_bank.api.serializers import AssetSerializer, AssetUploadSerializer
-from assets_bank.downloads import serve_asset
-from assets_bank.models import Asset, Pack
+from assets_bank.downloads import CONTENT_TYPES, serve_asset
+from assets_bank.models import Asset, Kind, Pack
 from assets_bank.validators import AssetRejected, too_large, validate_asset_file
 from jobs.api.errors import ApiError
 from jobs.api.serializers import ErrorSerializer
 from jobs.uploads import declared_too_large
+from metalizer_site import api_params
+from metalizer_site.api_params import MAX_DB_INT, StrictPageNumberPagination
 
 
-class AssetPagination(PageNumberPagination):
+class AssetPagination(StrictPageNumberPagination):
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 500
 
 
@@ -37,13 +39,11 @@ def rejected(exc: AssetRejected) -> ApiError:
     return ApiError(exc.code, exc.message, exc.status)
 
 
-def _truthy(value: str) -> bool | None:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ApiError("invalid_filter", f"active must be true or false, not {value!r}.")
+def pack_lookup(value: str) -> Q:
+    """A pack named by slug, or by id when ``value`` is a number an id can be."""
+    if value.isdigit() and int(value) <= MAX_DB_INT:
+        return Q(slug=value) | Q(pk=int(value))
+    return Q(slug=value)
 
 
 class AssetViewSet(viewsets.GenericViewSet):
@@ -59,6 +59,8 @@ class AssetViewSet(viewsets.GenericViewSet):
     ]
     permission_classes = [IsStaffOrAssetKey]
     lookup_value_regex = r"\d+"
+    lookup_openapi_type = OpenApiTypes.INT
+    lookup_bounds = {"minimum": 1, "maximum": MAX_DB_INT}
 
     def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
         # Before anything parses the body (even a CSRF check): uploads here are capped at the asset limit.
@@ -76,26 +78,27 @@ class AssetViewSet(viewsets.GenericViewSet):
         queryset = Asset.objects.select_related("pack").order_by(
             "pack__kind", "pack__name", "role", "position", "id"
         )
-        params = self.request.query_params
-        if params.get("kind"):
-            queryset = queryset.filter(pack__kind=params["kind"])
-        if params.get("role"):
-            queryset = queryset.filter(role=params["role"])
-        if params.get("pack"):
-            value = params["pack"]
-            queryset = queryset.filter(
-                Q(pack__slug=value) | Q(pack__pk=int(value)) if value.isdigit() else Q(pack__slug=value)
-            )
-        if params.get("active"):
-            queryset = queryset.filter(pack__active=_truthy(params["active"]))
+        request = self.request
+        kind = api_params.choice(request, "kind", Kind.values)
+        if kind is not None:
+            queryset = queryset.filter(pack__kind=kind)
+        role = api_params.text(request, "role")
+        if role is not None:
+            queryset = queryset.filter(role=role)
+        pack = api_params.text(request, "pack")
+        if pack is not None:
+            queryset = queryset.filter(pack__in=Pack.objects.filter(pack_lookup(pack)))
+        active = api_params.flag(request, "active")
+        if active is not None:
+            queryset = queryset.filter(pack__active=active)
         return queryset
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("kind", str, enum=["drums", "guitar", "midi", "impulse-response"]),
-            OpenApiParameter("role", str),
-            OpenApiParameter("pack", str, description="Pack id or slug."),
-            OpenApiParameter("active", bool),
+            OpenApiParameter("kind", str, enum=list(Kind.values), description="Only assets of this kind."),
+            OpenApiParameter("role", str, description="Only assets of this role (kick, ir, riff, E2...)."),
+            OpenApiParameter("pack", str, description="Only assets of this pack (id or slug)."),
+            OpenApiParameter("active", bool, description="Only assets of active (true) or inactive packs."),
         ],
         responses={200: AssetSerializer(many=True), 401: ErrorSerializer, 403: ErrorSerializer},
     )
@@ -109,13 +112,25 @@ class AssetViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(description="The file, as an attachment."),
+            **{
+                (200, media): OpenApiResponse(OpenApiTypes.BINARY, description="The file, as an attachment.")
+                for media in sorted(set(CONTENT_TYPES.values()))
+            },
             302: OpenApiResponse(description="Redirect to a short-lived signed URL (S3 storage)."),
+            404: ErrorSerializer,
         }
     )
     @action(detail=True, methods=["get"], url_path="download")
     def download(self, request: Request, pk: str | None = None) -> Any:
-        return serve_asset(self._asset(pk))
+        asset = self._asset(pk)
+        try:
+            return serve_asset(asset)
+        except FileNotFoundError:
+            raise ApiError(
+                "file_missing",
+                "This asset's file is missing from storage (remixes skip it); upload it again.",
+                status.HTTP_404_NOT_FOUND,
+            ) from None
 
     @extend_schema(responses={204: None, 404: ErrorSerializer, 409: ErrorSerializer})
     def destroy(self, request: Request, pk: str | None = None) -> Response:
@@ -174,10 +189,12 @@ class AssetViewSet(viewsets.GenericViewSet):
             raise rejected(exc) from None
         asset.pack.refresh_from_db()
         body = self.get_serializer(asset).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        location = request.build_absolute_uri(reverse("asset-detail", args=[asset.pk]))
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     def _asset(self, pk: Any) -> Asset:
-        asset = Asset.objects.select_related("pack").filter(pk=pk).first()
+        in_range = str(pk).isdigit() and int(str(pk)) <= MAX_DB_INT
+        asset = Asset.objects.select_related("pack").filter(pk=pk).first() if in_range else None
         if asset is None:
             raise ApiError("not_found", "No such asset.", status.HTTP_404_NOT_FOUND)
         return asset
@@ -185,9 +202,7 @@ class AssetViewSet(viewsets.GenericViewSet):
     def _pack(self, value: str | None) -> Pack | None:
         if not value:
             return None
-        pack = Pack.objects.filter(
-            Q(slug=value) | Q(pk=int(value)) if value.isdigit() else Q(slug=value)
-        ).first()
+        pack = Pack.objects.filter(pack_lookup(value)).first()
         if pack is None:
             raise ApiError("unknown_pack", f"No pack with id or slug '{value}'.", status.HTTP_400_BAD_REQUEST)
         return pack

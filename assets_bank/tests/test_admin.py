@@ -203,7 +203,7 @@ def test_inline_delete_cannot_strip_the_default_kit_of_its_kick(staff_client, ma
     data["assets-INITIAL_FORMS"] = str(len(assets))
     response = staff_client.post(reverse("admin:assets_bank_pack_change", args=[kit.pk]), data)
     assert response.status_code == 200
-    assert "cannot lose" in response.content.decode()
+    assert "remixes play it" in response.content.decode()
     assert Asset.objects.filter(pack=kit, role="kick").exists()
 
 

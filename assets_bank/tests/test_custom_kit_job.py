@@ -59,7 +59,7 @@ def run_job(client, song_upload) -> tuple[np.ndarray, list[float], dict]:  # typ
         "/api/jobs", {"file": song_upload("song.wav", bars=4, tempo=120.0), "style": "heavy"}
     )
     assert response.status_code == 201, response.content
-    job = client.get(response.json()["url"]).json()
+    job = client.get(response.json()["url"] + "?include=assets").json()
     assert job["status"] == "succeeded", job
     drums, rate = sf.read(
         io.BytesIO(body(client.get(f"{response.json()['url']}/result?part=drums&format=wav")))

@@ -13,6 +13,7 @@ from assets_bank.materialize import materialize, materialize_cached
 from assets_bank.models import DRUM_ROLES, Kind
 from assets_bank.services import add_asset, create_pack, make_default, set_active
 from assets_bank.tests.conftest import audio_bytes, midi_bytes, tone_burst
+from pipeline.arrange.seeds import load_riff_seeds
 from pipeline.assets import (
     DEFAULT_GUITAR,
     DEFAULT_IR,
@@ -135,7 +136,8 @@ def test_midi_packs_land_in_their_style_folders(tmp_path, make_file, db):
     add_asset(pack, make_file("riff-a.mid", midi_bytes([40, 42])), filename="riff-a.mid", role="riff")
     materialize(tmp_path / "bank")
     seeds = midi_seeds(tmp_path / "bank", "thrash")
-    assert [p.name for p in seeds] == ["thrash-riffs--riff-a.mid"]
+    assert [p.name for p in seeds] == ["riff--thrash-riffs--riff-a.mid"]
+    assert len(load_riff_seeds(seeds)) == 1  # the arranger takes it as a riff seed (by its "riff" prefix)
     assert midi_seeds(tmp_path / "bank", "doom") == []
 
 
@@ -180,8 +182,13 @@ def test_guitar_packs_are_written_with_a_sample_index(tmp_path, make_file, db):
 
 def test_the_shipped_midi_pack_reaches_the_pipeline_as_seeds_per_style(tmp_path, default_bank):
     materialize(tmp_path / "bank")
-    seeds = [p.name for p in midi_seeds(tmp_path / "bank", "doom")]
-    assert seeds == [
-        f"midi-doom--{name}" for name in ("groove-1.mid", "motif-1.mid", "riff-1.mid", "riff-2.mid")
+    seeds = midi_seeds(tmp_path / "bank", "doom")
+    assert [p.name for p in seeds] == [
+        "groove--midi-doom--groove-1.mid",
+        "motif--midi-doom--motif-1.mid",
+        "riff--midi-doom--riff-1.mid",
+        "riff--midi-doom--riff-2.mid",
     ]
+    shipped = load_riff_seeds(midi_seeds(Path(settings.METALIZER_ASSETS_DIR), "doom"))
+    assert load_riff_seeds(seeds) == shipped and len(shipped) == 2  # the same riffs the CLI plays
     assert midi_seeds(tmp_path / "bank", "heavy") and midi_seeds(tmp_path / "bank", "black")

@@ -86,3 +86,19 @@ def test_default_bank_in_s3_materialises_for_the_pipeline(s3_storage, default_ba
     snapshot = materialize(tmp_path / "bank")
     kit = load_kit(tmp_path / "bank", DEFAULT_KIT)
     assert kit.roles["kick"] and snapshot["fallback"] == []
+
+
+def test_an_object_lost_from_the_bucket_is_skipped_and_filled_not_fatal(s3_storage, default_bank, tmp_path):
+    from assets_bank.models import Kind
+
+    kit = default_bank[Kind.DRUMS]
+    lost = list(kit.assets.filter(role="snare"))
+    s3_storage.client().delete_objects(
+        Bucket=s3_storage.bucket, Delete={"Objects": [{"Key": a.file.name} for a in lost]}
+    )
+    snapshot = materialize(tmp_path / "bank", fallback_dir=services.REPO / "assets")
+    reasons = {s["asset"]: s["reason"] for s in snapshot["skipped"]}
+    assert all("missing from storage" in reasons[a.pk] for a in lost)
+    assert snapshot["played"]["drums"] == kit.pk and snapshot["storage_errors"] is True
+    assert load_kit(tmp_path / "bank", DEFAULT_KIT).roles["snare"]  # filled from the shipped kit
+    assert snapshot["filled_roles"]["snare"] == {"shipped": f"drums/{DEFAULT_KIT}"}

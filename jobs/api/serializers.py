@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from jobs.api import job_facts
 from jobs.models import AUDIO_FORMATS, DEFAULT_OPTIONS, MAX_SEED, Job
 from pipeline.types import FEELS, OUTPUT_FORMATS, STYLES
 
@@ -56,8 +57,15 @@ class JobCreatedSerializer(serializers.Serializer):
     url = serializers.URLField()
 
 
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable and machine-readable, e.g. not_found, invalid_filter.")
+    message = serializers.CharField(help_text="What went wrong and what to do, in plain words.")
+
+
 class ErrorSerializer(serializers.Serializer):
-    error = serializers.DictField(child=serializers.CharField())
+    """The one shape of every error the API answers."""
+
+    error = ErrorDetailSerializer()
 
 
 def job_api_url(request: Any, job: Job) -> str:
@@ -77,6 +85,8 @@ class ReusedSerializer(serializers.Serializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
+    """A job; ``analysis`` and ``assets_used`` are summaries unless the context's ``include`` names them."""
+
     options = serializers.SerializerMethodField()
     source = serializers.PrimaryKeyRelatedField(
         read_only=True,
@@ -84,6 +94,8 @@ class JobSerializer(serializers.ModelSerializer):
         help_text="The job this one plays again in another style (null for an upload or a deleted source).",
     )
     reused = serializers.SerializerMethodField()
+    analysis = serializers.SerializerMethodField()
+    assets_used = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
 
     class Meta:
@@ -120,12 +132,25 @@ class JobSerializer(serializers.ModelSerializer):
     def get_reused(self, job: Job) -> dict[str, bool]:
         return {"stems": job.stems_reused, "analysis": job.analysis_reused}
 
+    @extend_schema_field(job_facts.ANALYSIS_FIELD)
+    def get_analysis(self, job: Job) -> dict[str, Any] | None:
+        if "analysis" in self.context.get("include", ()):
+            return job.analysis
+        return job_facts.analysis_summary(job.analysis)
+
+    @extend_schema_field(job_facts.ASSETS_FIELD)
+    def get_assets_used(self, job: Job) -> dict[str, Any] | None:
+        if "assets" in self.context.get("include", ()):
+            return job.assets_used
+        return job_facts.assets_summary(job.assets_used)
+
     @extend_schema_field(serializers.DictField())
     def get_links(self, job: Job) -> dict[str, Any]:
         request = self.context["request"]
         links: dict[str, Any] = {
             "self": job_api_url(request, job),
             "page": request.build_absolute_uri(reverse("jobs:detail", args=[job.pk])),
+            "analysis": request.build_absolute_uri(reverse("job-analysis", args=[job.pk])),
             "result": {},
             "downloads": {},
         }

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from jobs import services
+from jobs.api import job_facts
 from jobs.api.errors import ApiError
 from jobs.api.serializers import (
     ErrorSerializer,
@@ -28,6 +30,7 @@ from jobs.api.serializers import (
 from jobs.downloads import serve_file
 from jobs.models import AUDIO_FORMATS, RESULT_PARTS, Job
 from jobs.results import (
+    CONTENT_TYPES,
     EXTRA_PARTS,
     PICTURE_FORMATS,
     PartUnavailable,
@@ -41,6 +44,7 @@ from jobs.results import (
 from jobs.transcode import TranscodeError
 from jobs.uploads import declared_too_large, upload_cap
 from jobs.validators import UploadRejected, too_large, validate_audio_upload
+from metalizer_site import api_params
 
 
 def caller_for(request: Any) -> services.Caller:
@@ -81,11 +85,27 @@ REMIX_ERRORS = {
 }
 
 
+INCLUDE_PARAMETER = OpenApiParameter(
+    "include",
+    {"type": "array", "items": {"type": "string", "enum": list(job_facts.INCLUDES)}},
+    style="form",
+    explode=False,
+    description="Full records in place of the summaries: analysis (every beat, bar and chord), assets (every "
+    "pack and file played or skipped). Comma-separated.",
+)
+DOWNLOAD_TYPES = sorted({*CONTENT_TYPES.values(), "application/zip", "image/png", "image/svg+xml"})
+
+
+def included(request: Request) -> set[str]:
+    return api_params.listed(request, "include", job_facts.INCLUDES)
+
+
 class JobViewSet(viewsets.ViewSet):
     """Remix jobs. Anyone holding a job id may read it; only its creator may list, re-style or delete it."""
 
     parser_classes = [MultiPartParser, FormParser]
     lookup_value_regex = "[^/]+"
+    lookup_openapi_type = OpenApiTypes.UUID
 
     def get_throttles(self) -> list[Any]:
         throttles = super().get_throttles()
@@ -95,11 +115,12 @@ class JobViewSet(viewsets.ViewSet):
             throttles.append(ScopedRateThrottle())
         return throttles
 
-    @extend_schema(responses={200: JobSerializer(many=True)})
+    @extend_schema(parameters=[INCLUDE_PARAMETER], responses={200: JobSerializer(many=True)})
     def list(self, request: Request) -> Response:
+        context = {"request": request, "include": included(request)}
         caller = caller_for(request)
         jobs = Job.objects.owned_by(user=caller.user, session_key=caller.session_key)
-        return Response(JobSerializer(jobs, many=True, context={"request": request}).data)
+        return Response(JobSerializer(jobs, many=True, context=context).data)
 
     @extend_schema(
         request={"multipart/form-data": JobUploadSerializer},
@@ -137,10 +158,28 @@ class JobViewSet(viewsets.ViewSet):
         body = {"id": str(job.pk), "status": job.status, "url": job_api_url(request, job)}
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
-    @extend_schema(responses={200: JobSerializer, 404: ErrorSerializer})
+    @extend_schema(parameters=[INCLUDE_PARAMETER], responses={200: JobSerializer, 404: ErrorSerializer})
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        """The job's status and facts. What the job page polls: analysis and assets_used are summaries
+        unless ``include`` asks for the full records."""
+        context = {"request": request, "include": included(request)}
         job = get_job_or_404(pk)
-        return Response(JobSerializer(job, context={"request": request}).data)
+        return Response(JobSerializer(job, context=context).data)
+
+    @extend_schema(responses={200: job_facts.AnalysisSerializer, 404: ErrorSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["get"], url_path="analysis")
+    def analysis(self, request: Request, pk: str | None = None) -> Response:
+        """The full analysis of a finished job: tempo, key, every beat, bar line, chord and section."""
+        job = get_job_or_404(pk)
+        if not job.analysis:
+            if job.is_finished and job.status != Job.Status.SUCCEEDED:
+                raise not_ready_error(job)
+            raise ApiError(
+                "not_ready",
+                f"The song is not analysed yet ({job.status}, {job.stage}).",
+                status.HTTP_409_CONFLICT,
+            )
+        return Response(job.analysis)
 
     @extend_schema(responses={204: None, 403: ErrorSerializer, 404: ErrorSerializer})
     def destroy(self, request: Request, pk: str | None = None) -> Response:
@@ -227,26 +266,53 @@ class JobViewSet(viewsets.ViewSet):
             OpenApiParameter("format", str, enum=[*AUDIO_FORMATS, *PICTURE_FORMATS]),
         ],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(description="The file, as an attachment."),
+            **{
+                (200, media): OpenApiResponse(OpenApiTypes.BINARY, description="The file, as an attachment.")
+                for media in DOWNLOAD_TYPES
+            },
+            **{
+                (206, media): OpenApiResponse(OpenApiTypes.BINARY, description="The byte range asked for.")
+                for media in DOWNLOAD_TYPES
+            },
             302: OpenApiResponse(description="Redirect to a short-lived signed URL (S3 storage)."),
             400: ErrorSerializer,
             404: ErrorSerializer,
             409: ErrorSerializer,
+            416: OpenApiResponse(ErrorSerializer, description="The Range header lies outside the file."),
+            500: OpenApiResponse(
+                ErrorSerializer, description="The part could not be converted to that format."
+            ),
         },
     )
     @action(detail=True, methods=["get"], url_path="result")
     def result(self, request: Request, pk: str | None = None) -> Any:
-        job = get_job_or_404(pk)
         part = request.query_params.get("part", "mix")
         requested_format = request.query_params.get("format")
-        return serve_result(request, job, part, requested_format)
+        check_part_and_format(part, requested_format)  # refused before the lookup: a bad query is a 400
+        return serve_result(request, get_job_or_404(pk), part, requested_format)
 
 
 def serve_result(request: Any, job: Job, part: str, requested_format: str | None) -> Any:
     """One part of a job as a file response; ApiError (400/404/409/500) when it cannot be served."""
+    try:
+        return _serve_result(request, job, part, requested_format)
+    except FileNotFoundError:  # listed in the job's outputs, gone from storage
+        raise ApiError(
+            "part_unavailable", f"The {part} of this remix is no longer stored.", status.HTTP_404_NOT_FOUND
+        ) from None
+
+
+def check_part_and_format(part: str, requested_format: str | None) -> None:
     if part not in RESULT_PARTS and part not in EXTRA_PARTS:
         choices = ", ".join((*RESULT_PARTS, *EXTRA_PARTS))
         raise ApiError("invalid_part", f"Unknown part '{part}'. Choose one of: {choices}.")
+    if requested_format is not None and requested_format not in (*AUDIO_FORMATS, *PICTURE_FORMATS):
+        choices = ", ".join((*AUDIO_FORMATS, *PICTURE_FORMATS))
+        raise ApiError("invalid_format", f"Unknown format '{requested_format}'. Choose one of: {choices}.")
+
+
+def _serve_result(request: Any, job: Job, part: str, requested_format: str | None) -> Any:
+    check_part_and_format(part, requested_format)
     if part == "original":
         try:
             key, fmt = original_key(job)

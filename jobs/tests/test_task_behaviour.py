@@ -68,27 +68,35 @@ def test_jsonable_turns_numpy_and_nan_into_plain_json():
 
 
 def test_a_file_that_fails_in_the_worker_marks_the_job_failed_and_leaves_no_results(
-    client, make_song_file, settings
+    held_queue, client, song_upload, settings
 ):
-    """A song that passes the upload probe but the worker cannot use (its assets are missing)."""
-    empty_assets = settings.METALIZER_WORK_DIR.parent / "no-assets"
-    empty_assets.mkdir()
-    settings.METALIZER_ASSETS_DIR = empty_assets
-    from django.core.files.uploadedfile import SimpleUploadedFile
+    """A song that passed the upload checks but not the worker's (the duration limit was lowered since)."""
+    from jobs.tasks import process_job
 
-    song = make_song_file()
-    response = client.post("/api/jobs", {"file": SimpleUploadedFile("song.wav", song.read_bytes())})
+    response = client.post("/api/jobs", {"file": song_upload()})
     assert response.status_code == 201
     job = Job.objects.get(pk=response.json()["id"])
-    assert job.status == Job.Status.FAILED
-    assert job.error_code == "assets_missing"
-    assert "Drum kit" in job.error_message
+    settings.METALIZER_MAX_DURATION_S = 1
+    assert process_job.apply(args=[str(job.pk)], task_id=job.celery_task_id).get() == "failed"
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.error_code == "too_long"
     assert job.outputs == {}
     job_files = [p.name for p in stored_files() if "stem-cache" not in p.parts]
     assert job_files == ["song.wav"]  # the input stays until expiry; no results
     # what separating and analysing paid for stays in the stem cache, so a retry only plays
     assert {p.name for p in stored_files() if "stem-cache" in p.parts} >= {"manifest.json", "vocals.flac"}
     assert not (settings.METALIZER_WORK_DIR / str(job.pk)).exists()
+
+
+def test_an_empty_assets_folder_still_remixes_with_the_pipelines_shipped_packs(client, song_upload, settings):
+    """METALIZER_ASSETS_DIR pointing at nothing (and an empty bank) is no reason for a remix to fail."""
+    empty_assets = settings.METALIZER_WORK_DIR.parent / "no-assets"
+    empty_assets.mkdir()
+    settings.METALIZER_ASSETS_DIR = empty_assets
+    response = client.post("/api/jobs", {"file": song_upload()})
+    job = Job.objects.get(pk=response.json()["id"])
+    assert (job.status, job.error_code) == ("succeeded", "")
+    assert job.assets_used["fallback"] == [] and job.assets_used["packs"] == []
 
 
 def test_input_missing_from_storage_fails_the_job_with_an_internal_error(held_queue, client, song_upload):

@@ -36,6 +36,7 @@ def analyze(
     except PipelineError:
         raise
     except Exception as exc:  # an analysis library failing on odd input: tell the listener plainly
+        # (a stop from outside, pipeline.errors.Interrupted, is no Exception and passes untouched)
         raise PipelineError(
             ANALYSIS_FAILED, "The song could not be analysed (tempo, key and chords)."
         ) from exc

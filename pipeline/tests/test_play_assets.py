@@ -1,4 +1,5 @@
-"""The asset directory: the shipped kit and IRs load, broken or missing assets fail clearly."""
+"""The asset directory: the shipped kit and IRs load; the strict readers say clearly what is broken, and the
+loaders the remix uses fall back to the shipped packs, so no folder can stop a remix."""
 
 from __future__ import annotations
 
@@ -25,7 +26,11 @@ from pipeline.assets import (
     load_ir,
     load_kit,
     load_pair_ir,
+    midi_seeds,
     note_role_pitch,
+    read_guitar,
+    read_ir,
+    read_kit,
 )
 from pipeline.errors import ASSETS_MISSING, PipelineError
 
@@ -62,18 +67,111 @@ def test_asset_bank_layout_with_a_wav_kit_at_another_rate_loads(tmp_path):
     assert audio.shape == (2, 4410) and kit.roles["snare"][0].gain == 1.0
 
 
-def test_missing_kit_role_file_or_ir_raise_assets_missing(tmp_path):
+def test_missing_kit_role_file_or_ir_raise_assets_missing_in_the_strict_readers(tmp_path):
     with pytest.raises(PipelineError) as err:
-        load_kit(tmp_path, "nope")
+        read_kit(tmp_path, "nope")
     assert err.value.code == ASSETS_MISSING
     kit_dir = tmp_path / "drums" / "half"
     kit_dir.mkdir(parents=True)
     (kit_dir / "kit.json").write_text(json.dumps({"roles": {"kick": [{"file": "kick.wav"}]}}))
     with pytest.raises(PipelineError, match="lacks"):
-        load_kit(tmp_path, "half")
+        read_kit(tmp_path, "half")
     with pytest.raises(PipelineError) as err:
-        load_ir(tmp_path, "nope")
+        read_ir(tmp_path, "nope")
     assert err.value.code == ASSETS_MISSING
+
+
+def _broken_kits(root: Path) -> list[str]:
+    """Kit folders broken in every way a layout can be: each name is one way."""
+    full = {role: [{"file": f"{role}.wav"}] for role in DRUM_ROLES}
+    kits = {
+        "no-manifest": None,
+        "not-json": "{roles",
+        "roles-not-a-map": json.dumps({"roles": ["kick"]}),
+        "layer-not-a-map": json.dumps({"roles": {**full, "kick": ["kick.wav"]}}),
+        "lacks-roles": json.dumps({"roles": {"kick": [{"file": "kick.wav"}]}}),
+        "file-missing": json.dumps({"roles": full}),
+        "outside-the-folder": json.dumps({"roles": {**full, "kick": [{"file": "../../defaults.json"}]}}),
+        "does-not-decode": json.dumps({"roles": full}),
+        "zero-frames": json.dumps({"roles": full}),
+    }
+    for name, manifest in kits.items():
+        folder = root / "drums" / name
+        folder.mkdir(parents=True)
+        if manifest is not None:
+            (folder / "kit.json").write_text(manifest)
+        if name in ("does-not-decode", "zero-frames", "outside-the-folder"):
+            for role in DRUM_ROLES:
+                sf.write(folder / f"{role}.wav", np.linspace(1, 0, 441), 44100)
+    (root / "drums" / "does-not-decode" / "snare.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    sf.write(root / "drums" / "zero-frames" / "snare.wav", np.zeros((0, 1)), 44100)
+    return list(kits)
+
+
+def test_every_broken_kit_falls_back_to_the_shipped_kit_when_played(tmp_path):
+    shipped = load_kit(ASSETS)
+    for name in _broken_kits(tmp_path):
+        with pytest.raises(PipelineError) as err:
+            read_kit(tmp_path, name)
+        assert err.value.code == ASSETS_MISSING, name
+        kit = load_kit(tmp_path, name)
+        assert kit.path == shipped.path and set(kit.roles) >= set(DRUM_ROLES), name
+
+
+def test_a_broken_defaults_json_or_ir_falls_back_to_the_shipped_ir(tmp_path):
+    (tmp_path / "ir").mkdir()
+    sf.write(tmp_path / "ir" / "silent.wav", np.zeros(441), 44100)
+    (tmp_path / "ir" / "junk.wav").write_bytes(b"not a wav at all")
+    shipped = load_ir(ASSETS)
+    for name in ("silent", "junk", "absent"):
+        with pytest.raises(PipelineError):
+            read_ir(tmp_path, name)
+        assert np.array_equal(load_ir(tmp_path, name), shipped), name
+    assert load_pair_ir(tmp_path, DEFAULT_IR) is None
+    (tmp_path / "ir" / f"{PAIR_IR}.wav").write_bytes(b"junk")
+    assert load_pair_ir(tmp_path, DEFAULT_IR) is None  # a broken second cabinet: both guitars share one
+
+
+def test_midi_seeds_that_do_not_parse_are_left_out(tmp_path):
+    import mido
+
+    folder = tmp_path / "midi" / "heavy"
+    folder.mkdir(parents=True)
+    (folder / "riff-broken.mid").write_bytes(b"MThd\x00\x00\x00\x06junk")
+    midi = mido.MidiFile()
+    midi.tracks.append(mido.MidiTrack([mido.Message("note_on", note=40, velocity=100, time=0)]))
+    midi.save(str(folder / "riff-good.mid"))
+    assert [p.name for p in midi_seeds(tmp_path, "heavy")] == ["riff-good.mid"]
+
+
+def test_a_layout_broken_in_every_way_still_plays_a_remix(tmp_path):
+    from pipeline.play import play
+    from pipeline.testing.synth import make_song
+    from pipeline.tests.play_helpers import analysis_from_song, stems_from_song
+    from pipeline.types import RemixOptions
+
+    root = tmp_path / "assets"
+    _broken_kits(root)
+    _guitar_pack(root, "broken-guitar", ["E2"])
+    (root / "guitar" / "broken-guitar" / "E2.wav").write_bytes(b"junk")
+    (root / "ir").mkdir()
+    (root / "ir" / "junk.wav").write_bytes(b"junk")
+    (root / "midi" / "heavy").mkdir(parents=True)
+    (root / "midi" / "heavy" / "riff-broken.mid").write_bytes(b"MThd junk")
+    (root / "defaults.json").write_text(
+        json.dumps({"drums": "does-not-decode", "ir": "junk", "guitar": "broken-guitar"})
+    )
+    song = make_song(tempo=120.0, key="E", scale="minor", bars=2, sections=1, with_vocals=False, seed=3)
+    perf = play(
+        *stems_from_song(song),
+        analysis_from_song(song),
+        RemixOptions(style="heavy", seed=1),
+        assets_dir=root,
+        out_dir=tmp_path / "out",
+    )
+    assert perf.facts["kit"] == load_kit(ASSETS).name
+    assert perf.facts["guitar_di"] == f"guitar/{DEFAULT_GUITAR}"
+    assert perf.mix.shape[1] == stems_from_song(song)[0].shape[1] and np.abs(perf.mix).max() > 0.01
 
 
 def test_a_kit_rewritten_in_place_is_read_again(tmp_path):
@@ -94,12 +192,10 @@ def test_without_defaults_json_the_shipped_names_are_the_defaults(tmp_path):
     assert default_names(ASSETS) == (DEFAULT_KIT, DEFAULT_IR)
 
 
-def test_defaults_json_naming_something_outside_the_folder_or_malformed_is_refused(tmp_path):
-    for text in ('{"drums": "../elsewhere"}', "not json", '["forzee-stereo"]'):
+def test_defaults_json_naming_something_outside_the_folder_or_malformed_is_ignored(tmp_path):
+    for text in ('{"drums": "../elsewhere"}', "not json", '["forzee-stereo"]', '{"drums": 7, "ir": ".x"}'):
         (tmp_path / "defaults.json").write_text(text)
-        with pytest.raises(PipelineError) as err:
-            default_names(tmp_path)
-        assert err.value.code == ASSETS_MISSING
+        assert default_names(tmp_path) == (DEFAULT_KIT, DEFAULT_IR), text
 
 
 def test_the_kit_and_ir_named_in_defaults_json_are_the_ones_played(tmp_path):
@@ -179,12 +275,15 @@ def test_guitar_pack_is_chosen_by_defaults_json_and_absent_packs_mean_none(tmp_p
     assert set(load_guitar(tmp_path, "one").notes) == {(40, False), (40, True)}  # the bend is not a note
 
 
-def test_a_guitar_pack_with_a_missing_file_or_bad_manifest_fails_clearly(tmp_path):
+def test_a_guitar_pack_with_a_missing_file_or_bad_manifest_fails_clearly_or_gives_way(tmp_path):
     _guitar_pack(tmp_path, "broken", ["E2"])
     (tmp_path / "guitar" / "broken" / "E2.wav").unlink()
     with pytest.raises(PipelineError, match="missing E2.wav") as err:
-        load_guitar(tmp_path, "broken")
+        read_guitar(tmp_path, "broken")
     assert err.value.code == ASSETS_MISSING
-    (tmp_path / "guitar" / "broken" / "samples.json").write_text("{not json")
-    with pytest.raises(PipelineError, match="malformed"):
-        load_guitar(tmp_path, "broken")
+    assert load_guitar(tmp_path, "broken").folder == DEFAULT_GUITAR  # played: the shipped pack
+    for text in ("{not json", '{"samples": ["E2.wav"]}', '{"samples": 3}'):
+        (tmp_path / "guitar" / "broken" / "samples.json").write_text(text)
+        with pytest.raises(PipelineError, match="malformed"):
+            read_guitar(tmp_path, "broken")
+        assert load_guitar(tmp_path, "broken").folder == DEFAULT_GUITAR

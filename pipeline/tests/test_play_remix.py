@@ -13,7 +13,7 @@ import soundfile
 from scipy.signal import resample_poly
 
 from pipeline.arrange.styles import STYLES
-from pipeline.errors import ASSETS_MISSING, PipelineError
+from pipeline.assets import SHIPPED_ASSETS_DIR, load_kit
 from pipeline.play import Performance, play
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song, stems_from_song
@@ -158,16 +158,16 @@ def test_without_vocals_the_vocal_stem_is_silent(song, tmp_path):
     assert not np.any(_read(perf.stems["vocals"]))
 
 
-def test_missing_assets_raise_a_clear_pipeline_error(song, tmp_path):
-    with pytest.raises(PipelineError) as err:
-        play(
-            *stems_from_song(song),
-            analysis_from_song(song),
-            RemixOptions(),
-            assets_dir=tmp_path / "nowhere",
-            out_dir=tmp_path / "out",
-        )
-    assert err.value.code == ASSETS_MISSING
+def test_a_missing_asset_folder_plays_the_shipped_packs(song, tmp_path):
+    """No folder can stop a remix: what it lacks comes from the shipped packs (pipeline/assets.py)."""
+    perf = play(
+        *stems_from_song(song),
+        analysis_from_song(song),
+        RemixOptions(),
+        assets_dir=tmp_path / "nowhere",
+        out_dir=tmp_path / "out",
+    )
+    assert perf.facts["kit"] == load_kit(SHIPPED_ASSETS_DIR).name and np.abs(perf.mix).max() > 0.01
 
 
 def test_an_instrumental_song_gets_a_lead_guitar_part_and_its_midi(song, tmp_path):

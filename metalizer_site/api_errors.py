@@ -1,0 +1,94 @@
+"""Every error answered under ``/api/`` is JSON in the one error shape, whoever produced it.
+
+DRF views already answer ``{"error": {"code": ..., "message": ...}}`` (``jobs.api.errors``). Everything else
+that can answer under ``/api/`` does not: Django's 404 page for a path no route matches (a malformed id, a
+typo), its 400/413 pages for a request it refuses before any view runs, the 500 page of an unhandled error
+(the technical pages in DEBUG). This middleware turns each of those into the error shape, so an API client
+never has to parse HTML, and a new endpoint gets the same for free.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+DOCS_PATHS = ("/api/docs/",)  # HTML on purpose (Swagger UI)
+HTTP_ANSWERS = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
+INTERNAL_ERROR = "Something went wrong on our side. Please try again later."
+
+# (code, message) for statuses answered outside a DRF view.
+GENERIC_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request could not be understood (malformed headers, body or query)."),
+    401: ("not_authenticated", "Authentication is needed for this call."),
+    403: ("forbidden", "This call is not allowed for this caller."),
+    404: ("not_found", "There is no such API endpoint or object: {path}"),
+    405: ("method_not_allowed", "{method} is not allowed on {path}."),
+    413: ("file_too_large", "The request body is larger than this server accepts."),
+    416: ("range_not_satisfiable", "The requested byte range lies outside the file."),
+    429: ("throttled", "Too many requests. Try again later."),
+    500: ("internal_error", INTERNAL_ERROR),
+    502: ("bad_gateway", "An upstream service did not answer properly. Please try again later."),
+    503: ("unavailable", "The service is unavailable right now. Please try again in a minute."),
+}
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX) and not request.path.startswith(DOCS_PATHS)
+
+
+def in_error_shape(response: HttpResponse) -> bool:
+    """True for a JSON body that already is ``{"error": {"code", "message"}}``."""
+    if getattr(response, "streaming", False) or "json" not in response.get("Content-Type", ""):
+        return False
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and {"code", "message"} <= set(error)
+
+
+def error_response(request: HttpRequest, status: int) -> JsonResponse:
+    code, template = GENERIC_ERRORS.get(
+        status, ("error" if status < 500 else "internal_error", "Request failed.")
+    )
+    message = template.format(path=request.path, method=request.method)
+    return JsonResponse(error_body(code, message), status=status)
+
+
+class ApiErrorShapeMiddleware:
+    """Rewrites non-JSON error responses under ``/api/`` into the error shape (keeping headers such as
+    ``Retry-After``, ``Allow`` and ``WWW-Authenticate``) and answers unhandled errors with a JSON 500, in
+    DEBUG too."""
+
+    KEPT_HEADERS = ("Retry-After", "Allow", "WWW-Authenticate", "Vary", "Content-Range")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not is_api_request(request) or response.status_code < 400 or in_error_shape(response):
+            return response
+        shaped = error_response(request, response.status_code)
+        for header in self.KEPT_HEADERS:
+            if header in response:
+                shaped[header] = response[header]
+        return shaped
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_request(request) or isinstance(exception, HTTP_ANSWERS):
+            return None  # Django answers these with their own status; __call__ then shapes the body
+        logger.exception("unhandled error answering %s %s", request.method, request.path)
+        return error_response(request, 500)

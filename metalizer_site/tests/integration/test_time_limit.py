@@ -1,0 +1,62 @@
+"""A real Celery worker whose soft time limit runs out mid-song fails the job as a time-out, with the
+time-out's message: never another stage's error code, never a job left running."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from metalizer_site.tests.integration import services
+from metalizer_site.tests.integration.apiclient import ApiClient
+from metalizer_site.tests.integration.songs import song_file
+
+pytestmark = pytest.mark.integration
+
+SOFT_LIMIT_S = 10  # the settings' minimum; a 60 s song takes longer than that on any machine here
+
+
+@pytest.fixture(scope="module")
+def short_limit_web(migrated_env: dict[str, str], it_dir: Path) -> Iterator[str]:
+    """gunicorn and a worker sharing their own Redis db, the worker with a 10 s soft time limit."""
+    index = services.claim_redis_db(f"pytest-time-limit-{uuid.uuid4().hex[:8]}")
+    env = {
+        **migrated_env,
+        "REDIS_URL": services.redis_url(index),
+        "METALIZER_TASK_SOFT_TIME_LIMIT_S": str(SOFT_LIMIT_S),
+        "METALIZER_TASK_TIME_LIMIT_S": "300",
+    }
+    web = worker = None
+    try:
+        web, base = services.start_web(
+            {**env, "METALIZER_DATA_DIR": str(it_dir / "data-web-limit")}, it_dir / "logs" / "web-limit.log"
+        )
+        worker = services.start_ready_worker(
+            {**env, "METALIZER_DATA_DIR": str(it_dir / "data-worker-limit")},
+            it_dir / "logs" / "worker-limit.log",
+        )
+        yield base
+    finally:
+        for process in (worker, web):
+            if process is not None:
+                process.kill()
+        services.release_redis_db(index)
+
+
+def test_a_song_longer_than_the_soft_time_limit_fails_as_a_timeout(
+    short_limit_web: str, songs_dir: Path
+) -> None:
+    client = ApiClient(short_limit_web)
+    song = song_file(songs_dir / "too long to finish.flac", seconds=60, seed=11, vocals=True)
+    job_id = client.create_job(song, seed=4)
+    watch = client.watch(job_id, timeout=240, interval=0.5)
+    final = watch.final
+    stages = [stage for status, stage, _ in watch.seen if status == "running"]
+    assert final["status"] == "failed", f"{final['status']} after stages {stages}"
+    assert final["error_code"] == "timeout", (final["error_code"], final["error_message"], stages)
+    assert (
+        final["error_message"] == "The remix took longer than 1 minute and was stopped. Try a shorter song."
+    )
+    assert not final["links"]["result"]
