@@ -11,10 +11,16 @@ from jobs.models import Job
 from pipeline.types import SAMPLE_RATE, STEM_NAMES, Analysis, Chord, Section, SeparatorInfo, Stems
 
 
-def stored_files() -> list[Path]:
-    """Every file in the (per-test, local) media storage."""
+def stored_files(*, stem_cache: bool = True) -> list[Path]:
+    """Every file in the (per-test, local) media storage; ``stem_cache=False``: leave out the shared stem
+    cache, which outlives the jobs that filled it (the purge expires it on its own)."""
+    from jobs.stem_cache import PREFIX
+
     root = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
-    return sorted(p for p in root.rglob("*") if p.is_file())
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    if stem_cache:
+        return files
+    return [p for p in files if p.relative_to(root).parts[0] != PREFIX]
 
 
 def error_of(response) -> dict:  # type: ignore[no-untyped-def]

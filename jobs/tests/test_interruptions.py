@@ -86,7 +86,8 @@ def run_with(
 
     monkeypatch.setattr(runner, "ProgressWriter", lambda job_id: WriterActingAt(job_id, min_interval_s=0))
     if stage in WORKER_STAGES:
-        name = "prepare_job_assets" if stage == "assets" else "upload_file"
+        # storing: as the results start going up (the uploads themselves run in a small thread pool)
+        name = "prepare_job_assets" if stage == "assets" else "store_outputs"
         real = getattr(runner, name)
 
         def acting(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -105,7 +106,7 @@ def test_a_job_cancelled_at_any_stage_ends_cancelled(monkeypatch, held_queue, cl
     result, job, surfaced = run_with(monkeypatch, client, song_upload, stage, cancel)
     assert result == "cancelled"
     assert (job.status, job.error_code) == ("cancelled", "cancelled")
-    assert job.outputs == {} and [p.name for p in stored_files()] == ["song.wav"]
+    assert job.outputs == {} and [p.name for p in stored_files(stem_cache=False)] == ["song.wav"]
     if stage in PIPELINE_STAGES:
         assert surfaced == [stage]  # stopped right there, not a stage later
 
@@ -119,7 +120,7 @@ def test_the_soft_time_limit_signal_at_any_stage_fails_the_job_as_a_timeout(
     assert result == "failed"
     assert (job.status, job.error_code) == ("failed", "timeout")
     assert job.error_message == "The remix took longer than 10 minutes and was stopped. Try a shorter song."
-    assert job.outputs == {} and [p.name for p in stored_files()] == ["song.wav"]
+    assert job.outputs == {} and [p.name for p in stored_files(stem_cache=False)] == ["song.wav"]
     if stage in PIPELINE_STAGES:
         assert surfaced == [stage]
 
@@ -151,4 +152,4 @@ def test_a_deleted_job_stops_as_cancelled_and_leaves_nothing(monkeypatch, held_q
 
     monkeypatch.setattr(runner, "ProgressWriter", lambda job_id: DeletingAtAnalysis(job_id, min_interval_s=0))
     assert process_job.apply(args=[str(job.pk)], task_id=job.celery_task_id).get() == "cancelled"
-    assert not Job.objects.filter(pk=job.pk).exists() and stored_files() == []
+    assert not Job.objects.filter(pk=job.pk).exists() and stored_files(stem_cache=False) == []
