@@ -12,7 +12,7 @@ from assets_bank import playable
 from assets_bank.models import Asset, Kind, Pack, describe_roles
 from assets_bank.services import refusal_to_remove, uploaded_path
 from assets_bank.validators import AssetRejected, check_duplicate, check_role, validate_asset_file
-from jobs.validators import clean_name
+from metalizer_site.uploads import clean_name
 
 
 class PackAdminForm(forms.ModelForm):

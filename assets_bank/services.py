@@ -7,8 +7,6 @@ ZIP import/export live in ``assets_bank.archives`` and the pipeline's view of th
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,23 +19,14 @@ from django.db import IntegrityError, transaction
 from assets_bank import playable
 from assets_bank.models import Asset, Kind, Pack
 from assets_bank.validators import AssetFacts, AssetRejected, check_duplicate, check_size, validate_asset_file
-from jobs.validators import clean_name
+from metalizer_site.uploads import clean_name, local_copy
 
 
 @contextmanager
 def uploaded_path(uploaded: UploadedFile) -> Iterator[Path]:
-    """A path on disk holding an upload's bytes (Django's own temp file when it made one)."""
+    """A path on disk holding an upload's bytes, once its declared size is within the asset limit."""
     check_size(int(uploaded.size or 0))
-    temp_path = getattr(uploaded, "temporary_file_path", None)
-    if temp_path is not None:
-        yield Path(temp_path())
-        return
-    with tempfile.TemporaryDirectory(prefix="asset-") as tmp:
-        path = Path(tmp) / clean_name(uploaded.name or "asset")
-        uploaded.seek(0)
-        with path.open("wb") as fh:
-            shutil.copyfileobj(uploaded, fh)
-        uploaded.seek(0)
+    with local_copy(uploaded, default_name="asset") as path:
         yield path
 
 

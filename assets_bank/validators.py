@@ -16,7 +16,7 @@ import mido
 from django.conf import settings
 
 from assets_bank.models import Asset, Kind, describe_roles, role_suits_kind
-from jobs.validators import UploadRejected, human_bytes, sniff_audio
+from metalizer_site.uploads import FILE_TOO_LARGE, UploadRejected, human_bytes, sniff_audio
 from pipeline.audio_io import probe
 from pipeline.errors import PipelineError
 
@@ -63,7 +63,7 @@ def max_bytes() -> int:
 def too_large(size: int | None = None) -> AssetRejected:
     shown = f" ({human_bytes(size)})" if size else ""
     return AssetRejected(
-        "file_too_large", f"The file{shown} is larger than the {human_bytes(max_bytes())} asset limit.", 413
+        FILE_TOO_LARGE, f"The file{shown} is larger than the {human_bytes(max_bytes())} asset limit.", 413
     )
 
 

@@ -32,8 +32,8 @@ from jobs.results import (
     original_key,
     stem_parts,
 )
-from jobs.uploads import declared_too_large
-from jobs.validators import UploadRejected, duration_limit_text, human_bytes, too_large, validate_audio_upload
+from jobs.validators import duration_limit_text, validate_audio_upload
+from metalizer_site.uploads import UploadRejected, declared_too_large, human_bytes, too_large
 from pipeline.audio_io import ACCEPTED_EXTENSIONS
 from pipeline.types import PLAY_STAGES, STAGES
 

@@ -1,10 +1,12 @@
-"""Every error answered under ``/api/`` is JSON in the one error shape, whoever produced it.
+"""Every error answered under ``/api/`` is JSON in the one error shape, whoever produced it:
+``{"error": {"code": ..., "message": ...}}``.
 
-DRF views already answer ``{"error": {"code": ..., "message": ...}}`` (``jobs.api.errors``). Everything else
-that can answer under ``/api/`` does not: Django's 404 page for a path no route matches (a malformed id, a
-typo), its 400/413 pages for a request it refuses before any view runs, the 500 page of an unhandled error
-(the technical pages in DEBUG). This middleware turns each of those into the error shape, so an API client
-never has to parse HTML, and a new endpoint gets the same for free.
+DRF views (both apps') raise ``ApiError`` or DRF's own exceptions, and ``exception_handler`` (DRF's
+``EXCEPTION_HANDLER``) answers them in the shape; ``ErrorSerializer`` documents it in the schema. Everything
+else that can answer under ``/api/`` does not go through DRF: Django's 404 page for a path no route matches (a
+malformed id, a typo), its 400/413 pages for a request it refuses before any view runs, the 500 page of an
+unhandled error (the technical pages in DEBUG). ``ApiErrorShapeMiddleware`` turns each of those into the
+error shape, so an API client never has to parse HTML, and a new endpoint gets the same for free.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,65 @@ GENERIC_ERRORS: dict[int, tuple[str, str]] = {
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable and machine-readable, e.g. not_found, invalid_filter.")
+    message = serializers.CharField(help_text="What went wrong and what to do, in plain words.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one shape of every error the API answers."""
+
+    error = ErrorDetailSerializer()
+
+
+# --- Errors raised in DRF views ----------------------------------------------------------------------------
+
+
+class ApiError(exceptions.APIException):
+    def __init__(self, code: str, message: str, status_code: int = status.HTTP_400_BAD_REQUEST) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.error_code = code
+        self.message = message
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[str]:
+    if isinstance(detail, dict):
+        parts: list[str] = []
+        for key, value in detail.items():
+            label = "" if key == "non_field_errors" else f"{key}: "
+            parts.extend(_flatten(value, label))
+        return parts
+    if isinstance(detail, list):
+        return [p for item in detail for p in _flatten(item, prefix)]
+    return [f"{prefix}{detail}"]
+
+
+def describe(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, ApiError):
+        return exc.error_code, exc.message
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid_options", " ".join(_flatten(exc.detail))
+    if isinstance(exc, exceptions.Throttled):
+        wait = f" Try again in {int(exc.wait)} s." if exc.wait else ""
+        return "throttled", f"Too many requests.{wait}"
+    if isinstance(exc, exceptions.APIException):
+        return exc.default_code, " ".join(_flatten(exc.detail))
+    return "error", str(exc)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code, message = describe(exc)
+    response.data = error_body(code, message)
+    return response
+
+
+# --- Everything else under /api/ ---------------------------------------------------------------------------
 
 
 def is_api_request(request: HttpRequest) -> bool:

@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
-from jobs.api.errors import ApiError
+from metalizer_site.api_errors import ApiError
 
 TRUE, FALSE = ("true", "1"), ("false", "0")
 MAX_DB_INT = 2**31 - 1  # PostgreSQL integer: a larger id can name no row

@@ -41,7 +41,7 @@ class ApiAutoSchema(AutoSchema):
         responses = operation["responses"]
         for code in sorted(self.possible_errors(operation)):
             if code not in responses:
-                from jobs.api.serializers import ErrorSerializer
+                from metalizer_site.api_errors import ErrorSerializer
 
                 responses[code] = self._get_response_for_code(ErrorSerializer, code)
         for code, response in responses.items():

@@ -175,9 +175,9 @@ STORAGES = {
     },
 }
 
-# --- Uploads: stream every file to disk, cap its size while streaming (jobs.uploads) ---------------
+# --- Uploads: stream every file to disk, cap its size while streaming (metalizer_site.uploads) -----
 FILE_UPLOAD_HANDLERS = [
-    "jobs.uploads.SizeCapUploadHandler",
+    "metalizer_site.uploads.SizeCapUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_TEMP_DIR = None
@@ -273,7 +273,7 @@ REST_FRAMEWORK = {
         "uploads": env.str("METALIZER_THROTTLE_UPLOADS", "120/hour"),
     },
     "DEFAULT_SCHEMA_CLASS": "metalizer_site.api_schema.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "jobs.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "metalizer_site.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,
     "URL_FORMAT_OVERRIDE": None,  # ?format= picks the audio format of a download, not a DRF renderer
 }

@@ -23,11 +23,10 @@ from assets_bank.api.serializers import AssetSerializer, AssetUploadSerializer
 from assets_bank.downloads import CONTENT_TYPES, serve_asset
 from assets_bank.models import Asset, Kind, Pack
 from assets_bank.validators import AssetRejected, too_large, validate_asset_file
-from jobs.api.errors import ApiError
-from jobs.api.serializers import ErrorSerializer
-from jobs.uploads import declared_too_large
 from metalizer_site import api_params
+from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.api_params import MAX_DB_INT, StrictPageNumberPagination
+from metalizer_site.uploads import declared_too_large
 
 
 class AssetPagination(StrictPageNumberPagination):

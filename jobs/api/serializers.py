@@ -57,17 +57,6 @@ class JobCreatedSerializer(serializers.Serializer):
     url = serializers.URLField()
 
 
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable and machine-readable, e.g. not_found, invalid_filter.")
-    message = serializers.CharField(help_text="What went wrong and what to do, in plain words.")
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one shape of every error the API answers."""
-
-    error = ErrorDetailSerializer()
-
-
 def job_api_url(request: Any, job: Job) -> str:
     return request.build_absolute_uri(reverse("job-detail", args=[job.pk]))
 

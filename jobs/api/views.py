@@ -17,9 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from jobs import services
 from jobs.api import job_facts
-from jobs.api.errors import ApiError
 from jobs.api.serializers import (
-    ErrorSerializer,
     JobCreatedSerializer,
     JobSerializer,
     JobUploadSerializer,
@@ -27,7 +25,6 @@ from jobs.api.serializers import (
     RemixRequestSerializer,
     job_api_url,
 )
-from jobs.downloads import serve_file
 from jobs.models import AUDIO_FORMATS, RESULT_PARTS, Job
 from jobs.results import (
     CONTENT_TYPES,
@@ -42,9 +39,11 @@ from jobs.results import (
     stems_zip_key,
 )
 from jobs.transcode import TranscodeError
-from jobs.uploads import declared_too_large, upload_cap
-from jobs.validators import UploadRejected, too_large, validate_audio_upload
+from jobs.validators import validate_audio_upload
 from metalizer_site import api_params
+from metalizer_site.api_errors import ApiError, ErrorSerializer
+from metalizer_site.downloads import serve_stored
+from metalizer_site.uploads import UploadRejected, declared_too_large, too_large, upload_cap
 
 
 def caller_for(request: Any) -> services.Caller:
@@ -320,7 +319,7 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
             raise ApiError(
                 "part_unavailable", "The uploaded song is no longer stored.", status.HTTP_404_NOT_FOUND
             ) from None
-        return serve_file(request, key, download_name(job, part, fmt), fmt)
+        return serve_part(request, job, part, key, fmt)
     if part == "picture":
         fmt = requested_format or "png"
         if fmt not in PICTURE_FORMATS:
@@ -331,14 +330,12 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
         raise not_ready_error(job)
     try:
         if part == "picture":
-            response = serve_file(
-                request, picture_key(job, fmt), download_name(job, part, fmt), fmt, attachment=False
-            )
+            response = serve_part(request, job, part, picture_key(job, fmt), fmt, attachment=False)
             # Shown inline from our own origin: an SVG must never run script.
             response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
             return response
         if part == "stems":
-            return serve_file(request, stems_zip_key(job), download_name(job, part, "zip"), "zip")
+            return serve_part(request, job, part, stems_zip_key(job), "zip")
         fmt = "zip" if part == "midi" else (requested_format or default_format(job, part))
         key = result_key(job, part, fmt)
     except PartUnavailable:
@@ -351,7 +348,13 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
             f"The {part} could not be converted to {fmt}.",
             status.HTTP_500_INTERNAL_SERVER_ERROR,
         ) from None
-    return serve_file(request, key, download_name(job, part, fmt), fmt)
+    return serve_part(request, job, part, key, fmt)
+
+
+def serve_part(request: Any, job: Job, part: str, key: str, fmt: str, *, attachment: bool = True) -> Any:
+    """The stored file ``key`` as the job's ``part`` in ``fmt``, named for the listener's downloads folder."""
+    name = download_name(job, part, fmt)
+    return serve_stored(key, name, CONTENT_TYPES[fmt], request=request, attachment=attachment)
 
 
 def too_large_error() -> ApiError:

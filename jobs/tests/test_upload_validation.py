@@ -11,7 +11,7 @@ from django.core.handlers.wsgi import WSGIHandler
 
 from jobs.models import Job
 from jobs.tests.helpers import error_of, stored_files
-from jobs.validators import sniff_audio
+from metalizer_site.uploads import sniff_audio
 
 pytestmark = pytest.mark.django_db
 

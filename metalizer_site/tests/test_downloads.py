@@ -1,6 +1,6 @@
 import pytest
 
-from jobs.downloads import parse_range
+from metalizer_site.downloads import parse_range
 
 
 @pytest.mark.parametrize(

@@ -1,43 +1,58 @@
-"""Handing a stored file to the browser: a signed-URL redirect on S3, a stream (with Range) locally."""
+"""Handing a stored file to a browser or API client: a signed-URL redirect on S3, a stream locally.
+
+Both apps serve through here (a job's results, an asset bank file), so downloads behave the same wherever
+the files live: always named, always ``attachment`` unless a page shows the file inline.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.core.files.storage import Storage, default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
-
-from jobs.results import CONTENT_TYPES
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
 
 
-def serve_file(request: Any, key: str, filename: str, fmt: str, *, attachment: bool = True) -> HttpResponse:
-    """The file as an attachment (or ``inline`` for pictures shown on the page), named ``filename``.
+def serve_stored(
+    key: str,
+    filename: str,
+    content_type: str,
+    *,
+    request: HttpRequest | None = None,
+    attachment: bool = True,
+    storage: Storage | None = None,
+) -> HttpResponse:
+    """The stored file ``key`` as an attachment (or ``inline``, for what a page shows), named ``filename``.
 
-    Local storage honours a single byte Range so players can seek.
+    On S3 a redirect to a short-lived signed URL that names the file; locally a stream, which honours a
+    single byte Range of ``request`` (when given) so players can seek.
     """
-    content_type = CONTENT_TYPES[fmt]
+    storage = storage or default_storage
     if settings.METALIZER_STORAGE == "s3":
         kind = "attachment" if attachment else "inline"
         disposition = f"{kind}; filename*=UTF-8''{quote(filename)}"
-        url = default_storage.url(
+        url = storage.url(
             key,
             parameters={"ResponseContentDisposition": disposition, "ResponseContentType": content_type},
             expire=settings.METALIZER_S3_SIGNED_URL_TTL_S,
         )
         return HttpResponseRedirect(url)
-    size = default_storage.size(key)
+    if request is None:
+        return FileResponse(
+            storage.open(key, "rb"), as_attachment=attachment, filename=filename, content_type=content_type
+        )
+    size = storage.size(key)
     span = parse_range(request.META.get("HTTP_RANGE", ""), size)
     if span is None:
         response: HttpResponse = FileResponse(
-            default_storage.open(key, "rb"),
+            storage.open(key, "rb"),
             as_attachment=attachment,
             filename=filename,
             content_type=content_type,
@@ -48,7 +63,7 @@ def serve_file(request: Any, key: str, filename: str, fmt: str, *, attachment: b
         return response
     else:
         start, end = span
-        fh = default_storage.open(key, "rb")
+        fh = storage.open(key, "rb")
         fh.seek(start)
         response = StreamingHttpResponse(_read(fh, end - start + 1), status=206, content_type=content_type)
         response["Content-Length"] = str(end - start + 1)
