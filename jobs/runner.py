@@ -25,6 +25,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from assets_bank.for_jobs import prepare_job_assets
+from jobs import error_codes as codes
 from jobs.interrupts import (
     JobCancelled,
     JobTimedOut,
@@ -33,7 +34,7 @@ from jobs.interrupts import (
     timeout_message,
 )
 from jobs.models import AUDIO_FORMATS, Job
-from jobs.services import MAX_RECOVERIES, WORKER_LOST_MESSAGE, mark_failed
+from jobs.services import MAX_RECOVERIES, mark_failed
 from jobs.stem_cache import StorageStemCache
 from jobs.storage import delete_tree, discard_results, download_file, result_prefix, upload_file
 from pipeline.errors import PipelineError
@@ -43,7 +44,6 @@ from pipeline.types import Analysis, RemixOptions
 logger = logging.getLogger(__name__)
 
 UPLOADS_AT_ONCE = 4
-INTERNAL_ERROR_MESSAGE = "Something went wrong on our side while remixing this song. Please try again later."
 
 
 class RetryLater(Exception):
@@ -86,7 +86,7 @@ def claim(job_id: str, task_id: str, worker: str) -> Job | None:
             return None
         if job.status == Job.Status.RUNNING:
             if job.recoveries >= MAX_RECOVERIES:
-                mark_failed(job.pk, "worker_lost", WORKER_LOST_MESSAGE)
+                mark_failed(job.pk, codes.WORKER_LOST, codes.message(codes.WORKER_LOST))
                 return None
             job.recoveries += 1
         elif job.status != Job.Status.QUEUED:
@@ -212,12 +212,8 @@ def run_job(
             return _stopped(job, stop_behind(exc))
         if retries < max_retries:
             _wait_for_retry(job.pk, "a temporary storage or network problem")
-            raise RetryLater("temporary_error", str(exc)) from exc
-        mark_failed(
-            job.pk,
-            "temporary_error",
-            "A temporary problem kept interrupting this remix. Please try again later.",
-        )
+            raise RetryLater(codes.TEMPORARY_ERROR, str(exc)) from exc
+        mark_failed(job.pk, codes.TEMPORARY_ERROR, codes.message(codes.TEMPORARY_ERROR))
         return "failed"
     except Exception as exc:
         if stop_behind(exc):
@@ -227,7 +223,7 @@ def run_job(
             discard_results(job.pk)
             return "cancelled"
         logger.exception("job %s failed unexpectedly", job.pk)
-        mark_failed(job.pk, "internal_error", INTERNAL_ERROR_MESSAGE)
+        mark_failed(job.pk, codes.INTERNAL_ERROR, codes.message(codes.INTERNAL_ERROR))
         return "failed"
     finally:
         if heartbeat:
@@ -239,7 +235,7 @@ def _stopped(job: Job, stop: type[BaseException] | None) -> str:
     """The end of a job stopped from outside: cancelled stays cancelled, out of time fails with the limit."""
     if stop is JobTimedOut:
         logger.warning("job %s ran past its soft time limit", job.pk)
-        mark_failed(job.pk, "timeout", timeout_message())
+        mark_failed(job.pk, codes.TIMEOUT, timeout_message())
         return "failed"
     discard_results(job.pk)
     logger.info("job %s was cancelled or deleted while running", job.pk)

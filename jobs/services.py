@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from jobs import error_codes as codes
 from jobs.models import MAX_SEED, Job
 from jobs.stem_cache import delete_entry, purge_stem_cache
 from jobs.storage import STORAGE_ERRORS, delete_keys, delete_tree, discard_results, job_prefix, list_tree
@@ -31,14 +32,6 @@ logger = logging.getLogger(__name__)
 MAX_RECOVERIES = 1
 # Files under jobs/<id>/ with no job row are removed by purge once they are this old (seconds).
 ORPHAN_GRACE_S = 3600
-WORKER_LOST_MESSAGE = (
-    "The worker processing this song stopped unexpectedly, and it happened again after a retry. "
-    "Please upload the song again; if it keeps failing, try a shorter song."
-)
-QUEUE_LOST_MESSAGE = (
-    "This song waited too long for a free worker and was dropped. Please upload it again in a few minutes."
-)
-QUEUE_UNAVAILABLE_MESSAGE = "The remix queue is not reachable right now. Please try again in a minute."
 
 
 class QueueUnavailable(Exception):
@@ -127,13 +120,13 @@ def create_remix(source: Job, options: dict[str, Any], caller: Caller) -> Job:
         # same time waits and then sees the song still in use, or runs first and this finds nothing.
         locked = Job.objects.select_for_update().filter(pk=source.pk).first()
         if locked is None:
-            raise SourceUnavailable("not_found", "No such job (it may have expired).")
+            raise SourceUnavailable(codes.NOT_FOUND, codes.message(codes.NOT_FOUND))
         if locked.status != Job.Status.SUCCEEDED:
             raise SourceUnavailable(
-                "not_ready", "Only a finished remix can be played in another style; this one is not done."
+                codes.NOT_READY, "Only a finished remix can be played in another style; this one is not done."
             )
         if not locked.input_file or not locked.analysis:
-            raise SourceUnavailable("source_unavailable", "The song of this remix is no longer stored.")
+            raise SourceUnavailable(codes.SOURCE_UNAVAILABLE, codes.message(codes.SOURCE_UNAVAILABLE))
         job = Job(
             id=uuid.uuid4(),
             source=locked,
@@ -184,7 +177,7 @@ def enqueue(job: Job) -> None:
                 process_job.apply_async(args=[str(job.pk)], task_id=task_id, queue="heavy", connection=conn)
     except (OperationalError, KombuError, ConnectionError, OSError, TimeoutError) as exc:
         logger.error("could not queue job %s: %s", job.pk, exc)
-        raise QueueUnavailable(QUEUE_UNAVAILABLE_MESSAGE) from exc
+        raise QueueUnavailable(codes.message(codes.QUEUE_UNAVAILABLE)) from exc
 
 
 def revoke(job: Job) -> None:
@@ -252,8 +245,8 @@ def cancel_job(job: Job) -> bool:
         status=Job.Status.CANCELLED,
         stage="cancelled",
         finished_at=timezone.now(),
-        error_code="cancelled",
-        error_message="The remix was cancelled.",
+        error_code=codes.CANCELLED,
+        error_message=codes.message(codes.CANCELLED),
     )
     if updated:
         revoke(job)
@@ -276,7 +269,7 @@ def requeue(job: Job) -> bool:
     try:
         enqueue(job)
     except QueueUnavailable as exc:
-        mark_failed(job.pk, "queue_unavailable", str(exc), from_statuses=[Job.Status.QUEUED])
+        mark_failed(job.pk, codes.QUEUE_UNAVAILABLE, str(exc), from_statuses=[Job.Status.QUEUED])
         return False
     return True
 
@@ -302,7 +295,7 @@ def mark_failed(job_id: Any, code: str, message: str, *, from_statuses: list[str
     statuses = from_statuses or [Job.Status.RUNNING]
     updated = Job.objects.filter(pk=job_id, status__in=statuses).update(
         status=Job.Status.FAILED,
-        error_code=code[:64],
+        error_code=code[: codes.MAX_CODE_LENGTH],
         error_message=message,
         finished_at=timezone.now(),
         outputs={},
@@ -378,7 +371,8 @@ def recover_stuck_jobs(*, orphaned_by: str | None = None, older_than_s: int | No
     for job in Job.objects.lost_in_queue():
         # Sent again under a new task id, so the old message (if it ever turns up) is skipped.
         if job.recoveries >= MAX_RECOVERIES:
-            if mark_failed(job.pk, "queue_lost", QUEUE_LOST_MESSAGE, from_statuses=[Job.Status.QUEUED]):
+            lost = codes.message(codes.QUEUE_LOST)
+            if mark_failed(job.pk, codes.QUEUE_LOST, lost, from_statuses=[Job.Status.QUEUED]):
                 counts["failed"] += 1
             continue
         if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, celery_task_id=job.celery_task_id).update(
@@ -388,7 +382,7 @@ def recover_stuck_jobs(*, orphaned_by: str | None = None, older_than_s: int | No
                 enqueue(job)
                 counts["requeued"] += 1
             except QueueUnavailable as exc:
-                mark_failed(job.pk, "queue_unavailable", str(exc), from_statuses=[Job.Status.QUEUED])
+                mark_failed(job.pk, codes.QUEUE_UNAVAILABLE, str(exc), from_statuses=[Job.Status.QUEUED])
                 counts["failed"] += 1
     hard_limit = timedelta(seconds=settings.METALIZER_TASK_TIME_LIMIT_S)
     for job in stuck.distinct():
@@ -396,11 +390,11 @@ def recover_stuck_jobs(*, orphaned_by: str | None = None, older_than_s: int | No
             # Killed by the hard time limit: running it again would only hit the limit again.
             minutes = settings.METALIZER_TASK_TIME_LIMIT_S // 60
             message = f"The remix took longer than {minutes} minutes and was stopped. Try a shorter song."
-            if mark_failed(job.pk, "timeout", message):
+            if mark_failed(job.pk, codes.TIMEOUT, message):
                 counts["failed"] += 1
             continue
         if job.recoveries >= MAX_RECOVERIES:
-            if mark_failed(job.pk, "worker_lost", WORKER_LOST_MESSAGE):
+            if mark_failed(job.pk, codes.WORKER_LOST, codes.message(codes.WORKER_LOST)):
                 counts["failed"] += 1
             continue
         fields = _reset_fields()
@@ -419,6 +413,6 @@ def recover_stuck_jobs(*, orphaned_by: str | None = None, older_than_s: int | No
             counts["requeued"] += 1
             logger.warning("requeued job %s left running by a lost worker", job.pk)
         except QueueUnavailable as exc:
-            mark_failed(job.pk, "queue_unavailable", str(exc), from_statuses=[Job.Status.QUEUED])
+            mark_failed(job.pk, codes.QUEUE_UNAVAILABLE, str(exc), from_statuses=[Job.Status.QUEUED])
             counts["failed"] += 1
     return counts

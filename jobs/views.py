@@ -21,7 +21,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.throttling import ScopedRateThrottle
 
-from jobs import services
+from jobs import error_codes, services
 from jobs.forms import FEEL_LABELS, RemixForm, UploadForm
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.results import (
@@ -61,28 +61,6 @@ STEP_HINTS = {
 STEPS = ("uploading", *(name for name, _share in STAGES))
 # A re-style plays the stems and analysis its source already has: no upload, separation or analysis.
 REPLAY_STEPS = ("reusing", *(name for name, _share in PLAY_STAGES))
-
-# What went wrong, in plain words, and what to try: keyed by the job's error code.
-ADVICE = {
-    "empty_file": "Upload the song file itself; this one was empty.",
-    "not_audio": "Export or convert the song to MP3, WAV or FLAC and upload that.",
-    "corrupt_audio": "The file looks damaged or cut off. Copy or export it again, then upload the new file.",
-    "unsupported_format": "Convert the song to MP3, WAV or FLAC and upload that.",
-    "too_short": "Upload a longer piece: at least a few seconds of music.",
-    "too_long": "Trim the song (or upload one part of it) so it fits within the length limit.",
-    "separation_failed": "Try again; if it fails again, try another song or a different part of it.",
-    "analysis_failed": "Songs with a clear beat work best. Try another part of the song or another song.",
-    "render_failed": "Try again with another style or intensity.",
-    "assets_missing": "The server is missing sound packs; tell whoever runs this Metalizer.",
-    "invalid_options": "Go back and pick the options again.",
-    "timeout": "Try a shorter song, or trim this one.",
-    "worker_lost": "Upload the song again; if it keeps failing, try a shorter song.",
-    "queue_lost": "Upload the song again in a few minutes.",
-    "queue_unavailable": "Upload the song again in a minute.",
-    "temporary_error": "Upload the song again in a few minutes.",
-    "internal_error": "Upload the song again later; if it keeps failing, try another song.",
-}
-DEFAULT_ADVICE = "Upload the song again; if it keeps failing, try another song or a shorter part of it."
 
 
 def page_caller(request: HttpRequest) -> services.Caller:
@@ -139,9 +117,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             except UploadRejected as exc:
                 error = exc
             except services.QueueUnavailable as exc:
-                error = UploadRejected("queue_unavailable", str(exc), status=503)
+                error = UploadRejected(error_codes.QUEUE_UNAVAILABLE, str(exc), status=503)
             except services.StorageUnavailable as exc:
-                error = UploadRejected("storage_unavailable", str(exc), status=503)
+                error = UploadRejected(error_codes.STORAGE_UNAVAILABLE, str(exc), status=503)
     context = {"form": form or UploadForm(), "error": error, **_limits()}
     status = error.status if error else 400
     return render(request, "jobs/upload.html", context, status=status)
@@ -283,10 +261,6 @@ def describe_options(job: Job) -> str:
     return " · ".join(parts)
 
 
-def job_advice(job: Job) -> str:
-    return ADVICE.get(job.error_code, DEFAULT_ADVICE)
-
-
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = get_object_or_404(Job.objects.select_related("source"), pk=job_id)
     now = timezone.now()
@@ -298,7 +272,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "steps": job_steps(job),
         "seconds_left": seconds_left(job, now),
         "hours_left": hours_left(job, now),
-        "advice": job_advice(job) if job.status == Job.Status.FAILED else "",
+        "advice": error_codes.advice(job.error_code) if job.status == Job.Status.FAILED else "",
         "result": job_result(job),
         "downloads": job_downloads(job),
         "is_owner": is_owner,

@@ -31,7 +31,8 @@ class Interrupted(BaseException):
     """
 
 
-# Codes used across the pipeline, listed here so callers can rely on them.
+# Codes used across the pipeline, listed here so callers can rely on them (the web app's registry of codes,
+# jobs/error_codes.py, gives each its message and advice).
 EMPTY_FILE = "empty_file"
 NOT_AUDIO = "not_audio"
 CORRUPT_AUDIO = "corrupt_audio"
@@ -43,3 +44,4 @@ ANALYSIS_FAILED = "analysis_failed"
 RENDER_FAILED = "render_failed"
 ASSETS_MISSING = "assets_missing"
 INVALID_OPTIONS = "invalid_options"
+OUT_OF_MEMORY = "out_of_memory"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import PipelineError
+from pipeline.errors import OUT_OF_MEMORY, PipelineError
 from pipeline.progress import ProgressTracker
 from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions, RemixResult, SeparatorInfo
 
@@ -27,7 +27,7 @@ def memory_errors() -> Iterator[None]:
         yield
     except MemoryError as exc:
         raise PipelineError(
-            "out_of_memory", "The server ran out of memory on this song.", transient=True
+            OUT_OF_MEMORY, "The server ran out of memory on this song.", transient=True
         ) from exc
 
 

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from jobs import error_codes as codes
 from jobs import services
 from jobs.api import job_facts
 from jobs.api.serializers import (
@@ -63,10 +64,10 @@ def get_job_or_404(pk: Any) -> Job:
     try:
         job_id = uuid.UUID(str(pk))
     except ValueError:
-        raise ApiError("not_found", "No such job.", status.HTTP_404_NOT_FOUND) from None
+        raise ApiError(codes.NOT_FOUND, "No such job.", status.HTTP_404_NOT_FOUND) from None
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
-        raise ApiError("not_found", "No such job (it may have expired).", status.HTTP_404_NOT_FOUND)
+        raise ApiError(codes.NOT_FOUND, "No such job (it may have expired).", status.HTTP_404_NOT_FOUND)
     return job
 
 
@@ -150,9 +151,9 @@ class JobViewSet(viewsets.ViewSet):
         try:
             job = services.create_job(upload, dict(options.validated_data), caller)
         except services.QueueUnavailable as exc:
-            raise ApiError("queue_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+            raise ApiError(codes.QUEUE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
         except services.StorageUnavailable as exc:
-            raise ApiError("storage_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+            raise ApiError(codes.STORAGE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
         job.refresh_from_db()
         body = {"id": str(job.pk), "status": job.status, "url": job_api_url(request, job)}
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
@@ -174,7 +175,7 @@ class JobViewSet(viewsets.ViewSet):
             if job.is_finished and job.status != Job.Status.SUCCEEDED:
                 raise not_ready_error(job)
             raise ApiError(
-                "not_ready",
+                codes.NOT_READY,
                 f"The song is not analysed yet ({job.status}, {job.stage}).",
                 status.HTTP_409_CONFLICT,
             )
@@ -185,14 +186,14 @@ class JobViewSet(viewsets.ViewSet):
         job = get_job_or_404(pk)
         if not caller_for(request).owns(job):
             raise ApiError(
-                "forbidden",
+                codes.FORBIDDEN,
                 "Only the browser session or API token that created this job can delete it.",
                 status.HTTP_403_FORBIDDEN,
             )
         try:
             services.delete_job(job)
         except services.StorageUnavailable as exc:
-            raise ApiError("storage_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+            raise ApiError(codes.STORAGE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -228,7 +229,7 @@ class JobViewSet(viewsets.ViewSet):
         caller = caller_for(request)
         if not caller.owns(source):
             raise ApiError(
-                "forbidden",
+                codes.FORBIDDEN,
                 "Only the browser session or API token that created this job can play it in another style.",
                 status.HTTP_403_FORBIDDEN,
             )
@@ -236,7 +237,7 @@ class JobViewSet(viewsets.ViewSet):
             raise not_ready_error(source)
         if not isinstance(request.data, Mapping):
             raise ApiError(
-                "invalid_options", 'The body must be an object of options, e.g. {"style": "doom"}.'
+                codes.INVALID_OPTIONS, 'The body must be an object of options, e.g. {"style": "doom"}.'
             )
         requested = RemixRequestSerializer.from_form_data(request.data)
         requested.is_valid(raise_exception=True)
@@ -247,7 +248,7 @@ class JobViewSet(viewsets.ViewSet):
             code = status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_409_CONFLICT
             raise ApiError(exc.code, exc.message, code) from None
         except services.QueueUnavailable as exc:
-            raise ApiError("queue_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+            raise ApiError(codes.QUEUE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
         job.refresh_from_db()
         body = {"id": str(job.pk), "status": job.status, "url": job_api_url(request, job)}
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
@@ -297,17 +298,21 @@ def serve_result(request: Any, job: Job, part: str, requested_format: str | None
         return _serve_result(request, job, part, requested_format)
     except FileNotFoundError:  # listed in the job's outputs, gone from storage
         raise ApiError(
-            "part_unavailable", f"The {part} of this remix is no longer stored.", status.HTTP_404_NOT_FOUND
+            codes.PART_UNAVAILABLE,
+            f"The {part} of this remix is no longer stored.",
+            status.HTTP_404_NOT_FOUND,
         ) from None
 
 
 def check_part_and_format(part: str, requested_format: str | None) -> None:
     if part not in RESULT_PARTS and part not in EXTRA_PARTS:
         choices = ", ".join((*RESULT_PARTS, *EXTRA_PARTS))
-        raise ApiError("invalid_part", f"Unknown part '{part}'. Choose one of: {choices}.")
+        raise ApiError(codes.INVALID_PART, f"Unknown part '{part}'. Choose one of: {choices}.")
     if requested_format is not None and requested_format not in (*AUDIO_FORMATS, *PICTURE_FORMATS):
         choices = ", ".join((*AUDIO_FORMATS, *PICTURE_FORMATS))
-        raise ApiError("invalid_format", f"Unknown format '{requested_format}'. Choose one of: {choices}.")
+        raise ApiError(
+            codes.INVALID_FORMAT, f"Unknown format '{requested_format}'. Choose one of: {choices}."
+        )
 
 
 def _serve_result(request: Any, job: Job, part: str, requested_format: str | None) -> Any:
@@ -317,15 +322,15 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
             key, fmt = original_key(job)
         except PartUnavailable:
             raise ApiError(
-                "part_unavailable", "The uploaded song is no longer stored.", status.HTTP_404_NOT_FOUND
+                codes.PART_UNAVAILABLE, "The uploaded song is no longer stored.", status.HTTP_404_NOT_FOUND
             ) from None
         return serve_part(request, job, part, key, fmt)
     if part == "picture":
         fmt = requested_format or "png"
         if fmt not in PICTURE_FORMATS:
-            raise ApiError("invalid_format", f"Unknown picture format '{fmt}'. Choose png or svg.")
+            raise ApiError(codes.INVALID_FORMAT, f"Unknown picture format '{fmt}'. Choose png or svg.")
     elif requested_format and part not in ("midi", "stems") and requested_format not in AUDIO_FORMATS:
-        raise ApiError("invalid_format", f"Unknown format '{requested_format}'. Choose wav, mp3 or flac.")
+        raise ApiError(codes.INVALID_FORMAT, f"Unknown format '{requested_format}'. Choose wav, mp3 or flac.")
     if not job.is_ready:
         raise not_ready_error(job)
     try:
@@ -340,11 +345,11 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
         key = result_key(job, part, fmt)
     except PartUnavailable:
         raise ApiError(
-            "part_unavailable", f"This remix has no '{part}' part.", status.HTTP_404_NOT_FOUND
+            codes.PART_UNAVAILABLE, f"This remix has no '{part}' part.", status.HTTP_404_NOT_FOUND
         ) from None
     except TranscodeError:
         raise ApiError(
-            "format_unavailable",
+            codes.FORMAT_UNAVAILABLE,
             f"The {part} could not be converted to {fmt}.",
             status.HTTP_500_INTERNAL_SERVER_ERROR,
         ) from None
@@ -364,11 +369,11 @@ def too_large_error() -> ApiError:
 
 def not_ready_error(job: Job) -> ApiError:
     if job.status == Job.Status.FAILED:
-        return ApiError("job_failed", f"This remix failed: {job.error_message}", status.HTTP_409_CONFLICT)
+        return ApiError(codes.JOB_FAILED, f"This remix failed: {job.error_message}", status.HTTP_409_CONFLICT)
     if job.status == Job.Status.CANCELLED:
-        return ApiError("job_cancelled", "This remix was cancelled.", status.HTTP_409_CONFLICT)
+        return ApiError(codes.JOB_CANCELLED, "This remix was cancelled.", status.HTTP_409_CONFLICT)
     return ApiError(
-        "not_ready",
+        codes.NOT_READY,
         f"The remix is not ready yet ({job.status}, {job.stage}, {job.progress:.0f}%).",
         status.HTTP_409_CONFLICT,
     )
