@@ -5,12 +5,12 @@ Exception`` (an analysis library failing on odd input, a damaged asset file) can
 error, and no stage has to remember to re-raise one. Celery's own ``SoftTimeLimitExceeded`` *is* an
 ``Exception``; while a job runs, ``soft_time_limit_raises_timed_out`` makes the soft limit's signal raise
 ``JobTimedOut`` instead. ``stop_behind`` is the backstop for code that wraps a stop into an error of its own
-anyway: it finds the stop in the error's chain of causes.
+anyway: it finds the stop in the error's chain of causes. What a stopped job ends as is ``jobs.lifecycle``'s
+(``jobs.runner`` calls it).
 """
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from types import FrameType
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 
 from pipeline.errors import Interrupted
 
@@ -32,14 +31,6 @@ class JobCancelled(Interrupted):
 
 class JobTimedOut(Interrupted):
     """The job ran past its soft time limit."""
-
-
-def timeout_message() -> str:
-    minutes = math.ceil(settings.METALIZER_TASK_SOFT_TIME_LIMIT_S / 60)
-    return (
-        f"The remix took longer than {minutes} minute{'s' if minutes != 1 else ''} and was stopped. "
-        "Try a shorter song."
-    )
 
 
 @contextmanager

@@ -40,6 +40,10 @@ class JobQuerySet(models.QuerySet):
             models.Q(heartbeat_at__lt=cutoff) | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
         )
 
+    def running_on(self, worker: str) -> JobQuerySet:
+        """Jobs the worker node ``worker`` is running (or was, when it has just restarted)."""
+        return self.filter(status=Job.Status.RUNNING, worker=worker)
+
     def lost_in_queue(self, older_than_s: int | None = None, now: Any = None) -> JobQuerySet:
         """Queued jobs no worker has taken for ``older_than_s`` seconds: their message was probably lost."""
         now = now or timezone.now()

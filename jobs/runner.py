@@ -1,5 +1,8 @@
 """The body of the ``process_job`` task: claim the row, run the pipeline, store the results.
 
+Every status change it makes (claimed, succeeded, failed, back in the queue for a retry) is
+``jobs.lifecycle``'s.
+
 Kept apart from Celery so it reads top to bottom: the task wrapper only maps ``RetryLater`` onto
 ``self.retry``. Outputs reach storage only after the pipeline has finished; any failure removes what
 was stored for the job's results, so nothing half-written is left behind.
@@ -21,20 +24,13 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
-from django.utils import timezone
+from django.db import close_old_connections, connection
 
 from assets_bank.for_jobs import prepare_job_assets
 from jobs import error_codes as codes
-from jobs.interrupts import (
-    JobCancelled,
-    JobTimedOut,
-    soft_time_limit_raises_timed_out,
-    stop_behind,
-    timeout_message,
-)
+from jobs import lifecycle
+from jobs.interrupts import JobCancelled, JobTimedOut, soft_time_limit_raises_timed_out, stop_behind
 from jobs.models import AUDIO_FORMATS, Job
-from jobs.services import MAX_RECOVERIES, mark_failed
 from jobs.stem_cache import StorageStemCache
 from jobs.storage import delete_tree, discard_results, download_file, result_prefix, upload_file
 from pipeline.errors import PipelineError
@@ -70,48 +66,6 @@ def _transient_exceptions() -> tuple[type[BaseException], ...]:
 TRANSIENT_EXCEPTIONS = _transient_exceptions()
 
 
-# --- Claiming ------------------------------------------------------------------------------------------
-
-
-def claim(job_id: str, task_id: str, worker: str) -> Job | None:
-    """Mark the job running for this task, or None when it must not run (deleted, finished, stale message).
-
-    Only the task id recorded on the row may run it, so a stale or duplicated message never runs a job
-    twice. The same message delivered again while the row says ``running`` means the worker that had
-    it died (``reject_on_worker_lost``): that counts as one recovery.
-    """
-    with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.celery_task_id != task_id:
-            return None
-        if job.status == Job.Status.RUNNING:
-            if job.recoveries >= MAX_RECOVERIES:
-                mark_failed(job.pk, codes.WORKER_LOST, codes.message(codes.WORKER_LOST))
-                return None
-            job.recoveries += 1
-        elif job.status != Job.Status.QUEUED:
-            return None
-        now = timezone.now()
-        job.status = Job.Status.RUNNING
-        job.stage = "starting"
-        job.worker = worker[:255]
-        job.attempts += 1
-        job.started_at = now
-        job.heartbeat_at = now
-        job.save(
-            update_fields=[
-                "status",
-                "stage",
-                "worker",
-                "attempts",
-                "recoveries",
-                "started_at",
-                "heartbeat_at",
-            ]
-        )
-    return job
-
-
 # --- Progress and heartbeat ----------------------------------------------------------------------------
 
 
@@ -139,12 +93,7 @@ class ProgressWriter:
             return
         self.last_write = now
         self.writes += 1
-        updated = Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
-            stage=stage[:32],
-            progress=round(min(max(float(percent), 0.0), 99.9), 1),
-            heartbeat_at=timezone.now(),
-        )
-        if not updated:
+        if not lifecycle.record_progress(self.job_id, stage, percent):
             raise JobCancelled()
 
 
@@ -167,9 +116,7 @@ class Heartbeat:
     def _run(self) -> None:
         try:
             while not self._stop.wait(self.interval_s):
-                Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
+                lifecycle.beat(self.job_id)
         except Exception:  # the main thread's progress writes still heartbeat; never crash the task
             logger.exception("heartbeat for job %s stopped", self.job_id)
         finally:
@@ -184,7 +131,7 @@ def run_job(
 ) -> str:
     """Run one job to a final state; returns that state. Raises RetryLater for transient failures."""
     close_old_connections()
-    job = claim(job_id, task_id, worker)
+    job = lifecycle.claim(job_id, task_id, worker)
     if job is None:
         logger.info("job %s: not claimable by task %s, skipped", job_id, task_id)
         return "skipped"
@@ -203,27 +150,27 @@ def run_job(
         if stop_behind(exc):  # a stop some code wrapped into an error of its own
             return _stopped(job, stop_behind(exc))
         if exc.transient and retries < max_retries:
-            _wait_for_retry(job.pk, exc.message)
+            lifecycle.wait_for_retry(job.pk, exc.message)
             raise RetryLater(exc.code, exc.message) from exc
-        mark_failed(job.pk, exc.code, exc.message)
+        lifecycle.fail(job.pk, exc.code, exc.message)
         return "failed"
     except TRANSIENT_EXCEPTIONS as exc:
         if stop_behind(exc):
             return _stopped(job, stop_behind(exc))
         if retries < max_retries:
-            _wait_for_retry(job.pk, "a temporary storage or network problem")
+            lifecycle.wait_for_retry(job.pk, "a temporary storage or network problem")
             raise RetryLater(codes.TEMPORARY_ERROR, str(exc)) from exc
-        mark_failed(job.pk, codes.TEMPORARY_ERROR, codes.message(codes.TEMPORARY_ERROR))
+        lifecycle.fail(job.pk, codes.TEMPORARY_ERROR)
         return "failed"
     except Exception as exc:
         if stop_behind(exc):
             return _stopped(job, stop_behind(exc))
-        if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists():
+        if not lifecycle.is_running(job.pk):
             # Deleted or cancelled under our feet: its files went with it, which is what broke the run.
             discard_results(job.pk)
             return "cancelled"
         logger.exception("job %s failed unexpectedly", job.pk)
-        mark_failed(job.pk, codes.INTERNAL_ERROR, codes.message(codes.INTERNAL_ERROR))
+        lifecycle.fail(job.pk, codes.INTERNAL_ERROR)
         return "failed"
     finally:
         if heartbeat:
@@ -235,7 +182,7 @@ def _stopped(job: Job, stop: type[BaseException] | None) -> str:
     """The end of a job stopped from outside: cancelled stays cancelled, out of time fails with the limit."""
     if stop is JobTimedOut:
         logger.warning("job %s ran past its soft time limit", job.pk)
-        mark_failed(job.pk, codes.TIMEOUT, timeout_message())
+        lifecycle.fail(job.pk, codes.TIMEOUT, lifecycle.timeout_message())
         return "failed"
     discard_results(job.pk)
     logger.info("job %s was cancelled or deleted while running", job.pk)
@@ -287,23 +234,16 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
     outputs = store_outputs(job.pk, result, work_dir)
     # Beside the pipeline's stages: fetching reused stems (set by _replay_cached) and storing the results.
     timings = {**result.timings, "storing": round(time.perf_counter() - storing, 3)}
-    now = timezone.now()
-    updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-        status=Job.Status.SUCCEEDED,
-        stage="done",
-        progress=100.0,
+    succeeded = lifecycle.succeed(
+        job.pk,
         analysis=jsonable(result.analysis.to_dict()),
         analysis_reused=result.analysis_reused,
         separator=jsonable(result.separator.to_dict()),
         stem_key=result.stem_cache_key or job.stem_key,
         timings=jsonable(timings),
         outputs=outputs,
-        error_code="",
-        error_message="",
-        finished_at=now,
-        heartbeat_at=now,
     )
-    if not updated:
+    if not succeeded:
         raise JobCancelled()
     return "succeeded"
 
@@ -344,16 +284,6 @@ def _replay_cached(
     )
     result.timings = {"reusing": fetched, **result.timings}
     return result
-
-
-def _wait_for_retry(job_id: Any, reason: str) -> None:
-    Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
-        status=Job.Status.QUEUED,
-        stage="retrying",
-        error_message=f"Retrying after {reason}.",
-        queued_at=timezone.now(),
-    )
-    discard_results(job_id)
 
 
 def store_outputs(job_id: Any, result: Any, work_dir: Path) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """What can happen to a job, in one place: create, enqueue, cancel, requeue, delete, purge, recover.
 
 Pages, the API, the admin, commands and periodic tasks all call these; none of them touches storage or
-Celery directly.
+Celery directly. Every change of a job's status is ``jobs.lifecycle``'s, which these call.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from jobs import error_codes as codes
+from jobs import lifecycle
 from jobs.models import MAX_SEED, Job
 from jobs.stem_cache import delete_entry, purge_stem_cache
 from jobs.storage import STORAGE_ERRORS, delete_keys, delete_tree, discard_results, job_prefix, list_tree
@@ -28,8 +29,6 @@ from jobs.validators import ValidatedUpload
 
 logger = logging.getLogger(__name__)
 
-# A job is requeued at most this many times after its worker vanished; the next loss fails it.
-MAX_RECOVERIES = 1
 # Files under jobs/<id>/ with no job row are removed by purge once they are this old (seconds).
 ORPHAN_GRACE_S = 3600
 
@@ -241,67 +240,29 @@ def delete_job(job: Job) -> None:
 
 def cancel_job(job: Job) -> bool:
     """Stop a queued or running job; its results (if any were half-stored) are removed. False if finished."""
-    updated = Job.objects.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
-        status=Job.Status.CANCELLED,
-        stage="cancelled",
-        finished_at=timezone.now(),
-        error_code=codes.CANCELLED,
-        error_message=codes.message(codes.CANCELLED),
-    )
-    if updated:
+    cancelled = lifecycle.cancel(job.pk)
+    if cancelled:
         revoke(job)
         discard_results(job.pk)
     job.refresh_from_db()
-    return bool(updated)
+    return cancelled
 
 
 def requeue(job: Job) -> bool:
     """Run a failed or cancelled job again from the stored input. False when it cannot be requeued."""
-    if not job.input_file:
+    if not job.input_file or not lifecycle.reset(job):
         return False
-    updated = Job.objects.filter(pk=job.pk, status__in=[Job.Status.FAILED, Job.Status.CANCELLED]).update(
-        **_reset_fields()
-    )
-    if not updated:
-        return False
-    discard_results(job.pk)
-    job.refresh_from_db()
+    return _send_again(job) == "requeued"
+
+
+def _send_again(job: Job) -> str:
+    """Queue a job put back in the queue; "requeued", or "failed" when the broker cannot take it."""
     try:
         enqueue(job)
     except QueueUnavailable as exc:
-        mark_failed(job.pk, codes.QUEUE_UNAVAILABLE, str(exc), from_statuses=[Job.Status.QUEUED])
-        return False
-    return True
-
-
-def _reset_fields() -> dict[str, Any]:
-    return {
-        "status": Job.Status.QUEUED,
-        "stage": "queued",
-        "progress": 0.0,
-        "error_code": "",
-        "error_message": "",
-        "started_at": None,
-        "heartbeat_at": None,
-        "finished_at": None,
-        "outputs": {},
-        "worker": "",
-        "expires_at": timezone.now() + timedelta(hours=settings.METALIZER_JOB_TTL_HOURS),
-    }
-
-
-def mark_failed(job_id: Any, code: str, message: str, *, from_statuses: list[str] | None = None) -> bool:
-    """Record a failure (only over the given statuses, running by default) and remove half-stored results."""
-    statuses = from_statuses or [Job.Status.RUNNING]
-    updated = Job.objects.filter(pk=job_id, status__in=statuses).update(
-        status=Job.Status.FAILED,
-        error_code=code[: codes.MAX_CODE_LENGTH],
-        error_message=message,
-        finished_at=timezone.now(),
-        outputs={},
-    )
-    discard_results(job_id)
-    return bool(updated)
+        lifecycle.fail(job.pk, codes.QUEUE_UNAVAILABLE, str(exc), from_statuses=[Job.Status.QUEUED])
+        return "failed"
+    return "requeued"
 
 
 # --- Housekeeping --------------------------------------------------------------------------------------
@@ -362,57 +323,24 @@ def recover_stuck_jobs(*, orphaned_by: str | None = None, older_than_s: int | No
 
     A job is orphaned when its heartbeat is older than ``older_than_s`` (default
     METALIZER_STUCK_AFTER_S), or when ``orphaned_by`` names the worker node it ran on (that node has
-    just started, so its previous life is over).
+    just started, so its previous life is over). What happens to each is ``jobs.lifecycle``'s rule.
     """
-    stuck = Job.objects.stuck(older_than_s)
-    if orphaned_by:
-        stuck = stuck | Job.objects.filter(status=Job.Status.RUNNING, worker=orphaned_by)
     counts = {"requeued": 0, "failed": 0}
     for job in Job.objects.lost_in_queue():
-        # Sent again under a new task id, so the old message (if it ever turns up) is skipped.
-        if job.recoveries >= MAX_RECOVERIES:
-            lost = codes.message(codes.QUEUE_LOST)
-            if mark_failed(job.pk, codes.QUEUE_LOST, lost, from_statuses=[Job.Status.QUEUED]):
-                counts["failed"] += 1
-            continue
-        if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, celery_task_id=job.celery_task_id).update(
-            recoveries=job.recoveries + 1
-        ):
-            try:
-                enqueue(job)
-                counts["requeued"] += 1
-            except QueueUnavailable as exc:
-                mark_failed(job.pk, codes.QUEUE_UNAVAILABLE, str(exc), from_statuses=[Job.Status.QUEUED])
-                counts["failed"] += 1
-    hard_limit = timedelta(seconds=settings.METALIZER_TASK_TIME_LIMIT_S)
+        _count_recovery(counts, job, lifecycle.recover_lost_message(job))
+    stuck = Job.objects.stuck(older_than_s)
+    if orphaned_by:
+        stuck = stuck | Job.objects.running_on(orphaned_by)
     for job in stuck.distinct():
-        if job.started_at and timezone.now() - job.started_at >= hard_limit:
-            # Killed by the hard time limit: running it again would only hit the limit again.
-            minutes = settings.METALIZER_TASK_TIME_LIMIT_S // 60
-            message = f"The remix took longer than {minutes} minutes and was stopped. Try a shorter song."
-            if mark_failed(job.pk, codes.TIMEOUT, message):
-                counts["failed"] += 1
-            continue
-        if job.recoveries >= MAX_RECOVERIES:
-            if mark_failed(job.pk, codes.WORKER_LOST, codes.message(codes.WORKER_LOST)):
-                counts["failed"] += 1
-            continue
-        fields = _reset_fields()
-        fields.pop("expires_at")
-        fields["stage"] = "requeued"
-        fields["recoveries"] = job.recoveries + 1
-        updated = Job.objects.filter(
-            pk=job.pk, status=Job.Status.RUNNING, heartbeat_at=job.heartbeat_at
-        ).update(**fields)
-        if not updated:
-            continue  # it moved on (finished or heartbeat) while we looked
-        discard_results(job.pk)
-        job.refresh_from_db()
-        try:
-            enqueue(job)
-            counts["requeued"] += 1
-            logger.warning("requeued job %s left running by a lost worker", job.pk)
-        except QueueUnavailable as exc:
-            mark_failed(job.pk, codes.QUEUE_UNAVAILABLE, str(exc), from_statuses=[Job.Status.QUEUED])
-            counts["failed"] += 1
+        _count_recovery(counts, job, lifecycle.recover_orphan(job))
     return counts
+
+
+def _count_recovery(counts: dict[str, int], job: Job, outcome: str | None) -> None:
+    """Send a recovered job again and count how its recovery ended (nothing when it moved on meanwhile)."""
+    if outcome == "requeued":
+        outcome = _send_again(job)
+        if outcome == "requeued":
+            logger.warning("requeued job %s (its worker or its message was lost)", job.pk)
+    if outcome is not None:
+        counts[outcome] += 1

@@ -10,7 +10,7 @@ import os
 import sys
 
 from celery import Celery
-from celery.signals import worker_init, worker_ready
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "metalizer_site.settings")
 
@@ -65,17 +65,3 @@ def _check_broker_at_worker_start(**_kwargs: object) -> None:
         sys.stderr.write(f"metalizer worker: {problem}\n")
         sys.stderr.flush()
         os._exit(2)  # SystemExit would be swallowed by Celery's signal dispatch in some code paths
-
-
-@worker_ready.connect
-def _recover_jobs_at_worker_start(sender: object = None, **_kwargs: object) -> None:
-    """Jobs this worker's previous life left running are orphaned: requeue or fail them now."""
-    from jobs.services import recover_stuck_jobs
-
-    hostname = getattr(sender, "hostname", None)
-    try:
-        recover_stuck_jobs(orphaned_by=hostname)
-    except Exception:  # recovery must never stop a worker from starting; beat retries it
-        import logging
-
-        logging.getLogger(__name__).exception("recover_stuck_jobs at worker start failed")

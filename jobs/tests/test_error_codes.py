@@ -27,9 +27,8 @@ CODE_POSITION = {
     "SourceUnavailable": 0,
     "ApiError": 0,
     "fail": 1,  # fail(job_id, code, ...)
-    "mark_failed": 1,
 }
-RECORDERS = {"fail", "mark_failed"}  # write the code they are given onto the job
+RECORDERS = {"fail"}  # write the code they are given onto the job
 # Modules whose constants name codes: pipeline.errors, the registry, the shared upload checks.
 CONSTANTS = {
     name: value

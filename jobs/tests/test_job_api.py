@@ -228,9 +228,9 @@ def test_upload_answers_503_when_the_file_store_is_down_and_keeps_no_row(
 
 
 def test_failure_is_recorded_even_when_results_cannot_be_cleaned_up(broken_storage):
-    from jobs.services import mark_failed
+    from jobs import lifecycle
 
     job = Job.objects.create(original_name="s.wav", status="running")
-    assert mark_failed(job.pk, "render_failed", "The guitars could not be rendered.")
+    assert lifecycle.fail(job.pk, "render_failed", "The guitars could not be rendered.")
     job.refresh_from_db()
     assert (job.status, job.error_code) == ("failed", "render_failed")

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from jobs import services
+from jobs.lifecycle import claim
 from jobs.models import Job
-from jobs.runner import claim
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
-from jobs import services
+from jobs import lifecycle, services
 from jobs.models import Job
 from jobs.tests.helpers import stored_files
 
@@ -86,7 +86,7 @@ def test_delete_job_files_also_removes_the_workers_scratch_folder(settings):
 
 def test_failure_removes_half_stored_results_but_keeps_the_input():
     job = make_job_with_files(expired=False, status="running")
-    assert services.mark_failed(job.pk, "render_failed", "The guitars could not be rendered.")
+    assert lifecycle.fail(job.pk, "render_failed", "The guitars could not be rendered.")
     job.refresh_from_db()
     assert (job.status, job.error_code, job.outputs) == ("failed", "render_failed", {})
     assert [p.name for p in stored_files()] == ["song.wav"]
