@@ -37,7 +37,7 @@ from pipeline.analyze import analyze  # noqa: E402
 from pipeline.audio_io import decode, write_audio  # noqa: E402
 from pipeline.play import play  # noqa: E402
 from pipeline.separate import separate  # noqa: E402
-from pipeline.types import Analysis, RemixOptions  # noqa: E402
+from pipeline.types import DEFAULT_OPTIONS, Analysis, RemixOptions  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 METAL_TAGS = ("metal", "heavy metal", "hard rock")
@@ -119,10 +119,10 @@ def main() -> None:
     parser.add_argument("--music", type=Path, default=SHARED / "music")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "sound")
     parser.add_argument("--prep", type=Path, default=ROOT / "bench" / "out" / "prep")
-    parser.add_argument("--style", default="heavy")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--intensity", type=float, default=0.7)
-    parser.add_argument("--feel", default="auto")
+    parser.add_argument("--style", default=DEFAULT_OPTIONS.style)
+    parser.add_argument("--seed", type=int, default=DEFAULT_OPTIONS.seed)
+    parser.add_argument("--intensity", type=float, default=DEFAULT_OPTIONS.intensity)
+    parser.add_argument("--feel", default=DEFAULT_OPTIONS.feel)
     parser.add_argument("--songs", default="*", help="glob of song stems (E*, FULL*)")
     parser.add_argument("--reanalyse", action="store_true")
     parser.add_argument("--skip-judge", action="store_true")

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django import forms
 
-from jobs.models import DEFAULT_OPTIONS, MAX_SEED, Job
+from jobs.models import MAX_SEED, Job
 from pipeline.audio_io import ACCEPTED_DESCRIPTION, ACCEPTED_EXTENSIONS
-from pipeline.types import FEELS, OUTPUT_FORMATS, STYLES
+from pipeline.types import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, STYLES
 
 FEEL_LABELS = {"auto": "Auto", "half": "Half time", "normal": "As the song", "double": "Double time"}
 
@@ -93,7 +93,7 @@ class UploadForm(PlayingOptionsForm):
             **self.playing_options(),
             "output_format": data["output_format"],
             "keep_vocals": bool(data["keep_vocals"]),
-            "seed": int(data["seed"] or 0),
+            "seed": DEFAULT_OPTIONS.seed if data["seed"] is None else int(data["seed"]),
         }
 
 

@@ -10,9 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from pipeline.types import RemixOptions
+from pipeline.types import DEFAULT_OPTIONS, RemixOptions
 
-DEFAULT_OPTIONS = RemixOptions()
 MAX_SEED = 2**31 - 1  # the largest seed the database's integer column holds
 # Parts a finished job can hand out, in the order pages list them.
 RESULT_PARTS = ("mix", "vocals", "drums", "guitars", "bass", "other", "midi")
@@ -74,12 +73,12 @@ class Job(models.Model):
     stage = models.CharField(max_length=32, blank=True, default="queued")
     progress = models.FloatField(default=0.0)
 
-    # Validated remix options (pipeline.types.RemixOptions).
-    style = models.CharField(max_length=16, default="heavy")
-    intensity = models.FloatField(default=0.7)
-    output_format = models.CharField(max_length=8, default="wav")
-    keep_vocals = models.BooleanField(default=True)
-    seed = models.IntegerField(default=0)
+    # Validated remix options, with RemixOptions' defaults (remix_options() turns them into one).
+    style = models.CharField(max_length=16, default=DEFAULT_OPTIONS.style)
+    intensity = models.FloatField(default=DEFAULT_OPTIONS.intensity)
+    output_format = models.CharField(max_length=8, default=DEFAULT_OPTIONS.output_format)
+    keep_vocals = models.BooleanField(default=DEFAULT_OPTIONS.keep_vocals)
+    seed = models.IntegerField(default=DEFAULT_OPTIONS.seed)
     feel = models.CharField(max_length=8, default=DEFAULT_OPTIONS.feel)
 
     # A re-style shares its source's stored song (the same key: jobs.services deletes it only when no job
@@ -153,6 +152,10 @@ class Job(models.Model):
             "seed": self.seed,
             "feel": self.feel,
         }
+
+    def remix_options(self) -> RemixOptions:
+        """The pipeline's options for this row."""
+        return RemixOptions.from_dict(self.options)
 
     @property
     def is_finished(self) -> bool:

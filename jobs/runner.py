@@ -189,22 +189,10 @@ def _stopped(job: Job, stop: type[BaseException] | None) -> str:
     return "cancelled"
 
 
-def job_options(job: Job) -> RemixOptions:
-    """The pipeline's options for this job's row."""
-    return RemixOptions(
-        style=job.style,
-        intensity=job.intensity,
-        output_format=job.output_format,
-        keep_vocals=job.keep_vocals,
-        seed=job.seed,
-        feel=job.feel,
-    )
-
-
 def _run_claimed(job: Job, work_dir: Path) -> str:
     # A previous attempt may have died between uploads: start from an empty result folder.
     delete_tree(result_prefix(job.pk))
-    options = job_options(job)
+    options = job.remix_options()
     # The active asset bank packs, written in the pipeline's layout (cached while no pack changes);
     # the snapshot is stored so later edits of the bank never change the record of this job.
     assets_dir, assets_used = prepare_job_assets()

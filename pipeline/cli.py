@@ -11,9 +11,30 @@ from typing import TextIO
 
 from pipeline.errors import PipelineError
 from pipeline.metalize import DEFAULT_ASSETS_DIR, DEFAULT_MODELS_DIR, REPO_ROOT, metalize
-from pipeline.types import FEELS, OUTPUT_FORMATS, SEPARATORS, STYLES, RemixOptions
+from pipeline.types import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, SEPARATORS, STYLES, RemixOptions
 
-DEFAULTS = RemixOptions()
+
+def add_remix_options(parser: argparse.ArgumentParser) -> None:
+    """The remix options as flags, with ``RemixOptions``' defaults (``manage.py metalize`` takes the same)."""
+    parser.add_argument("--style", choices=list(STYLES), default=DEFAULT_OPTIONS.style)
+    parser.add_argument(
+        "--intensity",
+        type=float,
+        default=DEFAULT_OPTIONS.intensity,
+        help=f"0..1, density and gain (default {DEFAULT_OPTIONS.intensity})",
+    )
+    parser.add_argument(
+        "--feel",
+        choices=list(FEELS),
+        default=DEFAULT_OPTIONS.feel,
+        help="tempo feel: " + "; ".join(f"{name}: {text}" for name, text in FEELS.items()),
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_OPTIONS.seed)
+    parser.add_argument(
+        "--format", choices=OUTPUT_FORMATS, default=DEFAULT_OPTIONS.output_format, dest="output_format"
+    )
+    parser.add_argument("--no-vocals", action="store_true", help="leave the original vocals out")
+    parser.add_argument("--separator", choices=SEPARATORS, default=DEFAULT_OPTIONS.separator)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,25 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("song", type=Path, help="input audio file (wav, flac, ogg, mp3, m4a, opus ...)")
     parser.add_argument("-o", "--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--style", choices=list(STYLES), default=DEFAULTS.style)
-    parser.add_argument(
-        "--intensity",
-        type=float,
-        default=DEFAULTS.intensity,
-        help=f"0..1, density and gain (default {DEFAULTS.intensity})",
-    )
-    parser.add_argument(
-        "--feel",
-        choices=list(FEELS),
-        default=DEFAULTS.feel,
-        help="tempo feel: " + "; ".join(f"{name}: {text}" for name, text in FEELS.items()),
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    parser.add_argument(
-        "--format", choices=OUTPUT_FORMATS, default=DEFAULTS.output_format, dest="output_format"
-    )
-    parser.add_argument("--no-vocals", action="store_true", help="leave the original vocals out")
-    parser.add_argument("--separator", choices=SEPARATORS, default=DEFAULTS.separator)
+    add_remix_options(parser)
     models_default = Path(os.environ.get("METALIZER_MODELS_DIR", DEFAULT_MODELS_DIR))
     assets_default = Path(os.environ.get("METALIZER_ASSETS_DIR", DEFAULT_ASSETS_DIR))
     parser.add_argument("--models-dir", type=Path, default=models_default)

@@ -67,6 +67,9 @@ def no_progress(_fraction: float) -> None:
 
 @dataclass(frozen=True)
 class RemixOptions:
+    """How to play a song. The field defaults are the only place the defaults are written: the web form, the
+    API, the Job row, the CLI and the ``metalize`` command all read them (``DEFAULT_OPTIONS``)."""
+
     style: str = "heavy"
     intensity: float = 0.7
     output_format: str = "wav"
@@ -101,6 +104,9 @@ class RemixOptions:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+DEFAULT_OPTIONS = RemixOptions()
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from jobs.api import job_facts
-from jobs.models import AUDIO_FORMATS, DEFAULT_OPTIONS, MAX_SEED, Job
-from pipeline.types import FEELS, OUTPUT_FORMATS, STYLES
+from jobs.models import AUDIO_FORMATS, MAX_SEED, Job
+from pipeline.types import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, STYLES
 
 
 class RemixOptionsSerializer(serializers.Serializer):

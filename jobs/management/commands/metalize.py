@@ -1,9 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from pipeline.types import FEELS, OUTPUT_FORMATS, SEPARATORS, STYLES, RemixOptions
-
-DEFAULTS = RemixOptions()
+from pipeline.cli import add_remix_options, main
 
 
 class Command(BaseCommand):
@@ -12,19 +10,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("song", help="input audio file")
         parser.add_argument("-o", "--out", required=True, help="output folder")
-        parser.add_argument("--style", choices=list(STYLES), default=DEFAULTS.style)
-        parser.add_argument("--intensity", type=float, default=DEFAULTS.intensity)
-        parser.add_argument("--feel", choices=list(FEELS), default=DEFAULTS.feel, help="tempo feel")
-        parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--format", choices=list(OUTPUT_FORMATS), default="wav", dest="output_format")
-        parser.add_argument("--no-vocals", action="store_true")
-        parser.add_argument("--separator", choices=list(SEPARATORS), default="auto")
+        add_remix_options(parser)  # the CLI's own flags and defaults (RemixOptions')
         parser.add_argument("--no-cache", action="store_true", help="separate and analyse again")
         parser.add_argument("--quiet", action="store_true", help="no progress output")
 
     def handle(self, *args: str, **options: object) -> None:
-        from pipeline.cli import main
-
         argv = [
             str(options["song"]),
             "--out", str(options["out"]),
