@@ -3,7 +3,7 @@
 An archive holds the pack's files plus one of these manifests at its top (or inside one top folder):
 - ``pack.json``: ``{"name", "kind", "style_tags", "licence", "assets": [{"file", "role", "velocity_min",
   "velocity_max", "gain", "position"}]}`` (what ``export_pack_zip`` writes);
-- ``kit.json``: the pipeline's drum-kit manifest (``pipeline/assets.py``), so a kit folder zips as it is;
+- ``kit.json``: the pipeline's drum-kit manifest (``pipeline.asset_layout``), so a kit folder zips as it is;
 - none: the kind is given by the caller and each file's role is its name (``kick.wav``, ``kick-2.flac``,
   ``riff-1.mid``). ``LICENSE``/``LICENCE``/``COPYING`` fill the licence text.
 

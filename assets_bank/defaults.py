@@ -1,4 +1,5 @@
-"""Loading the repo's default content (``METALIZER_ASSETS_DIR``, see ``pipeline/assets.py``) into the bank.
+"""Loading the repo's default content (``METALIZER_ASSETS_DIR``, laid out as ``pipeline.asset_layout``) into
+the bank.
 
 Idempotent: a file whose sha256 is already in the bank is skipped, packs are found again by slug, and a
 kind's default is set only while that kind has none (a default chosen by staff is never overridden).
@@ -15,7 +16,7 @@ from django.db import transaction
 from assets_bank.models import MIDI_ROLES, Asset, Kind, Pack
 from assets_bank.services import add_asset, create_pack
 from assets_bank.validators import sha256_of
-from pipeline.assets import default_guitar, default_names
+from pipeline import asset_layout as layout
 
 IR_PACK_SLUG = "cabinet-irs"
 MIDI_PACK_PREFIX = "midi-"
@@ -52,7 +53,7 @@ def _add(pack: Pack, path: Path, report: LoadReport, **kwargs: object) -> None:
 
 def _licence(folder: Path, fallback: str = "") -> str:
     """The LICENSE text kept beside a pack's files, else ``fallback``."""
-    path = folder / "LICENSE"
+    path = folder / layout.LICENCE_FILE
     return path.read_text() if path.is_file() else fallback
 
 
@@ -62,10 +63,10 @@ def _make_default_if_none(pack: Pack) -> None:
 
 
 def load_drum_kits(root: Path, report: LoadReport) -> None:
-    default_kit = default_names(root)[0]
-    for manifest_path in sorted((root / "drums").glob("*/kit.json")):
-        kit_dir = manifest_path.parent
-        manifest = json.loads(manifest_path.read_text())
+    default_kit = layout.default_names(root)[0]
+    for name in layout.list_kits(root):
+        kit_dir = layout.kit_dir(root, name)
+        manifest = json.loads((kit_dir / layout.KIT_MANIFEST).read_text())
         licence = _licence(kit_dir, str(manifest.get("licence", "")))
         pack = _pack(kit_dir.name, str(manifest.get("name") or kit_dir.name), Kind.DRUMS, licence=licence)
         position = 0
@@ -88,9 +89,10 @@ def load_drum_kits(root: Path, report: LoadReport) -> None:
 
 
 def load_irs(root: Path, report: LoadReport) -> None:
-    ir_dir = root / "ir"
-    default_ir = default_names(root)[1]
-    files = sorted(ir_dir.glob("*.wav"), key=lambda p: (p.stem != default_ir, p.stem))
+    ir_dir = root / layout.IR_DIR
+    default_ir = layout.default_names(root)[1]
+    names = sorted(layout.list_irs(root), key=lambda name: (name != default_ir, name))
+    files = [layout.ir_path(root, name) for name in names]
     if not files:
         return
     licence = _licence(ir_dir)
@@ -102,8 +104,8 @@ def load_irs(root: Path, report: LoadReport) -> None:
 
 
 def load_midi(root: Path, report: LoadReport) -> None:
-    for style_dir in sorted(p for p in (root / "midi").glob("*") if p.is_dir()):
-        files = sorted(style_dir.glob("*.mid"))
+    for style_dir in sorted(p for p in (root / layout.MIDI_DIR).glob("*") if p.is_dir()):
+        files = sorted(style_dir.glob(f"*{layout.MIDI_SUFFIX}"))
         if not files:
             continue
         style = style_dir.name
@@ -126,10 +128,10 @@ def load_midi(root: Path, report: LoadReport) -> None:
 
 def load_guitar_packs(root: Path, report: LoadReport) -> None:
     """Every ``guitar/<pack>/samples.json`` as a guitar pack (slug = folder: it plays from the same path)."""
-    played = default_guitar(root)
-    for manifest_path in sorted((root / "guitar").glob("*/samples.json")):
-        folder = manifest_path.parent
-        manifest = json.loads(manifest_path.read_text())
+    played = layout.default_guitar(root)
+    for name in layout.list_guitars(root):
+        folder = layout.guitar_dir(root, name)
+        manifest = json.loads((folder / layout.GUITAR_MANIFEST).read_text())
         licence = _licence(folder, str(manifest.get("licence", "")))
         pack = _pack(folder.name, str(manifest.get("name") or folder.name), Kind.GUITAR, licence=licence)
         for position, spec in enumerate(manifest["samples"]):

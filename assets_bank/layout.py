@@ -1,4 +1,5 @@
-"""Writing the bank's active packs into the directory layout ``pipeline/assets.py`` reads.
+"""Writing the bank's active packs into the asset folder layout the pipeline defines
+(``pipeline.asset_layout``) and reads (``pipeline/assets.py``).
 
 Every asset is fetched once (``asset_check.fetch``): a file missing or unreadable in storage, or one that no
 longer decodes, is skipped and the reason kept. Then, per kind, only what can be played is written:
@@ -29,9 +30,8 @@ import soundfile as sf
 
 from assets_bank import playable
 from assets_bank.asset_check import Fetched, fetch
-from assets_bank.models import DRUM_ROLES, REQUIRED_ROLES, Asset, Kind, Pack
-from pipeline.assets import DEFAULTS_FILE, default_guitar, default_names
-from pipeline.types import STYLES
+from assets_bank.models import REQUIRED_ROLES, Asset, Kind, Pack
+from pipeline import STYLES, asset_layout
 
 # When the kit lacks a role and no other active kit has it, play a related role of the same kit.
 ROLE_SUBSTITUTES: dict[str, tuple[str, ...]] = {
@@ -125,7 +125,7 @@ def write_layout(contents: list[PackContent], dest: Path, fallback_dir: Path | N
     _write_guitars(layout, by_kind[Kind.GUITAR])
     _write_midi(layout, by_kind[Kind.MIDI])
     _write_fallbacks(layout)
-    (dest / DEFAULTS_FILE).write_text(json.dumps(layout.chosen, indent=2) + "\n")
+    (dest / asset_layout.DEFAULTS_FILE).write_text(json.dumps(layout.chosen, indent=2) + "\n")
     shutil.rmtree(dest / FETCH_DIR, ignore_errors=True)
     return layout
 
@@ -157,14 +157,11 @@ def _roles(fetched: list[Fetched]) -> set[str]:
 
 def _layer(file: str, asset: Asset | None = None, spec: dict[str, Any] | None = None) -> dict[str, Any]:
     if asset is not None:
-        return {"file": file, "min": asset.velocity_min, "max": asset.velocity_max, "gain": asset.gain}
+        return asset_layout.kit_layer(file, asset.velocity_min, asset.velocity_max, asset.gain)
     spec = spec or {}
-    return {
-        "file": file,
-        "min": float(spec.get("min", 0.0)),
-        "max": float(spec.get("max", 1.0)),
-        "gain": float(spec.get("gain", 1.0)),
-    }
+    return asset_layout.kit_layer(
+        file, float(spec.get("min", 0.0)), float(spec.get("max", 1.0)), float(spec.get("gain", 1.0))
+    )
 
 
 def _write_drums(layout: Layout, kits: list[PackContent]) -> None:
@@ -195,14 +192,14 @@ def _write_kit(
 ) -> None:
     """One kit folder. The played kit (``borrow_from`` given) fills its gaps from other kits and the shipped
     kit; every kit fills what is left from related roles of its own."""
-    folder = layout.dest / "drums" / content.pack.slug
+    folder = asset_layout.kit_dir(layout.dest, content.pack.slug)
     roles: dict[str, list[dict[str, Any]]] = {}
     for fetched in own:
         name = content.names[fetched.asset.pk]
         layout.place(fetched, folder / name)
         roles.setdefault(fetched.asset.role, []).append(_layer(name, fetched.asset))
     filled: dict[str, Any] = {}
-    for role in DRUM_ROLES if borrow_from is not None else ():
+    for role in asset_layout.DRUM_ROLES if borrow_from is not None else ():
         if roles.get(role):
             continue
         for other, usable in borrow_from or ():
@@ -216,16 +213,16 @@ def _write_kit(
                 break
     if borrow_from is not None:  # a kick, snare or hi-hat stand-in sounds wrong: the shipped one comes first
         _fill_from_shipped_kit(layout, folder, REQUIRED_ROLES[Kind.DRUMS], roles, filled)
-    for role in DRUM_ROLES:
+    for role in asset_layout.DRUM_ROLES:
         if not roles.get(role):
             source = next((s for s in ROLE_SUBSTITUTES.get(role, ()) if roles.get(s)), None)
             if source is not None:
                 roles[role] = [dict(layer) for layer in roles[source]]
                 filled[role] = {"role": source}
     if borrow_from is not None:
-        _fill_from_shipped_kit(layout, folder, DRUM_ROLES, roles, filled)
+        _fill_from_shipped_kit(layout, folder, asset_layout.DRUM_ROLES, roles, filled)
         layout.filled = filled
-        missing = [role for role in DRUM_ROLES if not roles.get(role)]
+        missing = [role for role in asset_layout.DRUM_ROLES if not roles.get(role)]
         if missing:  # no shipped folder to fill from: the pipeline then plays its own shipped kit
             layout.note(content.pack, f"it lacks {', '.join(missing)} and nothing could fill them")
     for layers in roles.values():
@@ -240,9 +237,9 @@ def _write_kit(
         "source": f"Metalizer asset bank pack #{content.pack.pk} v{content.pack.version}",
         "roles": roles,
     }
-    (folder / "kit.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    (folder / "LICENSE").write_text(content.pack.licence or "No licence text recorded.\n")
-    layout.folders[content.pack.pk] = f"drums/{content.pack.slug}"
+    (folder / asset_layout.KIT_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    (folder / asset_layout.LICENCE_FILE).write_text(content.pack.licence or "No licence text recorded.\n")
+    layout.folders[content.pack.pk] = f"{asset_layout.DRUMS_DIR}/{content.pack.slug}"
 
 
 def _fill_from_shipped_kit(
@@ -255,10 +252,10 @@ def _fill_from_shipped_kit(
     """Copy the shipped kit's layers of each ``wanted`` role still missing into ``folder``."""
     if layout.fallback_dir is None:
         return
-    kit_name = default_names(layout.fallback_dir)[0]
-    kit_dir = layout.fallback_dir / "drums" / kit_name
+    kit_name = asset_layout.default_names(layout.fallback_dir)[0]
+    kit_dir = asset_layout.kit_dir(layout.fallback_dir, kit_name)
     try:
-        specs = json.loads((kit_dir / "kit.json").read_text())["roles"]
+        specs = json.loads((kit_dir / asset_layout.KIT_MANIFEST).read_text())["roles"]
     except (OSError, ValueError, KeyError, TypeError):
         return
     for role in wanted:
@@ -271,7 +268,7 @@ def _fill_from_shipped_kit(
                 shutil.copyfile(source, folder / f"from-shipped-{source.name}")
                 roles.setdefault(role, []).append(_layer(f"from-shipped-{source.name}", spec=spec))
         if roles.get(role):
-            filled[role] = {"shipped": f"drums/{kit_name}"}
+            filled[role] = {"shipped": f"{asset_layout.DRUMS_DIR}/{kit_name}"}
 
 
 # --- Impulse responses -----------------------------------------------------------------------------------
@@ -289,16 +286,17 @@ def _write_irs(layout: Layout, packs: list[PackContent]) -> None:
         for fetched in usable:
             asset = fetched.asset
             name = asset.name if asset.name not in index else f"{asset.name}-{asset.pk}"
-            _place_ir(fetched, layout.dest / "ir" / f"{name}.wav")
+            _place_ir(fetched, asset_layout.ir_path(layout.dest, name))
             index[name] = {"pack": content.pack.pk, "asset": asset.pk, "sha256": asset.sha256}
             if content is played and layout.played["impulse-response"] is None:
                 layout.played["impulse-response"] = asset.pk
                 layout.chosen["ir"] = name
         layout.states[content.pack.pk] = PLAYED if content is played else AVAILABLE
-        layout.folders[content.pack.pk] = "ir"
+        layout.folders[content.pack.pk] = asset_layout.IR_DIR
     if index:
-        (layout.dest / "ir" / "irs.json").write_text(json.dumps(index, indent=2) + "\n")
-        (layout.dest / "ir" / "LICENSE").write_text(
+        ir_dir = layout.dest / asset_layout.IR_DIR
+        (ir_dir / asset_layout.IR_INDEX).write_text(json.dumps(index, indent=2) + "\n")
+        (ir_dir / asset_layout.LICENCE_FILE).write_text(
             "\n\n".join(f"{c.pack.name}:\n{c.pack.licence}" for c in packs if c.pack.licence) + "\n"
         )
 
@@ -326,15 +324,16 @@ def _write_guitars(layout: Layout, packs: list[PackContent]) -> None:
         if reasons:
             layout.skip_pack(content, reasons)
             continue
-        folder = layout.dest / "guitar" / content.pack.slug
+        folder = asset_layout.guitar_dir(layout.dest, content.pack.slug)
         samples = []
         for fetched in usable:
             name = content.names[fetched.asset.pk]
             layout.place(fetched, folder / name)
             samples.append({**_layer(name, fetched.asset), "role": fetched.asset.role})
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "samples.json").write_text(json.dumps({"name": content.pack.name, "samples": samples}))
-        layout.folders[content.pack.pk] = f"guitar/{content.pack.slug}"
+        manifest = {"name": content.pack.name, "samples": samples}
+        (folder / asset_layout.GUITAR_MANIFEST).write_text(json.dumps(manifest))
+        layout.folders[content.pack.pk] = f"{asset_layout.GUITAR_DIR}/{content.pack.slug}"
         layout.states[content.pack.pk] = PLAYED if content is played else AVAILABLE
         if content is played:
             layout.played["guitar"] = content.pack.pk
@@ -352,8 +351,8 @@ def _write_midi(layout: Layout, packs: list[PackContent]) -> None:
             for fetched in usable:
                 # The role leads the name: the arranger picks its riff seeds by the "riff" prefix.
                 name = f"{fetched.asset.role}--{content.pack.slug}--{content.names[fetched.asset.pk]}"
-                layout.place(fetched, layout.dest / "midi" / style / name)
-        layout.folders[content.pack.pk] = "midi"
+                layout.place(fetched, asset_layout.midi_dir(layout.dest, style) / name)
+        layout.folders[content.pack.pk] = asset_layout.MIDI_DIR
         layout.states[content.pack.pk] = AVAILABLE
 
 
@@ -364,23 +363,28 @@ def _write_fallbacks(layout: Layout) -> None:
     root = layout.fallback_dir
     if root is None:
         return
-    kit_name, ir_name = default_names(root)
-    kit_src = root / "drums" / kit_name
-    if layout.played["drums"] is None and (kit_src / "kit.json").is_file():
-        _replace_tree(kit_src, layout.dest / "drums" / kit_name)
-        layout.fallback.append(f"drums/{kit_name}")
+    kit_name, ir_name = asset_layout.default_names(root)
+    kit_src = asset_layout.kit_dir(root, kit_name)
+    if layout.played["drums"] is None and (kit_src / asset_layout.KIT_MANIFEST).is_file():
+        _replace_tree(kit_src, asset_layout.kit_dir(layout.dest, kit_name))
+        layout.fallback.append(f"{asset_layout.DRUMS_DIR}/{kit_name}")
         layout.chosen["drums"] = kit_name
-    ir_src = root / "ir" / f"{ir_name}.wav"
+    ir_src = asset_layout.ir_path(root, ir_name)
     if layout.played["impulse-response"] is None and ir_src.is_file():
-        (layout.dest / "ir").mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ir_src, layout.dest / "ir" / f"{ir_name}.wav")
-        layout.fallback.append(f"ir/{ir_name}.wav")
+        ir_dest = asset_layout.ir_path(layout.dest, ir_name)
+        ir_dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ir_src, ir_dest)
+        layout.fallback.append(ir_dest.relative_to(layout.dest).as_posix())
         layout.chosen["ir"] = ir_name
-    guitar_name = default_guitar(root)
-    guitar_src = root / "guitar" / str(guitar_name)
-    if layout.played["guitar"] is None and guitar_name and (guitar_src / "samples.json").is_file():
-        _replace_tree(guitar_src, layout.dest / "guitar" / guitar_name)
-        layout.fallback.append(f"guitar/{guitar_name}")
+    guitar_name = asset_layout.default_guitar(root)
+    guitar_src = asset_layout.guitar_dir(root, str(guitar_name))
+    if (
+        layout.played["guitar"] is None
+        and guitar_name
+        and (guitar_src / asset_layout.GUITAR_MANIFEST).is_file()
+    ):
+        _replace_tree(guitar_src, asset_layout.guitar_dir(layout.dest, guitar_name))
+        layout.fallback.append(f"{asset_layout.GUITAR_DIR}/{guitar_name}")
         layout.chosen["guitar"] = guitar_name
 
 

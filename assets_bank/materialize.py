@@ -1,4 +1,4 @@
-"""The bank as the pipeline sees it: active packs written into the layout of ``pipeline/assets.py``.
+"""The bank as the pipeline sees it: active packs written into the layout of ``pipeline.asset_layout``.
 
 ``materialize(dest_dir)`` writes what can be played of every active pack (``assets_bank.layout`` says how:
 unplayable packs and assets are skipped, gaps are filled from other packs and from the shipped ``assets/``

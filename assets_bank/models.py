@@ -15,7 +15,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils.text import slugify
 
-from pipeline.assets import DRUM_ROLES
+from pipeline import asset_layout
 
 
 class Kind(models.TextChoices):
@@ -49,7 +49,7 @@ REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
     Kind.IMPULSE_RESPONSE: ("ir",),
 }
 ROLES_BY_KIND: dict[str, tuple[str, ...]] = {
-    Kind.DRUMS: DRUM_ROLES,
+    Kind.DRUMS: asset_layout.DRUM_ROLES,
     Kind.MIDI: MIDI_ROLES,
     Kind.IMPULSE_RESPONSE: IR_ROLES,
 }

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from assets_bank.models import REQUIRED_ROLES, Kind
-from pipeline.assets import note_role_pitch
+from pipeline import asset_layout
 
 
 def is_note(role: str) -> bool:
-    return note_role_pitch(role) is not None
+    return asset_layout.note_role_pitch(role) is not None
 
 
 def problems(kind: str, roles: Iterable[str]) -> list[str]:

@@ -17,8 +17,7 @@ from django.conf import settings
 
 from assets_bank.models import Asset, Kind, describe_roles, role_suits_kind
 from metalizer_site.uploads import FILE_TOO_LARGE, UploadRejected, human_bytes, sniff_audio
-from pipeline.audio_io import probe
-from pipeline.errors import PipelineError
+from pipeline import PipelineError, probe
 
 # Samples (drum hits, guitar notes) may ring for a while; an impulse response is a short tail.
 MAX_SAMPLE_DURATION_S = 20.0

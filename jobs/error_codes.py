@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from metalizer_site.uploads import FILE_TOO_LARGE, NO_FILE
-from pipeline.errors import (
+from pipeline import (
     ANALYSIS_FAILED,
     ASSETS_MISSING,
     CORRUPT_AUDIO,

@@ -3,8 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from jobs.models import MAX_SEED, Job
-from pipeline.audio_io import ACCEPTED_DESCRIPTION, ACCEPTED_EXTENSIONS
-from pipeline.types import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, STYLES
+from pipeline import ACCEPTED_DESCRIPTION, ACCEPTED_EXTENSIONS, DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, STYLES
 
 FEEL_LABELS = {"auto": "Auto", "half": "Half time", "normal": "As the song", "double": "Double time"}
 

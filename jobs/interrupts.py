@@ -19,7 +19,7 @@ from types import FrameType
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from pipeline.errors import Interrupted
+from pipeline import Interrupted
 
 # billiard's pool sends this signal to the child running a task when its soft time limit is reached.
 SOFT_LIMIT_SIGNAL = getattr(signal, "SIGUSR1", None)

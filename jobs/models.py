@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from pipeline.types import DEFAULT_OPTIONS, RemixOptions
+from pipeline import DEFAULT_OPTIONS, RemixOptions
 
 MAX_SEED = 2**31 - 1  # the largest seed the database's integer column holds
 # Parts a finished job can hand out, in the order pages list them.

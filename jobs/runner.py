@@ -10,9 +10,7 @@ was stored for the job's results, so nothing half-written is left behind.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import shutil
 import threading
 import time
@@ -26,6 +24,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+import pipeline
 from assets_bank.for_jobs import prepare_job_assets
 from jobs import error_codes as codes
 from jobs import lifecycle
@@ -33,9 +32,7 @@ from jobs.interrupts import JobCancelled, JobTimedOut, soft_time_limit_raises_ti
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.stem_cache import StorageStemCache
 from jobs.storage import delete_tree, discard_results, download_file, result_prefix, upload_file
-from pipeline.errors import PipelineError
-from pipeline.separate.cache import PLAYED_STEMS
-from pipeline.types import Analysis, RemixOptions
+from pipeline import PLAYED_STEMS, Analysis, PipelineError, RemixOptions, jsonable
 
 logger = logging.getLogger(__name__)
 
@@ -203,11 +200,9 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
     analysis = Analysis.from_dict(job.analysis) if job.analysis else None
     result = _replay_cached(job, analysis, options, assets_dir, progress, stem_cache, work_dir)
     if result is None:
-        from pipeline import metalize
-
         input_name = Path(job.input_file.name).name
         input_path = download_file(job.input_file.name, work_dir / "in" / input_name)
-        result = metalize(
+        result = pipeline.metalize(
             input_path,
             work_dir / "out",
             options,
@@ -249,8 +244,6 @@ def _replay_cached(
     or decoding the song. None when they are not there (then the song is remixed from its stored file)."""
     if analysis is None or not job.stem_key:
         return None
-    from pipeline import replay
-
     progress("reusing", 0.0)
     fetching = time.perf_counter()
     cached = stem_cache.get(job.stem_key, PLAYED_STEMS)
@@ -259,7 +252,7 @@ def _replay_cached(
         return None
     fetched = round(time.perf_counter() - fetching, 3)
     vocals, other = cached.stems.pop("vocals"), cached.stems.pop("other")
-    result = replay(
+    result = pipeline.replay(
         vocals,
         other,
         analysis,
@@ -313,27 +306,3 @@ def store_outputs(job_id: Any, result: Any, work_dir: Path) -> dict[str, Any]:
     for (part, fmt, _path, _key), key in zip(plan, keys, strict=True):
         outputs.setdefault(part, {})[fmt] = key
     return outputs
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON: numpy scalars/arrays to Python, NaN/inf to None (PostgreSQL's jsonb refuses NaN)."""
-
-    def default(obj: Any) -> Any:
-        if isinstance(obj, Path):
-            return str(obj)
-        if hasattr(obj, "tolist"):
-            return obj.tolist()
-        if hasattr(obj, "item"):
-            return obj.item()
-        raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
-
-    def clean(obj: Any) -> Any:
-        if isinstance(obj, float) and not math.isfinite(obj):
-            return None
-        if isinstance(obj, dict):
-            return {str(k): clean(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [clean(v) for v in obj]
-        return obj
-
-    return clean(json.loads(json.dumps(value, default=default, allow_nan=True)))

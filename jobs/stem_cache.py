@@ -1,7 +1,7 @@
 """The workers' stem cache: entries in Django's storage (S3 in production), so every worker shares them.
 
 ``StorageStemCache`` is the pipeline's ``StemCache`` (get/put by key) over ``default_storage``: an entry is
-the files of ``pipeline.separate.cache.write_entry`` under ``stem-cache/<key>/``, the manifest uploaded last,
+the files of ``pipeline.stem_cache.write_entry`` under ``stem-cache/<key>/``, the manifest uploaded last,
 so a reader never takes a half-uploaded entry for a whole one. The files go through a scratch folder in
 ``METALIZER_WORK_DIR``. Entries no live job uses are deleted by ``purge_stem_cache`` once older than
 ``METALIZER_STEM_CACHE_TTL_HOURS`` (and by ``jobs.services`` when the last job using one is deleted).
@@ -23,8 +23,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from jobs.storage import STORAGE_ERRORS, delete_tree, download_file, list_tree, upload_file
-from pipeline.separate.cache import MANIFEST, CachedSong, read_entry, read_manifest, write_entry
-from pipeline.types import STEM_NAMES, Analysis, Stems
+from pipeline import STEM_NAMES, Analysis, CachedSong, Stems
+from pipeline import stem_cache as entry_format
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _scratch() -> Iterator[Path]:
 
 
 class StorageStemCache:
-    """A ``pipeline.separate.cache.StemCache`` kept in the site's file storage."""
+    """A ``pipeline.StemCache`` kept in the site's file storage."""
 
     def __repr__(self) -> str:
         return f"StorageStemCache({type(default_storage).__name__}:{PREFIX}/)"
@@ -61,17 +61,15 @@ class StorageStemCache:
         prefix = entry_prefix(key)
         try:
             with _scratch() as tmp:
-                download_file(f"{prefix}/{MANIFEST}", tmp / MANIFEST)
-                manifest = read_manifest(tmp)
+                download_file(f"{prefix}/{entry_format.MANIFEST}", tmp / entry_format.MANIFEST)
+                manifest = entry_format.read_manifest(tmp)
                 if manifest is None:
                     return None
-                files = [f"{name}.flac" for name in names] + (
-                    ["analysis.json"] if manifest.get("analysis") else []
-                )
+                files = entry_format.entry_files(manifest, names)
                 # A few files at once: an object store answers each request with some latency.
                 with ThreadPoolExecutor(max_workers=min(4, len(files))) as pool:
                     list(pool.map(lambda name: download_file(f"{prefix}/{name}", tmp / name), files))
-                return read_entry(tmp, names, manifest)
+                return entry_format.read_entry(tmp, names, manifest)
         except FileNotFoundError:
             return None
         except STORAGE_ERRORS as exc:
@@ -82,7 +80,7 @@ class StorageStemCache:
         """Upload the entry (manifest last). Storage errors propagate: the pipeline logs and carries on."""
         prefix = entry_prefix(key)
         with _scratch() as tmp:
-            for path in write_entry(tmp, stems, analysis):
+            for path in entry_format.write_entry(tmp, stems, analysis):
                 upload_file(path, f"{prefix}/{path.name}")
 
 
@@ -125,7 +123,7 @@ def purge_stem_cache(now: datetime | None = None, *, ttl_hours: int | None = Non
 
 def _expired(key: str, now: datetime, ttl: timedelta) -> bool:
     prefix = entry_prefix(key)
-    manifest = f"{prefix}/{MANIFEST}"
+    manifest = f"{prefix}/{entry_format.MANIFEST}"
     if default_storage.exists(manifest):
         return default_storage.get_modified_time(manifest) < now - ttl
     files = list_tree(prefix)  # empty for a folder an object store still lists after its last delete

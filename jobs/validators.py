@@ -14,8 +14,17 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from metalizer_site.uploads import NO_FILE, UploadRejected, clean_name, local_copy, sniff_audio, too_large
-from pipeline.audio_io import ACCEPTED_DESCRIPTION, ACCEPTED_EXTENSIONS, AudioInfo, format_duration, probe
-from pipeline.errors import EMPTY_FILE, NOT_AUDIO, UNSUPPORTED_FORMAT, PipelineError
+from pipeline import (
+    ACCEPTED_DESCRIPTION,
+    ACCEPTED_EXTENSIONS,
+    EMPTY_FILE,
+    NOT_AUDIO,
+    UNSUPPORTED_FORMAT,
+    AudioInfo,
+    PipelineError,
+    format_duration,
+    probe,
+)
 
 
 @dataclass(frozen=True)

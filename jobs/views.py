@@ -34,8 +34,7 @@ from jobs.results import (
 )
 from jobs.validators import duration_limit_text, validate_audio_upload
 from metalizer_site.uploads import UploadRejected, declared_too_large, human_bytes, too_large
-from pipeline.audio_io import ACCEPTED_EXTENSIONS
-from pipeline.types import PLAY_STAGES, STAGES
+from pipeline import ACCEPTED_EXTENSIONS, PLAY_STAGES, STAGES
 
 # The steps a listener sees, in order: the transfer itself, then the pipeline's own stages.
 STEP_LABELS = {

@@ -1,33 +1,114 @@
 """Metalizer's audio engine: a plain library; ``metalize`` remixes a song file, ``replay`` plays a song
 already separated and analysed again with other options (from a ``StemCache`` entry).
 
-It never imports Django; the web app calls it, never the reverse. Importing the package is cheap:
-the heavy libraries (torch, essentia, pedalboard) load on the first call.
+This is its front door: everything a caller needs is exported here, and the web app imports nothing else
+(``grep -rn "from pipeline\\." jobs assets_bank metalizer_site`` finds only tests). Two file formats the web
+app writes or keeps for the pipeline are exported as modules: ``asset_layout`` (the asset folder the
+asset bank writes) and ``stem_cache`` (a stem cache entry, for a cache kept in other storage).
+
+It never imports Django; the web app calls it, never the reverse. Importing the package is cheap: the heavy
+libraries (torch, essentia, pedalboard) load on the first call, and the names that need soundfile or the
+separators' package (probing a file, the stem cache, the CLI) load on first use.
 """
 
-from pipeline.errors import PipelineError
+from importlib import import_module
+
+from pipeline import asset_layout
+from pipeline.errors import (
+    ANALYSIS_FAILED,
+    ASSETS_MISSING,
+    CORRUPT_AUDIO,
+    EMPTY_FILE,
+    INVALID_OPTIONS,
+    NOT_AUDIO,
+    OUT_OF_MEMORY,
+    RENDER_FAILED,
+    SEPARATION_FAILED,
+    TOO_LONG,
+    TOO_SHORT,
+    UNSUPPORTED_FORMAT,
+    Interrupted,
+    PipelineError,
+)
 from pipeline.metalize import metalize
+from pipeline.plain_json import jsonable
 from pipeline.replay import replay
-from pipeline.types import Analysis, RemixOptions, RemixResult, SeparatorInfo
+from pipeline.types import (
+    DEFAULT_OPTIONS,
+    FEELS,
+    OUTPUT_FORMATS,
+    PLAY_STAGES,
+    SEPARATORS,
+    STAGES,
+    STEM_NAMES,
+    STYLES,
+    Analysis,
+    RemixOptions,
+    RemixResult,
+    SeparatorInfo,
+    Stems,
+)
+
+# name -> (module, attribute): loaded on first use, so importing the package stays cheap.
+_LAZY = {
+    "ACCEPTED_DESCRIPTION": ("pipeline.audio_io", "ACCEPTED_DESCRIPTION"),
+    "ACCEPTED_EXTENSIONS": ("pipeline.audio_io", "ACCEPTED_EXTENSIONS"),
+    "AudioInfo": ("pipeline.audio_io", "AudioInfo"),
+    "format_duration": ("pipeline.audio_io", "format_duration"),
+    "probe": ("pipeline.audio_io", "probe"),
+    "stem_cache": ("pipeline.separate.cache", None),
+    "CachedSong": ("pipeline.separate.cache", "CachedSong"),
+    "FileStemCache": ("pipeline.separate.cache", "FileStemCache"),
+    "StemCache": ("pipeline.separate.cache", "StemCache"),
+    "PLAYED_STEMS": ("pipeline.separate.cache", "PLAYED_STEMS"),
+    "add_remix_options": ("pipeline.cli", "add_remix_options"),
+    "run_cli": ("pipeline.cli", "main"),
+}
 
 __all__ = [
-    "Analysis",
-    "CachedSong",
-    "FileStemCache",
-    "PipelineError",
-    "RemixOptions",
-    "RemixResult",
-    "SeparatorInfo",
-    "StemCache",
+    # remixing
     "metalize",
     "replay",
+    "RemixOptions",
+    "DEFAULT_OPTIONS",
+    "RemixResult",
+    "Analysis",
+    "SeparatorInfo",
+    "Stems",
+    "STYLES",
+    "FEELS",
+    "OUTPUT_FORMATS",
+    "SEPARATORS",
+    "STAGES",
+    "PLAY_STAGES",
+    "STEM_NAMES",
+    "jsonable",
+    # errors and their codes
+    "PipelineError",
+    "Interrupted",
+    "EMPTY_FILE",
+    "NOT_AUDIO",
+    "CORRUPT_AUDIO",
+    "UNSUPPORTED_FORMAT",
+    "TOO_SHORT",
+    "TOO_LONG",
+    "SEPARATION_FAILED",
+    "ANALYSIS_FAILED",
+    "RENDER_FAILED",
+    "ASSETS_MISSING",
+    "INVALID_OPTIONS",
+    "OUT_OF_MEMORY",
+    # the files it reads and keeps
+    "asset_layout",
+    *_LAZY,
 ]
 
 
 def __getattr__(name: str) -> object:
-    # The stem cache needs soundfile and the separators' package: loaded on first use, not on import.
-    if name in ("CachedSong", "FileStemCache", "StemCache"):
-        from pipeline.separate import cache
-
-        return getattr(cache, name)
-    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    if name not in _LAZY:
+        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value

@@ -1,25 +1,5 @@
-"""Loads the asset directory: drum kits, cabinet impulse responses and MIDI riff seeds.
-
-Layout (the Django asset bank writes the same one)::
-
-    assets/
-      drums/<kit>/kit.json      {"name", "author", "licence", "source", "sample_rate",
-                                 "roles": {"<role>": [{"file": "kick-0.flac", "min": 0.0, "max": 0.2,
-                                                       "gain": 1.0}, ...]}}
-      drums/<kit>/LICENSE       licence and credit text, kept beside the samples
-      drums/<kit>/*.flac|*.wav  one file per velocity layer; layers sharing the same (min, max) range are
-                                round-robin alternatives
-      ir/<name>.wav             mono cabinet impulse response, 44.1 kHz (irs.json: where each came from)
-      ir/LICENSE
-      midi/<style>/*.mid        riff / motif / groove seeds for a style (role from the file-name prefix)
-      guitar/<pack>/samples.json  {"name", "samples": [{"file": "E2-palm-mute.flac", "role": "E2-palm-mute"},
-                                 ...]}: one DI note per file, role = note name, "-palm-mute" for a chug
-      defaults.json             {"drums": "<kit folder>", "ir": "<ir name>", "guitar": "<guitar folder>"}:
-                                what is played by default; any key may be left out (then DEFAULT_KIT /
-                                DEFAULT_IR / DEFAULT_GUITAR)
-
-Roles a kit should provide: kick, snare, hihat-closed, hihat-open, ride, crash, china, tom-high, tom-mid,
-tom-low. Velocities are 0..1. ``gain`` restores the layer's recorded level (files are peak-normalised).
+"""Loads the asset directory: drum kits, cabinet impulse responses, guitar DI notes and MIDI riff seeds, laid
+out as ``pipeline.asset_layout`` says (the Django asset bank writes the same layout).
 
 No layout can stop a remix: ``load_kit``, ``load_ir`` and ``load_guitar`` fall back to the packs shipped in
 ``SHIPPED_ASSETS_DIR`` (with a warning in the log) when what a folder names is missing, malformed or does not
@@ -31,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +21,19 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from pipeline.asset_layout import (
+    DRUM_ROLES,
+    GUITAR_MANIFEST,
+    KIT_MANIFEST,
+    MIDI_SUFFIX,
+    default_guitar,
+    default_names,
+    guitar_dir,
+    ir_path,
+    kit_dir,
+    midi_dir,
+    note_role_pitch,
+)
 from pipeline.errors import ASSETS_MISSING, PipelineError
 from pipeline.types import SAMPLE_RATE
 
@@ -49,29 +41,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SHIPPED_ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"  # the repo's default packs
-DRUM_ROLES = (
-    "kick",
-    "snare",
-    "hihat-closed",
-    "hihat-open",
-    "ride",
-    "crash",
-    "china",
-    "tom-high",
-    "tom-mid",
-    "tom-low",
-)
-DEFAULT_KIT = "forzee-stereo"  # used when defaults.json is absent or names no kit
-DEFAULT_IR = "cannibal-corpse-vile"
 # The right rhythm guitar's cabinet when installed: a second, brighter high-gain cab against the main one
 # (real doubles use two amps/cabs). When absent, or when it is the main IR, both sides share the main IR.
 PAIR_IR = "slayer-christ-illusion"
-DEFAULTS_FILE = "defaults.json"
-DEFAULT_GUITAR = "fluid-r3"
-NOTE_ROLE = re.compile(
-    r"^(?P<name>[A-G])(?P<accidental>#|b)?(?P<octave>-?\d)(?:-(?P<articulation>[a-z-]+))?$"
-)
-NOTE_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,41 +114,6 @@ def _or_shipped(read: Callable[[Path, str], T], what: str, assets_dir: Path, nam
         return read(SHIPPED_ASSETS_DIR, shipped)
 
 
-def list_kits(assets_dir: Path) -> list[str]:
-    return sorted(p.parent.name for p in (Path(assets_dir) / "drums").glob("*/kit.json"))
-
-
-def list_irs(assets_dir: Path) -> list[str]:
-    return sorted(p.stem for p in (Path(assets_dir) / "ir").glob("*.wav"))
-
-
-def default_names(assets_dir: Path) -> tuple[str, str]:
-    """(kit folder, IR name) played by default: from ``defaults.json``, else DEFAULT_KIT / DEFAULT_IR.
-
-    A malformed ``defaults.json``, or a name in it that would leave the folder, is ignored (and logged): the
-    shipped names are used instead, never a path outside the folder.
-    """
-    path = Path(assets_dir) / DEFAULTS_FILE
-    if not path.is_file():
-        return DEFAULT_KIT, DEFAULT_IR
-    try:
-        chosen = json.loads(path.read_text())
-    except (OSError, ValueError):
-        chosen = None
-    if not isinstance(chosen, dict):
-        logger.warning("%s in %s is malformed; the shipped defaults are played", DEFAULTS_FILE, assets_dir)
-        return DEFAULT_KIT, DEFAULT_IR
-    kit, ir = chosen.get("drums") or DEFAULT_KIT, chosen.get("ir") or DEFAULT_IR
-    return _safe_name(kit, DEFAULT_KIT, assets_dir), _safe_name(ir, DEFAULT_IR, assets_dir)
-
-
-def _safe_name(value: object, default: str, assets_dir: Path) -> str:
-    if isinstance(value, str) and value and not value.startswith(".") and not {"/", "\\"} & set(value):
-        return value
-    logger.warning("%s in %s names an invalid asset %r; %s plays", DEFAULTS_FILE, assets_dir, value, default)
-    return default
-
-
 def load_kit(assets_dir: Path, name: str | None = None) -> DrumKit:
     """The drum kit to play (the folder's default when ``name`` is None); when it is missing, malformed,
     lacks a role or a file does not decode, the shipped default kit (see ``read_kit`` for the strict one)."""
@@ -193,15 +130,15 @@ def read_kit(assets_dir: Path, name: str | None = None) -> DrumKit:
     """
     if name is None:
         name = default_names(assets_dir)[0]
-    manifest = Path(assets_dir).resolve() / "drums" / name / "kit.json"
+    manifest = kit_dir(Path(assets_dir).resolve(), name) / KIT_MANIFEST
     stamp = manifest.stat().st_mtime_ns if manifest.is_file() else 0
     return _load_kit_cached(str(Path(assets_dir).resolve()), name, stamp)
 
 
 @lru_cache(maxsize=4)
 def _load_kit_cached(assets_dir: str, name: str, _stamp: int) -> DrumKit:
-    kit_dir = Path(assets_dir) / "drums" / name
-    manifest_path = kit_dir / "kit.json"
+    folder = kit_dir(Path(assets_dir), name)
+    manifest_path = folder / KIT_MANIFEST
     if not manifest_path.is_file():
         raise PipelineError(ASSETS_MISSING, f"Drum kit '{name}' is not installed ({manifest_path} missing).")
     try:
@@ -222,8 +159,8 @@ def _load_kit_cached(assets_dir: str, name: str, _stamp: int) -> DrumKit:
                 gain = float(spec.get("gain", 1.0))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise PipelineError(ASSETS_MISSING, f"Drum kit '{name}' has a malformed layer.") from exc
-            path = kit_dir / file
-            if not path.resolve().is_relative_to(kit_dir.resolve()) or not path.is_file():
+            path = folder / file
+            if not path.resolve().is_relative_to(folder.resolve()) or not path.is_file():
                 raise PipelineError(ASSETS_MISSING, f"Drum kit '{name}' is missing {file}.")
             layers.append(DrumLayer(audio=_read_audio(path), vel_min=vel_min, vel_max=vel_max, gain=gain))
         roles[role] = tuple(sorted(layers, key=lambda layer: layer.vel_min))
@@ -231,7 +168,7 @@ def _load_kit_cached(assets_dir: str, name: str, _stamp: int) -> DrumKit:
         name=str(manifest.get("name", name)),
         author=str(manifest.get("author", "")),
         licence=str(manifest.get("licence", "")),
-        path=kit_dir,
+        path=folder,
         roles=roles,
     )
 
@@ -249,7 +186,7 @@ def read_ir(assets_dir: Path, name: str | None = None) -> np.ndarray:
     normalised to unit energy; PipelineError(ASSETS_MISSING) when it is missing, unreadable or silent."""
     if name is None:
         name = default_names(assets_dir)[1]
-    path = Path(assets_dir) / "ir" / f"{name}.wav"
+    path = ir_path(assets_dir, name)
     if not path.is_file():
         raise PipelineError(ASSETS_MISSING, f"Cabinet impulse response '{name}' is not installed.")
     ir = _read_audio(path)[0].astype(np.float64)
@@ -262,7 +199,7 @@ def read_ir(assets_dir: Path, name: str | None = None) -> np.ndarray:
 def load_pair_ir(assets_dir: Path, main_ir: str) -> tuple[str, np.ndarray] | None:
     """(name, IR) of the right guitar's second cabinet; None when it is not installed, does not load or is
     the main IR."""
-    if main_ir == PAIR_IR or not (Path(assets_dir) / "ir" / f"{PAIR_IR}.wav").is_file():
+    if main_ir == PAIR_IR or not ir_path(assets_dir, PAIR_IR).is_file():
         return None
     try:
         return PAIR_IR, read_ir(assets_dir, PAIR_IR)
@@ -288,30 +225,6 @@ class GuitarSamples:
         return best, self.notes[(best, mute)]
 
 
-def note_role_pitch(role: str) -> tuple[int, bool] | None:
-    """("E2" -> (40, False), "E2-palm-mute" -> (40, True)); None for a role that is not a plain/muted note."""
-    m = NOTE_ROLE.match(role)
-    if not m or m["articulation"] not in (None, "palm-mute"):
-        return None
-    shift = {"#": 1, "b": -1}.get(m["accidental"] or "", 0)
-    return NOTE_CLASS[m["name"]] + shift + 12 * (int(m["octave"]) + 1), m["articulation"] == "palm-mute"
-
-
-def default_guitar(assets_dir: Path) -> str | None:
-    """The guitar folder played: ``defaults.json``'s "guitar", else DEFAULT_GUITAR, else the only one."""
-    root = Path(assets_dir) / "guitar"
-    path = Path(assets_dir) / DEFAULTS_FILE
-    if path.is_file():
-        try:
-            named = json.loads(path.read_text()).get("guitar")
-        except (ValueError, AttributeError):
-            named = None  # default_names reports a malformed defaults.json
-        if isinstance(named, str) and "/" not in named and not named.startswith("."):
-            return named
-    folders = sorted(p.parent.name for p in root.glob("*/samples.json"))
-    return DEFAULT_GUITAR if DEFAULT_GUITAR in folders else (folders[0] if folders else None)
-
-
 def load_guitar(assets_dir: Path, name: str | None = None) -> GuitarSamples | None:
     """The guitar pack's DI notes; None when no pack (or no note in it) is installed, and the rhythm guitars
     then fall back to the Karplus-Strong model. A pack that is there but broken (malformed manifest, a file
@@ -330,7 +243,7 @@ def read_guitar(assets_dir: Path, name: str | None = None) -> GuitarSamples | No
     name = name or default_guitar(assets_dir)
     if name is None:
         return None
-    manifest = Path(assets_dir).resolve() / "guitar" / name / "samples.json"
+    manifest = guitar_dir(Path(assets_dir).resolve(), name) / GUITAR_MANIFEST
     if not manifest.is_file():
         return None
     return _load_guitar_cached(str(manifest), manifest.stat().st_mtime_ns)
@@ -365,7 +278,7 @@ def _load_guitar_cached(manifest: str, _stamp: int) -> GuitarSamples | None:
 
 def midi_seeds(assets_dir: Path, style: str) -> list[Path]:
     """MIDI riff/groove seeds shipped for a style (may be empty); files that do not parse are left out."""
-    return [p for p in sorted((Path(assets_dir) / "midi" / style).glob("*.mid")) if _parses_as_midi(p)]
+    return [p for p in sorted(midi_dir(assets_dir, style).glob(f"*{MIDI_SUFFIX}")) if _parses_as_midi(p)]
 
 
 def _parses_as_midi(path: Path) -> bool:

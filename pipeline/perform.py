@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import OUT_OF_MEMORY, PipelineError
+from pipeline.plain_json import json_default
 from pipeline.progress import ProgressTracker
 from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions, RemixResult, SeparatorInfo
 
@@ -85,7 +86,7 @@ def perform(
             stem_cache_key=stem_cache_key,
         )
         summary = result.to_dict() | {"facts": performance.facts, "mix_wav": "mix.wav"}
-        result.result_json.write_text(json.dumps(summary, indent=2, default=_json_default))
+        result.result_json.write_text(json.dumps(summary, indent=2, default=json_default))
         return _publish(result, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -110,13 +111,3 @@ def _publish(result: RemixResult, out_dir: Path) -> RemixResult:
     result.midi = {k: moved(v) for k, v in result.midi.items()}
     result.pictures = {k: moved(v) for k, v in result.pictures.items()}
     return result
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from assets_bank.models import DRUM_ROLES, Asset, Kind, Pack
-from pipeline.assets import DEFAULT_GUITAR, DEFAULT_IR, DEFAULT_KIT
+from assets_bank.models import Asset, Kind, Pack
+from pipeline.asset_layout import DEFAULT_GUITAR, DEFAULT_IR, DEFAULT_KIT, DRUM_ROLES
 
 pytestmark = pytest.mark.django_db
 

@@ -10,20 +10,12 @@ import pytest
 from django.conf import settings
 
 from assets_bank.materialize import materialize, materialize_cached
-from assets_bank.models import DRUM_ROLES, Kind
+from assets_bank.models import Kind
 from assets_bank.services import add_asset, create_pack, make_default, set_active
 from assets_bank.tests.conftest import audio_bytes, midi_bytes, tone_burst
 from pipeline.arrange.seeds import load_riff_seeds
-from pipeline.assets import (
-    DEFAULT_GUITAR,
-    DEFAULT_IR,
-    DEFAULT_KIT,
-    default_names,
-    load_guitar,
-    load_ir,
-    load_kit,
-    midi_seeds,
-)
+from pipeline.asset_layout import DEFAULT_GUITAR, DEFAULT_IR, DEFAULT_KIT, DRUM_ROLES, default_names
+from pipeline.assets import load_guitar, load_ir, load_kit, midi_seeds
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from assets_bank.materialize import materialize
 from assets_bank.models import Asset
 from assets_bank.tests.conftest import audio_bytes, tone_burst, upload
 from metalizer_site.tests.integration import services
-from pipeline.assets import DEFAULT_KIT, load_kit
+from pipeline.asset_layout import DEFAULT_KIT
+from pipeline.assets import load_kit
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -10,7 +10,7 @@ from rest_framework.fields import empty
 
 from jobs.api import job_facts
 from jobs.models import AUDIO_FORMATS, MAX_SEED, Job
-from pipeline.types import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, STYLES
+from pipeline import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, STYLES
 
 
 class RemixOptionsSerializer(serializers.Serializer):

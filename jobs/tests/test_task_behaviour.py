@@ -6,9 +6,10 @@ import pytest
 from django.core.files.storage import default_storage
 
 from jobs.models import Job
-from jobs.runner import JobCancelled, ProgressWriter, jsonable
+from jobs.runner import JobCancelled, ProgressWriter
 from jobs.tasks import backoff_delay
 from jobs.tests.helpers import stored_files
+from pipeline import jsonable
 
 pytestmark = pytest.mark.django_db
 

@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 import soundfile as sf
 
+from pipeline.plain_json import json_default
 from pipeline.types import SAMPLE_RATE, STEM_NAMES, Analysis, SeparatorInfo, Stems
 
 MANIFEST = "manifest.json"
@@ -77,6 +78,16 @@ def song_key(path: str | Path, separator_id: str) -> str:
 # --- One entry in a local folder ------------------------------------------------------------------------
 
 
+def stem_file(name: str) -> str:
+    """The file a stem is stored in, inside its entry's folder."""
+    return f"{name}.flac"
+
+
+def entry_files(manifest: dict, names: Sequence[str] = STEM_NAMES) -> list[str]:
+    """The files beside the manifest a reader needs for the stems ``names`` (and the analysis, if stored)."""
+    return [stem_file(name) for name in names] + ([ANALYSIS] if manifest.get("analysis") else [])
+
+
 def write_entry(folder: Path, stems: Stems, analysis: Analysis | None = None) -> list[Path]:
     """Write an entry's files into ``folder``; returns them in upload order (the manifest last)."""
     folder = Path(folder)
@@ -88,7 +99,7 @@ def write_entry(folder: Path, stems: Stems, analysis: Analysis | None = None) ->
         stem = arrays[name]
         gain = max(float(np.abs(stem).max(initial=0.0)), 1.0)
         gains[name] = gain
-        path = folder / f"{name}.flac"
+        path = folder / stem_file(name)
         with sf.SoundFile(
             path, "w", samplerate=SAMPLE_RATE, channels=2, subtype="PCM_24", format="FLAC"
         ) as out:
@@ -97,7 +108,7 @@ def write_entry(folder: Path, stems: Stems, analysis: Analysis | None = None) ->
         files.append(path)
     if analysis is not None:
         files.append(folder / ANALYSIS)
-        files[-1].write_text(json.dumps(analysis.to_dict(), default=_json_default))
+        files[-1].write_text(json.dumps(analysis.to_dict(), default=json_default))
     manifest = {
         "format": FORMAT_VERSION,
         "separator": stems.separator.name,
@@ -130,7 +141,7 @@ def read_entry(
             return None
         frames = int(manifest["frames"])
         stems = {
-            name: _read_stem(folder / f"{name}.flac", frames, float(manifest["gains"][name]))
+            name: _read_stem(folder / stem_file(name), frames, float(manifest["gains"][name]))
             for name in names
         }
         analysis = None
@@ -156,14 +167,6 @@ def _read_stem(path: Path, frames: int, gain: float) -> np.ndarray:
             done += len(block)
     stem *= np.float32(gain)
     return stem
-
-
-def _json_default(value: object) -> object:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
 # --- A folder of entries --------------------------------------------------------------------------------

@@ -12,22 +12,24 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipeline.assets import (
+from pipeline.asset_layout import (
     DEFAULT_GUITAR,
     DEFAULT_IR,
     DEFAULT_KIT,
     DRUM_ROLES,
-    PAIR_IR,
     default_guitar,
     default_names,
     list_irs,
     list_kits,
+    note_role_pitch,
+)
+from pipeline.assets import (
+    PAIR_IR,
     load_guitar,
     load_ir,
     load_kit,
     load_pair_ir,
     midi_seeds,
-    note_role_pitch,
     read_guitar,
     read_ir,
     read_kit,

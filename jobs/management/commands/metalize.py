@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from pipeline.cli import add_remix_options, main
+from pipeline import add_remix_options, run_cli
 
 
 class Command(BaseCommand):
@@ -35,6 +35,6 @@ class Command(BaseCommand):
             argv.append("--no-cache")
         if options["quiet"]:
             argv.append("--quiet")
-        code = main(argv)
+        code = run_cli(argv)
         if code:
             raise CommandError(f"metalize failed (exit status {code}).", returncode=code)
