@@ -1,8 +1,8 @@
 """Adding and removing assets, packs and defaults: the one place that writes the bank.
 
-ZIP import/export live in ``assets_bank.archives`` and the pipeline's view of the bank in
-``assets_bank.materialize``; both are re-exported here (``import_pack_zip``, ``export_pack_zip``,
-``materialize``) so callers have one module to reach for.
+ZIP import/export live in ``assets_bank.archives`` (``import_pack_zip`` and ``export_pack_zip`` here hand
+over to it, so the admin has one module to reach for); the pipeline's view of the bank is
+``assets_bank.materialize``, which only ``assets_bank.for_jobs`` calls.
 """
 
 from __future__ import annotations
@@ -100,11 +100,6 @@ def add_asset(
     return asset
 
 
-def add_uploaded_asset(pack: Pack, uploaded: UploadedFile, *, role: str, **kwargs: Any) -> Asset:
-    with uploaded_path(uploaded) as path:
-        return add_asset(pack, path, filename=uploaded.name or path.name, role=role, **kwargs)
-
-
 def refusal_to_remove(asset: Asset) -> str | None:
     """Why ``asset`` may not leave its pack (deleted, moved or given another role), or None when it may.
 
@@ -172,9 +167,3 @@ def export_pack_zip(pack: Pack, dest: IO[bytes]) -> None:
     from assets_bank.archives import export_pack_zip as _export
 
     _export(pack, dest)
-
-
-def materialize(dest_dir: Path, **kwargs: Any) -> dict[str, Any]:
-    from assets_bank.materialize import materialize as _materialize
-
-    return _materialize(dest_dir, **kwargs)

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from django.db import transaction
+from django.urls import reverse
 
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.storage import download_file, result_prefix, upload_file
@@ -51,6 +52,12 @@ PART_LABELS = {
 
 class PartUnavailable(Exception):
     pass
+
+
+def result_url(job: Job, part: str, fmt: str | None = None) -> str:
+    """The path that downloads ``part`` of ``job`` (in ``fmt``; without one, the part's own format)."""
+    url = reverse("job-result", args=[job.pk]) + f"?part={part}"
+    return url + f"&format={fmt}" if fmt else url
 
 
 def default_format(job: Job, part: str) -> str:

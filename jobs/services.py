@@ -57,6 +57,17 @@ class Caller:
     user: Any = None
     session_key: str = ""
 
+    @classmethod
+    def of(cls, request: Any, *, create_session: bool = False) -> Caller:
+        """The caller of a page or API request: its signed-in user (session or token), else its browser
+        session, which ``create_session`` starts when it has none yet (before the caller's first job)."""
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return cls(user=user)
+        if create_session and not request.session.session_key:
+            request.session.create()
+        return cls(session_key=request.session.session_key or "")
+
     @property
     def is_user(self) -> bool:
         return self.user is not None and getattr(self.user, "is_authenticated", False)
@@ -156,7 +167,7 @@ def next_take_seed(job: Job) -> int:
 
 
 def enqueue(job: Job) -> None:
-    """Give the job a fresh task id and send it to the heavy queue."""
+    """Give the job a fresh task id and send it to the heavy queue (``CELERY_TASK_ROUTES``)."""
     from kombu.exceptions import KombuError, OperationalError
 
     from jobs.tasks import process_job
@@ -168,12 +179,12 @@ def enqueue(job: Job) -> None:
     job.celery_task_id, job.queued_at = task_id, now
     try:
         if settings.CELERY_TASK_ALWAYS_EAGER:
-            process_job.apply_async(args=[str(job.pk)], task_id=task_id, queue="heavy")
+            process_job.apply_async(args=[str(job.pk)], task_id=task_id)
         else:
             ensure_broker_dirs()  # the web app may take an upload before the embedded worker first ran
             # A fresh connection per upload: a broker that went away is noticed now, not via a stale pool.
             with process_job.app.connection_for_write() as conn:
-                process_job.apply_async(args=[str(job.pk)], task_id=task_id, queue="heavy", connection=conn)
+                process_job.apply_async(args=[str(job.pk)], task_id=task_id, connection=conn)
     except (OperationalError, KombuError, ConnectionError, OSError, TimeoutError) as exc:
         logger.error("could not queue job %s: %s", job.pk, exc)
         raise QueueUnavailable(codes.message(codes.QUEUE_UNAVAILABLE)) from exc

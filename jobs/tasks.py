@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 from celery import shared_task
-from django.conf import settings
 
 from jobs import services
 from jobs.runner import RetryLater, run_job
@@ -18,17 +17,12 @@ def backoff_delay(retries: int, *, base_s: float = 30.0, cap_s: float = 600.0) -
     return random.uniform(base_s / 2, min(cap_s, base_s * 2**retries))
 
 
-@shared_task(
-    bind=True,
-    name="jobs.tasks.process_job",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=settings.METALIZER_TASK_SOFT_TIME_LIMIT_S,
-    time_limit=settings.METALIZER_TASK_TIME_LIMIT_S,
-    max_retries=MAX_RETRIES,
-)
+@shared_task(bind=True, name="jobs.tasks.process_job", max_retries=MAX_RETRIES)
 def process_job(self, job_id: str) -> str:
-    """Remix one job. Receives the id only; the row holds everything else."""
+    """Remix one job. Receives the id only; the row holds everything else.
+
+    Its queue (heavy), late acks, redelivery when a worker is lost and its time limits are set once, in
+    settings (``CELERY_TASK_*``)."""
     try:
         return run_job(
             job_id,

@@ -30,6 +30,7 @@ from jobs.results import (
     default_format,
     download_name,
     original_key,
+    result_url,
     stem_parts,
 )
 from jobs.validators import duration_limit_text, validate_audio_upload
@@ -60,12 +61,6 @@ STEP_HINTS = {
 STEPS = ("uploading", *(name for name, _share in STAGES))
 # A re-style plays the stems and analysis its source already has: no upload, separation or analysis.
 REPLAY_STEPS = ("reusing", *(name for name, _share in PLAY_STAGES))
-
-
-def page_caller(request: HttpRequest) -> services.Caller:
-    if request.user.is_authenticated:
-        return services.Caller(user=request.user)
-    return services.Caller(session_key=request.session.session_key or "")
 
 
 def _limits() -> dict[str, Any]:
@@ -109,9 +104,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         elif form.is_valid():
             try:
                 validated = validate_audio_upload(request.FILES.get("file"))
-                if not request.user.is_authenticated and not request.session.session_key:
-                    request.session.create()
-                job = services.create_job(validated, form.options(), page_caller(request))
+                caller = services.Caller.of(request, create_session=True)
+                job = services.create_job(validated, form.options(), caller)
                 return redirect("jobs:detail", job_id=job.pk)
             except UploadRejected as exc:
                 error = exc
@@ -165,11 +159,6 @@ def hours_left(job: Job, now: Any = None) -> int:
     """Whole hours until the job and its files are deleted (0 once expired)."""
     remaining = (job.expires_at - (now or timezone.now())).total_seconds()
     return max(0, math.ceil(remaining / 3600))
-
-
-def result_url(job: Job, part: str, fmt: str | None = None) -> str:
-    url = reverse("job-result", args=[job.pk]) + f"?part={part}"
-    return url + f"&format={fmt}" if fmt else url
 
 
 def job_downloads(job: Job) -> list[dict[str, Any]]:
@@ -263,7 +252,7 @@ def describe_options(job: Job) -> str:
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = get_object_or_404(Job.objects.select_related("source"), pk=job_id)
     now = timezone.now()
-    caller = page_caller(request)
+    caller = services.Caller.of(request)
     is_owner = caller.owns(job)
     versions = song_versions(job, caller) if is_owner else []
     context = {
@@ -286,7 +275,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
 
 
 def job_list(request: HttpRequest) -> HttpResponse:
-    caller = page_caller(request)
+    caller = services.Caller.of(request)
     jobs = Job.objects.owned_by(user=caller.user, session_key=caller.session_key).order_by("-created_at")
     now = timezone.now()
     rows = [
@@ -312,7 +301,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 
 def _owned_or_403(request: HttpRequest, job: Job, action: str) -> HttpResponse | None:
-    if page_caller(request).owns(job):
+    if services.Caller.of(request).owns(job):
         return None
     return HttpResponseForbidden(f"Only the browser that created this remix can {action} it.")
 
@@ -350,7 +339,7 @@ def job_remix(request: HttpRequest, job_id: Any) -> HttpResponse:
         messages.error(request, f"Too many remixes in a short time. Try again in {wait} s.")
         return redirect(back)
     try:
-        job = services.create_remix(source, options, page_caller(request))
+        job = services.create_remix(source, options, services.Caller.of(request))
     except (services.SourceUnavailable, services.QueueUnavailable) as exc:
         messages.error(request, str(exc))
         return redirect(back)

@@ -10,6 +10,7 @@ from rest_framework.fields import empty
 
 from jobs.api import job_facts
 from jobs.models import AUDIO_FORMATS, MAX_SEED, Job
+from jobs.results import result_url
 from pipeline import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, STYLES
 
 
@@ -59,13 +60,6 @@ class JobCreatedSerializer(serializers.Serializer):
 
 def job_api_url(request: Any, job: Job) -> str:
     return request.build_absolute_uri(reverse("job-detail", args=[job.pk]))
-
-
-def result_url(request: Any, job: Job, part: str, fmt: str | None = None) -> str:
-    url = reverse("job-result", args=[job.pk]) + f"?part={part}"
-    if fmt:
-        url += f"&format={fmt}"
-    return request.build_absolute_uri(url)
 
 
 class ReusedSerializer(serializers.Serializer):
@@ -136,6 +130,10 @@ class JobSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DictField())
     def get_links(self, job: Job) -> dict[str, Any]:
         request = self.context["request"]
+
+        def download(part: str, fmt: str | None = None) -> str:
+            return request.build_absolute_uri(result_url(job, part, fmt))
+
         links: dict[str, Any] = {
             "self": job_api_url(request, job),
             "page": request.build_absolute_uri(reverse("jobs:detail", args=[job.pk])),
@@ -147,15 +145,15 @@ class JobSerializer(serializers.ModelSerializer):
             links["source"] = request.build_absolute_uri(reverse("job-detail", args=[job.source_id]))
         if job.input_file:
             original_format = Path(job.input_file.name).suffix.lstrip(".").lower()
-            links["downloads"]["original"] = {original_format: result_url(request, job, "original")}
+            links["downloads"]["original"] = {original_format: download("original")}
         if job.is_ready:
             links["remix"] = request.build_absolute_uri(reverse("job-remix", args=[job.pk]))
-            links["downloads"]["stems"] = {"zip": result_url(request, job, "stems")}
-            links["picture"] = {fmt: result_url(request, job, "picture", fmt) for fmt in ("png", "svg")}
+            links["downloads"]["stems"] = {"zip": download("stems")}
+            links["picture"] = {fmt: download("picture", fmt) for fmt in ("png", "svg")}
             for part in job.available_parts():
-                links["result"][part] = result_url(request, job, part)
+                links["result"][part] = download(part)
                 formats = ["zip"] if part == "midi" else list(AUDIO_FORMATS)
                 links["downloads"][part] = {
-                    fmt: result_url(request, job, part, None if part == "midi" else fmt) for fmt in formats
+                    fmt: download(part, None if part == "midi" else fmt) for fmt in formats
                 }
         return links

@@ -47,19 +47,6 @@ from metalizer_site.downloads import serve_stored
 from metalizer_site.uploads import UploadRejected, declared_too_large, too_large, upload_cap
 
 
-def caller_for(request: Any) -> services.Caller:
-    """The API caller: a token/session user, else the browser session (created on demand)."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return services.Caller(user=user)
-    return services.Caller(session_key=request.session.session_key or "")
-
-
-def ensure_session(request: Any) -> None:
-    if not request.session.session_key:
-        request.session.create()
-
-
 def get_job_or_404(pk: Any) -> Job:
     try:
         job_id = uuid.UUID(str(pk))
@@ -118,7 +105,7 @@ class JobViewSet(viewsets.ViewSet):
     @extend_schema(parameters=[INCLUDE_PARAMETER], responses={200: JobSerializer(many=True)})
     def list(self, request: Request) -> Response:
         context = {"request": request, "include": included(request)}
-        caller = caller_for(request)
+        caller = services.Caller.of(request)
         jobs = Job.objects.owned_by(user=caller.user, session_key=caller.session_key)
         return Response(JobSerializer(jobs, many=True, context=context).data)
 
@@ -144,10 +131,7 @@ class JobViewSet(viewsets.ViewSet):
             upload = validate_audio_upload(request.FILES.get("file"))
         except UploadRejected as exc:
             raise ApiError(exc.code, exc.message, exc.status) from None
-        caller = caller_for(request)
-        if not caller.is_user:
-            ensure_session(request)
-            caller = caller_for(request)
+        caller = services.Caller.of(request, create_session=True)
         try:
             job = services.create_job(upload, dict(options.validated_data), caller)
         except services.QueueUnavailable as exc:
@@ -184,7 +168,7 @@ class JobViewSet(viewsets.ViewSet):
     @extend_schema(responses={204: None, 403: ErrorSerializer, 404: ErrorSerializer})
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         job = get_job_or_404(pk)
-        if not caller_for(request).owns(job):
+        if not services.Caller.of(request).owns(job):
             raise ApiError(
                 codes.FORBIDDEN,
                 "Only the browser session or API token that created this job can delete it.",
@@ -226,7 +210,7 @@ class JobViewSet(viewsets.ViewSet):
     )
     def remix(self, request: Request, pk: str | None = None) -> Response:
         source = get_job_or_404(pk)
-        caller = caller_for(request)
+        caller = services.Caller.of(request)
         if not caller.owns(source):
             raise ApiError(
                 codes.FORBIDDEN,
