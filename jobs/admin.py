@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from jobs import services
-from jobs.models import Job
+from jobs.models import OPTION_FIELDS, Job
 
 
 @admin.register(Job)
@@ -57,12 +57,7 @@ class JobAdmin(admin.ModelAdmin):
         "status",
         "stage",
         "progress_percent",
-        "style",
-        "intensity",
-        "output_format",
-        "keep_vocals",
-        "seed",
-        "feel",
+        *OPTION_FIELDS,
         "source_link",
         "input_file",
         "original_name",

@@ -1,7 +1,7 @@
 """Every error code a job, a song upload or the jobs API can end with: what it means and what to do about it.
 
 ``Job.error_code`` and the API's error ``code`` hold these codes; the job page shows a failed job's advice.
-The pipeline names its own codes in ``pipeline.errors`` (it cannot import Django) and they are listed here
+The pipeline names its own codes (``pipeline.ERROR_CODES``; it cannot import Django) and they are listed here
 with their advice; the codes only the web app raises are defined here. ``jobs/tests/test_error_codes.py``
 reads the source for every code the pipeline and the jobs app raise and checks each has an entry.
 """
@@ -10,38 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pipeline
 from metalizer_site.uploads import FILE_TOO_LARGE, NO_FILE
-from pipeline import (
-    ANALYSIS_FAILED,
-    ASSETS_MISSING,
-    CORRUPT_AUDIO,
-    EMPTY_FILE,
-    INVALID_OPTIONS,
-    NOT_AUDIO,
-    OUT_OF_MEMORY,
-    RENDER_FAILED,
-    SEPARATION_FAILED,
-    TOO_LONG,
-    TOO_SHORT,
-    UNSUPPORTED_FORMAT,
-)
 
 MAX_CODE_LENGTH = 64  # Job.error_code's column
 
-PIPELINE_CODES = (
-    EMPTY_FILE,
-    NOT_AUDIO,
-    CORRUPT_AUDIO,
-    UNSUPPORTED_FORMAT,
-    TOO_SHORT,
-    TOO_LONG,
-    SEPARATION_FAILED,
-    ANALYSIS_FAILED,
-    RENDER_FAILED,
-    ASSETS_MISSING,
-    INVALID_OPTIONS,
-    OUT_OF_MEMORY,
-)
 # What a job can end with besides the pipeline's own errors.
 CANCELLED = "cancelled"
 TIMEOUT = "timeout"
@@ -75,62 +48,62 @@ DEFAULT_ADVICE = "Upload the song again; if it keeps failing, try another song o
 ENTRIES = (
     # The pipeline's codes: the song itself, or playing it.
     ErrorCode(
-        EMPTY_FILE,
+        pipeline.EMPTY_FILE,
         "The file is empty.",
         "Upload the song file itself; this one was empty.",
     ),
     ErrorCode(
-        NOT_AUDIO,
+        pipeline.NOT_AUDIO,
         "The file is not audio.",
         "Export or convert the song to MP3, WAV or FLAC and upload that.",
     ),
     ErrorCode(
-        CORRUPT_AUDIO,
+        pipeline.CORRUPT_AUDIO,
         "The audio file is damaged or incomplete.",
         "The file looks damaged or cut off. Copy or export it again, then upload the new file.",
     ),
     ErrorCode(
-        UNSUPPORTED_FORMAT,
+        pipeline.UNSUPPORTED_FORMAT,
         "This kind of audio file is not supported.",
         "Convert the song to MP3, WAV or FLAC and upload that.",
     ),
     ErrorCode(
-        TOO_SHORT,
+        pipeline.TOO_SHORT,
         "The song is too short to remix.",
         "Upload a longer piece: at least a few seconds of music.",
     ),
     ErrorCode(
-        TOO_LONG,
+        pipeline.TOO_LONG,
         "The song is longer than the length limit.",
         "Trim the song (or upload one part of it) so it fits within the length limit.",
     ),
     ErrorCode(
-        SEPARATION_FAILED,
+        pipeline.SEPARATION_FAILED,
         "Splitting the song into vocals, drums, bass and the rest failed.",
         "Try again; if it fails again, try another song or a different part of it.",
     ),
     ErrorCode(
-        ANALYSIS_FAILED,
+        pipeline.ANALYSIS_FAILED,
         "The song's beat, key and sections could not be worked out.",
         "Songs with a clear beat work best. Try another part of the song or another song.",
     ),
     ErrorCode(
-        RENDER_FAILED,
+        pipeline.RENDER_FAILED,
         "Playing the metal parts failed.",
         "Try again with another style or intensity.",
     ),
     ErrorCode(
-        ASSETS_MISSING,
+        pipeline.ASSETS_MISSING,
         "The server is missing the sound packs the band plays.",
         "The server is missing sound packs; tell whoever runs this Metalizer.",
     ),
     ErrorCode(
-        INVALID_OPTIONS,
+        pipeline.INVALID_OPTIONS,
         "An option is not valid.",
         "Go back and pick the options again.",
     ),
     ErrorCode(
-        OUT_OF_MEMORY,
+        pipeline.OUT_OF_MEMORY,
         "The server ran out of memory on this song.",
         "Try again in a few minutes; if it fails again, upload a shorter song or one part of it.",
     ),

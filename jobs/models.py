@@ -16,6 +16,8 @@ MAX_SEED = 2**31 - 1  # the largest seed the database's integer column holds
 # Parts a finished job can hand out, in the order pages list them.
 RESULT_PARTS = ("mix", "vocals", "drums", "guitars", "bass", "other", "midi")
 AUDIO_FORMATS = ("wav", "mp3", "flac")
+# The columns holding the remix options: RemixOptions' fields but the separator (jobs leave it to "auto").
+OPTION_FIELDS = ("style", "intensity", "output_format", "keep_vocals", "seed", "feel")
 
 
 def default_expiry() -> Any:
@@ -144,14 +146,7 @@ class Job(models.Model):
 
     @property
     def options(self) -> dict[str, Any]:
-        return {
-            "style": self.style,
-            "intensity": self.intensity,
-            "output_format": self.output_format,
-            "keep_vocals": self.keep_vocals,
-            "seed": self.seed,
-            "feel": self.feel,
-        }
+        return {name: getattr(self, name) for name in OPTION_FIELDS}
 
     def remix_options(self) -> RemixOptions:
         """The pipeline's options for this row."""

@@ -6,7 +6,9 @@ links); static/js adds the upload progress bar, live polling, the A/B player and
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -300,10 +302,22 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/list.html", {"rows": rows, "groups": list(groups.values())})
 
 
-def _owned_or_403(request: HttpRequest, job: Job, action: str) -> HttpResponse | None:
-    if services.Caller.of(request).owns(job):
-        return None
-    return HttpResponseForbidden(f"Only the browser that created this remix can {action} it.")
+def owner_only(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """A POST about one job, for its creator only: the view gets the job; anyone else gets a 403 that says
+    who may ``action`` it."""
+
+    def decorate(view: Callable[[HttpRequest, Job], HttpResponse]) -> Callable[..., HttpResponse]:
+        @require_POST
+        @functools.wraps(view)
+        def checked(request: HttpRequest, job_id: Any) -> HttpResponse:
+            job = get_object_or_404(Job, pk=job_id)
+            if not services.Caller.of(request).owns(job):
+                return HttpResponseForbidden(f"Only the browser that created this remix can {action} it.")
+            return view(request, job)
+
+        return checked
+
+    return decorate
 
 
 def uploads_throttle_wait(request: HttpRequest) -> int | None:
@@ -314,13 +328,9 @@ def uploads_throttle_wait(request: HttpRequest) -> int | None:
     return math.ceil(throttle.wait() or 60)
 
 
-@require_POST
-def job_remix(request: HttpRequest, job_id: Any) -> HttpResponse:
+@owner_only("play in another style")
+def job_remix(request: HttpRequest, source: Job) -> HttpResponse:
     """Try another style: a new job plays this one's song with the options chosen (or another take)."""
-    source = get_object_or_404(Job, pk=job_id)
-    refused = _owned_or_403(request, source, "play in another style")
-    if refused:
-        return refused
     back = reverse("jobs:detail", args=[source.pk]) + "#remix"
     form = RemixForm(request.POST)
     if not form.is_valid():
@@ -346,12 +356,8 @@ def job_remix(request: HttpRequest, job_id: Any) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.pk)
 
 
-@require_POST
-def job_cancel(request: HttpRequest, job_id: Any) -> HttpResponse:
-    job = get_object_or_404(Job, pk=job_id)
-    refused = _owned_or_403(request, job, "cancel")
-    if refused:
-        return refused
+@owner_only("cancel")
+def job_cancel(request: HttpRequest, job: Job) -> HttpResponse:
     if services.cancel_job(job):
         messages.success(request, f"Cancelled the remix of “{job.original_name}”.")
     else:
@@ -359,12 +365,8 @@ def job_cancel(request: HttpRequest, job_id: Any) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.pk)
 
 
-@require_POST
-def job_delete(request: HttpRequest, job_id: Any) -> HttpResponse:
-    job = get_object_or_404(Job, pk=job_id)
-    refused = _owned_or_403(request, job, "delete")
-    if refused:
-        return refused
+@owner_only("delete")
+def job_delete(request: HttpRequest, job: Job) -> HttpResponse:
     try:
         services.delete_job(job)
     except services.StorageUnavailable as exc:

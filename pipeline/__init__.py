@@ -30,6 +30,7 @@ from pipeline.errors import (
     Interrupted,
     PipelineError,
 )
+from pipeline.errors import CODES as ERROR_CODES
 from pipeline.metalize import metalize
 from pipeline.plain_json import jsonable
 from pipeline.replay import replay
@@ -86,6 +87,7 @@ __all__ = [
     # errors and their codes
     "PipelineError",
     "Interrupted",
+    "ERROR_CODES",
     "EMPTY_FILE",
     "NOT_AUDIO",
     "CORRUPT_AUDIO",

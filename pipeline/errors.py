@@ -45,3 +45,17 @@ RENDER_FAILED = "render_failed"
 ASSETS_MISSING = "assets_missing"
 INVALID_OPTIONS = "invalid_options"
 OUT_OF_MEMORY = "out_of_memory"
+CODES = (
+    EMPTY_FILE,
+    NOT_AUDIO,
+    CORRUPT_AUDIO,
+    UNSUPPORTED_FORMAT,
+    TOO_SHORT,
+    TOO_LONG,
+    SEPARATION_FAILED,
+    ANALYSIS_FAILED,
+    RENDER_FAILED,
+    ASSETS_MISSING,
+    INVALID_OPTIONS,
+    OUT_OF_MEMORY,
+)

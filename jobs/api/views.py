@@ -45,6 +45,7 @@ from metalizer_site import api_params
 from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.downloads import serve_stored
 from metalizer_site.uploads import UploadRejected, declared_too_large, too_large, upload_cap
+from pipeline import INVALID_OPTIONS
 
 
 def get_job_or_404(pk: Any) -> Job:
@@ -220,9 +221,7 @@ class JobViewSet(viewsets.ViewSet):
         if not source.is_ready:
             raise not_ready_error(source)
         if not isinstance(request.data, Mapping):
-            raise ApiError(
-                codes.INVALID_OPTIONS, 'The body must be an object of options, e.g. {"style": "doom"}.'
-            )
+            raise ApiError(INVALID_OPTIONS, 'The body must be an object of options, e.g. {"style": "doom"}.')
         requested = RemixRequestSerializer.from_form_data(request.data)
         requested.is_valid(raise_exception=True)
         options = {**source.options, **requested.validated_data}

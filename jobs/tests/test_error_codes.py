@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import pipeline
 from jobs import error_codes
 from metalizer_site import uploads
 from pipeline import errors as pipeline_errors
@@ -124,10 +125,10 @@ def test_codes_passed_on_are_codes_raised_elsewhere():
 
 
 def test_every_code_the_pipeline_names_has_an_entry():
-    assert set(error_codes.PIPELINE_CODES) == {
+    assert set(pipeline.ERROR_CODES) == {
         value for name, value in vars(pipeline_errors).items() if name.isupper() and isinstance(value, str)
     }
-    assert set(error_codes.PIPELINE_CODES) <= set(error_codes.CODES)
+    assert set(pipeline.ERROR_CODES) <= set(error_codes.CODES)
 
 
 @pytest.mark.parametrize(

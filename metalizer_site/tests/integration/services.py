@@ -596,6 +596,33 @@ def start_web(
     return web, base
 
 
+@contextlib.contextmanager
+def private_stack(
+    migrated_env: Mapping[str, str], it_dir: Path, name: str, extra_env: Mapping[str, str]
+) -> Iterator[str]:
+    """gunicorn and a ready Celery worker with ``extra_env``, on a Redis db of their own (sharing the
+    session's database and bucket), their data folders and logs named after ``name``. Yields the web's base
+    URL; both are stopped and the Redis db given back afterwards."""
+    index = claim_redis_db(f"pytest-{name}-{uuid.uuid4().hex[:8]}")
+    env = {**migrated_env, "REDIS_URL": redis_url(index), **extra_env}
+    web = worker = None
+    try:
+        web, base = start_web(
+            {**env, "METALIZER_DATA_DIR": str(it_dir / f"data-web-{name}")},
+            it_dir / "logs" / f"web-{name}.log",
+        )
+        worker = start_ready_worker(
+            {**env, "METALIZER_DATA_DIR": str(it_dir / f"data-worker-{name}")},
+            it_dir / "logs" / f"worker-{name}.log",
+        )
+        yield base
+    finally:
+        for process in (worker, web):
+            if process is not None:
+                process.kill()
+        release_redis_db(index)
+
+
 def migrate(env: Mapping[str, str]) -> None:
     result = run_manage(["migrate", "--noinput"], env, timeout=180)
     if result.returncode != 0:

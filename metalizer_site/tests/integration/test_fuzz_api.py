@@ -33,30 +33,14 @@ def keyed_web(migrated_env: dict[str, str], it_dir: Path) -> Iterator[str]:
     """gunicorn with the asset API key set and a worker, on their own Redis db (the session's database and
     bucket): the fuzzing leaves the session's queue and worker alone. Throttles are raised so the fuzzer
     reaches the logic behind them (429 itself is checked by metalizer_site/tests/test_api_contract.py)."""
-    index = services.claim_redis_db(f"pytest-fuzz-{uuid.uuid4().hex[:8]}")
-    env = {
-        **migrated_env,
-        "REDIS_URL": services.redis_url(index),
+    extra = {
         "METALIZER_ASSETS_API_KEY": KEY,
         "METALIZER_THROTTLE_ANON": "1000000/hour",
         "METALIZER_THROTTLE_USER": "1000000/hour",
         "METALIZER_THROTTLE_UPLOADS": "1000000/hour",
     }
-    web = worker = None
-    try:
-        web, base = services.start_web(
-            {**env, "METALIZER_DATA_DIR": str(it_dir / "data-web-fuzz")}, it_dir / "logs" / "web-fuzz.log"
-        )
-        worker = services.start_ready_worker(
-            {**env, "METALIZER_DATA_DIR": str(it_dir / "data-worker-fuzz")},
-            it_dir / "logs" / "worker-fuzz.log",
-        )
+    with services.private_stack(migrated_env, it_dir, "fuzz", extra) as base:
         yield base
-    finally:
-        for process in (worker, web):
-            if process is not None:
-                process.kill()
-        services.release_redis_db(index)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ time-out's message: never another stage's error code, never a job left running."
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,28 +20,9 @@ SOFT_LIMIT_S = 10  # the settings' minimum; a 60 s song takes longer than that o
 @pytest.fixture(scope="module")
 def short_limit_web(migrated_env: dict[str, str], it_dir: Path) -> Iterator[str]:
     """gunicorn and a worker sharing their own Redis db, the worker with a 10 s soft time limit."""
-    index = services.claim_redis_db(f"pytest-time-limit-{uuid.uuid4().hex[:8]}")
-    env = {
-        **migrated_env,
-        "REDIS_URL": services.redis_url(index),
-        "METALIZER_TASK_SOFT_TIME_LIMIT_S": str(SOFT_LIMIT_S),
-        "METALIZER_TASK_TIME_LIMIT_S": "300",
-    }
-    web = worker = None
-    try:
-        web, base = services.start_web(
-            {**env, "METALIZER_DATA_DIR": str(it_dir / "data-web-limit")}, it_dir / "logs" / "web-limit.log"
-        )
-        worker = services.start_ready_worker(
-            {**env, "METALIZER_DATA_DIR": str(it_dir / "data-worker-limit")},
-            it_dir / "logs" / "worker-limit.log",
-        )
+    extra = {"METALIZER_TASK_SOFT_TIME_LIMIT_S": str(SOFT_LIMIT_S), "METALIZER_TASK_TIME_LIMIT_S": "300"}
+    with services.private_stack(migrated_env, it_dir, "limit", extra) as base:
         yield base
-    finally:
-        for process in (worker, web):
-            if process is not None:
-                process.kill()
-        services.release_redis_db(index)
 
 
 def test_a_song_longer_than_the_soft_time_limit_fails_as_a_timeout(
