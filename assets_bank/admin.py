@@ -136,7 +136,14 @@ class PackAdmin(admin.ModelAdmin):
     def playable(self, pack: Pack) -> SafeString:
         """The cheap check (roles held); the change page also reads and decodes every file."""
         problems = health.rule_problems(pack)
-        return _warning(problems, pack) if problems else _ok()
+        if not problems:
+            return _ok()
+        return format_html(
+            '<span class="pack-warning" style="color:#b35900" title="{}">'
+            "&#9888; Cannot be played as it is: {}</span>",
+            health.consequence(pack),
+            "; ".join(problems),
+        )
 
     @admin.display(description="Can remixes play it?")
     def playable_check(self, pack: Pack) -> SafeString:

@@ -178,7 +178,7 @@ def test_the_schema_documents_the_remix_endpoint_with_every_status():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     path = next(p for p in schema["paths"] if p.rstrip("/") == "/api/jobs/{id}/remix")
     operation = schema["paths"][path]["post"]
-    assert set(operation["responses"]) == {"201", "400", "403", "404", "409", "415", "429", "503"}
+    assert set(operation["responses"]) == {"201", "400", "403", "404", "409", "413", "415", "429", "503"}
     for content in operation["requestBody"]["content"].values():
         ref = content["schema"]["$ref"].rsplit("/", 1)[-1]
         request = schema["components"]["schemas"][ref]
@@ -242,7 +242,7 @@ def test_a_restyle_plays_the_cached_stems_with_the_stored_analysis_and_sounds_di
     assert response.status_code == 201, response.content
     job = Job.objects.get(pk=response.json()["id"])
     assert job.status == "succeeded", (job.error_code, job.error_message)
-    body = client.get(f"/api/jobs/{job.pk}").json()
+    body = client.get(f"/api/jobs/{job.pk}?include=analysis").json()
     assert body["reused"] == {"stems": True, "analysis": True}
     assert body["separator"]["cached"] is True
     assert body["separator"]["name"] == source.separator["name"]
