@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -23,7 +23,10 @@ from scipy.signal import resample_poly
 
 from pipeline.asset_layout import (
     DRUM_ROLES,
+    DRUMS_DIR,
+    GUITAR_DIR,
     GUITAR_MANIFEST,
+    IR_DIR,
     KIT_MANIFEST,
     MIDI_SUFFIX,
     default_guitar,
@@ -274,6 +277,45 @@ def _load_guitar_cached(manifest: str, _stamp: int) -> GuitarSamples | None:
     if not notes:
         return None
     return GuitarSamples(name=str(spec.get("name", folder.name)), folder=folder.name, notes=notes)
+
+
+@dataclass(frozen=True, eq=False)
+class BandAssets:
+    """What the band plays with, each named as the facts of a remix report it."""
+
+    kit_name: str
+    kit: DrumKit
+    ir_name: str
+    ir: np.ndarray  # the main cabinet (both guitars when there is no pair)
+    pair: tuple[str, np.ndarray] | None  # the right guitar's own cabinet, when installed
+    guitar: GuitarSamples | None  # recorded DI notes; without a pack the strings are modelled
+
+    def facts(self) -> dict[str, Any]:
+        """Which kit, cabinets and guitar played, and every pack folder they came from."""
+        guitar = f"{GUITAR_DIR}/{self.guitar.folder}" if self.guitar else None
+        return {
+            "kit": self.kit.name,
+            "kit_licence": self.kit.licence,
+            "ir": self.ir_name,
+            "ir_right": self.pair[0] if self.pair else self.ir_name,
+            "guitar_di": guitar or "karplus-strong",
+            "packs": [
+                f"{DRUMS_DIR}/{self.kit_name}",
+                f"{IR_DIR}/{self.ir_name}",
+                *([f"{IR_DIR}/{self.pair[0]}"] if self.pair else []),
+                *([guitar] if guitar else []),
+            ],
+        }
+
+
+def load_band(assets_dir: Path) -> BandAssets:
+    """The folder's default kit, cabinet (and the right guitar's, when installed) and guitar pack, each
+    falling back to the shipped one when it cannot be played."""
+    kit_name, ir_name = default_names(assets_dir)
+    kit = load_kit(assets_dir, kit_name)
+    ir = load_ir(assets_dir, ir_name)
+    pair = load_pair_ir(assets_dir, ir_name)
+    return BandAssets(kit_name, kit, ir_name, ir, pair, load_guitar(assets_dir))
 
 
 def midi_seeds(assets_dir: Path, style: str) -> list[Path]:

@@ -15,7 +15,7 @@ from pipeline.arrange import PART_RENDER_DRUMS, Arrangement, arrange, midi_expor
 from pipeline.arrange.form import TREATMENTS
 from pipeline.arrange.lead import arrange_lead, harmonise, melody_source, song_melody, voice_free_bars
 from pipeline.arrange.seeds import load_riff_seeds
-from pipeline.assets import default_names, load_guitar, load_ir, load_kit, load_pair_ir, midi_seeds
+from pipeline.assets import BandAssets, load_band, midi_seeds
 from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
@@ -36,6 +36,10 @@ TREATMENT_DRIVE_DB = {"calm": -14.0, "groove": -3.0, "full": 0.0, "breakdown": 0
 TWIN_LEAD_STYLES = ("heavy", "power")  # styles whose choruses harmonise the lead a third above
 MAX_DYNAMICS_DB = 12.0  # the deepest the remix follows the original's quiet parts below its loudest
 STEM_FORMAT = "flac"
+FALLBACK_TEMPO = 120.0  # BPM, for an analysis that found none
+# The lead and the bass play their own takes: their generators are seeded this far from the song's seed.
+LEAD_SEED_OFFSET = 13
+BASS_SEED_OFFSET = 7
 
 
 @dataclass
@@ -173,36 +177,14 @@ def play(
     out_dir = Path(out_dir)
     stem_dir = out_dir / "stems"
     stem_dir.mkdir(parents=True, exist_ok=True)
-    kit_name, ir_name = default_names(assets_dir)
-    kit = load_kit(assets_dir, kit_name)
-    ir = load_ir(assets_dir, ir_name)
-    pair = load_pair_ir(assets_dir, ir_name)  # the right guitar's own cabinet, when installed
-    guitar_pack = load_guitar(assets_dir)  # recorded DI notes; without a pack the strings are modelled
+    band = load_band(assets_dir)
 
     on_stage("arranging", 0.0)
     arr = arrange(analysis, options, load_riff_seeds(midi_seeds(assets_dir, options.style)))
     if not arr.bars:
         raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
-    tempo = analysis.tempo if analysis.tempo > 0 else 120.0
-    voiced = analysis.has_vocals and options.keep_vocals
-    # Where no voice carries the tune (an instrumental, or a sung song's intro, solos and interludes), a lead
-    # guitar plays the song's melody, tracked from the stems that hold it.
-    if not voiced:
-        free = [True] * len(arr.bars)
-    elif analysis.sung:
-        free = voice_free_bars(arr.bars, analysis.sung, SUNG_HOP_S)
-    else:  # sung, but stored before the analysis said where: the voice keeps the tune throughout
-        free = [False] * len(arr.bars)
-    # the analysis tracked the tune from the stems that carry it where no voice does; a sung song played
-    # without its voice needs the sung melody itself, and an analysis stored before melodies has none
-    melody = analysis.melody if analysis.has_vocals == voiced else None
-    if melody is None:
-        melody = song_melody(melody_source(vocals, _fit(other, n), voiced))
-    arr.lead = arrange_lead(melody, arr.bars, key_root=arr.key_root, scale=analysis.scale, free_bars=free)
-    if arr.lead and arr.style.name in TWIN_LEAD_STYLES:
-        chorus = [(b.start, b.end) for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full"]
-        twin = [x for x in arr.lead if any(a <= x.time < b for a, b in chorus)]
-        arr.lead_harmony = harmonise(twin, arr.key_root, analysis.scale)
+    tempo = analysis.tempo if analysis.tempo > 0 else FALLBACK_TEMPO
+    _add_lead(arr, analysis, options, vocals, other)
     midi = write_midi(arr, tempo, out_dir / "midi")
     on_stage("arranging", 1.0)
 
@@ -220,7 +202,7 @@ def play(
     on_stage("rendering", 0.15)
 
     r_drums = part_rngs(options.seed, options.style)[PART_RENDER_DRUMS]
-    drums, kick_env = render_drums(arr.drums, kit, n, r_drums)
+    drums, kick_env = render_drums(arr.drums, band.kit, n, r_drums)
     duck = mastering.kick_ducking(kick_env)
     del kick_env
     mix = _stem_out(
@@ -234,16 +216,16 @@ def play(
         arr.guitar_left,
         arr.guitar_right,
         n,
-        ir,
+        band.ir,
         drive,
         options.seed,
-        ir_right=pair[1] if pair else None,
-        samples=guitar_pack,
+        ir_right=band.pair[1] if band.pair else None,
+        samples=band.guitar,
         drive_gain=treatment_gain(arr, n, TREATMENT_DRIVE_DB),
     )
     guitars = mastering.set_loudness(guitars, STEM_LUFS["guitars"], in_place=True)
     if arr.lead:
-        lead = render_lead(arr.lead, n, ir, options.seed + 13, harmony=arr.lead_harmony)
+        lead = render_lead(arr.lead, n, band.ir, options.seed + LEAD_SEED_OFFSET, harmony=arr.lead_harmony)
         guitars += mastering.set_loudness(lead, STEM_LUFS["lead"], in_place=True)
         del lead
     guitars *= duck
@@ -252,7 +234,7 @@ def play(
     on_stage("rendering", 0.8)
 
     bass = mastering.set_loudness(
-        render_bass(arr.bass, n, options.seed + 7), STEM_LUFS["bass"], in_place=True
+        render_bass(arr.bass, n, options.seed + BASS_SEED_OFFSET), STEM_LUFS["bass"], in_place=True
     )
     bass *= np.sqrt(duck)
     mix = _stem_out("bass", bass, stem_dir, stems, mix)
@@ -266,20 +248,46 @@ def play(
     on_stage("mastering", 0.9)
 
     pictures = draw_song(mix, analysis, out_dir)
-    facts = {
+    facts = performance_facts(arr, band, tempo, measured, options)
+    on_stage("mastering", 1.0)
+    return Performance(mix=mix, stems=stems, midi=midi, pictures=pictures, facts=facts)
+
+
+def _add_lead(
+    arr: Arrangement, analysis: Analysis, options: RemixOptions, vocals: np.ndarray, other: np.ndarray
+) -> None:
+    """The lead guitar's part (and its twin in the choruses of TWIN_LEAD_STYLES), into ``arr``.
+
+    Where no voice carries the tune (an instrumental, or a sung song's intro, solos and interludes), a lead
+    guitar plays the song's melody, tracked from the stems that hold it.
+    """
+    voiced = analysis.has_vocals and options.keep_vocals
+    if not voiced:
+        free = [True] * len(arr.bars)
+    elif analysis.sung:
+        free = voice_free_bars(arr.bars, analysis.sung, SUNG_HOP_S)
+    else:  # sung, but stored before the analysis said where: the voice keeps the tune throughout
+        free = [False] * len(arr.bars)
+    # the analysis tracked the tune from the stems that carry it where no voice does; a sung song played
+    # without its voice needs the sung melody itself, and an analysis stored before melodies has none
+    melody = analysis.melody if analysis.has_vocals == voiced else None
+    if melody is None:
+        melody = song_melody(melody_source(vocals, _fit(other, vocals.shape[1]), voiced))
+    arr.lead = arrange_lead(melody, arr.bars, key_root=arr.key_root, scale=analysis.scale, free_bars=free)
+    if arr.lead and arr.style.name in TWIN_LEAD_STYLES:
+        chorus = [(b.start, b.end) for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full"]
+        twin = [x for x in arr.lead if any(a <= x.time < b for a, b in chorus)]
+        arr.lead_harmony = harmonise(twin, arr.key_root, analysis.scale)
+
+
+def performance_facts(
+    arr: Arrangement, band: BandAssets, tempo: float, measured: dict[str, Any], options: RemixOptions
+) -> dict[str, Any]:
+    """What the remix report says about how the song was played (``RemixResult``'s ``result.json``)."""
+    return {
         "style": arr.style.name,
         "tuning": arr.style.tuning,
-        "kit": kit.name,
-        "kit_licence": kit.licence,
-        "ir": ir_name,
-        "ir_right": pair[0] if pair else ir_name,
-        "guitar_di": f"guitar/{guitar_pack.folder}" if guitar_pack else "karplus-strong",
-        "packs": [
-            f"drums/{kit_name}",
-            f"ir/{ir_name}",
-            *([f"ir/{pair[0]}"] if pair else []),
-            *([f"guitar/{guitar_pack.folder}"] if guitar_pack else []),
-        ],
+        **band.facts(),
         "tempo": round(float(tempo), 2),
         "felt_tempo": round(float(arr.felt_tempo), 2),
         "feel": arr.feel,
@@ -301,5 +309,3 @@ def play(
         "seed": options.seed,
         "intensity": options.intensity,
     }
-    on_stage("mastering", 1.0)
-    return Performance(mix=mix, stems=stems, midi=midi, pictures=pictures, facts=facts)
