@@ -48,6 +48,7 @@ ROLE_SUBSTITUTES: dict[str, tuple[str, ...]] = {
 }
 FETCH_DIR = ".fetched"
 PLAYED, AVAILABLE, SKIPPED = "played", "available", "skipped"
+Roles = dict[str, list[dict[str, Any]]]  # kit.json's "roles": each role's velocity layers
 
 
 @dataclass
@@ -193,16 +194,38 @@ def _write_kit(
     """One kit folder. The played kit (``borrow_from`` given) fills its gaps from other kits and the shipped
     kit; every kit fills what is left from related roles of its own."""
     folder = asset_layout.kit_dir(layout.dest, content.pack.slug)
-    roles: dict[str, list[dict[str, Any]]] = {}
+    roles: Roles = {}
     for fetched in own:
         name = content.names[fetched.asset.pk]
         layout.place(fetched, folder / name)
         roles.setdefault(fetched.asset.role, []).append(_layer(name, fetched.asset))
     filled: dict[str, Any] = {}
-    for role in asset_layout.DRUM_ROLES if borrow_from is not None else ():
+    if borrow_from is not None:
+        _borrow_roles(layout, folder, roles, filled, borrow_from)
+        # a kick, snare or hi-hat stand-in sounds wrong: the shipped one comes first
+        _fill_from_shipped_kit(layout, folder, REQUIRED_ROLES[Kind.DRUMS], roles, filled)
+    _substitute_related_roles(roles, filled)
+    if borrow_from is not None:
+        _fill_from_shipped_kit(layout, folder, asset_layout.DRUM_ROLES, roles, filled)
+        layout.filled = filled
+        missing = [role for role in asset_layout.DRUM_ROLES if not roles.get(role)]
+        if missing:  # no shipped folder to fill from: the pipeline then plays its own shipped kit
+            layout.note(content.pack, f"it lacks {', '.join(missing)} and nothing could fill them")
+    _write_kit_folder(layout, content, folder, roles)
+
+
+def _borrow_roles(
+    layout: Layout,
+    folder: Path,
+    roles: Roles,
+    filled: dict[str, Any],
+    borrow_from: list[tuple[PackContent, list[Fetched]]],
+) -> None:
+    """Each role the kit lacks, from the first other active kit that has it (all of that kit's layers)."""
+    for role in asset_layout.DRUM_ROLES:
         if roles.get(role):
             continue
-        for other, usable in borrow_from or ():
+        for other, usable in borrow_from:
             layers = [f for f in usable if f.asset.role == role]
             for fetched in layers:
                 name = f"from-{other.pack.slug}-{other.names[fetched.asset.pk]}"
@@ -211,20 +234,20 @@ def _write_kit(
             if layers:
                 filled[role] = {"pack": other.pack.pk, "assets": [f.asset.pk for f in layers]}
                 break
-    if borrow_from is not None:  # a kick, snare or hi-hat stand-in sounds wrong: the shipped one comes first
-        _fill_from_shipped_kit(layout, folder, REQUIRED_ROLES[Kind.DRUMS], roles, filled)
+
+
+def _substitute_related_roles(roles: Roles, filled: dict[str, Any]) -> None:
+    """A role still missing plays the layers of a related role of the same kit (``ROLE_SUBSTITUTES``)."""
     for role in asset_layout.DRUM_ROLES:
         if not roles.get(role):
             source = next((s for s in ROLE_SUBSTITUTES.get(role, ()) if roles.get(s)), None)
             if source is not None:
                 roles[role] = [dict(layer) for layer in roles[source]]
                 filled[role] = {"role": source}
-    if borrow_from is not None:
-        _fill_from_shipped_kit(layout, folder, asset_layout.DRUM_ROLES, roles, filled)
-        layout.filled = filled
-        missing = [role for role in asset_layout.DRUM_ROLES if not roles.get(role)]
-        if missing:  # no shipped folder to fill from: the pipeline then plays its own shipped kit
-            layout.note(content.pack, f"it lacks {', '.join(missing)} and nothing could fill them")
+
+
+def _write_kit_folder(layout: Layout, content: PackContent, folder: Path, roles: Roles) -> None:
+    """kit.json (each role's layers by velocity, the loudest reaching 1.0) and LICENSE beside the samples."""
     for layers in roles.values():
         layers.sort(key=lambda layer: layer["min"])
         if layers:
@@ -246,7 +269,7 @@ def _fill_from_shipped_kit(
     layout: Layout,
     folder: Path,
     wanted: tuple[str, ...],
-    roles: dict[str, list[dict[str, Any]]],
+    roles: Roles,
     filled: dict[str, Any],
 ) -> None:
     """Copy the shipped kit's layers of each ``wanted`` role still missing into ``folder``."""
