@@ -64,6 +64,7 @@ ACCEPTED_EXTENSIONS: tuple[str, ...] = (
 ACCEPTED_DESCRIPTION = "WAV, FLAC, Ogg/Opus, MP3, M4A/AAC, AIFF or WebM"
 
 _BLOCK_FRAMES = 1 << 16
+PROBE_DECODE_RATE = 8000  # Hz, mono: probe()'s cheap full decode through ffmpeg
 # libsndfile major formats we accept, mapped to ACCEPTED_FORMATS keys.
 _SF_FORMATS = {
     "WAV": "wav",
@@ -164,32 +165,27 @@ def probe(path: str | Path, *, max_duration_s: float | None = None, min_duration
         _check_declared_length(source.declared_s, max_duration_s)
         counter = _Counter(source.sample_rate, max_duration_s)
         _read_soundfile(path, source, counter, resample_to=None)
-        duration = counter.frames / source.sample_rate
-        info = AudioInfo(
-            duration_s=round(duration, 3),
-            sample_rate=source.sample_rate,
-            channels=source.channels,
-            format=source.format,
-            codec=source.codec,
-            decoder="soundfile",
-        )
+        info = _probed_info(source, counter.frames / source.sample_rate, "soundfile")
     else:
         probed = _ffprobe(path)
         _check_declared_length(probed.declared_s, max_duration_s)
         # A cheap full decode (8 kHz mono, default resampler) finds damage and measures the real length.
-        counter = _Counter(8000, max_duration_s)
-        _read_ffmpeg(path, probed, counter, sample_rate=8000, channels=1, resampler="swr")
-        duration = counter.frames / 8000
-        info = AudioInfo(
-            duration_s=round(duration, 3),
-            sample_rate=probed.sample_rate,
-            channels=probed.channels,
-            format=probed.format,
-            codec=probed.codec,
-            decoder="ffmpeg",
-        )
+        counter = _Counter(PROBE_DECODE_RATE, max_duration_s)
+        _read_ffmpeg(path, probed, counter, sample_rate=PROBE_DECODE_RATE, channels=1, resampler="swr")
+        info = _probed_info(probed, counter.frames / PROBE_DECODE_RATE, "ffmpeg")
     _check_decoded_length(info.duration_s, min_duration_s, max_duration_s)
     return info
+
+
+def _probed_info(source: _SfSource | _FfSource, duration_s: float, decoder: str) -> AudioInfo:
+    return AudioInfo(
+        duration_s=round(duration_s, 3),
+        sample_rate=source.sample_rate,
+        channels=source.channels,
+        format=source.format,
+        codec=source.codec,
+        decoder=decoder,
+    )
 
 
 def write_audio(
