@@ -27,7 +27,7 @@ from assets_bank import health, services
 from assets_bank.downloads import serve_asset
 from assets_bank.forms import AssetAdminForm, AssetInlineFormSet, PackAdminForm, PackImportForm
 from assets_bank.midi_preview import piano_roll_svg, summary
-from assets_bank.models import Asset, Pack
+from assets_bank.models import MIDI_FACT_FIELDS, Asset, Pack
 from assets_bank.validators import AssetRejected
 
 
@@ -311,11 +311,7 @@ class AssetAdmin(admin.ModelAdmin):
         "format",
         "size_bytes",
         "sha256",
-        "tempo",
-        "time_signature",
-        "bars",
-        "note_min",
-        "note_max",
+        *MIDI_FACT_FIELDS,
         "created_at",
         "updated_at",
     )

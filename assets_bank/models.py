@@ -27,6 +27,8 @@ class Kind(models.TextChoices):
 
 # The drum roles are the pipeline's: a kit the bank accepts is a kit the pipeline can play.
 MIDI_ROLES = ("riff", "motif", "groove", "tempo-template")
+# The Asset columns validation fills from a MIDI file (the admin and the API show them together).
+MIDI_FACT_FIELDS = ("tempo", "time_signature", "bars", "note_min", "note_max")
 IR_ROLES = ("ir",)
 GUITAR_ARTICULATIONS = (
     "open",
@@ -174,7 +176,7 @@ class Asset(models.Model):
     channels = models.PositiveSmallIntegerField(null=True, blank=True)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
     sha256 = models.CharField(max_length=64, unique=True)
-    # MIDI facts
+    # MIDI facts (MIDI_FACT_FIELDS)
     tempo = models.FloatField(null=True, blank=True, help_text="BPM of the first tempo event.")
     time_signature = models.CharField(max_length=16, blank=True, default="")
     bars = models.FloatField(null=True, blank=True)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from assets_bank.models import Asset, Kind, Pack
+from assets_bank.models import MIDI_FACT_FIELDS, Asset, Kind, Pack
 
 
 class PackSummarySerializer(serializers.ModelSerializer):
@@ -37,11 +37,7 @@ class AssetSerializer(serializers.ModelSerializer):
             "channels",
             "duration",
             "sha256",
-            "tempo",
-            "time_signature",
-            "bars",
-            "note_min",
-            "note_max",
+            *MIDI_FACT_FIELDS,
             "created_at",
             "download",
         ]
