@@ -9,8 +9,9 @@
       |--recover_orphan--|   its worker vanished: requeued once (MAX_RECOVERIES), then failed
       '------reset------ failed / cancelled (the admin's "requeue")
 
-Each transition is one conditional UPDATE over the statuses it may leave, so two actors racing (a cancel and
-the worker finishing, two recoveries) never both win; each says whether it happened. Sending and revoking
+Each transition is one conditional UPDATE over the statuses it may leave (``claim``: a locked row), so two
+actors racing (a cancel and the worker finishing, two recoveries) never both win; each says whether it
+happened. Sending and revoking
 queue messages is ``jobs.services``' business, running the pipeline ``jobs.runner``'s.
 """
 

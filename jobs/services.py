@@ -267,7 +267,7 @@ def requeue(job: Job) -> bool:
 
 
 def _send_again(job: Job) -> str:
-    """Queue a job put back in the queue; "requeued", or "failed" when the broker cannot take it."""
+    """Send a job that is back in the queue to the broker: "requeued", or "failed" when it cannot take it."""
     try:
         enqueue(job)
     except QueueUnavailable as exc:
