@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.types import Section
+from pipeline.types import DEFAULT_OPTIONS, Section
 
 TREATMENTS = ("calm", "groove", "full", "breakdown", "ending")
 # Section energy (0..1, loudest section 1.0) at which a section is played full / groove; below: calm.
@@ -24,7 +24,7 @@ TREATMENTS = ("calm", "groove", "full", "breakdown", "ending")
 FULL_FROM = 0.8
 GROOVE_FROM = 0.68
 INTRO_BELOW = 0.1  # a first section this far under the loudest is an intro
-# Intensity 0.7 (the default) plays the energies as measured; each 0.1 above or below lifts or lowers them.
+# The default intensity plays the energies as measured; each 0.1 above or below lifts or lowers them.
 INTENSITY_LIFT = 0.3
 # A last section this quiet (a ring-out, a fade) is where the song ends: the band plays its final hit there.
 ENDING_BELOW = 0.35
@@ -49,7 +49,7 @@ def _treatment(level: float) -> str:
 def plan_form(sections: list[Section], intensity: float, duration: float) -> list[SectionPlan]:
     """One plan per section of the song, in time order (one whole-song section when there are none)."""
     ordered = sorted(sections, key=lambda s: s.start) or [Section(0.0, duration, "A", 1.0)]
-    lift = INTENSITY_LIFT * (float(intensity) - 0.7)
+    lift = INTENSITY_LIFT * (float(intensity) - DEFAULT_OPTIONS.intensity)
     by_label: dict[str, list[float]] = {}
     for s in ordered:
         by_label.setdefault(s.label, []).append(float(s.energy))
