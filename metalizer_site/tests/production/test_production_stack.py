@@ -194,7 +194,8 @@ def test_s3_unreachable_during_a_job_fails_or_retries_clearly_and_leaves_no_part
     stack: Stack, tmp_path: Path
 ) -> None:
     client = stack.client()
-    song = song_file(tmp_path / "storage outage.wav", seconds=8, seed=11)
+    # long enough that the worker is still at it when S3 goes away, even on a fast machine
+    song = song_file(tmp_path / "storage outage.wav", seconds=20, seed=11)
     job_id = client.create_job(song)
 
     def past_download() -> dict:
