@@ -40,6 +40,11 @@ NON_SETTINGS_VARS: dict[str, str] = {}
 # --- Helpers ---------------------------------------------------------------------------------------------
 
 
+def _run_in_repo(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``argv`` run from the repository root with exactly ``env``, its output captured as text."""
+    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
 def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text())
 
@@ -192,15 +197,7 @@ def load_settings(environ: dict[str, str]) -> dict[str, Any]:
         "HOME": "/tmp",
         **environ,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _run_in_repo([sys.executable, "-c", probe], env)
     assert result.returncode == 0, f"settings refused this environment:\n{result.stderr[-2000:]}"
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -371,15 +368,7 @@ def gunicorn_resolved_bind(argv: list[str], environ: dict[str, str]) -> list[str
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", **environ}
     env["DJANGO_SETTINGS_MODULE"] = "metalizer_site.settings"
     env["METALIZER_DATA_DIR"] = env.get("METALIZER_DATA_DIR", "/tmp/metalizer-print-config")
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / argv[0]), "--print-config", *argv[1:]],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _run_in_repo([str(Path(sys.executable).parent / argv[0]), "--print-config", *argv[1:]], env)
     assert result.returncode == 0, result.stderr[-2000:]
     line = next(line for line in result.stdout.splitlines() if re.match(r"^bind\s*=", line))
     return list(ast.literal_eval(line.split("=", 1)[1].strip()))

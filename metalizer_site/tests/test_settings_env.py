@@ -112,22 +112,24 @@ def test_settings_start_with_no_environment_on_the_embedded_default(tmp_path):
     assert result.stdout.strip() == "filesystem://"
 
 
-def test_settings_refuse_redis_backend_without_a_url_naming_both_variables(tmp_path):
-    result = start_django(tmp_path, QUEUE_BACKEND="redis")
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"QUEUE_BACKEND": "redis"}, "QUEUE_BACKEND=redis needs REDIS_URL (or METALIZER_REDIS_URL)"),
+        ({"METALIZER_MAX_DURATION_S": "ten minutes"}, "METALIZER_MAX_DURATION_S must be a whole number"),
+    ],
+    ids=["redis backend without a url names both variables", "malformed integer"],
+)
+def test_settings_refuse_a_bad_environment_at_start_up_naming_the_variable(tmp_path, environ, message):
+    result = start_django(tmp_path, **environ)
     assert result.returncode != 0
-    assert "QUEUE_BACKEND=redis needs REDIS_URL (or METALIZER_REDIS_URL)" in result.stderr
+    assert message in result.stderr
 
 
 def test_settings_use_metalizer_redis_url_for_the_broker(tmp_path):
     result = start_django(tmp_path, QUEUE_BACKEND="redis", METALIZER_REDIS_URL="redis://127.0.0.1:6379/3")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "redis://127.0.0.1:6379/3"
-
-
-def test_settings_refuse_malformed_integer_at_start_up(tmp_path):
-    result = start_django(tmp_path, METALIZER_MAX_DURATION_S="ten minutes")
-    assert result.returncode != 0
-    assert "METALIZER_MAX_DURATION_S must be a whole number" in result.stderr
 
 
 def test_settings_refuse_production_mode_without_a_secret_key(tmp_path):

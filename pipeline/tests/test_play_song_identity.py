@@ -42,6 +42,18 @@ def _midi_notes(path: Path) -> list[tuple[float, float, int]]:
     return sorted(notes)
 
 
+def _play(song, analysis, out_dir: Path):  # type: ignore[no-untyped-def]
+    """The playing half on a synthetic song's own vocals and "other" stems, heavy, default options."""
+    return play(
+        song.stems["vocals"],
+        song.stems["other"],
+        analysis,
+        RemixOptions(style="heavy"),
+        assets_dir=ASSETS,
+        out_dir=out_dir,
+    )
+
+
 @pytest.fixture(scope="module")
 def instrumental():
     return make_song(tempo=100.0, key="A", scale="minor", bars=8, melody=True, seed=4)
@@ -51,14 +63,7 @@ def test_the_lead_guitar_plays_the_songs_melody_in_its_pitch_classes(instrumenta
     song = instrumental
     analysis = analysis_from_song(song, energies=(1.0,))
     analysis.has_vocals = False
-    perf = play(
-        song.stems["vocals"],
-        song.stems["other"],
-        analysis,
-        RemixOptions(style="heavy"),
-        assets_dir=ASSETS,
-        out_dir=tmp_path,
-    )
+    perf = _play(song, analysis, tmp_path)
     lead = _midi_notes(perf.midi["lead"])
     assert lead, "an instrumental song gets a lead guitar"
     matched = 0
@@ -88,14 +93,7 @@ def test_a_quiet_and_a_loud_section_are_played_differently_and_stay_apart_in_lou
         tempo=100.0, key="E", scale="minor", bars=16, sections=2, section_levels=(0.25, 1.0), seed=1
     )
     analysis = analyze(song.audio, stems=_stems(song))
-    perf = play(
-        song.stems["vocals"],
-        song.stems["other"],
-        analysis,
-        RemixOptions(style="heavy"),
-        assets_dir=ASSETS,
-        out_dir=tmp_path,
-    )
+    perf = _play(song, analysis, tmp_path)
     split = song.section_starts[1]
     form = perf.facts["form"]
     quiet = [p["treatment"] for p in form if p["start"] < split - 1.0]
