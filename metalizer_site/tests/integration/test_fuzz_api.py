@@ -99,8 +99,10 @@ def test_schemathesis_finds_no_failure_and_remixing_still_works_afterwards(
         str(MAX_EXAMPLES),
         "--seed",
         str(SEED),
+        # one worker: two threads make hypothesis call ast.parse concurrently, which CPython 3.11.7 (this
+        # machine's) can crash with "SystemError: AST constructor recursion depth mismatch" (gh-106905)
         "--workers",
-        "2",
+        "1",
         "--no-color",
     ]
     run = subprocess.run(
