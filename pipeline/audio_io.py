@@ -238,7 +238,7 @@ def _check_file(path: Path) -> None:
 def _check_declared_length(declared_s: float | None, max_duration_s: float | None) -> None:
     """Refuse an over-long file from its header, before spending time decoding it."""
     if declared_s and max_duration_s is not None and declared_s > max_duration_s + 1.0:
-        raise _too_long(declared_s, max_duration_s)
+        raise too_long(declared_s, max_duration_s)
 
 
 def _check_decoded_length(duration_s: float, min_duration_s: float, max_duration_s: float | None) -> None:
@@ -251,10 +251,11 @@ def _check_decoded_length(duration_s: float, min_duration_s: float, max_duration
             f"a song must be at least {format_duration(min_duration_s)}.",
         )
     if max_duration_s is not None and duration_s > max_duration_s:
-        raise _too_long(duration_s, max_duration_s)
+        raise too_long(duration_s, max_duration_s)
 
 
-def _too_long(duration_s: float, max_duration_s: float) -> PipelineError:
+def too_long(duration_s: float, max_duration_s: float) -> PipelineError:
+    """The error for a song over the length limit (decoded, probed, or found in the stem cache)."""
     return PipelineError(
         TOO_LONG,
         f"This file is {format_duration(duration_s)} long; the limit is {format_duration(max_duration_s)}.",
@@ -311,7 +312,7 @@ class _Sink:
     def add(self, block: np.ndarray) -> None:
         n = block.shape[0]
         if self._limit is not None and self.frames + n > self._limit:
-            raise _too_long((self.frames + n) / self._rate, (self._limit / self._rate) - 1.0)
+            raise too_long((self.frames + n) / self._rate, (self._limit / self._rate) - 1.0)
         if self.frames + n > self._buf.shape[1]:
             self.reserve(max(self.frames + n, int(self._buf.shape[1] * 1.5), 60 * self._rate))
         np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
@@ -349,7 +350,7 @@ class _Counter:
     def add(self, block: np.ndarray) -> None:
         self.frames += block.shape[0]
         if self._limit is not None and self.frames > self._limit:
-            raise _too_long(self.frames / self._rate, (self._limit / self._rate) - 1.0)
+            raise too_long(self.frames / self._rate, (self._limit / self._rate) - 1.0)
 
 
 # ---------------------------------------------------------------------------------------------------------

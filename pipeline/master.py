@@ -234,6 +234,18 @@ def _shave(x: np.ndarray, level: float) -> np.ndarray:
     return x
 
 
+def _hop_rms(y: np.ndarray, hop: int, hops_per_block: int = 64) -> np.ndarray:
+    """RMS over channels of each whole ``hop`` of (c, n), a block of hops at a time (no song-long copy)."""
+    count = y.shape[1] // hop
+    rms = np.empty(count)
+    for first in range(0, count, hops_per_block):
+        last = min(count, first + hops_per_block)
+        part = y[:, first * hop : last * hop]
+        square = np.einsum("cn,cn->n", part, part) / y.shape[0]
+        rms[first:last] = np.sqrt(square.reshape(-1, hop).mean(axis=1))
+    return rms
+
+
 def soft_clip(y: np.ndarray, crest_db: float = CLIP_CREST_DB) -> np.ndarray:
     """A mastering clipper (2x oversampled) that shaves the highest drum transients before the limiter.
 
@@ -245,8 +257,7 @@ def soft_clip(y: np.ndarray, crest_db: float = CLIP_CREST_DB) -> np.ndarray:
     hop = int(DYNAMICS_HOP_S * SAMPLE_RATE)
     if n < hop:
         return y
-    square = np.einsum("cn,cn->n", y[:, : n // hop * hop], y[:, : n // hop * hop]) / y.shape[0]
-    rms = np.sqrt(square.reshape(-1, hop).mean(axis=1))
+    rms = _hop_rms(y, hop)
     level = float(np.percentile(rms, 90)) * 10 ** (crest_db / 20)
     if level <= 0:
         return y

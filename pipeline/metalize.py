@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.errors import TOO_LONG, PipelineError
 from pipeline.perform import memory_errors, perform
 from pipeline.progress import ProgressTracker
 from pipeline.replay import replay
@@ -138,11 +137,8 @@ def _keep(cache: StemCache, key: str, stems: Stems, analysis: Analysis) -> None:
 
 def _check_length(frames: int, max_duration_s: float | None) -> None:
     """A cached song is not decoded again, so the length limit is checked on its stems."""
-    from pipeline.audio_io import format_duration
+    from pipeline.audio_io import too_long
 
     seconds = frames / SAMPLE_RATE
     if max_duration_s is not None and seconds > max_duration_s:
-        raise PipelineError(
-            TOO_LONG,
-            f"This file is {format_duration(seconds)} long; the limit is {format_duration(max_duration_s)}.",
-        )
+        raise too_long(seconds, max_duration_s)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, PeakFilter, Pedalboard
+from scipy.ndimage import uniform_filter1d
 
 from pipeline import master as mastering
 from pipeline.arrange import PART_RENDER_DRUMS, Arrangement, arrange, midi_export, part_rngs
@@ -96,9 +97,9 @@ def treatment_gain(arr: Arrangement, n: int, gains_db: dict[str, float], ramp_s:
         db[a:b] = gains_db[treatment]
     if arr.bars:
         db[min(n, int(arr.bars[-1].end * SAMPLE_RATE)) :] = gains_db[arr.modes[-1]]
-    ramp = max(1, int(ramp_s * SAMPLE_RATE))
-    db = np.convolve(db, np.full(ramp, 1.0 / ramp, dtype=np.float32), mode="same")
-    return (10 ** (db / 20)).astype(np.float32)
+    db = uniform_filter1d(db, max(1, int(ramp_s * SAMPLE_RATE)), mode="nearest")
+    np.power(np.float32(10.0), db / np.float32(20.0), out=db)
+    return db
 
 
 def dynamics_shape(analysis: Analysis) -> np.ndarray:

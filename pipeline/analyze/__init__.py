@@ -79,8 +79,7 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
     song_sections = sections.estimate_sections(features, bar_info.downbeats)
     lap("sections", 0.85)
 
-    lufs = loudness.integrated_loudness(audio, sr)
-    curve = loudness.short_term_curve(audio, sr, LOUDNESS_HOP_S)
+    lufs, curve = loudness.loudness_and_curve(audio, sr, LOUDNESS_HOP_S)
     lap("loudness", 0.9)
 
     extra: dict[str, object] = {

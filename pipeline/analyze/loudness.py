@@ -73,7 +73,16 @@ def _sub_block_energy(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     """LUFS of a (channels, n) signal; finite even for silence or very short input."""
+    return _integrated(*_sub_block_energy(audio, sample_rate))
+
+
+def loudness_and_curve(audio: np.ndarray, sample_rate: int, hop_s: float = 0.5) -> tuple[float, list[float]]:
+    """(integrated LUFS, short-term curve every ``hop_s``) from one K-weighting pass over the song."""
     subs, step = _sub_block_energy(audio, sample_rate)
+    return _integrated(subs, step), _curve(subs, step, hop_s, 3.0)
+
+
+def _integrated(subs: np.ndarray, step: int) -> float:
     per_block = int(round(_BLOCK_S / _STEP_S))
     if len(subs) < per_block:
         return SILENCE_LUFS
@@ -97,7 +106,10 @@ def short_term_curve(
     The loudness range (LRA) is read off these values; the remix's master follows them so the song's quiet
     and loud parts stay where they were. Windows are shortened at the song's edges.
     """
-    subs, step = _sub_block_energy(audio, sample_rate)
+    return _curve(*_sub_block_energy(audio, sample_rate), hop_s, window_s)
+
+
+def _curve(subs: np.ndarray, step: int, hop_s: float, window_s: float) -> list[float]:
     if not len(subs):
         return []
     per_hop = max(1, int(round(hop_s / _STEP_S)))
