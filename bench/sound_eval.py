@@ -43,7 +43,9 @@ SHARED = ROOT.parent / "shared"
 METAL_TAGS = ("metal", "heavy metal", "hard rock")
 SAME_WORK = ("E17_synthvocal_festival_over_E03=E03_drascula_track1",)
 JUDGE_LINE = re.compile(r"^(?P<file>\S+): metal_score=(?P<score>[\d.]+) \| MSD metal=(?P<msd>[\d.]+)")
-COVER_LINE = re.compile(r"^(?P<song>\S+)\s+rank\s+(?P<rank>\d+)")
+COVER_LINE = re.compile(
+    r"^(?P<song>\S+)\s+rank\s+(?P<rank>\d+)\s+own\s+(?P<own>[\d.]+)\s+nearest other work\s+(?P<other>[\d.]+)"
+)
 
 
 def prepared(song: Path, prep_dir: Path, reanalyse: bool) -> tuple[np.ndarray, np.ndarray, Analysis]:
@@ -77,7 +79,8 @@ def ebur128(path: Path) -> dict[str, float]:
     return {"lufs": value("I"), "lra": value("LRA"), "true_peak": value("Peak")}
 
 
-def cover_ranks(music: Path, out: Path, part: str) -> dict[str, int]:
+def cover_ranks(music: Path, out: Path, part: str) -> dict[str, tuple[int, float]]:
+    """Per song: (rank of its own original, margin = nearest other work's distance - own distance)."""
     run = subprocess.run(
         [str(SHARED / "tools" / "cover-id" / "run"), str(music), str(out), "--part", part]
         + [arg for pair in SAME_WORK for arg in ("--same", pair)],
@@ -86,7 +89,17 @@ def cover_ranks(music: Path, out: Path, part: str) -> dict[str, int]:
     )
     if run.returncode != 0:
         raise SystemExit(f"cover-id failed:\n{run.stderr[-2000:]}")
-    return {m["song"]: int(m["rank"]) for m in map(COVER_LINE.match, run.stdout.splitlines()) if m}
+    # a version (the left of a --same pair) may be found through its original: the tool prints only the
+    # version's own distance then
+    paired = {pair.split("=")[0] for pair in SAME_WORK}
+    return {
+        m["song"]: (
+            int(m["rank"]),
+            float(m["other"]) - float(m["own"]) if m["song"] not in paired else np.nan,
+        )
+        for m in map(COVER_LINE.match, run.stdout.splitlines())
+        if m
+    }
 
 
 def judge(files: list[Path]) -> dict[str, dict[str, object]]:
@@ -149,7 +162,8 @@ def main() -> None:
         print(f"  played {song.stem} in {seconds:.1f} s ({seconds / analysis.duration:.3f}x)", flush=True)
 
     excerpts = [s for s in songs if s.suffix == ".flac"]
-    ranks_mix = ranks_band = {}
+    ranks_mix: dict[str, tuple[int, float]] = {}
+    ranks_band: dict[str, tuple[int, float]] = {}
     if not args.skip_cover and excerpts:
         ranks_mix = cover_ranks(args.music, out, "mix")
         ranks_band = cover_ranks(args.music, out, "band")
@@ -167,7 +181,8 @@ def main() -> None:
 
     print(f"\nstyle {args.style}, seed {args.seed}, intensity {args.intensity}, feel {args.feel}")
     head = (
-        f"{'song':<36} {'mix':>3} {'band':>4} {'LRA orig->remix':>16} {'LUFS':>6} {'TP':>5} "
+        f"{'song':<30} {'mix, margin':>11} {'band, margin':>12} {'LRA orig->remix':>16} "
+        f"{'LUFS':>6} {'TP':>5} "
         f"{'MSD metal':>9} {'top tag':<18} {'modes c/g/f':>11} {'felt':>5} {'lead':>5}"
     )
     print(head)
@@ -181,12 +196,15 @@ def main() -> None:
         if s:
             msd.append(s["msd_metal"])
             tops += tag in METAL_TAGS
-        mix_hits += ranks_mix.get(name) == 1
-        band_hits += ranks_band.get(name) == 1
+        rank_mix, margin_mix = ranks_mix.get(name, (0, float("nan")))
+        rank_band, margin_band = ranks_band.get(name, (0, float("nan")))
+        mix_hits += rank_mix == 1
+        band_hits += rank_band == 1
         ok = lra_ok(o["lra"], r["lra"])
         lra_hits += ok
         print(
-            f"{name[:36]:<36} {ranks_mix.get(name, '-'):>3} {ranks_band.get(name, '-'):>4} "
+            f"{name[:30]:<30} {rank_mix or '-':>2} {margin_mix:>+8.2f} "
+            f"{rank_band or '-':>2} {margin_band:>+9.2f} "
             f"{o['lra']:>6.1f} -> {r['lra']:>4.1f}{' ' if ok else '!'} "
             f"{r['lufs']:>6.1f} {r['true_peak']:>5.1f} "
             f"{s.get('msd_metal', float('nan')):>9.3f} {tag[:12] + f' {value:.2f}':<18} "
@@ -195,6 +213,14 @@ def main() -> None:
         )
     n = len(excerpts)
     print(f"\ncover-id: mix {mix_hits}/{n} (target {n}/{n}), band {band_hits}/{n} (target >= 5/7)")
+    if ranks_mix:
+        margins_mix = [m for _, m in ranks_mix.values() if not np.isnan(m)]
+        margins_band = [m for _, m in ranks_band.values() if not np.isnan(m)]
+        print(
+            f"cover-id margins (nearest other work - own distance, --same pairs left out): mix median "
+            f"{np.median(margins_mix):+.3f} min {min(margins_mix):+.3f}, band median "
+            f"{np.median(margins_band):+.3f} min {min(margins_band):+.3f}"
+        )
     print(f"LRA kept on {lra_hits}/{len(rows)} songs")
     if msd:
         print(f"median MSD metal {np.median(msd):.3f} (target >= 0.45), metal top tag {tops}/{len(msd)}")

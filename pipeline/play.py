@@ -21,6 +21,7 @@ from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
+from pipeline.render.drum_tuning import tune_kit
 from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
 from pipeline.render.lead import render_lead
@@ -203,7 +204,8 @@ def play(
     on_stage("rendering", 0.15)
 
     r_drums = part_rngs(options.seed, options.style)[PART_RENDER_DRUMS]
-    drums, kick_env = render_drums(arr.drums, band.kit, n, r_drums)
+    kit, kit_tuning = tune_kit(band.kit, arr.key_root)
+    drums, kick_env = render_drums(arr.drums, kit, n, r_drums)
     duck = mastering.kick_ducking(kick_env)
     del kick_env
     mix = _stem_out(
@@ -250,6 +252,7 @@ def play(
 
     pictures = draw_song(mix, analysis, out_dir)
     facts = performance_facts(arr, band, tempo, measured, options)
+    facts["drums_tuned_semitones"] = kit_tuning
     on_stage("mastering", 1.0)
     return Performance(mix=mix, stems=stems, midi=midi, pictures=pictures, facts=facts)
 

@@ -1,0 +1,72 @@
+"""The kit tuned to the song: each pitched drum's body lands on the key's tonic, fourth or fifth, at most a
+semitone up or four down, while the cymbals and snare stay as recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.assets import DrumKit, DrumLayer, load_kit
+from pipeline.render.drum_tuning import PITCHED_BANDS, TARGET_DEGREES, body_pitch, tune_kit, tuning_shift
+from pipeline.types import SAMPLE_RATE
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+def _drum(hz: float, seconds: float = 0.6) -> np.ndarray:
+    """A struck drum head: a decaying sine at ``hz`` with a short noisy attack, stereo float32."""
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    rng = np.random.default_rng(0)
+    body = np.sin(2 * np.pi * hz * t) * np.exp(-t / 0.15)
+    click = rng.normal(0, 0.3, t.size) * np.exp(-t / 0.004)
+    mono = (body + click).astype(np.float32)
+    return np.stack([mono, mono])
+
+
+def _degree_distance(pitch: float, key_root: int) -> float:
+    """Semitones from ``pitch`` to the nearest of the key's target degrees."""
+    return min(abs(((pitch - key_root - d) + 6.0) % 12.0 - 6.0) for d in TARGET_DEGREES)
+
+
+def test_body_pitch_reads_a_drum_heads_note():
+    assert body_pitch(_drum(73.42), PITCHED_BANDS["kick"]) == pytest.approx(38.0, abs=0.15)  # D2
+    assert body_pitch(_drum(110.0), PITCHED_BANDS["tom-mid"]) == pytest.approx(45.0, abs=0.15)  # A2
+
+
+@pytest.mark.parametrize("key_root", range(12))
+def test_the_shift_reaches_a_key_degree_at_most_a_semitone_up_or_four_down(key_root):
+    for pitch in np.arange(30.0, 60.0, 0.25):
+        shift = tuning_shift(float(pitch), key_root)
+        assert -4.0 - 1e-9 <= shift <= 1.0 + 1e-9
+        assert _degree_distance(pitch + shift, key_root) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_d_kick_on_a_song_in_a_is_tuned_onto_a_degree_of_a_and_the_cymbals_stay():
+    ride = DrumLayer(
+        audio=np.random.default_rng(1).normal(0, 0.1, (2, 4410)).astype(np.float32),
+        vel_min=0.0,
+        vel_max=1.0,
+        gain=1.0,
+    )
+    kick = DrumLayer(audio=_drum(77.78), vel_min=0.0, vel_max=1.0, gain=1.0)  # D#2: the tritone of A
+    kit = DrumKit("t", "me", "CC0", Path("."), {"kick": (kick,), "ride": (ride,)})
+    tuned, shifts = tune_kit(kit, key_root=9)
+    after = body_pitch(tuned.roles["kick"][0].audio, PITCHED_BANDS["kick"])
+    assert _degree_distance(after, 9) <= 0.2  # D (the fourth) or E (the fifth), no longer D#
+    assert shifts["kick"] == pytest.approx(-1.0, abs=0.2)  # D# -> D, a semitone down (not up to E)
+    assert tuned.roles["ride"][0] is ride and "ride" not in shifts
+    assert kit.roles["kick"][0] is kick  # the loaded kit is left as it was (it is shared between songs)
+
+
+@pytest.mark.parametrize("key_root", [0, 4, 9])
+def test_the_shipped_kits_kick_and_toms_land_on_the_key(key_root):
+    kit = load_kit(ASSETS)
+    tuned, shifts = tune_kit(kit, key_root)
+    assert set(shifts) == {r for r in PITCHED_BANDS if r in kit.roles}
+    for role, band in PITCHED_BANDS.items():
+        for layer in tuned.roles.get(role, ()):
+            assert _degree_distance(body_pitch(layer.audio, band), key_root) <= 0.35  # read again, longer
+    for role in ("snare", "hihat-closed", "ride", "crash"):
+        assert tuned.roles[role] is kit.roles[role]
