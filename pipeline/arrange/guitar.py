@@ -26,9 +26,6 @@ class Stroke:
     bass: int | None = None  # MIDI pitch the bass plays under it (the song's bass note, an octave down)
 
 
-OPEN_ON_CHANGE = False
-
-
 def root_pitch(pc: int, floor: int) -> int:
     """The lowest pitch >= ``floor`` with pitch class ``pc`` (where a metal guitarist plays the root)."""
     return floor + (pc - floor) % 12
@@ -133,8 +130,8 @@ def write_riffs(
             ch = riff.at(p)[0] if p is not None else "-"
             changed = i > 0 and (bar.roots[i], bar.qualities[i]) != (bar.roots[i - 1], bar.qualities[i - 1])
             changed = changed or (i == 0 and n > 0 and bars[n - 1].roots[-1] != bar.roots[0])
-            if changed and (ch in ".-" or OPEN_ON_CHANGE):
-                ch = "X"  # the chord changes here: strike it open, whatever the riff chugs, rests or holds
+            if changed and ch in ".-":
+                ch = "X"  # the chord changes here: strike it, whatever the riff rests or holds
             if ch == "-" and writer.current is None:
                 ch = "."
             if ch in "xXt":
