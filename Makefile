@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# Test processes (pytest-xdist); a test file stays in one process, its module fixtures (stacks, servers) once.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := ffmpeg libsndfile1
 # chromium: the browser tests drive it through Playwright (no browser download);
@@ -59,13 +62,13 @@ worker: install
 	$(BIN)/celery -A metalizer_site worker -Q heavy,default -c 1 --loglevel=INFO
 
 test: install test-system-deps separator-weights services
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 test-unit: install
-	$(BIN)/pytest -m "not integration"
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not integration"
 
 test-integration: install test-system-deps separator-weights services
-	$(BIN)/pytest -m integration
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m integration
 
 # The Docker image, really built and really remixing a song: web, heavy worker and beat containers (host network)
 # against this machine's PostgreSQL and Redis and a SeaweedFS S3 server of its own. Run as root (it may start

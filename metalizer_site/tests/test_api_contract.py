@@ -70,7 +70,7 @@ def operations(schema: dict):  # type: ignore[no-untyped-def,type-arg]
         "/api/assets/99999999999999999999/download",
         "/api/jobs/not-a-uuid",
         "/api/jobs/not-a-uuid/analysis",
-        f"/api/jobs/{uuid.uuid4()}/result",
+        "/api/jobs/4521c76e-e8ab-48a4-9f41-68a61d609f5d/result",
         "/api/nothing-here",
         "/api/jobs/x/y/z",
     ],

@@ -12,9 +12,10 @@ Cymbals and the snare are noise to the ear's pitch sense and stay as recorded.""
 from __future__ import annotations
 
 from dataclasses import replace
+from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample
+from scipy.signal import resample_poly
 
 from pipeline.assets import DrumKit, DrumLayer
 from pipeline.types import SAMPLE_RATE
@@ -59,9 +60,10 @@ def tuning_shift(pitch: float, key_root: int) -> float:
 
 def _shifted(audio: np.ndarray, semitones: float) -> np.ndarray:
     """Played faster (up) or slower (down), as a tighter or looser drum head sounds: pitch and decay move."""
-    ratio = 2.0 ** (semitones / 12.0)
-    length = max(16, int(round(audio.shape[1] / ratio)))
-    return np.ascontiguousarray(resample(audio, length, axis=1), dtype=np.float32)
+    # a polyphase filter with the speed ratio as a fraction: within a cent of it, a few ms per sample
+    ratio = Fraction(2.0 ** (semitones / 12.0)).limit_denominator(256)
+    played = resample_poly(audio, ratio.denominator, ratio.numerator, axis=1)
+    return np.ascontiguousarray(played, dtype=np.float32)
 
 
 def tune_kit(kit: DrumKit, key_root: int) -> tuple[DrumKit, dict[str, float]]:

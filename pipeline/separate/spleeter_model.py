@@ -45,9 +45,17 @@ def find_weights(models_dir: Path | None) -> Path | None:
 
 
 def fingerprint(weights: Path) -> str:
-    """First 12 hex digits of the weights file's sha256 (pins cached stems to these exact weights)."""
+    """First 12 hex digits of the weights file's sha256 (pins cached stems to these exact weights).
+
+    Hashed once per file version (path, size, modification time): a worker asks for it on every job."""
+    stat = Path(weights).stat()
+    return _sha256_head(Path(weights), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _sha256_head(weights: Path, _size: int, _mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with Path(weights).open("rb") as fh:
+    with weights.open("rb") as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()[:12]

@@ -89,8 +89,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         web.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
+    """One browser for the browser tests, closed when they are done: Playwright's sync API runs an event loop
+    in this thread while it is open, and Django refuses database calls from a thread with a running loop."""
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: apt-get install -y chromium", pytrace=False)
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
