@@ -16,13 +16,13 @@ DSP separator run on the accompaniment (mix minus vocals), so the four stems sti
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipeline.errors import SEPARATION_FAILED, PipelineError
+from pipeline.fetch_models import sha256_of
 from pipeline.separate import dsp
 from pipeline.types import StageProgress, no_progress
 
@@ -54,11 +54,7 @@ def fingerprint(weights: Path) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _sha256_head(weights: Path, _size: int, _mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with weights.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()[:12]
+    return sha256_of(weights)[:12]
 
 
 def build_unet() -> Any:
