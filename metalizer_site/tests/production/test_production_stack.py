@@ -131,8 +131,9 @@ def test_beat_and_default_worker_purge_expired_jobs_with_every_object(stack: Sta
     assert len(expired_objects) >= 4 and len(owned) == 4
     rows(stack, "UPDATE jobs_job SET expires_at = now() - interval '1 hour' WHERE id = ANY(%s::uuid[])", ids)
 
-    sender = Celery(broker=stack.redis.url)
-    sender.send_task("jobs.tasks.purge_expired_jobs", queue="default")
+    # not the current app: shared tasks of later tests in this process must keep the project's (eager) app
+    with Celery(broker=stack.redis.url, set_as_current=False) as sender:
+        sender.send_task("jobs.tasks.purge_expired_jobs", queue="default")
 
     def purged() -> bool:
         return not rows(stack, "SELECT id FROM jobs_job WHERE id = ANY(%s::uuid[])", ids)
