@@ -52,9 +52,10 @@ def _transient_exceptions() -> tuple[type[BaseException], ...]:
     found: list[type[BaseException]] = [ConnectionError, TimeoutError]
     try:
         from botocore.exceptions import ConnectionError as BotoConnectionError
-        from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+        from botocore.exceptions import ConnectTimeoutError, HTTPClientError, ReadTimeoutError
 
-        found += [BotoConnectionError, ConnectTimeoutError, ReadTimeoutError]
+        # HTTPClientError: the exchange with the store broke (a connection closed mid-upload, a proxy gone)
+        found += [BotoConnectionError, ConnectTimeoutError, ReadTimeoutError, HTTPClientError]
     except ImportError:  # pragma: no cover - boto3 is a pinned requirement
         pass
     return tuple(found)

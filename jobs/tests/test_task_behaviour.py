@@ -133,6 +133,30 @@ def test_transient_pipeline_error_is_retried_then_succeeds(client, song_upload, 
     assert job.status == "succeeded" and job.attempts == 2
 
 
+def test_a_connection_to_the_store_closed_while_storing_results_is_retried(client, song_upload, monkeypatch):
+    """The S3 server or a proxy closing a connection mid-upload is a network problem, not a bug: retried."""
+    from botocore.exceptions import ConnectionClosedError
+
+    from jobs import runner
+
+    real = runner.store_outputs
+    calls = []
+
+    def closing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionClosedError(
+                endpoint_url="http://127.0.0.1:1/bucket/jobs/x/result/stems/bass.flac"
+            )
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "store_outputs", closing)
+    response = client.post("/api/jobs", {"file": song_upload()})
+    job = Job.objects.get(pk=response.json()["id"])
+    assert len(calls) == 2
+    assert job.status == "succeeded" and job.attempts == 2
+
+
 def test_bad_input_pipeline_error_fails_once_without_retry(client, song_upload, monkeypatch):
     import pipeline
     from pipeline.errors import PipelineError
