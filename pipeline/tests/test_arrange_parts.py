@@ -131,9 +131,10 @@ def test_the_band_plays_the_songs_tempo_unless_the_style_or_the_listener_chooses
     assert arrange(analysis, RemixOptions(style="heavy", feel="double")).felt_tempo == pytest.approx(200.0)
     assert arrange(analysis, RemixOptions(style="heavy", feel="half")).felt_tempo == pytest.approx(50.0)
     assert arrange(analysis, RemixOptions(style="thrash")).feel == "double"  # thrash doubles a 100 BPM song
-    fast = analysis_from_song(make_song(tempo=130.0, key="E", scale="minor", bars=4, sections=1))
-    assert arrange(fast, RemixOptions(style="doom")).feel == "half"  # doom halves a 130 BPM song
-    assert arrange(fast, RemixOptions(style="doom", feel="normal")).felt_tempo == pytest.approx(130.0)
+    fast = analysis_from_song(make_song(tempo=180.0, key="E", scale="minor", bars=4, sections=1))
+    assert arrange(fast, RemixOptions(style="doom")).feel == "half"  # doom halves a 180 BPM song
+    assert arrange(fast, RemixOptions(style="doom", feel="normal")).felt_tempo == pytest.approx(180.0)
+    assert arrange(analysis, RemixOptions(style="doom")).feel == "normal"  # its half-time grooves at 100 BPM
 
 
 def test_intensity_scales_density_and_dynamics(analysis):
