@@ -7,7 +7,12 @@ resampled so its body lands on the song's tonic, fourth or fifth: the nearest on
 semitone above (a metal producer loosens a kick's head rather than tightening it; measured on the shared
 songs over four takes each: median MSD metal 0.457 -> 0.497 against 0.440 tuning to the nearest degree
 either way, cover-id of the mix alike). No drum moves more than 4 semitones, so it keeps its character.
-Cymbals and the snare are noise to the ear's pitch sense and stay as recorded."""
+
+The snare's ring and the ride's bell are notes too (the shipped ride's strongest partial is a D# at 319 Hz,
+its snare rings at B, 253 Hz; a chroma listener hears them on every beat of a chorus): they are tuned the same
+way, as drummers tune a snare to the song. Measured on the shared songs (heavy, seeds 0 and 1): cover-id of
+the mix, mean margin +0.145 -> +0.234, the band alone unchanged, median MSD metal 0.479/0.471 ->
+0.475/0.482. The crash, china and hi-hats, washes without one strong partial, stay as recorded."""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ PITCHED_BANDS = {
     "tom-low": (60.0, 300.0),
     "tom-mid": (70.0, 350.0),
     "tom-high": (80.0, 400.0),
+    "ride": (250.0, 400.0),
+    "snare": (160.0, 300.0),
 }
 BODY_S = 0.4
 FFT_SIZE = 1 << 17  # zero-padded: 0.34 Hz bins, a tenth of a semitone at 40 Hz
