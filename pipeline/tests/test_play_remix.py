@@ -99,9 +99,9 @@ def test_facts_are_json_and_tell_what_was_used(remix):
     assert facts["chorus_feel"] == "double" and facts["chorus_felt_tempo"] == pytest.approx(192.0)
     assert {p["treatment"] for p in facts["form"]} <= {"calm", "groove", "full", "breakdown", "ending"}
     assert facts["lufs"] == pytest.approx(-9.0, abs=1.0) and facts["true_peak_dbtp"] <= -1.0
-    # the kick and toms tuned to the song's key: a semitone up or a few down at most
+    # the kick, toms, snare and ride tuned to the song's key: a semitone up or a few down at most
     tuned = facts["drums_tuned_semitones"]
-    assert {"kick", "tom-low", "tom-mid", "tom-high"} <= set(tuned)
+    assert {"kick", "tom-low", "tom-mid", "tom-high", "snare", "ride"} <= set(tuned)
     assert all(-4.0 <= v <= 1.0 for v in tuned.values())
 
 
