@@ -135,6 +135,10 @@ def test_the_band_plays_the_songs_tempo_unless_the_style_or_the_listener_chooses
     assert arrange(fast, RemixOptions(style="doom")).feel == "half"  # doom halves a 180 BPM song
     assert arrange(fast, RemixOptions(style="doom", feel="normal")).felt_tempo == pytest.approx(180.0)
     assert arrange(analysis, RemixOptions(style="doom")).feel == "normal"  # its half-time grooves at 100 BPM
+    mid = analysis_from_song(make_song(tempo=130.0, key="E", scale="minor", bars=4, sections=1))
+    thrash = arrange(mid, RemixOptions(style="thrash"))  # a 130 BPM song: verses at it, choruses doubled
+    assert (thrash.feel, thrash.chorus_feel) == ("normal", "double")
+    assert thrash.felt_tempo == pytest.approx(130.0) and thrash.chorus_felt_tempo == pytest.approx(260.0)
 
 
 def test_intensity_scales_density_and_dynamics(analysis):
