@@ -1,4 +1,4 @@
-"""Tuning the kit to the song, as a producer tunes a kick and toms to the key.
+"""Tuning the kit to the song, as a producer tunes a kick, toms and snare to the key.
 
 A recorded kick or tom has a pitch of its own (the shipped kit's low tom sits near C#, its mid tom near A#),
 and a drummer hitting it sixteen times a second plays that note all song long: on a song in A, a C# tom is

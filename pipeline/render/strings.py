@@ -14,6 +14,14 @@ from pipeline.arrange.events import Note
 from pipeline.assets import GuitarSamples
 from pipeline.types import SAMPLE_RATE
 
+# Where a string is plucked, as a fraction of its length from the bridge: the guitar near the bridge, the bass
+# a fifth of the way along (over the neck pickup), which cancels the 5th harmonic. At the guitar's position
+# that harmonic lit the major third of every bass note in the song's chroma (HPCP of one note: third 0.8-1.0
+# of the root's weight, 0.03-0.2 at a fifth), a wrong third under minor chords that a listener, and the
+# cover-song identifier, hears.
+PICK_POSITION = 0.13
+BASS_PICK_POSITION = 0.2
+
 
 def midi_hz(pitch: float) -> float:
     return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
@@ -26,7 +34,7 @@ def pluck(
     *,
     t60: float = 3.0,
     brightness: float = 0.7,
-    pick_position: float = 0.13,
+    pick_position: float = PICK_POSITION,
     glide_cents: float = 0.0,
     glide_s: float = 0.06,
     vibrato_cents: float = 0.0,
@@ -74,11 +82,6 @@ def pluck(
 
 
 STRING_SPREAD_CENTS = 3.0
-# Where the bass is plucked, as a fraction of the string from the bridge: a fifth of the way along (over the
-# neck pickup) cancels the 5th harmonic, which otherwise lit the major third of every bass note in the song's
-# chroma (HPCP of one note: third 0.8-1.0 of the root's weight at 0.13, 0.03-0.2 at 0.2), a wrong third under
-# minor chords and a pull on the key a listener, and the cover-song identifier, hears.
-BASS_PICK_POSITION = 0.2
 GLIDE_CENTS = (8.0, 20.0)
 
 
@@ -115,7 +118,7 @@ class StringBank:
         self.detune = detune_cents
         self.takes = takes
         self.bass = bass
-        self.pick_position = BASS_PICK_POSITION if bass else 0.13
+        self.pick_position = BASS_PICK_POSITION if bass else PICK_POSITION
         self.cache: dict[tuple[int, bool, int], np.ndarray] = {}
         self.vibrato = vibrato_cents
         self.string_spread = STRING_SPREAD_CENTS
