@@ -12,6 +12,7 @@ Layout::
       drums/<kit>/*.flac|*.wav  one file per velocity layer; layers sharing the same (min, max) range are
                                 round-robin alternatives
       ir/<name>.wav             mono cabinet impulse response, 44.1 kHz (irs.json: where each came from)
+      ir/bass/<name>.wav        the bass guitar's cabinet (BASS_CAB; where a folder has none, the shipped one)
       ir/LICENSE
       midi/<style>/*.mid        riff / motif / groove seeds for a style (role from the file-name prefix)
       guitar/<pack>/samples.json  {"name", "samples": [{"file": "E2-palm-mute.flac", "role": "E2-palm-mute"},
@@ -57,6 +58,8 @@ DRUM_ROLES = (
 DEFAULT_KIT = "forzee-stereo"  # used when defaults.json is absent or names no kit
 DEFAULT_IR = "cannibal-corpse-vile"
 DEFAULT_GUITAR = "fluid-r3"
+BASS_CAB = "ampeg"
+BASS_CAB_DIR = "bass"  # inside IR_DIR: not one of the guitar cabinets list_irs offers
 NOTE_ROLE = re.compile(
     r"^(?P<name>[A-G])(?P<accidental>#|b)?(?P<octave>-?\d)(?:-(?P<articulation>[a-z-]+))?$"
 )
@@ -69,6 +72,10 @@ def kit_dir(root: Path, name: str) -> Path:
 
 def ir_path(root: Path, name: str) -> Path:
     return Path(root) / IR_DIR / f"{name}{IR_SUFFIX}"
+
+
+def bass_cab_path(root: Path, name: str = BASS_CAB) -> Path:
+    return Path(root) / IR_DIR / BASS_CAB_DIR / f"{name}{IR_SUFFIX}"
 
 
 def guitar_dir(root: Path, name: str) -> Path:

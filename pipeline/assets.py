@@ -22,6 +22,8 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from pipeline.asset_layout import (
+    BASS_CAB,
+    BASS_CAB_DIR,
     DRUM_ROLES,
     DRUMS_DIR,
     GUITAR_DIR,
@@ -29,6 +31,7 @@ from pipeline.asset_layout import (
     IR_DIR,
     KIT_MANIFEST,
     MIDI_SUFFIX,
+    bass_cab_path,
     default_guitar,
     default_names,
     guitar_dir,
@@ -189,7 +192,10 @@ def read_ir(assets_dir: Path, name: str | None = None) -> np.ndarray:
     normalised to unit energy; PipelineError(ASSETS_MISSING) when it is missing, unreadable or silent."""
     if name is None:
         name = default_names(assets_dir)[1]
-    path = ir_path(assets_dir, name)
+    return _read_cabinet(ir_path(assets_dir, name), name)
+
+
+def _read_cabinet(path: Path, name: str) -> np.ndarray:
     if not path.is_file():
         raise PipelineError(ASSETS_MISSING, f"Cabinet impulse response '{name}' is not installed.")
     ir = _read_audio(path)[0].astype(np.float64)
@@ -197,6 +203,21 @@ def read_ir(assets_dir: Path, name: str | None = None) -> np.ndarray:
     if not energy > 0.0:
         raise PipelineError(ASSETS_MISSING, f"Cabinet impulse response '{name}' is silent.")
     return (ir / energy).astype(np.float32)
+
+
+def load_bass_cab(assets_dir: Path) -> tuple[str, np.ndarray] | None:
+    """(name, IR) of the bass guitar's cabinet: the folder's, else the shipped one; None when neither loads
+    (the bass then plays through its own filters, see ``pipeline.render.bass``)."""
+    name = f"{BASS_CAB_DIR}/{BASS_CAB}"
+    for folder in dict.fromkeys((Path(assets_dir).resolve(), SHIPPED_ASSETS_DIR.resolve())):
+        path = bass_cab_path(folder)
+        if not path.is_file():
+            continue
+        try:
+            return name, _read_cabinet(path, name)
+        except PipelineError as exc:
+            logger.warning("the bass cabinet in %s cannot be played (%s)", folder, exc)
+    return None
 
 
 def load_pair_ir(assets_dir: Path, main_ir: str) -> tuple[str, np.ndarray] | None:
@@ -289,6 +310,7 @@ class BandAssets:
     ir: np.ndarray  # the main cabinet (both guitars when there is no pair)
     pair: tuple[str, np.ndarray] | None  # the right guitar's own cabinet, when installed
     guitar: GuitarSamples | None  # recorded DI notes; without a pack the strings are modelled
+    bass_cab: tuple[str, np.ndarray] | None = None  # the bass guitar's cabinet (load_bass_cab)
 
     def facts(self) -> dict[str, Any]:
         """Which kit, cabinets and guitar played, and every pack folder they came from."""
@@ -299,6 +321,7 @@ class BandAssets:
             "ir": self.ir_name,
             "ir_right": self.pair[0] if self.pair else self.ir_name,
             "guitar_di": guitar or "karplus-strong",
+            "bass_cab": self.bass_cab[0] if self.bass_cab else None,
             "packs": [
                 f"{DRUMS_DIR}/{self.kit_name}",
                 f"{IR_DIR}/{self.ir_name}",
@@ -309,13 +332,13 @@ class BandAssets:
 
 
 def load_band(assets_dir: Path) -> BandAssets:
-    """The folder's default kit, cabinet (and the right guitar's, when installed) and guitar pack, each
-    falling back to the shipped one when it cannot be played."""
+    """The folder's default kit, cabinet (and the right guitar's, when installed), guitar pack and bass
+    cabinet, each falling back to the shipped one when it cannot be played."""
     kit_name, ir_name = default_names(assets_dir)
     kit = load_kit(assets_dir, kit_name)
     ir = load_ir(assets_dir, ir_name)
     pair = load_pair_ir(assets_dir, ir_name)
-    return BandAssets(kit_name, kit, ir_name, ir, pair, load_guitar(assets_dir))
+    return BandAssets(kit_name, kit, ir_name, ir, pair, load_guitar(assets_dir), load_bass_cab(assets_dir))
 
 
 def midi_seeds(assets_dir: Path, style: str) -> list[Path]:

@@ -236,8 +236,9 @@ def play(
     del guitars
     on_stage("rendering", 0.8)
 
+    cab = band.bass_cab[1] if band.bass_cab else None
     bass = mastering.set_loudness(
-        render_bass(arr.bass, n, options.seed + BASS_SEED_OFFSET), STEM_LUFS["bass"], in_place=True
+        render_bass(arr.bass, n, options.seed + BASS_SEED_OFFSET, cab=cab), STEM_LUFS["bass"], in_place=True
     )
     bass *= np.sqrt(duck)
     mix = _stem_out("bass", bass, stem_dir, stems, mix)

@@ -1,9 +1,11 @@
-"""Bass guitar: a plucked DI split into a clean low band and a driven mid/high band, compressed."""
+"""Bass guitar: a plucked DI split into a clean low band and a driven mid/high band through a bass
+cabinet, compressed."""
 
 from __future__ import annotations
 
 import numpy as np
 from pedalboard import Compressor, HighpassFilter, LowpassFilter, PeakFilter, Pedalboard
+from scipy.signal import oaconvolve
 
 from pipeline.arrange.events import Note
 from pipeline.render.amp import clipper
@@ -20,15 +22,33 @@ GRIT_LEVEL = 1.0
 # heavier bass.
 
 
+# The driven band is heard through a bass cabinet (the shipped one: rakarrack's Ampeg IR, its clank at
+# 2.5-4 kHz and nothing above 6 kHz, in place of a 3.5 kHz low-pass). Measured on the 7 shared songs (heavy):
+# median MSD metal 0.475 -> 0.567 (seed 0), 0.482 -> 0.550 (seed 1), "heavy metal" up on every song and the
+# "electronic" family down; cover-id of the mix 6/7 -> 7/7 (seed 0) and 6/7 (seed 1), the band alone
+# 7/7 -> 6/7 and 6/7 (E05, the techno song, either way). The same IR on the whole bass (lows too): MSD
+# metal 0.515; rakarrack's Bassman on the driven band: 0.471.
+
+
 def render_bass(
-    notes: list[Note], n: int, seed: int, drive_db: float = 18.0, grit: float = GRIT_LEVEL
+    notes: list[Note],
+    n: int,
+    seed: int,
+    drive_db: float = 18.0,
+    grit: float = GRIT_LEVEL,
+    cab: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Stereo (centred) bass stem (2, n)."""
+    """Stereo (centred) bass stem (2, n); ``cab``: the bass cabinet's impulse response (mono, unit energy),
+    or None for a plain low-passed driven band."""
     di = render_part(notes, StringBank(seed, 0.0, bass=True), n, release_s=0.02)[None, :] * np.float32(0.3)
     low = Pedalboard([LowpassFilter(180.0)])(di, SAMPLE_RATE)
     grit_in = Pedalboard([HighpassFilter(300.0)])(di, SAMPLE_RATE)[0]
     grit_band = clipper(grit_in, drive_db)[None, :]
-    grit_band = Pedalboard([PeakFilter(1200.0, 3.0, 0.8), LowpassFilter(3500.0)])(grit_band, SAMPLE_RATE)
+    if cab is None:
+        grit_band = Pedalboard([PeakFilter(1200.0, 3.0, 0.8), LowpassFilter(3500.0)])(grit_band, SAMPLE_RATE)
+    else:
+        grit_band = Pedalboard([PeakFilter(1200.0, 3.0, 0.8)])(grit_band, SAMPLE_RATE)
+        grit_band = oaconvolve(grit_band[0], cab)[:n][None, :].astype(np.float32)
     mix = low * np.float32(2.0) + grit_band * np.float32(grit)
     mix = Pedalboard(
         [HighpassFilter(35.0), Compressor(threshold_db=-20.0, ratio=4.0, attack_ms=5.0, release_ms=90.0)]

@@ -13,10 +13,13 @@ import pytest
 import soundfile as sf
 
 from pipeline.asset_layout import (
+    BASS_CAB,
+    BASS_CAB_DIR,
     DEFAULT_GUITAR,
     DEFAULT_IR,
     DEFAULT_KIT,
     DRUM_ROLES,
+    bass_cab_path,
     default_guitar,
     default_names,
     list_irs,
@@ -25,6 +28,8 @@ from pipeline.asset_layout import (
 )
 from pipeline.assets import (
     PAIR_IR,
+    load_band,
+    load_bass_cab,
     load_guitar,
     load_ir,
     load_kit,
@@ -289,3 +294,20 @@ def test_a_guitar_pack_with_a_missing_file_or_bad_manifest_fails_clearly_or_give
         with pytest.raises(PipelineError, match="malformed"):
             read_guitar(tmp_path, "broken")
         assert load_guitar(tmp_path, "broken").folder == DEFAULT_GUITAR
+
+
+def test_the_bass_cabinet_is_the_folders_else_the_shipped_one(tmp_path, caplog):
+    name, shipped = load_bass_cab(ASSETS)
+    assert name == f"{BASS_CAB_DIR}/{BASS_CAB}" and bass_cab_path(ASSETS).is_file()
+    assert shipped.ndim == 1 and np.sum(shipped**2) == pytest.approx(1.0, rel=1e-3)
+    assert BASS_CAB not in list_irs(ASSETS)  # never offered as a guitar cabinet
+    assert np.array_equal(load_bass_cab(tmp_path)[1], shipped)  # a folder without one: the shipped one
+    own = np.zeros(256, np.float32)
+    own[0], own[40] = 1.0, -0.5
+    bass_cab_path(tmp_path).parent.mkdir(parents=True)
+    sf.write(bass_cab_path(tmp_path), own, 44100, subtype="FLOAT")
+    assert np.allclose(load_bass_cab(tmp_path)[1], own / np.sqrt(1.25), atol=1e-6)  # the folder's own
+    bass_cab_path(tmp_path).write_bytes(b"not a wav")
+    assert np.array_equal(load_bass_cab(tmp_path)[1], shipped)  # a broken one gives way, with a warning
+    assert "bass cabinet" in caplog.text
+    assert load_band(ASSETS).facts()["bass_cab"] == name

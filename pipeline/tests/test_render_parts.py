@@ -13,7 +13,7 @@ from essentia.standard import Resample
 from pipeline.arrange import Hit, arrange, part_rngs
 from pipeline.arrange.events import Note
 from pipeline.arrange.styles import STYLES, slots_per_beat
-from pipeline.assets import DRUM_ROLES, load_ir, load_kit
+from pipeline.assets import DRUM_ROLES, load_bass_cab, load_ir, load_kit
 from pipeline.render.amp import amp
 from pipeline.render.bass import render_bass
 from pipeline.render.drums import render_drums, render_hits
@@ -163,6 +163,19 @@ def _band_db(x: np.ndarray, lo: float, hi: float, *, share: bool = True) -> floa
     freqs = np.fft.rfftfreq(x.size, 1 / SAMPLE_RATE)
     band = spec[(freqs >= lo) & (freqs < hi)].sum()
     return float(10 * np.log10(band / spec.sum() if share else band))
+
+
+def test_the_bass_is_heard_through_its_cabinet(arr):
+    n = 6 * SAMPLE_RATE
+    plain = render_bass(arr.bass, n, seed=3)[0]
+    cabbed = render_bass(arr.bass, n, seed=3, cab=load_bass_cab(ASSETS)[1])[0]
+
+    def clank(x: np.ndarray) -> float:  # a metal bass's 2.5-4 kHz growl against its honky mids, dB
+        return _band_db(x, 2500, 4000) - _band_db(x, 300, 1500)
+
+    assert clank(cabbed) > clank(plain) + 6.0  # measured +11 dB
+    assert _band_db(cabbed, 6000, 12000) < _band_db(plain, 6000, 12000) - 2.0  # no fizz above the cab
+    assert abs(_band_db(cabbed, 30, 180) - _band_db(plain, 30, 180)) < 1.5  # the clean lows untouched
 
 
 def test_a_second_cabinet_gives_the_right_guitar_its_own_tone(song, arr):
