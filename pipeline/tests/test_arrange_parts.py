@@ -139,6 +139,11 @@ def test_the_band_plays_the_songs_tempo_unless_the_style_or_the_listener_chooses
     thrash = arrange(mid, RemixOptions(style="thrash"))  # a 130 BPM song: verses at it, choruses doubled
     assert (thrash.feel, thrash.chorus_feel) == ("normal", "double")
     assert thrash.felt_tempo == pytest.approx(130.0) and thrash.chorus_felt_tempo == pytest.approx(260.0)
+    black = arrange(mid, RemixOptions(style="black"))  # blast-beat choruses at twice a 130 BPM song
+    assert (black.feel, black.chorus_feel) == ("normal", "double")
+    faster = analysis_from_song(make_song(tempo=170.0, key="E", scale="minor", bars=4, sections=1))
+    black_fast = arrange(faster, RemixOptions(style="black"))
+    assert (black_fast.feel, black_fast.chorus_feel) == ("normal", "normal")  # fast enough already
 
 
 def test_intensity_scales_density_and_dynamics(analysis):
