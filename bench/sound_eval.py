@@ -43,6 +43,7 @@ SHARED = ROOT.parent / "shared"
 METAL_TAGS = ("metal", "heavy metal", "hard rock")
 # MSD tags of the "sounds synthetic" family (summed where they reach the top 10)
 ELECTRONIC_TAGS = ("electronic", "electronica", "electro", "dance", "House", "techno")
+MTT_ELECTRONIC_TAGS = ("techno", "electronic", "synth", "beat", "beats", "dance", "electro")
 SAME_WORK = ("E17_synthvocal_festival_over_E03=E03_drascula_track1",)
 JUDGE_LINE = re.compile(r"^(?P<file>\S+): metal_score=(?P<score>[\d.]+) \| MSD metal=(?P<msd>[\d.]+)")
 COVER_LINE = re.compile(
@@ -125,6 +126,10 @@ def judge(files: list[Path]) -> dict[str, dict[str, object]]:
             results[current]["msd_top10"] = {tag: float(value) for tag, value in tags}
             # the second tagger's complaint, read on this one: how electronic the remix sounds
             results[current]["electronic"] = sum(float(v) for t, v in tags if t in ELECTRONIC_TAGS)
+        elif current and "MTT_musicnn top10:" in line:
+            tags = [t.strip().rsplit("=", 1) for t in line.split("top10:")[1].split(",")]
+            results[current]["mtt_top10"] = {tag: float(value) for tag, value in tags}
+            results[current]["mtt_electronic"] = sum(float(v) for t, v in tags if t in MTT_ELECTRONIC_TAGS)
     return results
 
 
@@ -231,6 +236,8 @@ def main() -> None:
         print(f"median MSD metal {np.median(msd):.3f} (target >= 0.45), metal top tag {tops}/{len(msd)}")
         electronic = [s.get("electronic", 0.0) for s in by_song.values() if s]
         print(f"median MSD electronic family {np.median(electronic):.3f}, max {max(electronic):.3f}")
+        mtt = [s.get("mtt_electronic", 0.0) for s in by_song.values() if s]
+        print(f"median MTT techno/electronic/synth/beat/dance {np.median(mtt):.3f}, max {max(mtt):.3f}")
     print(f"median play RTF {np.median([r['rtf'] for r in rows.values()]):.3f}")
     summary = {"rows": rows, "mix": ranks_mix, "band": ranks_band, "judge": by_song}
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
