@@ -142,6 +142,7 @@ def main() -> None:
     parser.add_argument("--music", type=Path, default=SHARED / "music")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "sound")
     parser.add_argument("--prep", type=Path, default=ROOT / "bench" / "out" / "prep")
+    parser.add_argument("--assets", type=Path, default=ROOT / "assets", help="asset folder the band plays")
     parser.add_argument("--style", default=DEFAULT_OPTIONS.style)
     parser.add_argument("--seed", type=int, default=DEFAULT_OPTIONS.seed)
     parser.add_argument("--intensity", type=float, default=DEFAULT_OPTIONS.intensity)
@@ -159,7 +160,7 @@ def main() -> None:
     for song in songs:
         vocals, other, analysis = prepared(song, args.prep, args.reanalyse)
         t0 = time.perf_counter()
-        perf = play(vocals, other, analysis, options, assets_dir=ROOT / "assets", out_dir=out / song.stem)
+        perf = play(vocals, other, analysis, options, assets_dir=args.assets, out_dir=out / song.stem)
         seconds = time.perf_counter() - t0
         mix = write_audio(out / song.stem / "mix.wav", perf.mix, "wav")
         rows[song.stem] = {
