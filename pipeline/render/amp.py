@@ -76,6 +76,11 @@ def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:
     return out
 
 
+def cabinet(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
+    """Mono ``x`` heard through a cabinet impulse response, same length, float32."""
+    return oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32)
+
+
 def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None = None) -> np.ndarray:
     """A mono DI through the whole chain; returns mono float32 of the same length."""
     v = voice or DEFAULT_VOICE
@@ -99,7 +104,7 @@ def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None 
         ]
     )
     y = post(y[None, :], SAMPLE_RATE)[0]
-    y = oaconvolve(y, ir, mode="full")[: y.size].astype(np.float32)
+    y = cabinet(y, ir)
     cab_post = Pedalboard(
         [HighpassFilter(75.0), LowpassFilter(v.cab_lowpass_hz), HighShelfFilter(6000.0, v.air_db, 0.7)]
     )

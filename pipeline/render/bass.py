@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 from pedalboard import Compressor, HighpassFilter, LowpassFilter, PeakFilter, Pedalboard
-from scipy.signal import oaconvolve
 
 from pipeline.arrange.events import Note
-from pipeline.render.amp import clipper
+from pipeline.render.amp import cabinet, clipper
 from pipeline.render.strings import StringBank, render_part
 from pipeline.types import SAMPLE_RATE
 
@@ -44,11 +43,10 @@ def render_bass(
     low = Pedalboard([LowpassFilter(180.0)])(di, SAMPLE_RATE)
     grit_in = Pedalboard([HighpassFilter(300.0)])(di, SAMPLE_RATE)[0]
     grit_band = clipper(grit_in, drive_db)[None, :]
-    if cab is None:
-        grit_band = Pedalboard([PeakFilter(1200.0, 3.0, 0.8), LowpassFilter(3500.0)])(grit_band, SAMPLE_RATE)
-    else:
-        grit_band = Pedalboard([PeakFilter(1200.0, 3.0, 0.8)])(grit_band, SAMPLE_RATE)
-        grit_band = oaconvolve(grit_band[0], cab)[:n][None, :].astype(np.float32)
+    speaker = Pedalboard([PeakFilter(1200.0, 3.0, 0.8)] + ([LowpassFilter(3500.0)] if cab is None else []))
+    grit_band = speaker(grit_band, SAMPLE_RATE)
+    if cab is not None:
+        grit_band = cabinet(grit_band[0], cab)[None, :]
     mix = low * np.float32(2.0) + grit_band * np.float32(grit)
     mix = Pedalboard(
         [HighpassFilter(35.0), Compressor(threshold_db=-20.0, ratio=4.0, attack_ms=5.0, release_ms=90.0)]
