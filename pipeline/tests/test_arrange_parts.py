@@ -134,13 +134,16 @@ def test_the_band_plays_the_songs_tempo_unless_the_style_or_the_listener_chooses
     fast = analysis_from_song(make_song(tempo=180.0, key="E", scale="minor", bars=4, sections=1))
     assert arrange(fast, RemixOptions(style="doom")).feel == "half"  # doom halves a 180 BPM song
     assert arrange(fast, RemixOptions(style="doom", feel="normal")).felt_tempo == pytest.approx(180.0)
-    assert arrange(analysis, RemixOptions(style="doom")).feel == "normal"  # its half-time grooves at 100 BPM
+    doom = arrange(analysis, RemixOptions(style="doom"))  # its half-time verses at 100 BPM, choruses doubled
+    assert (doom.feel, doom.chorus_feel) == ("normal", "double")
     mid = analysis_from_song(make_song(tempo=130.0, key="E", scale="minor", bars=4, sections=1))
     thrash = arrange(mid, RemixOptions(style="thrash"))  # a 130 BPM song: verses at it, choruses doubled
     assert (thrash.feel, thrash.chorus_feel) == ("normal", "double")
     assert thrash.felt_tempo == pytest.approx(130.0) and thrash.chorus_felt_tempo == pytest.approx(260.0)
     black = arrange(mid, RemixOptions(style="black"))  # blast-beat choruses at twice a 130 BPM song
     assert (black.feel, black.chorus_feel) == ("normal", "double")
+    doom_mid = arrange(mid, RemixOptions(style="doom"))  # a 130 BPM song: doom's slow riffs at its pulse
+    assert (doom_mid.feel, doom_mid.chorus_feel) == ("normal", "normal")
     faster = analysis_from_song(make_song(tempo=170.0, key="E", scale="minor", bars=4, sections=1))
     black_fast = arrange(faster, RemixOptions(style="black"))
     assert (black_fast.feel, black_fast.chorus_feel) == ("normal", "normal")  # fast enough already
