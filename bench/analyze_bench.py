@@ -24,7 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-REPO = Path(__file__).resolve().parent.parent
+from pipeline.paths import REPO_ROOT as REPO  # noqa: E402
+
 JUDGE = REPO.parent / "shared" / "tools" / "metal-judge" / "run"
 STEPS = ("features", "rhythm", "meter", "tonal", "sections", "loudness", "vocals")
 

@@ -19,12 +19,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pipeline.paths import DEFAULT_ASSETS_DIR as ASSETS  # noqa: E402
 from pipeline.play import play  # noqa: E402
 from pipeline.testing.synth import make_song  # noqa: E402
 from pipeline.tests.play_helpers import analysis_from_song, stems_from_song  # noqa: E402
 from pipeline.types import RemixOptions  # noqa: E402
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def main() -> None:

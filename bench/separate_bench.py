@@ -23,8 +23,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pipeline.paths import DEFAULT_MODELS_DIR  # noqa: E402
+
 SR = 44100
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _peak_rss_mb() -> float:
@@ -121,7 +122,7 @@ def main() -> None:
     )
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the generated song")
-    parser.add_argument("--models-dir", type=Path, default=REPO / "models")
+    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument("--sweep", action="store_true", help="time demucs segment/overlap/thread settings")
     parser.add_argument("--skip-demucs", action="store_true")
     args = parser.parse_args()

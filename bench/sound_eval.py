@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.analyze import analyze  # noqa: E402
 from pipeline.audio_io import decode, write_audio  # noqa: E402
+from pipeline.paths import DEFAULT_ASSETS_DIR  # noqa: E402
 from pipeline.play import play  # noqa: E402
 from pipeline.separate import separate  # noqa: E402
 from pipeline.types import DEFAULT_OPTIONS, Analysis, RemixOptions  # noqa: E402
@@ -142,7 +143,7 @@ def main() -> None:
     parser.add_argument("--music", type=Path, default=SHARED / "music")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "sound")
     parser.add_argument("--prep", type=Path, default=ROOT / "bench" / "out" / "prep")
-    parser.add_argument("--assets", type=Path, default=ROOT / "assets", help="asset folder the band plays")
+    parser.add_argument("--assets", type=Path, default=DEFAULT_ASSETS_DIR, help="asset folder the band plays")
     parser.add_argument("--style", default=DEFAULT_OPTIONS.style)
     parser.add_argument("--seed", type=int, default=DEFAULT_OPTIONS.seed)
     parser.add_argument("--intensity", type=float, default=DEFAULT_OPTIONS.intensity)

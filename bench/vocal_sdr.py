@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.audio_io import decode  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
+from pipeline.paths import DEFAULT_MODELS_DIR  # noqa: E402
 from pipeline.separate import separate  # noqa: E402
 from pipeline.testing.synth import make_song  # noqa: E402
 from pipeline.types import SAMPLE_RATE  # noqa: E402
@@ -141,7 +142,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("MIX", "INSTRUMENTAL"))
-    parser.add_argument("--models-dir", type=Path, default=Path(__file__).resolve().parent.parent / "models")
+    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument("--methods", default="dsp,spleeter,demucs")
     args = parser.parse_args()
 

@@ -41,12 +41,13 @@ from pipeline.asset_layout import (
     note_role_pitch,
 )
 from pipeline.errors import ASSETS_MISSING, PipelineError
+from pipeline.paths import DEFAULT_ASSETS_DIR
 from pipeline.types import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SHIPPED_ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"  # the repo's default packs
+SHIPPED_ASSETS_DIR = DEFAULT_ASSETS_DIR  # the repo's default packs
 # The right rhythm guitar's cabinet when installed: a second, brighter high-gain cab against the main one
 # (real doubles use two amps/cabs). When absent, or when it is the main IR, both sides share the main IR.
 PAIR_IR = "slayer-christ-illusion"

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from pipeline.errors import PipelineError
-from pipeline.metalize import DEFAULT_ASSETS_DIR, DEFAULT_MODELS_DIR, REPO_ROOT, metalize
+from pipeline.metalize import metalize
+from pipeline.paths import DEFAULT_ASSETS_DIR, DEFAULT_MODELS_DIR, DEFAULT_STEM_CACHE_DIR
 from pipeline.types import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, SEPARATORS, STYLES, RemixOptions
 
 
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     assets_default = Path(os.environ.get("METALIZER_ASSETS_DIR", DEFAULT_ASSETS_DIR))
     parser.add_argument("--models-dir", type=Path, default=models_default)
     parser.add_argument("--assets-dir", type=Path, default=assets_default)
-    parser.add_argument("--cache-dir", type=Path, default=REPO_ROOT / "data" / "cache" / "stems")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_STEM_CACHE_DIR)
     parser.add_argument(
         "--no-cache", action="store_true", help="separate and analyse again even if the song is cached"
     )

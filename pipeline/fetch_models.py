@@ -17,7 +17,6 @@ check is deleted, so models/ never holds a half or wrong checkpoint under its re
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 import urllib.error
@@ -25,7 +24,8 @@ import urllib.request
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+from pipeline.paths import DEFAULT_MODELS_DIR, sha256_of
+
 OFFICIAL_ROOT = "https://dl.fbaipublicfiles.com/demucs/"
 CHUNK = 1 << 20
 
@@ -75,14 +75,6 @@ def expected_prefix(file_name: str) -> str:
     if "-" not in stem:
         raise FetchError(f"{file_name} carries no checksum in its name.")
     return stem.rsplit("-", 1)[1]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download(

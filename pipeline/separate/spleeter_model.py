@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import SEPARATION_FAILED, PipelineError
-from pipeline.fetch_models import sha256_of
+from pipeline.paths import sha256_of
 from pipeline.separate import dsp
 from pipeline.types import StageProgress, no_progress
 

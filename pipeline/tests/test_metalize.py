@@ -13,10 +13,9 @@ import pytest
 import soundfile as sf
 
 from pipeline import PipelineError, RemixOptions, metalize
+from pipeline.paths import REPO_ROOT
 from pipeline.testing.synth import make_song, write_song
 from pipeline.types import STAGES
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

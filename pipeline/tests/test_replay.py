@@ -12,11 +12,10 @@ import pytest
 import soundfile as sf
 
 from pipeline import FileStemCache, PipelineError, RemixOptions, metalize, replay
+from pipeline.paths import REPO_ROOT
 from pipeline.separate import cache as stem_cache
 from pipeline.testing.synth import make_song, write_song
 from pipeline.types import PLAY_STAGES, STEM_NAMES, Analysis
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _refuse(what: str):  # type: ignore[no-untyped-def]
