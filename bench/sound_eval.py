@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/sound_eval.py [--style heavy] [--seed 0] [--songs 'E*'] [--skip-judge]
 
-For each song in ``--music`` (default ../shared/music): decode, separate (cached stems) and analyse once
-(the analysis is cached beside the stems; ``--reanalyse`` redoes it), then play the remix into
-``OUT/<song>/`` (``mix.wav`` and ``stems/``, the layout ``python -m pipeline`` writes). Then, with instruments
-made by others:
+For each song in ``--music`` (default ../shared/music): decode, separate and analyse once (kept in a stem
+cache under ``--prep``, keyed by the file and the separator; ``--reanalyse`` redoes both), then play the
+remix into ``OUT/<song>/`` (``mix.wav`` and ``stems/``, the layout ``python -m pipeline`` writes). Then,
+with instruments made by others:
 
 - cover-song identification (../shared/tools/cover-id, essentia HPCP + Qmax) of the mix and of the band alone
   (guitars + bass stems): rank 1 = the remix is identified as its own original;
@@ -35,9 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.analyze import analyze  # noqa: E402
 from pipeline.audio_io import decode, write_audio  # noqa: E402
-from pipeline.paths import DEFAULT_ASSETS_DIR  # noqa: E402
+from pipeline.paths import DEFAULT_ASSETS_DIR, DEFAULT_MODELS_DIR  # noqa: E402
 from pipeline.play import play  # noqa: E402
-from pipeline.separate import separate  # noqa: E402
+from pipeline.separate import choose, separate  # noqa: E402
+from pipeline.stem_cache import PLAYED_STEMS, FileStemCache, song_key  # noqa: E402
 from pipeline.types import DEFAULT_OPTIONS, Analysis, RemixOptions  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -52,17 +53,21 @@ COVER_LINE = re.compile(
 )
 
 
-def prepared(song: Path, prep_dir: Path, reanalyse: bool) -> tuple[np.ndarray, np.ndarray, Analysis]:
-    """(vocals, other, analysis) of ``song``: stems from the separator's cache, analysis cached as JSON."""
+def prepared(
+    song: Path, prep_dir: Path, reanalyse: bool, separator: str = "auto"
+) -> tuple[np.ndarray, np.ndarray, Analysis]:
+    """(vocals, other, analysis) of ``song``: stems from the stem cache (keyed by the file and the
+    separator, as ``metalize`` keys them), analysis cached as JSON beside them."""
+    choice = choose(separator, DEFAULT_MODELS_DIR)
+    cache = FileStemCache(prep_dir / "stems")
+    key = song_key(song, choice.cache_id)
+    entry = cache.get(key, PLAYED_STEMS)
+    if entry is not None and entry.analysis is not None and not reanalyse:
+        return entry.stems["vocals"], entry.stems["other"], entry.analysis
     audio = decode(song)
-    stems = separate(audio, cache_dir=prep_dir / "stems")
-    cached = prep_dir / "analysis" / f"{song.stem}.json"
-    if cached.exists() and not reanalyse:
-        analysis = Analysis.from_dict(json.loads(cached.read_text()))
-    else:
-        analysis = analyze(audio, stems=stems)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        cached.write_text(json.dumps(analysis.to_dict()))
+    stems = separate(audio, method=separator, models_dir=DEFAULT_MODELS_DIR)
+    analysis = analyze(audio, stems=stems)
+    cache.put(key, stems, analysis)
     return stems.vocals, stems.other, analysis
 
 

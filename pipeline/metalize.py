@@ -14,7 +14,7 @@ from pipeline.replay import replay
 from pipeline.types import SAMPLE_RATE, Analysis, ProgressCallback, RemixOptions, RemixResult, Stems
 
 if TYPE_CHECKING:
-    from pipeline.separate.cache import CachedSong, StemCache
+    from pipeline.stem_cache import CachedSong, StemCache
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def metalize(
     from pipeline.analyze import analyze
     from pipeline.audio_io import decode
     from pipeline.separate import separate
-    from pipeline.separate.cache import FileStemCache
+    from pipeline.stem_cache import FileStemCache
 
     options = options or RemixOptions()
     assets_dir = Path(assets_dir) if assets_dir else DEFAULT_ASSETS_DIR
@@ -103,7 +103,7 @@ def _song_key(input_path: str | Path, method: str, models_dir: Path) -> str:
     """The cache key of this file with the separator ``method`` picks; "" when the file cannot be read
     (decoding it then raises the error a listener understands)."""
     from pipeline.separate import choose
-    from pipeline.separate.cache import song_key
+    from pipeline.stem_cache import song_key
 
     try:
         return song_key(input_path, choose(method, models_dir).cache_id)
@@ -112,7 +112,7 @@ def _song_key(input_path: str | Path, method: str, models_dir: Path) -> str:
 
 
 def _cached_song(cache: StemCache, key: str) -> CachedSong | None:
-    from pipeline.separate.cache import PLAYED_STEMS
+    from pipeline.stem_cache import PLAYED_STEMS
 
     try:
         return cache.get(key, PLAYED_STEMS)

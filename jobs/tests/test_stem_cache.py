@@ -17,7 +17,7 @@ from jobs.models import Job
 from jobs.runner import run_job
 from jobs.stem_cache import PREFIX, StorageStemCache, purge_stem_cache
 from jobs.tests.helpers import make_analysis, make_stems, stored_files
-from pipeline.separate.cache import PLAYED_STEMS
+from pipeline.stem_cache import PLAYED_STEMS
 from pipeline.types import STEM_NAMES, SeparatorInfo
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from assets_bank.tests.test_s3_storage import s3_storage, seaweed  # noqa: F401
 from jobs.models import Job
 from jobs.stem_cache import PREFIX, StorageStemCache, delete_entry, purge_stem_cache
 from jobs.tests.helpers import make_analysis, make_stems
-from pipeline.separate.cache import PLAYED_STEMS
+from pipeline.stem_cache import PLAYED_STEMS
 from pipeline.types import STEM_NAMES
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

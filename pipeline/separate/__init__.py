@@ -1,23 +1,20 @@
 """Splitting a song into vocals, drums, bass and other.
 
-``separate`` picks the best separator available offline (see ``choose``), reuses cached stems when the same
-audio went through the same separator before, and always records which separator ran and why.
+``separate`` picks the best separator available offline (see ``choose``) and always records which one ran
+and why. Keeping stems for later runs is the stem cache's job (``pipeline.stem_cache``, keyed by the file).
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.errors import SEPARATION_FAILED, PipelineError
-from pipeline.separate import cache
 from pipeline.separate.choose import Choice, choose
 from pipeline.types import STEM_NAMES, SeparatorInfo, StageProgress, Stems, no_progress
 
 __all__ = ["Choice", "choose", "separate"]
-logger = logging.getLogger(__name__)
 
 
 def separate(
@@ -25,20 +22,12 @@ def separate(
     *,
     method: str = "auto",
     models_dir: Path | None = None,
-    cache_dir: Path | None = None,
     progress: StageProgress = no_progress,
 ) -> Stems:
     """Separate float32 ``(2, n)`` audio into four ``(2, n)`` stems with the separator ``method`` names."""
     if audio.ndim != 2 or audio.shape[0] != 2 or audio.dtype != np.float32:
         raise ValueError(f"expected float32 audio of shape (2, n), got {audio.dtype} {audio.shape}")
     choice = choose(method, Path(models_dir) if models_dir is not None else None)
-    key = None
-    if cache_dir is not None:
-        key = cache.cache_key(audio, choice.cache_id)
-        cached = cache.load(Path(cache_dir), key, audio.shape[1])
-        if cached is not None:
-            progress(1.0)
-            return _stems(cached, SeparatorInfo(choice.name, choice.reason, cached=True))
     try:
         stems = choice.run(audio, progress)
     except PipelineError:
@@ -50,11 +39,6 @@ def separate(
     except (RuntimeError, ValueError) as exc:
         raise PipelineError(SEPARATION_FAILED, f"Separating the song failed ({choice.name}): {exc}") from exc
     _check(stems, audio.shape[1], choice.name)
-    if cache_dir is not None and key is not None:
-        try:
-            cache.store(Path(cache_dir), key, stems, choice.name)
-        except OSError as exc:  # a full or read-only cache must not fail the song
-            logger.warning("could not cache stems in %s: %s", cache_dir, exc)
     progress(1.0)
     return _stems(stems, SeparatorInfo(choice.name, choice.reason, cached=False))
 

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipeline import FileStemCache, PipelineError, RemixOptions, metalize, replay
+from pipeline import FileStemCache, PipelineError, RemixOptions, metalize, replay, stem_cache
 from pipeline.paths import REPO_ROOT
-from pipeline.separate import cache as stem_cache
 from pipeline.testing.synth import make_song, write_song
 from pipeline.types import PLAY_STAGES, STEM_NAMES, Analysis
 

@@ -57,15 +57,6 @@ class StemCache(Protocol):
         ...
 
 
-def cache_key(audio: np.ndarray, separator_id: str) -> str:
-    """sha256 over the separator id, the audio's shape and its float32 samples (hashed in place)."""
-    audio = np.ascontiguousarray(audio, dtype=np.float32)
-    digest = hashlib.sha256()
-    digest.update(f"{separator_id}|{FORMAT_VERSION}|{audio.shape}|".encode())
-    digest.update(memoryview(audio).cast("B"))
-    return digest.hexdigest()
-
-
 def song_key(path: str | Path, separator_id: str) -> str:
     """sha256 over the separator id and the song file's bytes: found again without decoding the file."""
     digest = hashlib.sha256(f"song|{separator_id}|{FORMAT_VERSION}|".encode())
@@ -200,21 +191,3 @@ class FileStemCache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-
-
-# --- The separator's own cache (keyed by the decoded audio) ---------------------------------------------
-
-
-def load(cache_dir: Path, key: str, expected_frames: int) -> dict[str, np.ndarray] | None:
-    """The cached stems for ``key``, or None when absent or unreadable (then the caller separates again)."""
-    entry = FileStemCache(cache_dir).get(key)
-    if entry is None or entry.frames != expected_frames:
-        return None
-    return entry.stems
-
-
-def store(cache_dir: Path, key: str, stems: dict[str, np.ndarray], separator_name: str) -> Path:
-    """Write ``stems`` under ``cache_dir/key``; returns the entry folder."""
-    info = SeparatorInfo(separator_name, "")
-    FileStemCache(cache_dir).put(key, Stems(**{n: stems[n] for n in STEM_NAMES}, separator=info))
-    return Path(cache_dir) / key

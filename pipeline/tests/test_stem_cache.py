@@ -1,0 +1,62 @@
+"""The stem cache in a folder (``FileStemCache``): entries written whole, read back, damage unused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.stem_cache import MANIFEST, FileStemCache, song_key
+from pipeline.types import STEM_NAMES, SeparatorInfo, Stems
+
+SR = 44100
+
+
+def _stems(frames: int = SR, seed: int = 0) -> Stems:
+    rng = np.random.default_rng(seed)
+    arrays = {n: (rng.standard_normal((2, frames)) * 0.3).astype(np.float32) for n in STEM_NAMES}
+    return Stems(**arrays, separator=SeparatorInfo("test", "made by the test"))
+
+
+def test_an_entry_reads_back_what_was_put_and_says_it_is_cached(tmp_path: Path) -> None:
+    stems = _stems()
+    FileStemCache(tmp_path).put("k", stems)
+    back = FileStemCache(tmp_path).get("k")
+    assert back is not None and back.frames == SR and back.analysis is None
+    assert back.separator == SeparatorInfo("test", "made by the test", cached=True)
+    for name in STEM_NAMES:
+        np.testing.assert_allclose(back.stems[name], stems.as_dict()[name], atol=1e-6)  # 24-bit FLAC
+
+
+def test_stems_louder_than_full_scale_come_back_unclipped(tmp_path: Path) -> None:
+    stems = _stems()
+    stems.drums *= 10.0  # peaks well above 1.0
+    FileStemCache(tmp_path / "cache").put("k", stems)
+    back = FileStemCache(tmp_path / "cache").get("k", ("drums",))
+    assert back is not None and set(back.stems) == {"drums"}
+    np.testing.assert_allclose(back.stems["drums"], stems.drums, atol=1e-4)
+    assert json.loads((tmp_path / "cache" / "k" / MANIFEST).read_text())["separator"] == "test"
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["k"]  # no leftover temporary folder
+
+
+def test_a_damaged_entry_reads_as_absent(tmp_path: Path) -> None:
+    FileStemCache(tmp_path).put("k", _stems())
+    (tmp_path / "k" / "vocals.flac").write_bytes(b"not flac")
+    assert FileStemCache(tmp_path).get("k") is None
+
+
+def test_an_entry_without_its_manifest_is_incomplete_and_unused(tmp_path: Path) -> None:
+    FileStemCache(tmp_path).put("k", _stems())
+    (tmp_path / "k" / MANIFEST).unlink()
+    assert FileStemCache(tmp_path).get("k") is None
+
+
+def test_the_key_depends_on_the_file_bytes_and_the_separator(tmp_path: Path) -> None:
+    song = tmp_path / "song.wav"
+    song.write_bytes(b"RIFF" + bytes(range(256)) * 100)
+    key = song_key(song, "dsp:hpss-centre:v1")
+    assert key == song_key(song, "dsp:hpss-centre:v1")
+    assert key != song_key(song, "demucs:955717e8-8726e21a")
+    song.write_bytes(song.read_bytes() + b"\0")
+    assert key != song_key(song, "dsp:hpss-centre:v1")
