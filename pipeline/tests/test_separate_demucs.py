@@ -8,6 +8,7 @@ seconds), saved the way demucs saves models (``demucs.states`` package, ``<sig>-
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ pytest.importorskip("demucs")
 from demucs.apply import apply_model  # noqa: E402
 
 from pipeline import errors  # noqa: E402
-from pipeline.errors import PipelineError  # noqa: E402
+from pipeline.errors import Interrupted, PipelineError  # noqa: E402
 from pipeline.separate import choose, demucs_model, separate  # noqa: E402
 from pipeline.tests.random_htdemucs import save_random_htdemucs  # noqa: E402
 
@@ -49,10 +50,15 @@ def test_checkpoint_in_models_dir_is_found_with_its_hash(models_dir: Path) -> No
     assert checkpoint.fingerprint.startswith(SIGNATURE + "-")
 
 
-def test_auto_picks_demucs_when_a_checkpoint_is_present(models_dir: Path) -> None:
+def test_auto_keeps_the_fast_separator_and_says_demucs_is_there(models_dir: Path) -> None:
     picked = choose("auto", models_dir)
-    assert picked.method == "demucs" and picked.name == "demucs:htdemucs"
-    assert "checkpoint" in picked.reason and SIGNATURE in picked.reason
+    assert picked.method == "dsp" and "choose demucs" in picked.reason
+    asked = choose("demucs", models_dir)
+    assert asked.name == "demucs:htdemucs" and SIGNATURE in asked.reason
+
+
+def test_auto_takes_demucs_when_it_is_the_only_separator_offered(models_dir: Path) -> None:
+    assert choose("auto", models_dir, allowed=["demucs"]).method == "demucs"
 
 
 @pytest.mark.slow
@@ -91,3 +97,30 @@ def test_damaged_checkpoint_is_reported_not_used(tmp_path: Path, audio: np.ndarr
         separate(audio, method="demucs", models_dir=tmp_path)
     assert caught.value.code == errors.SEPARATION_FAILED
     assert "damaged" in caught.value.message and "make models" in caught.value.message
+
+
+def test_threads_follow_a_containers_cpu_quota(tmp_path: Path) -> None:
+    cores = len(os.sched_getaffinity(0))
+    quota = tmp_path / "cpu.max"
+    quota.write_text("100000 100000\n")  # one CPU's worth of time per period
+    assert demucs_model.cpu_threads(quota) == 1
+    quota.write_text("max 100000\n")
+    assert demucs_model.cpu_threads(quota) == cores
+    assert demucs_model.cpu_threads(tmp_path / "absent") == cores
+
+
+def test_a_stop_raised_by_the_progress_callback_ends_demucs_after_one_chunk(
+    models_dir: Path, audio: np.ndarray
+) -> None:
+    class Stopped(Interrupted):
+        pass
+
+    seen: list[float] = []
+
+    def progress(fraction: float) -> None:
+        seen.append(fraction)
+        raise Stopped()
+
+    with pytest.raises(Stopped):
+        separate(audio, method="demucs", models_dir=models_dir, progress=progress)
+    assert len(seen) == 1 and 0 < seen[0] < 1  # one chunk of two ran, then nothing more
