@@ -1,11 +1,15 @@
 """Peak memory and speed of the whole run (decode -> separate -> analyse -> play -> write) on a long song.
 
     .venv/bin/python bench/long_song_memory.py [SONG] [--minutes 10] [--separator auto] [--repo PATH]
+    .venv/bin/python bench/long_song_memory.py ../shared/music/FULL_drascula_track1.ogg --minutes 3.04 \
+        --separator demucs          # the whole chain on the full song with one separator
 
 The song (default: a generated 3-part synthetic song with vocals) is looped to ``--minutes`` with ffmpeg,
 then ``python -m pipeline`` runs on it in a child process with no stem cache. Prints the child's peak resident
 memory (target for a 10-minute song: <= 2.5 GB), wall time, real-time factor and the stage timings from
-``result.json``. ``--repo`` runs another checkout's pipeline on the same file (before/after comparisons).
+``result.json``, the separation time per minute of audio, and the machine's load before and after (the 2 cores
+are shared: wall times grow with it). ``--repo`` runs another checkout's pipeline on the same file
+(before/after comparisons).
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("song", nargs="?", type=Path, help="a song to loop (default: a synthetic one)")
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--separator", default="auto", help="auto, spleeter, dsp (demucs with a checkpoint)")
+    parser.add_argument("--separator", default="auto", help="auto, demucs, spleeter or dsp")
     parser.add_argument("--repo", type=Path, default=ROOT, help="checkout whose pipeline runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,6 +59,7 @@ def main() -> None:
         cmd = [sys.executable, "-m", "pipeline", str(song), "-o", str(out), "--no-cache", "--quiet"]
         if args.separator != "auto":
             cmd += ["--separator", args.separator]
+        load_before = _load()
         t0 = time.perf_counter()
         run = subprocess.run(cmd, cwd=args.repo, capture_output=True, text=True)
         wall = time.perf_counter() - t0
@@ -70,6 +75,13 @@ def main() -> None:
         print(f"  {stage:<10} {spent:7.1f} s  RTF {spent / seconds:.3f}")
     verdict = "ok" if peak_gb <= TARGET_GB else "OVER"
     print(f"  peak RSS   {peak_gb:7.2f} GB  (target <= {TARGET_GB} GB for 10 min: {verdict})")
+    separating = result.get("timings", {}).get("separating", 0.0)
+    print(f"  separating {separating / args.minutes:7.1f} s per minute of audio")
+    print(f"  load       {load_before} before, {_load()} after (1/5/15-min averages, 2 cores)")
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 if __name__ == "__main__":

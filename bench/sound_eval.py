@@ -1,6 +1,6 @@
 """Is it still the song, and still metal? Every instrument at once, on every shared song.
 
-    .venv/bin/python bench/sound_eval.py [--style heavy] [--seed 0] [--songs 'E*'] [--skip-judge]
+    .venv/bin/python bench/sound_eval.py [--style heavy] [--seed 0] [--separator auto] [--songs 'E*']
 
 For each song in ``--music`` (default ../shared/music): decode, separate and analyse once (kept in a stem
 cache under ``--prep``, keyed by the file and the separator; ``--reanalyse`` redoes both), then play the
@@ -154,6 +154,7 @@ def main() -> None:
     parser.add_argument("--intensity", type=float, default=DEFAULT_OPTIONS.intensity)
     parser.add_argument("--feel", default=DEFAULT_OPTIONS.feel)
     parser.add_argument("--songs", default="*", help="glob of song stems (E*, FULL*)")
+    parser.add_argument("--separator", default="auto", help="auto, demucs, spleeter or dsp")
     parser.add_argument("--reanalyse", action="store_true")
     parser.add_argument("--skip-judge", action="store_true")
     parser.add_argument("--skip-cover", action="store_true")
@@ -161,10 +162,10 @@ def main() -> None:
 
     songs = sorted(p for p in args.music.glob(f"{args.songs}") if p.suffix in (".flac", ".ogg"))
     options = RemixOptions(style=args.style, seed=args.seed, intensity=args.intensity, feel=args.feel)
-    out = args.out / f"{args.style}-s{args.seed}"
+    out = args.out / f"{args.style}-s{args.seed}" / args.separator
     rows: dict[str, dict[str, object]] = {}
     for song in songs:
-        vocals, other, analysis = prepared(song, args.prep, args.reanalyse)
+        vocals, other, analysis = prepared(song, args.prep, args.reanalyse, args.separator)
         t0 = time.perf_counter()
         perf = play(vocals, other, analysis, options, assets_dir=args.assets, out_dir=out / song.stem)
         seconds = time.perf_counter() - t0
@@ -196,7 +197,9 @@ def main() -> None:
         scores = judge([named / f"{s.stem}.wav" for s in excerpts])
         by_song = {s.stem: scores.get(f"{s.stem}.wav", {}) for s in excerpts}
 
-    print(f"\nstyle {args.style}, seed {args.seed}, intensity {args.intensity}, feel {args.feel}")
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"\nstyle {args.style}, seed {args.seed}, intensity {args.intensity}, feel {args.feel}, "
+          f"separator {args.separator}; load {load}")  # fmt: skip
     head = (
         f"{'song':<30} {'mix, margin':>11} {'band, margin':>12} {'LRA orig->remix':>16} "
         f"{'LUFS':>6} {'TP':>5} "
