@@ -58,6 +58,7 @@ class JobAdmin(admin.ModelAdmin):
         "stage",
         "progress_percent",
         *OPTION_FIELDS,
+        "separator_choice",
         "source_link",
         "input_file",
         "original_name",

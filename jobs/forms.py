@@ -2,8 +2,17 @@ from __future__ import annotations
 
 from django import forms
 
+from jobs import separators
 from jobs.models import MAX_SEED, Job
-from pipeline import ACCEPTED_DESCRIPTION, ACCEPTED_EXTENSIONS, DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, STYLES
+from pipeline import (
+    ACCEPTED_DESCRIPTION,
+    ACCEPTED_EXTENSIONS,
+    DEFAULT_OPTIONS,
+    FEELS,
+    OUTPUT_FORMATS,
+    SEPARATORS,
+    STYLES,
+)
 
 FEEL_LABELS = {"auto": "Auto", "half": "Half time", "normal": "As the song", "double": "Double time"}
 
@@ -85,6 +94,24 @@ class UploadForm(PlayingOptionsForm):
         initial=DEFAULT_OPTIONS.seed,
         help_text="Change it for another take.",
     )
+    separator = forms.ChoiceField(
+        label="Separation",
+        choices=[(name, name) for name in SEPARATORS],
+        initial=DEFAULT_OPTIONS.separator,
+        required=False,  # left out: auto
+        widget=forms.RadioSelect,
+    )
+
+    def clean_separator(self) -> str:
+        method = self.cleaned_data.get("separator") or DEFAULT_OPTIONS.separator
+        refused = separators.refusal(method)
+        if refused:
+            raise forms.ValidationError(refused)
+        return method
+
+    def separator_options(self) -> list[dict[str, object]]:
+        """Each separator as the page explains it (unavailable ones disabled, with the reason)."""
+        return separators.page_choices(self["separator"].value())
 
     def options(self) -> dict[str, object]:
         data = self.cleaned_data
@@ -93,6 +120,7 @@ class UploadForm(PlayingOptionsForm):
             "output_format": data["output_format"],
             "keep_vocals": bool(data["keep_vocals"]),
             "seed": DEFAULT_OPTIONS.seed if data["seed"] is None else int(data["seed"]),
+            "separator": data.get("separator") or DEFAULT_OPTIONS.separator,
         }
 
 

@@ -16,7 +16,8 @@ MAX_SEED = 2**31 - 1  # the largest seed the database's integer column holds
 # Parts a finished job can hand out, in the order pages list them.
 RESULT_PARTS = ("mix", "vocals", "drums", "guitars", "bass", "other", "midi")
 AUDIO_FORMATS = ("wav", "mp3", "flac")
-# The columns holding the remix options: RemixOptions' fields but the separator (jobs leave it to "auto").
+# The columns holding the remix options: RemixOptions' fields, the separator asked for in ``separator_choice``
+# (``separator`` holds the one that ran, as recorded in the result).
 OPTION_FIELDS = ("style", "intensity", "output_format", "keep_vocals", "seed", "feel")
 
 
@@ -82,6 +83,11 @@ class Job(models.Model):
     keep_vocals = models.BooleanField(default=DEFAULT_OPTIONS.keep_vocals)
     seed = models.IntegerField(default=DEFAULT_OPTIONS.seed)
     feel = models.CharField(max_length=8, default=DEFAULT_OPTIONS.feel)
+    separator_choice = models.CharField(
+        max_length=16,
+        default=DEFAULT_OPTIONS.separator,
+        help_text="The separator asked for (auto, demucs, spleeter, dsp); a re-style keeps its source's.",
+    )
 
     # A re-style shares its source's stored song (the same key: jobs.services deletes it only when no job
     # refers to it any more), its stem cache entry and its analysis.
@@ -146,7 +152,15 @@ class Job(models.Model):
 
     @property
     def options(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in OPTION_FIELDS}
+        return {name: getattr(self, name) for name in OPTION_FIELDS} | {"separator": self.separator_choice}
+
+    @staticmethod
+    def option_columns(options: dict[str, Any]) -> dict[str, Any]:
+        """Remix options (``RemixOptions``' names) as this model's column values."""
+        columns = {name: value for name, value in options.items() if name != "separator"}
+        if "separator" in options:
+            columns["separator_choice"] = options["separator"]
+        return columns
 
     def remix_options(self) -> RemixOptions:
         """The pipeline's options for this row."""

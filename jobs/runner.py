@@ -213,6 +213,7 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
             stem_cache=stem_cache,
             max_duration_s=float(settings.METALIZER_MAX_DURATION_S),
             analysis=analysis,
+            separators=settings.METALIZER_SEPARATORS,
         )
     storing = time.perf_counter()
     outputs = store_outputs(job.pk, result, work_dir)

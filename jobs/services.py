@@ -94,7 +94,7 @@ def create_job(upload: ValidatedUpload, options: dict[str, Any], caller: Caller)
         duration=upload.info.duration_s,
         owner=caller.user if caller.is_user else None,
         session_key="" if caller.is_user else caller.session_key,
-        **options,
+        **Job.option_columns(options),
     )
     try:
         with transaction.atomic():
@@ -148,7 +148,8 @@ def create_remix(source: Job, options: dict[str, Any], caller: Caller) -> Job:
             stem_key=locked.stem_key,
             owner=caller.user if caller.is_user else None,
             session_key="" if caller.is_user else caller.session_key,
-            **options,
+            # its stems are the source's (from the stem cache, or separated again the same way)
+            **(Job.option_columns(options) | {"separator_choice": locked.separator_choice}),
         )
         job.save()
     try:

@@ -23,7 +23,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.throttling import ScopedRateThrottle
 
-from jobs import error_codes, services
+from jobs import error_codes, separators, services
 from jobs.forms import FEEL_LABELS, RemixForm, UploadForm
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.results import (
@@ -37,7 +37,7 @@ from jobs.results import (
 )
 from jobs.validators import duration_limit_text, validate_audio_upload
 from metalizer_site.uploads import UploadRejected, declared_too_large, human_bytes, too_large
-from pipeline import ACCEPTED_EXTENSIONS, PLAY_STAGES, STAGES
+from pipeline import ACCEPTED_EXTENSIONS, INVALID_OPTIONS, PLAY_STAGES, STAGES, licence_of
 
 # The steps a listener sees, in order: the transfer itself, then the pipeline's own stages.
 STEP_LABELS = {
@@ -106,6 +106,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         elif form.is_valid():
             try:
                 validated = validate_audio_upload(request.FILES.get("file"))
+                refused = separators.refusal(form.options()["separator"], validated.info.duration_s)
+                if refused:
+                    raise UploadRejected(INVALID_OPTIONS, refused, status=400)
                 caller = services.Caller.of(request, create_session=True)
                 job = services.create_job(validated, form.options(), caller)
                 return redirect("jobs:detail", job_id=job.pk)
@@ -215,6 +218,7 @@ def job_result(job: Job) -> dict[str, Any] | None:
         "key": f"{analysis['key']} {analysis.get('scale', '')}".strip() if analysis.get("key") else None,
         "separator": separator.get("name"),
         "separator_reason": separator.get("reason"),
+        "separator_licence": licence_of(separator.get("name") or ""),
         "reused": reused_text(job),
         "stems": [
             {"part": part, "label": PART_LABELS.get(part, part).capitalize(), "url": result_url(job, part)}

@@ -65,6 +65,16 @@ class Env:
             return list(default)
         return [item.strip() for item in value.split(",") if item.strip()]
 
+    def subset(self, name: str, choices: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
+        """A non-empty comma-separated selection from ``choices``, in ``choices``' order."""
+        picked = [item.lower() for item in self.list(name, list(default))]
+        unknown = [item for item in picked if item not in choices]
+        if unknown or not picked:
+            raise ImproperlyConfigured(
+                f"{name} must list one or more of {', '.join(choices)}; got {self.raw(name)!r}."
+            )
+        return tuple(item for item in choices if item in picked)
+
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
         value = self.str(name, default).lower()
         if value not in choices:

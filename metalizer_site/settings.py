@@ -16,6 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from metalizer_site.env import QUEUE_BACKENDS, STORAGE_BACKENDS, Env, database_config, redis_url
+from pipeline.types import SEPARATOR_METHODS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -40,6 +41,9 @@ DATA_DIR = env.path("METALIZER_DATA_DIR", BASE_DIR / "data", base=BASE_DIR)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 METALIZER_MODELS_DIR = env.path("METALIZER_MODELS_DIR", BASE_DIR / "models", base=BASE_DIR)
 METALIZER_ASSETS_DIR = env.path("METALIZER_ASSETS_DIR", BASE_DIR / "assets", base=BASE_DIR)
+# The separators listeners may choose (auto picks among them). htdemucs' weights are for research and personal
+# use only: a commercial deployment sets spleeter,dsp.
+METALIZER_SEPARATORS = env.subset("METALIZER_SEPARATORS", SEPARATOR_METHODS, SEPARATOR_METHODS)
 METALIZER_ASSETS_API_KEY = env.str("METALIZER_ASSETS_API_KEY") or None
 METALIZER_ASSET_MAX_BYTES = env.int("METALIZER_ASSET_MAX_BYTES", 52_428_800, minimum=1)
 METALIZER_UPLOAD_MAX_BYTES = env.int("METALIZER_UPLOAD_MAX_BYTES", 104_857_600, minimum=1)

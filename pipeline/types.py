@@ -26,7 +26,8 @@ STYLES: dict[str, str] = {
     "power": "Galloping, bright and epic: open chords, driving double kick.",
 }
 OUTPUT_FORMATS = ("wav", "mp3", "flac")
-SEPARATORS = ("auto", "demucs", "spleeter", "dsp")
+SEPARATOR_METHODS = ("demucs", "spleeter", "dsp")  # the separators themselves
+SEPARATORS = ("auto", *SEPARATOR_METHODS)  # what a remix may ask for
 # How the band feels the song's pulse: "auto" lets the style choose (at the song's tempo unless the style
 # plays that tempo in half or double time), the others force it.
 FEELS: dict[str, str] = {

@@ -8,10 +8,21 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from jobs import separators
 from jobs.api import job_facts
 from jobs.models import AUDIO_FORMATS, MAX_SEED, Job
 from jobs.results import result_url
-from pipeline import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, STYLES
+from pipeline import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, SEPARATOR_FACTS, SEPARATORS, STYLES
+
+SEPARATOR_HELP = (
+    "Who splits the song into vocals, drums, bass and other (the server's operator may offer fewer; a "
+    "re-style keeps its source's). "
+    + " ".join(
+        f"{name}: {facts.summary} About {facts.seconds_per_minute:g} s per minute of song; weights: "
+        f"{facts.licence}."
+        for name, facts in SEPARATOR_FACTS.items()
+    )
+)
 
 
 class RemixOptionsSerializer(serializers.Serializer):
@@ -27,6 +38,15 @@ class RemixOptionsSerializer(serializers.Serializer):
         default=DEFAULT_OPTIONS.feel,
         help_text="How the band feels the pulse. " + " ".join(f"{k}: {v}" for k, v in FEELS.items()),
     )
+    separator = serializers.ChoiceField(
+        choices=list(SEPARATORS), default=DEFAULT_OPTIONS.separator, help_text=SEPARATOR_HELP
+    )
+
+    def validate_separator(self, value: str) -> str:
+        refused = separators.refusal(value)
+        if refused:
+            raise serializers.ValidationError(refused)
+        return value
 
     @classmethod
     def from_form_data(cls, data: Any) -> RemixOptionsSerializer:
@@ -46,6 +66,7 @@ class RemixRequestSerializer(RemixOptionsSerializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
+        del fields["separator"]  # a re-style plays its source's stems: the source's separator stays
         for field in fields.values():
             field.required = False
             field.default = empty

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from jobs import error_codes as codes
-from jobs import services
+from jobs import separators, services
 from jobs.api import job_facts
 from jobs.api.serializers import (
     JobCreatedSerializer,
@@ -132,6 +132,9 @@ class JobViewSet(viewsets.ViewSet):
             upload = validate_audio_upload(request.FILES.get("file"))
         except UploadRejected as exc:
             raise ApiError(exc.code, exc.message, exc.status) from None
+        refused = separators.refusal(options.validated_data["separator"], upload.info.duration_s)
+        if refused:
+            raise ApiError(INVALID_OPTIONS, refused, status.HTTP_400_BAD_REQUEST)
         caller = services.Caller.of(request, create_session=True)
         try:
             job = services.create_job(upload, dict(options.validated_data), caller)

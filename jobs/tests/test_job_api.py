@@ -76,6 +76,7 @@ def test_anyone_holding_the_id_may_read_a_job_but_not_delete_it(client, song_upl
         "keep_vocals": True,
         "seed": 0,
         "feel": "auto",
+        "separator": "auto",
     }
     for key in (
         "stage",

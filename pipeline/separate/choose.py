@@ -19,10 +19,10 @@ import numpy as np
 
 from pipeline.errors import INVALID_OPTIONS, PipelineError
 from pipeline.separate import demucs_model, dsp, spleeter_model
-from pipeline.types import SEPARATORS, StageProgress
+from pipeline.types import SEPARATOR_METHODS, SEPARATORS, StageProgress
 
 Runner = Callable[[np.ndarray, StageProgress], dict[str, np.ndarray]]
-METHODS = tuple(m for m in SEPARATORS if m != "auto")  # the separators themselves
+METHODS = SEPARATOR_METHODS
 AUTO_ORDER = ("spleeter", "dsp", "demucs")
 
 

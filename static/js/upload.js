@@ -57,6 +57,16 @@
     });
   }
 
+  // How long a first remix of this song takes with each separator (the page gives seconds per minute of song).
+  function estimateSeparation(seconds) {
+    var note = document.getElementById("separator-length-note");
+    if (note) note.textContent = "For this song (" + timeText(seconds) + "):";
+    Array.prototype.forEach.call(document.querySelectorAll("[data-seconds-per-minute]"), function (el) {
+      var total = parseFloat(el.dataset.secondsPerMinute) * seconds / 60;
+      el.textContent = "About " + timeText(total) + " for this song.";
+    });
+  }
+
   function check(file) {
     var dot = file.name.lastIndexOf(".");
     var ext = dot >= 0 ? file.name.slice(dot).toLowerCase() : "";
@@ -74,6 +84,7 @@
         return "it is " + timeText(seconds) + " long; the limit is " + form.dataset.maxDuration + ". Trim it and try again.";
       }
       if (seconds < minDuration) return "it is only " + seconds.toFixed(1) + " s long; upload at least " + minDuration + " s of music.";
+      estimateSeparation(seconds);
       return null;
     });
   }
