@@ -2,8 +2,9 @@
 
 One row per separator, read by the upload page, the API schema, the CLI's help, ``make models`` and the
 progress bar (a stage's share of the job follows its measured cost). The speeds are seconds of separation
-per minute of song on the 2-core machine of the README's figures (``bench/chain_bench.py``); ``auto``'s
-row describes what it picks (``choose.AUTO_ORDER``).
+per minute of song on the README's 2-core machine (``bench/long_song_memory.py``: Spleeter and DSP on an
+idle machine; htdemucs 124 s per minute on a 10-minute song at load 1.5-3); ``auto``'s row describes what
+it picks (``choose.AUTO_ORDER``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ SEPARATOR_FACTS: dict[str, SeparatorFacts] = {
             "The cleanest split: the voice without the drums' bleed, and the song's real guitars and keys "
             "kept for the band to play over. Takes much longer.",
             DEMUCS_LICENCE,
-            95.0,
+            125.0,
         ),
         SeparatorFacts(
             "spleeter",

@@ -5,8 +5,8 @@ deployment does not offer (``allowed``: the operator's list, e.g. without demucs
 whose weights are not in models/ is an error, never a silent substitute. ``auto`` takes the first of
 ``AUTO_ORDER`` that is offered and present: Spleeter's vocal network (models/spleeter_2stems.pt), then the DSP
 separator, and htdemucs only when neither may run. htdemucs separates best but costs ~30x Spleeter's time on
-a plain CPU (bench/chain_bench.py: a 3-minute song takes minutes, not seconds), so it runs when a listener
-asks for it.
+a plain CPU (bench/long_song_memory.py: ~2 min of separating per minute of song on 2 cores), so it runs when a
+listener asks for it.
 """
 
 from __future__ import annotations
