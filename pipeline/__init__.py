@@ -34,6 +34,7 @@ from pipeline.errors import CODES as ERROR_CODES
 from pipeline.metalize import metalize
 from pipeline.plain_json import jsonable
 from pipeline.replay import replay
+from pipeline.styles import DESCRIPTIONS as STYLES
 from pipeline.types import (
     DEFAULT_OPTIONS,
     FEELS,
@@ -42,7 +43,6 @@ from pipeline.types import (
     SEPARATORS,
     STAGES,
     STEM_NAMES,
-    STYLES,
     Analysis,
     RemixOptions,
     RemixResult,
@@ -76,7 +76,7 @@ __all__ = [
     "Analysis",
     "SeparatorInfo",
     "Stems",
-    "STYLES",
+    "STYLES",  # style name -> its one-line description, from the style presets
     "FEELS",
     "OUTPUT_FORMATS",
     "SEPARATORS",

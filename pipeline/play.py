@@ -35,7 +35,6 @@ LEAD_OTHER_DUCK_DB = 2.0  # the original harmony steps back further when a lead 
 # How hard the rhythm guitarist drives the amp in each treatment (dB at the amp's input): calm parts are
 # played with the volume knob rolled back (crunch, not a wall of gain), verses a little under the chorus.
 TREATMENT_DRIVE_DB = {"calm": -14.0, "groove": -3.0, "full": 0.0, "breakdown": 0.0, "ending": 0.0}
-TWIN_LEAD_STYLES = ("heavy", "power")  # styles whose choruses harmonise the lead a third above
 MAX_DYNAMICS_DB = 12.0  # the deepest the remix follows the original's quiet parts below its loudest
 STEM_FORMAT = "flac"
 FALLBACK_TEMPO = 120.0  # BPM, for an analysis that found none
@@ -261,7 +260,7 @@ def play(
 def _add_lead(
     arr: Arrangement, analysis: Analysis, options: RemixOptions, vocals: np.ndarray, other: np.ndarray
 ) -> None:
-    """The lead guitar's part (and its twin in the choruses of TWIN_LEAD_STYLES), into ``arr``.
+    """The lead guitar's part (and its twin in the choruses of a style with a twin lead), into ``arr``.
 
     Where no voice carries the tune (an instrumental, or a sung song's intro, solos and interludes), a lead
     guitar plays the song's melody, tracked from the stems that hold it.
@@ -279,7 +278,7 @@ def _add_lead(
     if melody is None:
         melody = song_melody(melody_source(vocals, _fit(other, vocals.shape[1]), voiced))
     arr.lead = arrange_lead(melody, arr.bars, key_root=arr.key_root, scale=analysis.scale, free_bars=free)
-    if arr.lead and arr.style.name in TWIN_LEAD_STYLES:
+    if arr.lead and arr.style.twin_lead:
         chorus = [(b.start, b.end) for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full"]
         twin = [x for x in arr.lead if any(a <= x.time < b for a, b in chorus)]
         arr.lead_harmony = harmonise(twin, arr.key_root, analysis.scale)

@@ -10,11 +10,12 @@ import numpy as np
 from pipeline.arrange.bass import arrange_bass
 from pipeline.arrange.drums import arrange_drums
 from pipeline.arrange.events import Hit, Note
+from pipeline.arrange.feel import choose_feel, felt_tempo
 from pipeline.arrange.form import SectionPlan, bar_treatments, plan_form
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
 from pipeline.arrange.guitar import Stroke, perform, write_riffs
 from pipeline.arrange.seeds import Riff
-from pipeline.arrange.styles import StylePreset, choose_feel, felt_tempo, get_style
+from pipeline.styles import PRESETS, StylePreset
 from pipeline.types import Analysis, RemixOptions
 
 __all__ = ["Arrangement", "Bar", "Hit", "Note", "Stroke", "arrange"]
@@ -55,7 +56,7 @@ def part_rngs(seed: int, style: str, n: int = PART_COUNT) -> list[np.random.Gene
 
 def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
     """The whole band's parts on the song's grid; ``riff_seeds`` (see ``seeds``) shape the rhythm guitar."""
-    style = get_style(options.style)
+    style = PRESETS[options.style]
     feel = choose_feel(style, analysis.tempo, options.feel)
     key_root = pitch_class(analysis.key)
     form = plan_form(analysis.sections, options.intensity, analysis.duration)

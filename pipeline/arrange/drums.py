@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.arrange.events import Hit
+from pipeline.arrange.feel import felt_tempo, pattern_slot
 from pipeline.arrange.grid import Bar
-from pipeline.arrange.styles import StylePreset, felt_tempo, pattern_slot
+from pipeline.styles import StylePreset
 
 # Double-kick 16ths become 8ths above this felt tempo. Measured (metal judge, 7 shared songs): on songs
 # played in double time (felt 224-240 BPM) 16ths raised MSD metal 0.39 -> 0.55 and turned the piano song's
@@ -115,12 +116,7 @@ def arrange_drums(
                     role = "hihat-open"
                 on_beat = i % (n_slots // max(1, bar.pulses)) == 0 if bar.pulses else True
                 hits.append(human.hit(t, role, cym if on_beat else "x", dyn * (1.0 if on_beat else 0.85)))
-            if (
-                treatment == "full"
-                and style.name in ("heavy", "power")
-                and i == 12
-                and bar.bar_in_section % 4 == 3
-            ):
+            if treatment == "full" and style.chorus_china and i == 12 and bar.bar_in_section % 4 == 3:
                 hits.append(human.hit(t, "china", "X", dyn))
     hits.sort(key=lambda h: (h.time, h.role))
     return hits

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.arrange.styles import slots_per_beat
+from pipeline.arrange.feel import slots_per_beat
 from pipeline.types import Analysis
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

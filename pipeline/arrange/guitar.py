@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pipeline.arrange.events import Note
+from pipeline.arrange.feel import pattern_slot
 from pipeline.arrange.grid import Bar
 from pipeline.arrange.seeds import Riff, RiffBar, by_density, plain_riff
-from pipeline.arrange.styles import StylePreset, pattern_slot
+from pipeline.styles import StylePreset
 
 
 @dataclass(frozen=True)

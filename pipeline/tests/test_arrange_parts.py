@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pipeline.arrange import arrange
-from pipeline.arrange.styles import STYLES, slots_per_beat
+from pipeline.arrange.feel import slots_per_beat
+from pipeline.styles import PRESETS
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song, minor_progression_song
 from pipeline.types import RemixOptions
@@ -27,7 +28,7 @@ def _grid(song, feel: str) -> np.ndarray:
     return np.arange(0.0, song.duration + beat, beat / slots_per_beat(feel))
 
 
-@pytest.mark.parametrize("style", sorted(STYLES))
+@pytest.mark.parametrize("style", sorted(PRESETS))
 def test_kick_and_snare_hits_sit_within_10ms_of_the_true_grid(song, analysis, style):
     arr = arrange(analysis, RemixOptions(style=style, seed=3))
     grid = _grid(song, "double" if "double" in (arr.feel, arr.chorus_feel) else arr.feel)
@@ -48,12 +49,12 @@ def test_guitar_roots_follow_the_song_chords_on_90_percent_of_bars(song, analysi
     assert matched / len(song.chords) >= 0.9
 
 
-@pytest.mark.parametrize("style", sorted(STYLES))
+@pytest.mark.parametrize("style", sorted(PRESETS))
 def test_chugs_are_power_chords_and_open_chords_ring_with_the_chords_third_where_the_style_colours(
     song, analysis, style
 ):
     arr = arrange(analysis, RemixOptions(style=style))
-    preset = STYLES[style]
+    preset = PRESETS[style]
     assert min(n.pitch for n in arr.guitar_left) >= preset.lowest_string
     quality_at = {round(a, 3): q for a, _b, _r, q in song.chords}
     for stroke in arr.strokes:
@@ -118,12 +119,12 @@ def test_section_boundaries_get_a_fill_and_a_crash(song, analysis):
 
 def test_styles_differ_in_drums_and_riffs(analysis):
     signatures = set()
-    for style in STYLES:
+    for style in PRESETS:
         arr = arrange(analysis, RemixOptions(style=style))
         kicks = sum(h.role == "kick" for h in arr.drums)
         snares = sum(h.role == "snare" for h in arr.drums)
         signatures.add((kicks, snares, len(arr.strokes), arr.style.tuning, arr.feel))
-    assert len(signatures) == len(STYLES)
+    assert len(signatures) == len(PRESETS)
 
 
 def test_the_band_plays_the_songs_tempo_unless_the_style_or_the_listener_chooses_another_feel(analysis):

@@ -12,13 +12,14 @@ from essentia.standard import Resample
 
 from pipeline.arrange import Hit, arrange, part_rngs
 from pipeline.arrange.events import Note
-from pipeline.arrange.styles import STYLES, slots_per_beat
+from pipeline.arrange.feel import slots_per_beat
 from pipeline.assets import DRUM_ROLES, load_bass_cab, load_ir, load_kit
 from pipeline.render.amp import amp
 from pipeline.render.bass import render_bass
 from pipeline.render.drums import render_drums, render_hits
 from pipeline.render.guitar import render_di, render_guitars
 from pipeline.render.strings import midi_hz, pluck
+from pipeline.styles import PRESETS
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song
 from pipeline.types import SAMPLE_RATE, RemixOptions
@@ -116,7 +117,7 @@ def _root_pitch_class(audio: np.ndarray, floor: int) -> int:
     return best
 
 
-@pytest.mark.parametrize("style", sorted(STYLES))
+@pytest.mark.parametrize("style", sorted(PRESETS))
 def test_clean_di_root_pitch_matches_the_chord_root_on_90_percent_of_bars(song, style):
     arr = arrange(analysis_from_song(song), RemixOptions(style=style, seed=4))
     di = render_di(arr.guitar_left, song.audio.shape[1], seed=1)
