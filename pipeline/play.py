@@ -12,7 +12,7 @@ from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, Pe
 from scipy.ndimage import uniform_filter1d
 
 from pipeline import master as mastering
-from pipeline.arrange import PART_RENDER_DRUMS, Arrangement, arrange, midi_export, part_rngs
+from pipeline.arrange import Arrangement, arrange, midi_export
 from pipeline.arrange.form import TREATMENTS
 from pipeline.arrange.lead import arrange_lead, harmonise, melody_source, song_melody, voice_free_bars
 from pipeline.arrange.seeds import load_riff_seeds
@@ -25,6 +25,7 @@ from pipeline.render.drum_tuning import tune_kit
 from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
 from pipeline.render.lead import render_lead
+from pipeline.seeding import part_rng, string_seed
 from pipeline.types import LOUDNESS_HOP_S, SAMPLE_RATE, SUNG_HOP_S, Analysis, RemixOptions
 
 # Stem loudness before mastering (LUFS): relative balance of the band; the master sets the absolute level.
@@ -38,9 +39,6 @@ TREATMENT_DRIVE_DB = {"calm": -14.0, "groove": -3.0, "full": 0.0, "breakdown": 0
 MAX_DYNAMICS_DB = 12.0  # the deepest the remix follows the original's quiet parts below its loudest
 STEM_FORMAT = "flac"
 FALLBACK_TEMPO = 120.0  # BPM, for an analysis that found none
-# The lead and the bass play their own takes: their generators are seeded this far from the song's seed.
-LEAD_SEED_OFFSET = 13
-BASS_SEED_OFFSET = 7
 
 
 @dataclass
@@ -202,9 +200,8 @@ def play(
     del harmony
     on_stage("rendering", 0.15)
 
-    r_drums = part_rngs(options.seed, options.style)[PART_RENDER_DRUMS]
     kit, kit_tuning = tune_kit(band.kit, arr.key_root)
-    drums, kick_env = render_drums(arr.drums, kit, n, r_drums)
+    drums, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
     duck = mastering.kick_ducking(kick_env)
     del kick_env
     mix = _stem_out(
@@ -220,14 +217,14 @@ def play(
         n,
         band.ir,
         drive,
-        options.seed,
+        string_seed(options.seed, "guitars"),
         ir_right=band.pair[1] if band.pair else None,
         samples=band.guitar,
         drive_gain=treatment_gain(arr, n, TREATMENT_DRIVE_DB),
     )
     guitars = mastering.set_loudness(guitars, STEM_LUFS["guitars"], in_place=True)
     if arr.lead:
-        lead = render_lead(arr.lead, n, band.ir, options.seed + LEAD_SEED_OFFSET, harmony=arr.lead_harmony)
+        lead = render_lead(arr.lead, n, band.ir, string_seed(options.seed, "lead"), harmony=arr.lead_harmony)
         guitars += mastering.set_loudness(lead, STEM_LUFS["lead"], in_place=True)
         del lead
     guitars *= duck
@@ -237,7 +234,7 @@ def play(
 
     cab = band.bass_cab[1] if band.bass_cab else None
     bass = mastering.set_loudness(
-        render_bass(arr.bass, n, options.seed + BASS_SEED_OFFSET, cab=cab), STEM_LUFS["bass"], in_place=True
+        render_bass(arr.bass, n, string_seed(options.seed, "bass"), cab=cab), STEM_LUFS["bass"], in_place=True
     )
     bass *= np.sqrt(duck)
     mix = _stem_out("bass", bass, stem_dir, stems, mix)

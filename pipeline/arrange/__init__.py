@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +14,7 @@ from pipeline.arrange.form import SectionPlan, bar_treatments, plan_form
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
 from pipeline.arrange.guitar import Stroke, perform, write_riffs
 from pipeline.arrange.seeds import Riff
+from pipeline.seeding import part_rng
 from pipeline.styles import PRESETS, StylePreset
 from pipeline.types import Analysis, RemixOptions
 
@@ -43,15 +43,6 @@ class Arrangement:
 
 
 RING = ""
-# Part generators drawn from the seed, by position: adding a part at the end never shifts another.
-PART_DRUMS, PART_LEFT, PART_RIGHT, PART_BASS, PART_LEAD, PART_RENDER_DRUMS = 0, 1, 2, 3, 4, 6
-PART_COUNT = 8
-
-
-def part_rngs(seed: int, style: str, n: int = PART_COUNT) -> list[np.random.Generator]:
-    """Independent seeded generators, one per part, so adding a part never shifts another."""
-    seq = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(style.encode())])
-    return [np.random.default_rng(s) for s in seq.spawn(n)]
 
 
 def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
@@ -68,19 +59,20 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
     )
     treatments = bar_treatments(form, [b.section for b in bars])
     labels = [p.label for p in form]
-    rngs = part_rngs(options.seed, options.style)
+
+    def rng(part: str) -> np.random.Generator:
+        return part_rng(options.seed, options.style, part)
+
     strokes, attacks = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds)
-    drums = arrange_drums(
-        bars, style, treatments, options.intensity, attacks, rngs[PART_DRUMS], analysis.tempo
-    )
+    drums = arrange_drums(bars, style, treatments, options.intensity, attacks, rng("drums"), analysis.tempo)
     ringing = strokes
     if style.ringing_right and any(b.feel == "double" for b in bars):
         ringing = write_riffs(
             bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True, ring_in_double=RING
         )[0]
-    left = perform(strokes, rngs[PART_LEFT], options.intensity, style.chug_ms)
-    right = perform(ringing, rngs[PART_RIGHT], options.intensity, style.chug_ms)
-    bass = arrange_bass(ringing, rngs[PART_BASS], options.intensity)
+    left = perform(strokes, rng("guitar_left"), options.intensity, style.chug_ms)
+    right = perform(ringing, rng("guitar_right"), options.intensity, style.chug_ms)
+    bass = arrange_bass(ringing, rng("bass"), options.intensity)
     return Arrangement(
         style=style,
         feel=feel.verse,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -11,6 +10,7 @@ from pipeline.arrange.events import Note
 from pipeline.arrange.feel import pattern_slot
 from pipeline.arrange.grid import Bar
 from pipeline.arrange.seeds import Riff, RiffBar, by_density, plain_riff
+from pipeline.seeding import section_choice
 from pipeline.styles import StylePreset
 
 
@@ -59,10 +59,10 @@ def choose_riff(
     full, groove = by_density(seeds or [])
     pool = {"full": full, "groove": groove}.get(treatment, [])
     if pool:
-        riff = pool[zlib.crc32(f"{seed}:{label}:{treatment}".encode()) % len(pool)]
+        riff = pool[section_choice(seed, label, treatment, len(pool))]
         return riff[bar_in_section % len(riff)]
     riffs = style.riffs[treatment]
-    base = zlib.crc32(f"{seed}:{label}:{treatment}".encode()) % len(riffs)
+    base = section_choice(seed, label, treatment, len(riffs))
     if bar_in_section % 4 == 3 and len(riffs) > 1:
         return plain_riff(riffs[(base + 1) % len(riffs)])[0]
     return plain_riff(riffs[base])[0]

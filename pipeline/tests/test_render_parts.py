@@ -10,7 +10,7 @@ import pytest
 from essentia.pytools.spectral import hpcpgram
 from essentia.standard import Resample
 
-from pipeline.arrange import Hit, arrange, part_rngs
+from pipeline.arrange import Hit, arrange
 from pipeline.arrange.events import Note
 from pipeline.arrange.feel import slots_per_beat
 from pipeline.assets import DRUM_ROLES, load_bass_cab, load_ir, load_kit
@@ -203,12 +203,6 @@ def test_the_bass_growls_in_the_mids_over_clean_lows(arr):
     assert _band_db(growl, 600, 2500) > -10.0
     # ... and it comes on top of the lows, which keep their weight
     assert abs(_band_db(growl, 30, 200, share=False) - _band_db(clean, 30, 200, share=False)) < 3.0
-
-
-def test_part_generators_are_independent_of_how_many_are_drawn():
-    a = part_rngs(3, "heavy", 5)[2].random()
-    b = part_rngs(3, "heavy", 8)[2].random()
-    assert a == b
 
 
 def test_the_double_kick_is_tight_and_clicky_not_a_sub_drone(kit):
