@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.perform import memory_errors, perform
 from pipeline.progress import ProgressTracker
+from pipeline.remix_folder import memory_errors, play_into_folder
 from pipeline.replay import replay
 from pipeline.types import SAMPLE_RATE, Analysis, ProgressCallback, RemixOptions, RemixResult, Stems
 
@@ -88,7 +88,7 @@ def metalize(
         # dropping the rest before playing keeps a long song's peak memory down.
         played, separator = {"vocals": stems.vocals, "other": stems.other}, stems.separator
         del audio, stems
-        return perform(
+        return play_into_folder(
             played,
             analysis,
             separator,

@@ -13,7 +13,6 @@ from scipy.ndimage import uniform_filter1d
 
 from pipeline import master as mastering
 from pipeline.arrange import Arrangement, arrange, midi_export
-from pipeline.arrange.form import TREATMENTS
 from pipeline.arrange.lead import arrange_lead, harmonise, melody_source, song_melody, voice_free_bars
 from pipeline.arrange.seeds import load_riff_seeds
 from pipeline.assets import BandAssets, load_band, midi_seeds
@@ -26,6 +25,7 @@ from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
 from pipeline.render.lead import render_lead
 from pipeline.seeding import part_rng, string_seed
+from pipeline.styles import BREAKDOWN, CALM, ENDING, FULL, GROOVE, TREATMENTS
 from pipeline.types import LOUDNESS_HOP_S, SAMPLE_RATE, SUNG_HOP_S, Analysis, RemixOptions
 
 # Stem loudness before mastering (LUFS): relative balance of the band; the master sets the absolute level.
@@ -35,7 +35,7 @@ STEM_LUFS = {"guitars": -15.0, "drums": -12.5, "bass": -19.5, "vocals": -17.0, "
 LEAD_OTHER_DUCK_DB = 2.0  # the original harmony steps back further when a lead guitar plays the tune
 # How hard the rhythm guitarist drives the amp in each treatment (dB at the amp's input): calm parts are
 # played with the volume knob rolled back (crunch, not a wall of gain), verses a little under the chorus.
-TREATMENT_DRIVE_DB = {"calm": -14.0, "groove": -3.0, "full": 0.0, "breakdown": 0.0, "ending": 0.0}
+TREATMENT_DRIVE_DB = {CALM: -14.0, GROOVE: -3.0, FULL: 0.0, BREAKDOWN: 0.0, ENDING: 0.0}
 MAX_DYNAMICS_DB = 12.0  # the deepest the remix follows the original's quiet parts below its loudest
 STEM_FORMAT = "flac"
 FALLBACK_TEMPO = 120.0  # BPM, for an analysis that found none
@@ -90,11 +90,11 @@ def _fades(mix: np.ndarray, beat_s: float) -> np.ndarray:
 def treatment_gain(arr: Arrangement, n: int, gains_db: dict[str, float], ramp_s: float = 0.03) -> np.ndarray:
     """Per-sample linear gain (n,) following each bar's treatment, with short ramps at the changes."""
     db = np.zeros(n, dtype=np.float32)
-    for bar, treatment in zip(arr.bars, arr.modes, strict=True):
+    for bar, treatment in zip(arr.bars, arr.treatments, strict=True):
         a, b = int(bar.start * SAMPLE_RATE), min(n, int(bar.end * SAMPLE_RATE))
         db[a:b] = gains_db[treatment]
     if arr.bars:
-        db[min(n, int(arr.bars[-1].end * SAMPLE_RATE)) :] = gains_db[arr.modes[-1]]
+        db[min(n, int(arr.bars[-1].end * SAMPLE_RATE)) :] = gains_db[arr.treatments[-1]]
     db = uniform_filter1d(db, max(1, int(ramp_s * SAMPLE_RATE)), mode="nearest")
     np.power(np.float32(10.0), db / np.float32(20.0), out=db)
     return db
@@ -276,7 +276,7 @@ def _add_lead(
         melody = song_melody(melody_source(vocals, _fit(other, vocals.shape[1]), voiced))
     arr.lead = arrange_lead(melody, arr.bars, key_root=arr.key_root, scale=analysis.scale, free_bars=free)
     if arr.lead and arr.style.twin_lead:
-        chorus = [(b.start, b.end) for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full"]
+        chorus = [(b.start, b.end) for b, t in zip(arr.bars, arr.treatments, strict=True) if t == FULL]
         twin = [x for x in arr.lead if any(a <= x.time < b for a, b in chorus)]
         arr.lead_harmony = harmonise(twin, arr.key_root, analysis.scale)
 
@@ -296,7 +296,7 @@ def performance_facts(
         "chorus_felt_tempo": round(float(arr.chorus_felt_tempo), 2),
         "double_time": arr.feel == "double",
         "bars": len(arr.bars),
-        "sections_played": {m: arr.modes.count(m) for m in TREATMENTS},
+        "sections_played": {t: arr.treatments.count(t) for t in TREATMENTS},
         "form": [
             {"start": round(p.start, 2), "label": p.label, "role": p.role, "treatment": p.treatment}
             for p in arr.form

@@ -12,7 +12,7 @@ from pipeline.arrange.events import Hit, Note
 from pipeline.arrange.feel import choose_feel, felt_tempo
 from pipeline.arrange.form import SectionPlan, bar_treatments, plan_form
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
-from pipeline.arrange.guitar import Stroke, perform, write_riffs
+from pipeline.arrange.guitar import Stroke, guitar_take, write_riffs
 from pipeline.arrange.seeds import Riff
 from pipeline.seeding import part_rng
 from pipeline.styles import PRESETS, StylePreset
@@ -35,14 +35,11 @@ class Arrangement:
     bass: list[Note]
     lead: list[Note] = field(default_factory=list)
     lead_harmony: list[Note] = field(default_factory=list)  # the twin lead, a third above, where it plays
-    modes: list[str] = field(default_factory=list)  # each bar's treatment (form.TREATMENTS)
+    treatments: list[str] = field(default_factory=list)  # each bar's treatment (styles.TREATMENTS)
     form: list[SectionPlan] = field(default_factory=list)
     chorus_feel: str = "normal"
     chorus_felt_tempo: float = 0.0
     strokes_right: list[Stroke] = field(default_factory=list)  # the right guitar's and the bass's
-
-
-RING = ""
 
 
 def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
@@ -67,11 +64,9 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
     drums = arrange_drums(bars, style, treatments, options.intensity, attacks, rng("drums"), analysis.tempo)
     ringing = strokes
     if style.ringing_right and any(b.feel == "double" for b in bars):
-        ringing = write_riffs(
-            bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True, ring_in_double=RING
-        )[0]
-    left = perform(strokes, rng("guitar_left"), options.intensity, style.chug_ms)
-    right = perform(ringing, rng("guitar_right"), options.intensity, style.chug_ms)
+        ringing = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True)[0]
+    left = guitar_take(strokes, rng("guitar_left"), options.intensity, style.chug_ms)
+    right = guitar_take(ringing, rng("guitar_right"), options.intensity, style.chug_ms)
     bass = arrange_bass(ringing, rng("bass"), options.intensity)
     return Arrangement(
         style=style,
@@ -84,7 +79,7 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         guitar_left=left,
         guitar_right=right,
         bass=bass,
-        modes=treatments,
+        treatments=treatments,
         form=form,
         chorus_feel=feel.chorus,
         chorus_felt_tempo=felt_tempo(analysis.tempo, feel.chorus),

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from pipeline.styles import FULL, StylePreset
 
+# How guitars pick is a feel, or this: the song's own 16ths while the drums play double time.
+SONG_16THS = "song"
+
 
 @dataclass(frozen=True)
 class Feel:
@@ -14,7 +17,7 @@ class Feel:
 
     verse: str  # "half", "normal" or "double"
     chorus: str
-    chorus_picking: str = ""  # how the guitars read their riffs in the chorus; "" = its feel
+    chorus_picking: str = ""  # how the guitars read their riffs in the chorus: "" (its feel) or SONG_16THS
 
     def for_treatment(self, treatment: str) -> tuple[str, str]:
         """(drum feel, guitar picking feel) of a section played with ``treatment``."""
@@ -34,7 +37,7 @@ def choose_feel(style: StylePreset, tempo: float, requested: str = "auto") -> Fe
     if tempo > style.half_above:
         return Feel("half", "half")
     if 0 < tempo < style.chorus_double_below:
-        return Feel("normal", "double", "double" if style.double_time_picking else "half")
+        return Feel("normal", "double", "" if style.double_time_picking else SONG_16THS)
     return Feel("normal", "normal")
 
 

@@ -1,4 +1,4 @@
-"""The playing half of a run, shared by ``metalize`` and ``replay``: play the stems, write every file.
+"""The remix's folder, shared by ``metalize`` and ``replay``: play the stems (``play``) and write every file.
 
 Outputs are built in a staging folder and moved into ``out_dir`` only when every stage has succeeded, so a
 failure leaves nothing half-written behind.
@@ -32,7 +32,7 @@ def memory_errors() -> Iterator[None]:
         ) from exc
 
 
-def perform(
+def play_into_folder(
     played: dict[str, np.ndarray],
     analysis: Analysis,
     separator: SeparatorInfo,
