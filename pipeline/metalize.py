@@ -53,7 +53,6 @@ def metalize(
     from pipeline.separate.cache import FileStemCache
 
     options = options or RemixOptions()
-    assets_dir = Path(assets_dir) if assets_dir else DEFAULT_ASSETS_DIR
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     cache = stem_cache if stem_cache is not None else (FileStemCache(cache_dir) if cache_dir else None)
     key = _song_key(input_path, options.separator, models_dir) if cache is not None else ""

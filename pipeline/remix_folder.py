@@ -38,7 +38,7 @@ def play_into_folder(
     separator: SeparatorInfo,
     options: RemixOptions,
     *,
-    assets_dir: Path,
+    assets_dir: str | Path | None,
     out_dir: Path,
     tracker: ProgressTracker,
     analysis_reused: bool = False,
@@ -47,11 +47,13 @@ def play_into_folder(
     """Arrange, render and master from the vocals and "other" stems; write the mix, stems, MIDI, result.json.
 
     ``played`` holds the two stems and is emptied, so the caller's last references to them go with it and a
-    long song's stems are freed before the mix is written.
+    long song's stems are freed before the mix is written. ``assets_dir`` None plays the shipped packs.
     """
+    from pipeline.assets import SHIPPED_ASSETS_DIR
     from pipeline.audio_io import write_audio
     from pipeline.play import play
 
+    assets_dir = Path(assets_dir) if assets_dir else SHIPPED_ASSETS_DIR
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_dir))

@@ -29,8 +29,6 @@ def replay(
     ``analysis`` its stored analysis and ``separator`` who made the stems. Writes what ``metalize`` writes;
     the result says the analysis was reused. ``on_progress`` runs 0..100 over the playing stages only.
     """
-    from pipeline.metalize import DEFAULT_ASSETS_DIR
-
     if vocals.shape != other.shape or vocals.ndim != 2 or vocals.shape[0] != 2:
         raise ValueError(f"expected two (2, n) stems of one length, got {vocals.shape} and {other.shape}")
     tracker = ProgressTracker(on_progress, stages=PLAY_STAGES)
@@ -40,7 +38,7 @@ def replay(
             analysis,
             separator,
             options or RemixOptions(),
-            assets_dir=Path(assets_dir) if assets_dir else DEFAULT_ASSETS_DIR,
+            assets_dir=assets_dir,
             out_dir=Path(out_dir),
             tracker=tracker,
             analysis_reused=True,
