@@ -107,6 +107,22 @@ ENTRIES = (
         "The server ran out of memory on this song.",
         "Try again in a few minutes; if it fails again, upload a shorter song or one part of it.",
     ),
+    # The sound bank's MIDI seeds: refused at upload (the asset API answers with these), skipped by a job.
+    ErrorCode(
+        pipeline.CORRUPT_MIDI,
+        "The MIDI file is damaged or not a standard MIDI file.",
+        "Export the riff again from your sequencer as a standard MIDI file (.mid) and upload that.",
+    ),
+    ErrorCode(
+        pipeline.UNSUPPORTED_MIDI,
+        "This kind of MIDI file cannot be played as a riff.",
+        "Save it as a type 0 or 1 MIDI file that counts time in ticks per beat, then upload it again.",
+    ),
+    ErrorCode(
+        pipeline.MIDI_TOO_LONG,
+        "The MIDI file is longer or larger than a riff seed may be.",
+        "Keep a riff seed to a few bars of notes; split a long file into several riffs.",
+    ),
     # Uploads.
     ErrorCode(
         FILE_TOO_LARGE,
