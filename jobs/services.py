@@ -20,12 +20,13 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from jobs import admission, lifecycle
 from jobs import error_codes as codes
-from jobs import lifecycle
 from jobs.models import MAX_SEED, Job
 from jobs.stem_cache import delete_entry, purge_stem_cache
 from jobs.storage import STORAGE_ERRORS, delete_keys, delete_tree, discard_results, job_prefix, list_tree
-from jobs.validators import ValidatedUpload
+from jobs.validators import ValidatedUpload, validate_audio_upload
+from metalizer_site import rate_limits
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +53,15 @@ class SourceUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is asking: a signed-in user/token, else the anonymous browser session."""
+    """Who is asking: a signed-in user/token, else the anonymous browser session, which owns its jobs.
+
+    ``identity`` is who the admission limits count (``jobs.admission``): the account, else the client's
+    address (``metalizer_site.rate_limits.caller_identity``), since a new session is one cookie away.
+    """
 
     user: Any = None
     session_key: str = ""
+    identity: str = ""
 
     @classmethod
     def of(cls, request: Any, *, create_session: bool = False) -> Caller:
@@ -63,10 +69,13 @@ class Caller:
         session, which ``create_session`` starts when it has none yet (before the caller's first job)."""
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            return cls(user=user)
+            return cls(user=user, identity=rate_limits.caller_identity(request))
         if create_session and not request.session.session_key:
             request.session.create()
-        return cls(session_key=request.session.session_key or "")
+        session_key = request.session.session_key or ""
+        return cls(
+            session_key=session_key, identity=rate_limits.caller_identity(request, session_key=session_key)
+        )
 
     @property
     def is_user(self) -> bool:
@@ -81,11 +90,27 @@ class Caller:
 # --- Creating and queueing -----------------------------------------------------------------------------
 
 
+def submit_upload(uploaded: Any, options: dict[str, Any], caller: Caller) -> Job:
+    """A song upload from the API or the page, from admission to the queue.
+
+    The caller is admitted before the file is probed (``jobs.admission``: a refused caller costs no
+    decoding), then the song is judged (``jobs.validators``) and its job created. Raises TooMany (429),
+    UploadRejected, QueueUnavailable or StorageUnavailable.
+    """
+    try:
+        admission.precheck(caller)
+    except rate_limits.RateStoreUnavailable as exc:  # Redis down: it is the queue too
+        logger.error("admission count unavailable: %s", exc)
+        raise QueueUnavailable(codes.message(codes.QUEUE_UNAVAILABLE)) from exc
+    return create_job(validate_audio_upload(uploaded), options, caller)
+
+
 def create_job(upload: ValidatedUpload, options: dict[str, Any], caller: Caller) -> Job:
     """Store a validated upload, create its Job row and queue it.
 
-    Must run outside an open transaction so the worker can see the committed row. If the broker
-    cannot take the message, the row and the stored file are removed and QueueUnavailable is raised.
+    Must run outside an open transaction so the worker can see the committed row. The caller's caps are
+    checked in the transaction that creates the row (``admission.hold``; TooMany). If the broker cannot
+    take the message, the row and the stored file are removed and QueueUnavailable is raised.
     """
     job = Job(
         id=uuid.uuid4(),
@@ -94,10 +119,12 @@ def create_job(upload: ValidatedUpload, options: dict[str, Any], caller: Caller)
         duration=upload.info.duration_s,
         owner=caller.user if caller.is_user else None,
         session_key="" if caller.is_user else caller.session_key,
+        admitted_as=caller.identity,
         **options,
     )
     try:
         with transaction.atomic():
+            admission.hold(caller, upload.info.duration_s)
             job.save()
             job.input_file.save(upload.name, upload.file, save=True)
     except STORAGE_ERRORS as exc:
@@ -122,9 +149,15 @@ def create_remix(source: Job, options: dict[str, Any], caller: Caller) -> Job:
 
     It shares what the source paid for: the stored song (the same storage key, never copied; deleting
     either job keeps it while the other needs it), the stem cache entry and the analysis, so the worker
-    only plays. Raises SourceUnavailable when the source is gone, not finished or without its song, and
-    QueueUnavailable (nothing created) when the broker cannot take it.
+    only plays. It is admitted like an upload (``jobs.admission``; TooMany). Raises SourceUnavailable when
+    the source is gone, not finished or without its song, and QueueUnavailable (nothing created) when the
+    broker cannot take it.
     """
+    try:
+        admission.precheck(caller)
+    except rate_limits.RateStoreUnavailable as exc:
+        logger.error("admission count unavailable: %s", exc)
+        raise QueueUnavailable(codes.message(codes.QUEUE_UNAVAILABLE)) from exc
     with transaction.atomic():
         # The source row stays locked until the new row is committed: a delete of the source running at the
         # same time waits and then sees the song still in use, or runs first and this finds nothing.
@@ -148,8 +181,10 @@ def create_remix(source: Job, options: dict[str, Any], caller: Caller) -> Job:
             stem_key=locked.stem_key,
             owner=caller.user if caller.is_user else None,
             session_key="" if caller.is_user else caller.session_key,
+            admitted_as=caller.identity,
             **options,
         )
+        admission.hold(caller, float(locked.duration or 0.0))
         job.save()
     try:
         enqueue(job)
@@ -290,6 +325,7 @@ def purge_expired(now: datetime | None = None) -> int:
         except Exception:  # one bad object must not stop the sweep; the next run tries again
             logger.exception("could not purge job %s", job.pk)
     purge_orphaned_files(now)
+    rate_limits.purge_windows()
     entries = purge_stem_cache(now)
     if entries:
         logger.info("purged %d stem cache entr%s no job uses", entries, "y" if entries == 1 else "ies")

@@ -10,7 +10,6 @@ import functools
 import math
 from collections.abc import Callable
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +20,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.throttling import ScopedRateThrottle
 
 from jobs import error_codes, services
 from jobs.forms import FEEL_LABELS, RemixForm, UploadForm
@@ -35,7 +33,7 @@ from jobs.results import (
     result_url,
     stem_parts,
 )
-from jobs.validators import duration_limit_text, validate_audio_upload
+from jobs.validators import duration_limit_text
 from metalizer_site.uploads import UploadRejected, declared_too_large, human_bytes, too_large
 from pipeline import ACCEPTED_EXTENSIONS, PLAY_STAGES, STAGES
 
@@ -105,9 +103,8 @@ def upload(request: HttpRequest) -> HttpResponse:
             error = too_large(settings.METALIZER_UPLOAD_MAX_BYTES)
         elif form.is_valid():
             try:
-                validated = validate_audio_upload(request.FILES.get("file"))
                 caller = services.Caller.of(request, create_session=True)
-                job = services.create_job(validated, form.options(), caller)
+                job = services.submit_upload(request.FILES.get("file"), form.options(), caller)
                 return redirect("jobs:detail", job_id=job.pk)
             except UploadRejected as exc:
                 error = exc
@@ -116,8 +113,17 @@ def upload(request: HttpRequest) -> HttpResponse:
             except services.StorageUnavailable as exc:
                 error = UploadRejected(error_codes.STORAGE_UNAVAILABLE, str(exc), status=503)
     context = {"form": form or UploadForm(), "error": error, **_limits()}
-    status = error.status if error else 400
-    return render(request, "jobs/upload.html", context, status=status)
+    return with_retry_after(
+        render(request, "jobs/upload.html", context, status=error.status if error else 400), error
+    )
+
+
+def with_retry_after(response: HttpResponse, error: Exception | None) -> HttpResponse:
+    """A page answering a refusal for now (``TooMany``, 429) says when to try again, as the API does."""
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def job_steps(job: Job) -> list[dict[str, str]]:
@@ -253,6 +259,10 @@ def describe_options(job: Job) -> str:
 
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = get_object_or_404(Job.objects.select_related("source"), pk=job_id)
+    return render_detail(request, job)
+
+
+def render_detail(request: HttpRequest, job: Job, *, status: int = 200) -> HttpResponse:
     now = timezone.now()
     caller = services.Caller.of(request)
     is_owner = caller.owns(job)
@@ -273,7 +283,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "refresh_seconds": 3,
         **_limits(),
     }
-    return render(request, "jobs/detail.html", context)
+    return render(request, "jobs/detail.html", context, status=status)
 
 
 def job_list(request: HttpRequest) -> HttpResponse:
@@ -320,14 +330,6 @@ def owner_only(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[
     return decorate
 
 
-def uploads_throttle_wait(request: HttpRequest) -> int | None:
-    """Seconds to wait when this caller used up the uploads throttle (shared with the API), else None."""
-    throttle = ScopedRateThrottle()
-    if throttle.allow_request(request, SimpleNamespace(throttle_scope="uploads")):
-        return None
-    return math.ceil(throttle.wait() or 60)
-
-
 @owner_only("play in another style")
 def job_remix(request: HttpRequest, source: Job) -> HttpResponse:
     """Try another style: a new job plays this one's song with the options chosen (or another take)."""
@@ -344,12 +346,11 @@ def job_remix(request: HttpRequest, source: Job) -> HttpResponse:
             request, "That is this remix already: pick another style or feel, or press Another take."
         )
         return redirect(back)
-    wait = uploads_throttle_wait(request)
-    if wait is not None:
-        messages.error(request, f"Too many remixes in a short time. Try again in {wait} s.")
-        return redirect(back)
     try:
         job = services.create_remix(source, options, services.Caller.of(request))
+    except UploadRejected as exc:  # admission (TooMany): answered here with 429, the form kept in view
+        messages.error(request, exc.message)
+        return with_retry_after(render_detail(request, source, status=exc.status), exc)
     except (services.SourceUnavailable, services.QueueUnavailable) as exc:
         messages.error(request, str(exc))
         return redirect(back)

@@ -18,6 +18,8 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 QUEUE_BACKENDS = ("embedded", "redis", "eager")
 STORAGE_BACKENDS = ("local", "s3")
+# A rate's period, by its first letter (DRF's rate strings: 120/hour, 5/minute, 1000/day, 2/second).
+RATE_PERIODS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class Env:
@@ -70,6 +72,18 @@ class Env:
         if value not in choices:
             raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
         return value
+
+    def rate(self, name: str, default: str) -> tuple[int, int]:
+        """(count, seconds) from a rate string such as ``120/hour`` (second, minute, hour or day)."""
+        value = self.str(name, default)
+        count, _, period = value.partition("/")
+        seconds = RATE_PERIODS_S.get(period.strip()[:1].lower()) if period.strip() else None
+        if not count.strip().isdigit() or int(count) < 1 or seconds is None:
+            raise ImproperlyConfigured(
+                f"{name} must be a rate such as 120/hour (a whole number per second, minute, hour or day); "
+                f"got {value!r}."
+            )
+        return int(count), seconds
 
     def path(self, name: str, default: Path, *, base: Path) -> Path:
         value = self.raw(name)

@@ -219,6 +219,20 @@ else:  # eager: tasks run inline in the caller; for unit tests only
     CELERY_TASK_ALWAYS_EAGER = True
     METALIZER_BROKER_VARIABLE = "QUEUE_BACKEND"
 
+# --- Admission: how much work one caller may ask for (metalizer_site.rate_limits, jobs.admission) -------
+# Proxies in front of the web app that each append the address they saw to X-Forwarded-For (Fly's proxy: 1).
+# 0: the header is ignored and the connection's address is the client, so no client can choose who it is.
+METALIZER_TRUSTED_PROXIES = env.int("METALIZER_TRUSTED_PROXIES", 0, minimum=0)
+# (count, seconds) per caller: song uploads and re-styles together; asset uploads apart; failed admin logins.
+METALIZER_UPLOAD_RATE = env.rate("METALIZER_THROTTLE_UPLOADS", "120/hour")
+METALIZER_ASSET_UPLOAD_RATE = env.rate("METALIZER_THROTTLE_ASSET_UPLOADS", "600/hour")
+METALIZER_ADMIN_LOGIN_RATE = env.rate("METALIZER_THROTTLE_ADMIN_LOGIN", "10/hour")
+# What one caller may have waiting or running at once: remixes, and minutes of music in them.
+METALIZER_MAX_UNFINISHED_JOBS = env.int("METALIZER_MAX_UNFINISHED_JOBS", 5, minimum=1)
+METALIZER_MAX_QUEUED_AUDIO_MINUTES = env.int("METALIZER_MAX_QUEUED_AUDIO_MINUTES", 30, minimum=1)
+# The counts live where every web process sees them: Redis beside the queue, else the database.
+METALIZER_RATE_STORE = "redis" if QUEUE_BACKEND == "redis" else "database"
+
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -266,14 +280,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "metalizer_site.throttles.SharedAnonRateThrottle",
+        "metalizer_site.throttles.SharedUserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("METALIZER_THROTTLE_ANON", "3000/hour"),
         "user": env.str("METALIZER_THROTTLE_USER", "6000/hour"),
-        "uploads": env.str("METALIZER_THROTTLE_UPLOADS", "120/hour"),
     },
+    # The client's address: the connection's, or X-Forwarded-For's as the trusted proxies wrote it.
+    "NUM_PROXIES": METALIZER_TRUSTED_PROXIES,
     "DEFAULT_SCHEMA_CLASS": "metalizer_site.api_schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "metalizer_site.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,
@@ -292,7 +307,22 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+env.rate("METALIZER_THROTTLE_ANON", "3000/hour")  # malformed rates stop start-up here, not at a request
+env.rate("METALIZER_THROTTLE_USER", "6000/hour")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # The API's request throttles count here: in Redis, shared by every web process, in production.
+    "throttles": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "throttle",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if QUEUE_BACKEND == "redis"
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttles"}
+    ),
+}
 
 # --- Auth, i18n ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
