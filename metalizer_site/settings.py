@@ -129,7 +129,10 @@ METALIZER_STORAGE = env.choice("METALIZER_STORAGE", STORAGE_BACKENDS, "local")
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("METALIZER_STATIC_ROOT", BASE_DIR / "staticfiles", base=BASE_DIR)
+# collectstatic's manifest: without it (a server started without collectstatic) pages still render, with plain
+# static names served from the app folders (metalizer_site.staticfiles; system check metalizer.W002).
+STATIC_COLLECTED = (STATIC_ROOT / "staticfiles.json").is_file()
 STATICFILES_DIRS = [BASE_DIR / "static"]
 METALIZER_S3_SIGNED_URL_TTL_S = env.int("METALIZER_S3_SIGNED_URL_TTL_S", 300, minimum=1)
 if METALIZER_STORAGE == "s3":
@@ -170,7 +173,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "metalizer_site.staticfiles.ForgivingManifestStorage"
         )
     },
 }
@@ -360,7 +363,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# In development static files come from the app folders (WhiteNoise finders); no collectstatic needed.
-WHITENOISE_USE_FINDERS = DEBUG
-# Without collectstatic, pages still render (unhashed static URLs) instead of failing with a 500.
+# In development, and in production until collectstatic has run, static files come from the app folders.
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_COLLECTED
 WHITENOISE_MANIFEST_STRICT = False
