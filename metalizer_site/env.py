@@ -138,6 +138,35 @@ def database_config(url: str, *, base_dir: Path, var: str = "METALIZER_JOBS_DB_U
     return config
 
 
+# Secrets that shipped as defaults somewhere (this project's old compose file, common S3 servers' examples):
+# whoever read the same file knows them, so production refuses them whatever their length.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {
+        "compose-local-only-insecure-key-set-your-own-in-dot-env",
+        "dev-only-insecure-key-metalizer-embedded-mode-do-not-use-in-production",
+        "collectstatic-at-build-time-only",
+        "metalizer-local-secret",
+        "metalizer",
+        "minioadmin",
+        "changeme",
+        "change-me",
+        "secret",
+        "password",
+    }
+)
+
+
+def weak_secret(value: str, *, min_length: int) -> str | None:
+    """Why ``value`` is no secret (a published default, too short, too few distinct characters), or None."""
+    if value.lower() in KNOWN_DEFAULT_SECRETS or "insecure" in value.lower():
+        return "it is a published default"
+    if len(value) < min_length:
+        return f"it is shorter than {min_length} characters"
+    if len(set(value)) < 8:
+        return "it has fewer than 8 different characters"
+    return None
+
+
 def redis_url(env: Env) -> str:
     """REDIS_URL, or METALIZER_REDIS_URL mapped onto it when REDIS_URL is unset."""
     return env.str("REDIS_URL") or env.str("METALIZER_REDIS_URL")

@@ -15,7 +15,7 @@ from boto3.s3.transfer import TransferConfig
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from metalizer_site.env import QUEUE_BACKENDS, STORAGE_BACKENDS, Env, database_config, redis_url
+from metalizer_site.env import QUEUE_BACKENDS, STORAGE_BACKENDS, Env, database_config, redis_url, weak_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -27,6 +27,11 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("METALIZER_SECRET_KEY must be set when METALIZER_DEBUG=0.")
     SECRET_KEY = "dev-only-insecure-key-metalizer-embedded-mode-do-not-use-in-production"
+elif not DEBUG and (_weak := weak_secret(SECRET_KEY, min_length=32)):
+    raise ImproperlyConfigured(
+        f"METALIZER_SECRET_KEY is not a usable secret ({_weak}). Set a long random string, e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 ALLOWED_HOSTS = env.list("METALIZER_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("METALIZER_CSRF_TRUSTED_ORIGINS", [])
 for _origin in CSRF_TRUSTED_ORIGINS:
@@ -143,6 +148,11 @@ if METALIZER_STORAGE == "s3":
     ]
     if _s3_missing:
         raise ImproperlyConfigured(f"METALIZER_STORAGE=s3 needs {', '.join(_s3_missing)}.")
+    if not DEBUG and (_weak := weak_secret(env.str("METALIZER_S3_SECRET_KEY"), min_length=16)):
+        raise ImproperlyConfigured(
+            f"METALIZER_S3_SECRET_KEY is not a usable credential ({_weak}): whoever reaches the store would "
+            "read every song and rewrite the bank. Use the store's own generated secret."
+        )
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
