@@ -17,7 +17,7 @@ from typing import Any
 import mido
 from django.conf import settings
 
-from assets_bank.models import Asset, Kind, describe_roles, role_suits_kind
+from assets_bank.models import PACK_NOUNS, Asset, Kind, describe_roles, role_suits_kind
 from metalizer_site.uploads import FILE_TOO_LARGE, UploadRejected, human_bytes, sniff_audio
 from pipeline import PipelineError, check_bank_file, open_seed, probe
 
@@ -84,7 +84,7 @@ def check_role(kind: str, role: str) -> None:
     if not role_suits_kind(role, kind):
         raise AssetRejected(
             "invalid_role",
-            f"Role '{role}' does not suit a {Kind(kind).label.lower()} pack. Use {describe_roles(kind)}.",
+            f"Role '{role}' does not suit a {PACK_NOUNS[Kind(kind)]}. Use {describe_roles(kind)}.",
         )
 
 
@@ -124,7 +124,7 @@ def validate_asset_file(
     is_midi = extension in MIDI_EXTENSIONS
     if is_midi != (kind == Kind.MIDI):
         wanted = "a MIDI file (.mid)" if kind == Kind.MIDI else "an audio file (WAV, FLAC, AIFF or Ogg)"
-        raise AssetRejected("wrong_file_type", f"A {Kind(kind).label.lower()} pack takes {wanted}.")
+        raise AssetRejected("wrong_file_type", f"A {PACK_NOUNS[Kind(kind)]} takes {wanted}.")
     sha256 = sha256_of(path)
     if check_duplicates:
         check_duplicate(sha256)

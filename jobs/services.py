@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 # Files under jobs/<id>/ with no job row are removed by purge once they are this old (seconds).
 ORPHAN_GRACE_S = 3600
+# A worker's scratch folder untouched this long, of a job no worker runs, was left by a killed worker.
+WORK_DIR_GRACE_S = 60
 
 
 class QueueUnavailable(Exception):
@@ -262,8 +266,39 @@ def delete_job_files(job: Job) -> int:
     count = delete_keys(keys, tidy=[job_prefix(job.pk)])
     if job.stem_key and not others.filter(stem_key=job.stem_key).exists():
         delete_entry(job.stem_key)
-    shutil.rmtree(settings.METALIZER_WORK_DIR / str(job.pk), ignore_errors=True)
+    shutil.rmtree(work_dir_of(job.pk), ignore_errors=True)
     return count
+
+
+def work_dir_of(job_id: Any) -> Path:
+    """The job's scratch folder on this worker (its input, the pipeline's outputs before they are stored)."""
+    return Path(settings.METALIZER_WORK_DIR) / str(job_id)
+
+
+def sweep_work_dirs(grace_s: float = WORK_DIR_GRACE_S) -> int:
+    """Remove the scratch folders a killed worker left: those of jobs no worker runs, untouched for
+    ``grace_s`` (a folder being filled for a job just claimed is fresh). Returns how many. A data folder may
+    be shared by several workers (docker compose), so a running job's folder always stays."""
+    root = Path(settings.METALIZER_WORK_DIR)
+    if not root.is_dir():
+        return 0
+    folders = {}
+    for path in root.iterdir():
+        try:
+            folders[uuid.UUID(path.name)] = path
+        except ValueError:  # the stem cache's scratch and other temporary folders are no job's
+            continue
+    running = set(
+        Job.objects.filter(pk__in=list(folders), status=Job.Status.RUNNING).values_list("pk", flat=True)
+    )
+    cutoff = time.time() - grace_s
+    swept = 0
+    for job_id, path in folders.items():
+        with contextlib.suppress(FileNotFoundError):
+            if job_id not in running and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+                swept += 1
+    return swept
 
 
 def delete_job(job: Job) -> None:
@@ -325,6 +360,7 @@ def purge_expired(now: datetime | None = None) -> int:
         except Exception:  # one bad object must not stop the sweep; the next run tries again
             logger.exception("could not purge job %s", job.pk)
     purge_orphaned_files(now)
+    sweep_work_dirs()
     rate_limits.purge_windows()
     entries = purge_stem_cache(now)
     if entries:

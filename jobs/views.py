@@ -314,7 +314,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 def owner_only(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """A POST about one job, for its creator only: the view gets the job; anyone else gets a 403 that says
-    who may ``action`` it."""
+    who may ``action`` (a phrase: "delete it")."""
 
     def decorate(view: Callable[[HttpRequest, Job], HttpResponse]) -> Callable[..., HttpResponse]:
         @require_POST
@@ -322,7 +322,7 @@ def owner_only(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[
         def checked(request: HttpRequest, job_id: Any) -> HttpResponse:
             job = get_object_or_404(Job, pk=job_id)
             if not services.Caller.of(request).owns(job):
-                return HttpResponseForbidden(f"Only the browser that created this remix can {action} it.")
+                return HttpResponseForbidden(f"Only the browser that created this remix can {action}.")
             return view(request, job)
 
         return checked
@@ -330,7 +330,7 @@ def owner_only(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[
     return decorate
 
 
-@owner_only("play in another style")
+@owner_only("play it in another style")
 def job_remix(request: HttpRequest, source: Job) -> HttpResponse:
     """Try another style: a new job plays this one's song with the options chosen (or another take)."""
     back = reverse("jobs:detail", args=[source.pk]) + "#remix"
@@ -357,7 +357,7 @@ def job_remix(request: HttpRequest, source: Job) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.pk)
 
 
-@owner_only("cancel")
+@owner_only("cancel it")
 def job_cancel(request: HttpRequest, job: Job) -> HttpResponse:
     if services.cancel_job(job):
         messages.success(request, f"Cancelled the remix of “{job.original_name}”.")
@@ -366,7 +366,7 @@ def job_cancel(request: HttpRequest, job: Job) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.pk)
 
 
-@owner_only("delete")
+@owner_only("delete it")
 def job_delete(request: HttpRequest, job: Job) -> HttpResponse:
     try:
         services.delete_job(job)
