@@ -22,6 +22,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jobs import error_codes, services
+from jobs.api import job_facts
 from jobs.forms import FEEL_LABELS, RemixForm, UploadForm
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.results import (
@@ -230,12 +231,14 @@ def job_result(job: Job) -> dict[str, Any] | None:
 
 
 def reused_text(job: Job) -> str:
-    """What this run did not have to do again, in plain words ("" when it did everything)."""
-    if job.stems_reused and job.analysis_reused:
+    """What this run did not have to do again, in plain words ("" when it did everything), as far as its
+    caller may be told (``job_facts.reused``: never that someone else uploaded the song first)."""
+    reused = job_facts.reused(job)
+    if reused["stems"] and reused["analysis"]:
         return "stems and analysis from the first version: nothing was separated or analysed again"
-    if job.stems_reused:
+    if reused["stems"]:
         return "stems from the stem cache: nothing was separated again"
-    if job.analysis_reused:
+    if reused["analysis"]:
         return "the analysis of the first version: the song was not analysed again"
     return ""
 

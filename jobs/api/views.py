@@ -79,7 +79,8 @@ INCLUDE_PARAMETER = OpenApiParameter(
     style="form",
     explode=False,
     description="Full records in place of the summaries: analysis (every beat, bar and chord), assets (every "
-    "pack and file played or skipped). Comma-separated.",
+    "pack and file played or skipped, with their hashes: for staff only, like /api/assets; other callers get "
+    "the summary). Comma-separated.",
 )
 DOWNLOAD_TYPES = sorted({*CONTENT_TYPES.values(), "application/zip", "image/png", "image/svg+xml"})
 
