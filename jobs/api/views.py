@@ -30,6 +30,7 @@ from jobs.results import (
     CONTENT_TYPES,
     EXTRA_PARTS,
     PICTURE_FORMATS,
+    PartDamaged,
     PartUnavailable,
     default_format,
     download_name,
@@ -320,6 +321,8 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
             return serve_part(request, job, part, stems_zip_key(job), "zip")
         fmt = "zip" if part == "midi" else (requested_format or default_format(job, part))
         key = result_key(job, part, fmt)
+    except PartDamaged as exc:
+        raise ApiError(codes.PART_UNAVAILABLE, exc.message, status.HTTP_404_NOT_FOUND) from None
     except PartUnavailable:
         raise ApiError(
             codes.PART_UNAVAILABLE, f"This remix has no '{part}' part.", status.HTTP_404_NOT_FOUND
