@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "metalizer_site",
     "jobs",
     "assets_bank",
@@ -90,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "metalizer_site.api_errors.ApiErrorShapeMiddleware",  # every /api/ error in the one JSON shape
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -318,6 +321,41 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "metalizer_site.api_schema.add_links",
     ],
+    # /api/docs/ runs Swagger UI from this app's static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------------
+# Scripts only from this origin (no inline script anywhere: /api/docs/ loads its init script by URL);
+# inline styles are allowed (Swagger UI's and the admin's style attributes; a style cannot run code).
+# Signed S3 downloads are another origin: the players, the picture and the mixer fetch from it.
+_storage_origins: list[str] = []
+if METALIZER_STORAGE == "s3":
+    from urllib.parse import urlsplit
+
+    _endpoint = urlsplit(env.str("METALIZER_S3_ENDPOINT_URL"))
+    _region = env.str("METALIZER_S3_REGION", "us-east-1")
+    _storage_origins = (
+        [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+        if _endpoint.netloc
+        else ["https://s3.amazonaws.com", f"https://s3.{_region}.amazonaws.com"]
+    )
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *_storage_origins],
+        "media-src": ["'self'", "blob:", *_storage_origins],  # blob: the upload page reads a song's length
+        "connect-src": ["'self'", *_storage_origins],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 env.rate("METALIZER_THROTTLE_ANON", "3000/hour")  # malformed rates stop start-up here, not at a request
