@@ -276,9 +276,10 @@ def work_dir_of(job_id: Any) -> Path:
 
 
 def sweep_work_dirs(grace_s: float = WORK_DIR_GRACE_S) -> int:
-    """Remove the scratch folders a killed worker left: those of jobs no worker runs, untouched for
-    ``grace_s`` (a folder being filled for a job just claimed is fresh). Returns how many. A data folder may
-    be shared by several workers (docker compose), so a running job's folder always stays."""
+    """Remove the scratch folders a killed worker left: those of finished or vanished jobs, untouched for
+    ``grace_s``. Returns how many. A data folder may be shared by several workers (docker compose), so the
+    folder of a job that runs, or waits and may be claimed any moment, always stays (its run starts by
+    emptying it anyway)."""
     root = Path(settings.METALIZER_WORK_DIR)
     if not root.is_dir():
         return 0
@@ -288,14 +289,12 @@ def sweep_work_dirs(grace_s: float = WORK_DIR_GRACE_S) -> int:
             folders[uuid.UUID(path.name)] = path
         except ValueError:  # the stem cache's scratch and other temporary folders are no job's
             continue
-    running = set(
-        Job.objects.filter(pk__in=list(folders), status=Job.Status.RUNNING).values_list("pk", flat=True)
-    )
+    live = set(Job.objects.filter(pk__in=list(folders)).unfinished().values_list("pk", flat=True))
     cutoff = time.time() - grace_s
     swept = 0
     for job_id, path in folders.items():
         with contextlib.suppress(FileNotFoundError):
-            if job_id not in running and path.stat().st_mtime < cutoff:
+            if job_id not in live and path.stat().st_mtime < cutoff:
                 shutil.rmtree(path, ignore_errors=True)
                 swept += 1
     return swept

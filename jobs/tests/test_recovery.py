@@ -136,17 +136,25 @@ def test_the_scratch_folder_of_a_job_failed_as_worker_lost_goes_when_its_message
     assert os.path.isdir(settings.METALIZER_WORK_DIR)
 
 
-def test_a_restarted_worker_sweeps_the_scratch_folders_no_running_job_owns(settings):
+def test_a_restarted_worker_sweeps_the_scratch_folders_of_finished_or_vanished_jobs(settings):
     import os
     import time
 
     lost = running_job(heartbeat_age_s=5)
     alive = running_job(heartbeat_age_s=1)
+    waiting = Job.objects.create(original_name="next.wav")  # queued: a worker may claim it any moment
     Job.objects.filter(pk=lost.pk).update(status="failed", error_code="worker_lost")
     root = settings.METALIZER_WORK_DIR
     old = time.time() - 3600
     folders = {}
-    for name in (str(lost.pk), str(alive.pk), "00000000-0000-0000-0000-000000000001", "stem-cache-abc"):
+    names = (
+        str(lost.pk),
+        str(alive.pk),
+        str(waiting.pk),
+        "00000000-0000-0000-0000-000000000001",
+        "stem-cache-abc",
+    )
+    for name in names:
         (root / name).mkdir(parents=True)
         os.utime(root / name, (old, old))
         folders[name] = root / name
@@ -154,4 +162,5 @@ def test_a_restarted_worker_sweeps_the_scratch_folders_no_running_job_owns(setti
     fresh.mkdir()
     assert services.sweep_work_dirs() == 2  # the failed job's and the vanished job's
     assert not folders[str(lost.pk)].exists() and not folders["00000000-0000-0000-0000-000000000001"].exists()
-    assert folders[str(alive.pk)].exists() and folders["stem-cache-abc"].exists() and fresh.exists()
+    assert folders[str(alive.pk)].exists() and folders[str(waiting.pk)].exists()
+    assert folders["stem-cache-abc"].exists() and fresh.exists()
