@@ -58,8 +58,9 @@ ARG FETCH_MODELS=0
 RUN python -m pipeline.spleeter_convert --models-dir models \
     && if [ "$FETCH_MODELS" = "1" ]; then python -m pipeline.fetch_models --models-dir models; fi
 
-# Static files for WhiteNoise (DEBUG=0 serves the hashed manifest). Build-time values only, not secrets.
-RUN METALIZER_DEBUG=0 METALIZER_SECRET_KEY=collectstatic-at-build-time-only \
+# Static files for WhiteNoise (DEBUG=0 serves the hashed manifest). The key is thrown away with the shell:
+# production settings refuse a fixed one, and nothing signed at build time outlives the build.
+RUN METALIZER_DEBUG=0 METALIZER_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     METALIZER_DATA_DIR=/tmp/build-data python manage.py collectstatic --noinput \
     && rm -rf /tmp/build-data
 

@@ -57,10 +57,12 @@ def media_in_tmp(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pat
 
 @pytest.fixture(autouse=True)
 def _clear_throttle_cache(request: pytest.FixtureRequest) -> None:
-    """DRF throttles count in the cache; each test starts with a clean count."""
-    from django.core.cache import cache
+    """The API's request throttles count in a cache; each test starts with a clean count (the admission
+    counts of the embedded default live in the test's database)."""
+    from django.core.cache import caches
 
-    cache.clear()
+    caches["default"].clear()
+    caches["throttles"].clear()
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def preview(asset: Asset) -> str:
         try:
             with asset.file.open("rb") as fh:
                 svg = piano_roll_svg(fh)
-        except (OSError, ValueError, EOFError):
+        except Exception:  # a damaged file (mido raises many types): the facts still show, without a picture
             svg = ""
         # The SVG is built from numbers only (assets_bank.midi_preview), never from file text.
         return format_html("<div>{}</div>{}", summary(asset), mark_safe(svg))  # noqa: S308

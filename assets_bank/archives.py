@@ -9,7 +9,8 @@ An archive holds the pack's files plus one of these manifests at its top (or ins
 
 Import refuses the whole archive, before anything is stored, when one entry is unsafe (absolute path,
 ``..``, symlink), when the archive could be a bomb (too many entries, too many bytes once expanded, an
-extreme compression ratio, an entry larger than the asset limit) or when one file fails validation.
+extreme compression ratio of one entry or of the whole archive, an entry larger than the asset limit) or
+when one file fails validation.
 Extraction counts the bytes actually inflated, never trusting the sizes the archive declares.
 """
 
@@ -40,6 +41,9 @@ from assets_bank.validators import (
 MAX_ENTRIES = 1000
 MAX_TOTAL_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
+# Entries and archives smaller than this once expanded are not judged by their ratio (a tiny text compresses
+# well); above it, neither one entry nor the archive as a whole may expand MAX_COMPRESSION_RATIO times.
+RATIO_CHECK_MIN_BYTES = 64 * 1024
 LICENCE_NAMES = ("license", "licence", "copying", "license.txt", "licence.txt", "copying.txt")
 MANIFEST_MAX_BYTES = 1024 * 1024
 _LAYER_SUFFIX = re.compile(r"-\d+$")
@@ -99,7 +103,7 @@ def check_archive(zf: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePosixP
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         raise UnsafeArchive(f"The archive has {len(infos)} entries; at most {MAX_ENTRIES} are allowed.")
-    total = 0
+    total = compressed = 0
     members = []
     for info in infos:
         path = safe_member_path(info)
@@ -112,15 +116,22 @@ def check_archive(zf: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePosixP
                 "file_too_large", f"'{info.filename}' is larger than the asset limit once unpacked.", 413
             )
         ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > 1024 * 1024 and ratio > MAX_COMPRESSION_RATIO:
+        if info.file_size > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
             raise UnsafeArchive(
                 f"'{info.filename}' expands {ratio:.0f} times (limit {MAX_COMPRESSION_RATIO}): "
                 "this looks like a ZIP bomb."
             )
         total += info.file_size
+        compressed += info.compress_size
         if total > MAX_TOTAL_UNCOMPRESSED_BYTES:
             raise UnsafeArchive("The archive expands to more than 1 GB; split the pack.")
         members.append((info, path))
+    ratio = total / max(compressed, 1)
+    if total > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
+        raise UnsafeArchive(
+            f"The archive's {len(members)} files expand {ratio:.0f} times in all (limit "
+            f"{MAX_COMPRESSION_RATIO}): this looks like a ZIP bomb."
+        )
     return members
 
 

@@ -1,9 +1,10 @@
 """One asset out of storage onto local disk, and whether the pipeline can play what arrived.
 
 Storage can lose a file, and a file can stop decoding (a bad copy, a migration gone wrong) long after the
-upload validators passed it. ``fetch`` never raises for such an asset: it says what is wrong, so the layout
-writer skips it and the job still runs. Cancellation and time limits are not ``Exception`` subclasses
-(``pipeline.errors.Interrupted``) and pass straight through.
+upload validators passed it, or it came in before they knew what to refuse. ``fetch`` never raises for such
+an asset: it loads the file as the band will play it (``pipeline.check_bank_file``, the same load the upload
+validator runs) and says what is wrong, so the layout writer skips it and the job still runs. Cancellation
+and time limits are not ``Exception`` subclasses (``pipeline.errors.Interrupted``) and pass straight through.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
 from assets_bank.models import Asset
+from pipeline import PipelineError, check_bank_file
 
 logger = logging.getLogger(__name__)
 
@@ -58,30 +57,14 @@ def fetch(asset: Asset, target: Path) -> Fetched:
 
 
 def file_problem(path: Path, *, midi: bool) -> str:
-    """Why the file at ``path`` cannot be played ("" when it can): it must decode and hold sound/notes."""
-    if midi:
-        return _midi_problem(path)
+    """Why the band cannot play the file at ``path`` ("" when it can), in the words of the failed load."""
     try:
-        data, _rate = sf.read(path, dtype="float32", always_2d=True)
-    except Exception:  # libsndfile raises several types for damaged files
-        return "its file does not decode as audio"
-    if data.shape[0] == 0:
-        return "its file holds no sound (zero frames)"
-    if not np.isfinite(data).all():
-        return "its file holds invalid (non-finite) samples"
-    if not np.abs(data).max() > 0.0:
-        return "its file is silent"
+        check_bank_file(path, midi=midi)
+    except PipelineError as exc:
+        return f"it cannot be played: {exc.message}"
+    except OSError as exc:
+        return f"its file cannot be read ({type(exc).__name__})"
     return ""
-
-
-def _midi_problem(path: Path) -> str:
-    import mido
-
-    try:
-        midi = mido.MidiFile(str(path))
-    except Exception:  # mido raises OSError, EOFError, ValueError, KeyError... for damaged files
-        return "its file no longer parses as MIDI"
-    return "" if midi.tracks else "its MIDI file holds no track"
 
 
 def _unusable(asset: Asset, target: Path, problem: str, *, storage_error: bool = False) -> Fetched:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import IO
 
 import mido
 
 from assets_bank.models import Asset
+from pipeline import MAX_SEED_BYTES
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -32,8 +34,16 @@ def summary(asset: Asset) -> str:
 
 
 def notes_of(source: str | Path | IO[bytes]) -> tuple[list[tuple[int, int, int]], int]:
-    """(start tick, end tick, note) of every note, and the file's length in ticks (all tracks merged)."""
-    midi = mido.MidiFile(file=source) if hasattr(source, "read") else mido.MidiFile(str(source))
+    """(start tick, end tick, note) of every note, and the file's length in ticks (all tracks merged);
+    ValueError for a file larger than a seed may be (the bank holds files from before that bound)."""
+    if hasattr(source, "read"):
+        data = source.read(MAX_SEED_BYTES + 1)
+    else:
+        with Path(source).open("rb") as fh:
+            data = fh.read(MAX_SEED_BYTES + 1)
+    if len(data) > MAX_SEED_BYTES:
+        raise ValueError("the MIDI file is too large to preview")
+    midi = mido.MidiFile(file=io.BytesIO(data))
     notes: list[tuple[int, int, int]] = []
     open_notes: dict[tuple[int, int], int] = {}
     tick = 0

@@ -25,6 +25,15 @@ class Kind(models.TextChoices):
     IMPULSE_RESPONSE = "impulse-response", "Cabinet impulse responses"
 
 
+# A pack of each kind in a sentence ("a MIDI pack takes ..."): the labels are column titles, not nouns.
+PACK_NOUNS = {
+    Kind.DRUMS: "drum kit",
+    Kind.GUITAR: "guitar pack",
+    Kind.MIDI: "MIDI pack",
+    Kind.IMPULSE_RESPONSE: "cabinet IR pack",
+}
+
+
 # The drum roles are the pipeline's: a kit the bank accepts is a kit the pipeline can play.
 MIDI_ROLES = ("riff", "motif", "groove", "tempo-template")
 # The Asset columns validation fills from a MIDI file (the admin and the API show them together).

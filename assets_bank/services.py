@@ -7,11 +7,13 @@ over to it, so the admin has one module to reach for); the pipeline's view of th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -19,7 +21,27 @@ from django.db import IntegrityError, transaction
 from assets_bank import playable
 from assets_bank.models import Asset, Kind, Pack
 from assets_bank.validators import AssetFacts, AssetRejected, check_duplicate, check_size, validate_asset_file
-from metalizer_site.uploads import clean_name, local_copy
+from metalizer_site import rate_limits
+from metalizer_site.uploads import TooMany, clean_name, local_copy
+
+logger = logging.getLogger(__name__)
+UPLOAD_SCOPE = "assets"  # counted apart from song uploads (jobs.admission)
+
+
+def admit_upload(identity: str) -> None:
+    """Count one asset upload of ``identity`` (``rate_limits.caller_identity``) before its file is judged;
+    TooMany (429) past ``METALIZER_THROTTLE_ASSET_UPLOADS``. An unreachable count lets it through (logged):
+    only staff and key holders upload here."""
+    try:
+        wait = rate_limits.hit(UPLOAD_SCOPE, identity, settings.METALIZER_ASSET_UPLOAD_RATE)
+    except rate_limits.RateStoreUnavailable as exc:
+        logger.warning("asset upload count unavailable, upload let through: %s", exc)
+        return
+    if wait is not None:
+        count, _seconds = settings.METALIZER_ASSET_UPLOAD_RATE
+        raise TooMany(
+            "throttled", f"Too many asset uploads ({count}) in a short time. Try again in {wait} s.", wait
+        )
 
 
 @contextmanager

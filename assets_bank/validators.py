@@ -2,7 +2,9 @@
 
 ``validate_asset_file`` judges a file on disk (size, content, decode, duration, MIDI facts, role, duplicate)
 and returns what it learned; every refusal is an ``AssetRejected`` carrying a stable code, a message staff
-understand and the HTTP status the API answers with.
+understand and the HTTP status the API answers with. A file is accepted only once the pipeline has loaded it
+as the band will play it (``pipeline.check_bank_file``: a riff parsed into notes, a sample decoded, within
+the pipeline's bounds), so nothing the bank takes in can stop a remix.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any
 import mido
 from django.conf import settings
 
-from assets_bank.models import Asset, Kind, describe_roles, role_suits_kind
+from assets_bank.models import PACK_NOUNS, Asset, Kind, describe_roles, role_suits_kind
 from metalizer_site.uploads import FILE_TOO_LARGE, UploadRejected, human_bytes, sniff_audio
-from pipeline import PipelineError, probe
+from pipeline import PipelineError, check_bank_file, open_seed, probe
 
 # Samples (drum hits, guitar notes) may ring for a while; an impulse response is a short tail.
 MAX_SAMPLE_DURATION_S = 20.0
@@ -28,7 +30,7 @@ AUDIO_FORMATS = ("wav", "flac", "aiff", "ogg")
 MIDI_EXTENSIONS = (".mid", ".midi")
 AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".aif", ".aiff", ".ogg", ".oga")
 ACCEPTED_EXTENSIONS = AUDIO_EXTENSIONS + MIDI_EXTENSIONS
-MAX_MIDI_BARS = 512
+TIME_SIGNATURE_DENOMINATORS = (1, 2, 4, 8, 16, 32)
 
 
 class AssetRejected(UploadRejected):
@@ -82,7 +84,7 @@ def check_role(kind: str, role: str) -> None:
     if not role_suits_kind(role, kind):
         raise AssetRejected(
             "invalid_role",
-            f"Role '{role}' does not suit a {Kind(kind).label.lower()} pack. Use {describe_roles(kind)}.",
+            f"Role '{role}' does not suit a {PACK_NOUNS[Kind(kind)]}. Use {describe_roles(kind)}.",
         )
 
 
@@ -122,7 +124,7 @@ def validate_asset_file(
     is_midi = extension in MIDI_EXTENSIONS
     if is_midi != (kind == Kind.MIDI):
         wanted = "a MIDI file (.mid)" if kind == Kind.MIDI else "an audio file (WAV, FLAC, AIFF or Ogg)"
-        raise AssetRejected("wrong_file_type", f"A {Kind(kind).label.lower()} pack takes {wanted}.")
+        raise AssetRejected("wrong_file_type", f"A {PACK_NOUNS[Kind(kind)]} takes {wanted}.")
     sha256 = sha256_of(path)
     if check_duplicates:
         check_duplicate(sha256)
@@ -152,6 +154,7 @@ def audio_facts(path: Path, *, max_duration_s: float) -> dict[str, Any]:
             "unsupported_format",
             f"{info.format.upper()} is not accepted for samples; use WAV, FLAC, AIFF or Ogg.",
         )
+    _check_plays(path, midi=False)
     return {
         "format": info.format,
         "sample_rate": info.sample_rate,
@@ -160,31 +163,38 @@ def audio_facts(path: Path, *, max_duration_s: float) -> dict[str, Any]:
     }
 
 
+def _check_plays(path: Path, *, midi: bool) -> None:
+    """Refuse a file the band could not play, with the pipeline's own reason and code."""
+    try:
+        check_bank_file(path, midi=midi)
+    except PipelineError as exc:
+        raise AssetRejected(exc.code, exc.message) from None
+
+
 def midi_facts(path: Path, *, role: str = "riff") -> dict[str, Any]:
-    """Tempo, time signature, length in bars and note range of a standard MIDI file."""
+    """Tempo, time signature, length in bars and note range of a standard MIDI file, read within the
+    pipeline's bounds for a seed (``pipeline.open_seed``) once the arranger has read it as a riff."""
     with path.open("rb") as fh:
         if fh.read(4) != b"MThd":
             raise AssetRejected("not_midi", "This file is not a standard MIDI file (no MThd header).")
+    _check_plays(path, midi=True)
     try:
-        midi = mido.MidiFile(str(path))
-        events = [msg for track in midi.tracks for msg in track]
-        length_s = midi.length
-    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise AssetRejected("corrupt_midi", f"The MIDI file cannot be read: {exc}.") from None
-    if midi.type == 2:
-        raise AssetRejected("unsupported_midi", "MIDI type 2 (independent patterns) is not supported.")
-    tempo_msg = next((m for m in events if m.type == "set_tempo"), None)
+        midi = open_seed(path)
+    except PipelineError as exc:
+        raise AssetRejected(exc.code, exc.message) from None
+    events = [msg for track in midi.tracks for msg in track]
+    tempo_msg = next((m for m in events if m.type == "set_tempo" and m.tempo > 0), None)
     tempo = round(mido.tempo2bpm(tempo_msg.tempo), 3) if tempo_msg else 120.0
     ts = next((m for m in events if m.type == "time_signature"), None)
     numerator, denominator = (ts.numerator, ts.denominator) if ts else (4, 4)
+    if not (1 <= numerator <= 32 and denominator in TIME_SIGNATURE_DENOMINATORS):
+        numerator, denominator = 4, 4  # a meaningless signature: the arranger reads riffs in 4/4 anyway
     notes = [m.note for m in events if m.type == "note_on" and m.velocity > 0]
     if not notes and role != "tempo-template":
         raise AssetRejected("empty_midi", "The MIDI file holds no notes.")
     total_ticks = max((sum(m.time for m in track) for track in midi.tracks), default=0)
-    ticks_per_bar = midi.ticks_per_beat * numerator * 4 / denominator
-    bars = round(total_ticks / ticks_per_bar, 3) if ticks_per_bar else 0.0
-    if bars > MAX_MIDI_BARS or length_s > 3600:
-        raise AssetRejected("midi_too_long", f"The MIDI file is longer than {MAX_MIDI_BARS} bars.")
+    ticks_per_bar = midi.ticks_per_beat * numerator * 4 / denominator  # the division is > 0 (open_seed)
+    bars = round(total_ticks / ticks_per_bar, 3) if ticks_per_bar > 0 else 0.0
     return {
         "tempo": tempo,
         "time_signature": f"{numerator}/{denominator}",

@@ -35,6 +35,10 @@ PART_UNAVAILABLE = "part_unavailable"
 FORMAT_UNAVAILABLE = "format_unavailable"
 INVALID_PART = "invalid_part"
 INVALID_FORMAT = "invalid_format"
+# What the admission policy (jobs.admission) refuses an upload or a re-style with (HTTP 429).
+THROTTLED = "throttled"
+TOO_MANY_JOBS = "too_many_unfinished_jobs"
+QUEUED_AUDIO_LIMIT = "queued_audio_limit"
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,22 @@ ENTRIES = (
         pipeline.OUT_OF_MEMORY,
         "The server ran out of memory on this song.",
         "Try again in a few minutes; if it fails again, upload a shorter song or one part of it.",
+    ),
+    # The sound bank's MIDI seeds: refused at upload (the asset API answers with these), skipped by a job.
+    ErrorCode(
+        pipeline.CORRUPT_MIDI,
+        "The MIDI file is damaged or not a standard MIDI file.",
+        "Export the riff again from your sequencer as a standard MIDI file (.mid) and upload that.",
+    ),
+    ErrorCode(
+        pipeline.UNSUPPORTED_MIDI,
+        "This kind of MIDI file cannot be played as a riff.",
+        "Save it as a type 0 or 1 MIDI file that counts time in ticks per beat, then upload it again.",
+    ),
+    ErrorCode(
+        pipeline.MIDI_TOO_LONG,
+        "The MIDI file is longer or larger than a riff seed may be.",
+        "Keep a riff seed to a few bars of notes; split a long file into several riffs.",
     ),
     # Uploads.
     ErrorCode(
@@ -180,6 +200,22 @@ ENTRIES = (
     ),
     ErrorCode(INVALID_PART, "There is no such part.", "Ask for one of the parts the API lists."),
     ErrorCode(INVALID_FORMAT, "There is no such format.", "Ask for one of the formats the API lists."),
+    # Admission: too much asked for lately (jobs.admission).
+    ErrorCode(
+        THROTTLED,
+        "Too many uploads and re-styles in a short time.",
+        "Wait as long as the Retry-After header (or the message) says, then try again.",
+    ),
+    ErrorCode(
+        TOO_MANY_JOBS,
+        "As many remixes as one listener may have are already waiting or in progress.",
+        "Wait until one of your remixes has finished (or cancel one), then try again.",
+    ),
+    ErrorCode(
+        QUEUED_AUDIO_LIMIT,
+        "The remixes waiting or in progress already hold as much music as one listener may queue.",
+        "Wait until one of your remixes has finished, or upload a shorter song.",
+    ),
 )
 CODES: dict[str, ErrorCode] = {entry.code: entry for entry in ENTRIES}
 

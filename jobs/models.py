@@ -52,6 +52,9 @@ class JobQuerySet(models.QuerySet):
         limit = older_than_s if older_than_s is not None else settings.METALIZER_QUEUED_STALE_S
         return self.filter(status=Job.Status.QUEUED, queued_at__lt=now - timedelta(seconds=limit))
 
+    def unfinished(self) -> JobQuerySet:
+        return self.filter(status__in=(Job.Status.QUEUED, Job.Status.RUNNING))
+
     def owned_by(self, *, user: Any = None, session_key: str | None = None) -> JobQuerySet:
         """The jobs a caller may list: their account's, else their browser session's."""
         if user is not None and getattr(user, "is_authenticated", False):
@@ -133,6 +136,13 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
     session_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    admitted_as = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="Who the admission limits counted this job for: an account, or a keyed hash of an address.",
+    )
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

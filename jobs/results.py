@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import zipfile
 from pathlib import Path
@@ -12,6 +13,9 @@ from django.urls import reverse
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.storage import download_file, result_prefix, upload_file
 from jobs.transcode import transcode
+from pipeline import PipelineError, probe
+
+logger = logging.getLogger(__name__)
 
 CONTENT_TYPES = {
     "wav": "audio/wav",
@@ -52,6 +56,17 @@ PART_LABELS = {
 
 class PartUnavailable(Exception):
     pass
+
+
+class PartDamaged(PartUnavailable):
+    """A stored part no longer decodes (storage handed back damaged bytes): nothing is made from it."""
+
+    def __init__(self, part: str) -> None:
+        super().__init__(part)
+        self.message = (
+            f"The {PART_LABELS.get(part, part)} stem of this remix is damaged in storage, so the stems ZIP "
+            "cannot be made; download the other parts one by one, or remix the song again."
+        )
 
 
 def result_url(job: Job, part: str, fmt: str | None = None) -> str:
@@ -125,7 +140,8 @@ def stem_parts(job: Job) -> list[str]:
 
 
 def stems_zip_key(job: Job) -> str:
-    """Every stem in one ZIP (``<song> - drums (metal, thrash).flac`` ...), built on first request."""
+    """Every stem in one ZIP (``<song> - drums (metal, thrash).flac`` ...), built on first request from stems
+    that decode whole (``pipeline.probe``); PartDamaged, and nothing kept, when one does not."""
     cached = (job.outputs.get("stems") or {}).get("zip")
     if cached:
         return cached
@@ -139,6 +155,11 @@ def stems_zip_key(job: Job) -> str:
             for part in parts:
                 fmt = default_format(job, part)
                 local = download_file(job.outputs[part][fmt], Path(tmp) / f"{part}.{fmt}")
+                try:
+                    probe(local, min_duration_s=0.0)
+                except PipelineError as exc:
+                    logger.error("job %s: stored %s stem does not decode (%s)", job.pk, part, exc)
+                    raise PartDamaged(part) from exc
                 zf.write(local, arcname=download_name(job, part, fmt))
         key = upload_file(zip_path, f"{result_prefix(job.pk)}/stems.zip")
     _record_output(job, "stems", "zip", key)

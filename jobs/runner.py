@@ -30,6 +30,7 @@ from jobs import error_codes as codes
 from jobs import lifecycle
 from jobs.interrupts import JobCancelled, JobTimedOut, soft_time_limit_raises_timed_out, stop_behind
 from jobs.models import AUDIO_FORMATS, Job
+from jobs.services import work_dir_of
 from jobs.stem_cache import StorageStemCache
 from jobs.storage import delete_tree, discard_results, download_file, result_prefix, upload_file
 from pipeline import PLAYED_STEMS, Analysis, PipelineError, RemixOptions, jsonable
@@ -68,7 +69,8 @@ TRANSIENT_EXCEPTIONS = _transient_exceptions()
 
 
 class ProgressWriter:
-    """The pipeline's ``on_progress``: writes stage/percent to the row at most every ``min_interval_s``.
+    """The pipeline's ``on_progress``: writes stage/percent to the row at most every ``min_interval_s``, and
+    at once when the stage changes, so a job that fails names the stage it failed in.
 
     Each write doubles as a heartbeat and a cancellation check: when the row is no longer running
     (cancelled or deleted), it raises JobCancelled inside the pipeline, which stops it.
@@ -83,13 +85,15 @@ class ProgressWriter:
         )
         self.clock = clock
         self.last_write: float | None = None
+        self.last_stage = ""
         self.writes = 0
 
     def __call__(self, stage: str, percent: float) -> None:
         now = self.clock()
-        if self.last_write is not None and now - self.last_write < self.min_interval_s:
+        recent = self.last_write is not None and now - self.last_write < self.min_interval_s
+        if recent and stage == self.last_stage:
             return
-        self.last_write = now
+        self.last_write, self.last_stage = now, stage
         self.writes += 1
         if not lifecycle.record_progress(self.job_id, stage, percent):
             raise JobCancelled()
@@ -132,8 +136,11 @@ def run_job(
     job = lifecycle.claim(job_id, task_id, worker)
     if job is None:
         logger.info("job %s: not claimable by task %s, skipped", job_id, task_id)
+        # A redelivered message of a job its dead worker left (now failed worker_lost, or finished): the
+        # scratch folder that worker could not remove goes now, not with the purge.
+        shutil.rmtree(work_dir_of(job_id), ignore_errors=True)
         return "skipped"
-    work_dir = Path(settings.METALIZER_WORK_DIR) / str(job.pk)
+    work_dir = work_dir_of(job.pk)
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)
     heartbeat = None if eager else Heartbeat(job.pk, settings.METALIZER_HEARTBEAT_S)

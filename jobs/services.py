@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -20,17 +22,22 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from jobs import admission, lifecycle, separators
 from jobs import error_codes as codes
-from jobs import lifecycle
 from jobs.models import MAX_SEED, Job
 from jobs.stem_cache import delete_entry, purge_stem_cache
 from jobs.storage import STORAGE_ERRORS, delete_keys, delete_tree, discard_results, job_prefix, list_tree
-from jobs.validators import ValidatedUpload
+from jobs.validators import ValidatedUpload, validate_audio_upload
+from metalizer_site import rate_limits
+from metalizer_site.uploads import UploadRejected
+from pipeline import DEFAULT_OPTIONS, INVALID_OPTIONS
 
 logger = logging.getLogger(__name__)
 
 # Files under jobs/<id>/ with no job row are removed by purge once they are this old (seconds).
 ORPHAN_GRACE_S = 3600
+# A worker's scratch folder untouched this long, of a job no worker runs, was left by a killed worker.
+WORK_DIR_GRACE_S = 60
 
 
 class QueueUnavailable(Exception):
@@ -52,10 +59,15 @@ class SourceUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is asking: a signed-in user/token, else the anonymous browser session."""
+    """Who is asking: a signed-in user/token, else the anonymous browser session, which owns its jobs.
+
+    ``identity`` is who the admission limits count (``jobs.admission``): the account, else the client's
+    address (``metalizer_site.rate_limits.caller_identity``), since a new session is one cookie away.
+    """
 
     user: Any = None
     session_key: str = ""
+    identity: str = ""
 
     @classmethod
     def of(cls, request: Any, *, create_session: bool = False) -> Caller:
@@ -63,10 +75,13 @@ class Caller:
         session, which ``create_session`` starts when it has none yet (before the caller's first job)."""
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            return cls(user=user)
+            return cls(user=user, identity=rate_limits.caller_identity(request))
         if create_session and not request.session.session_key:
             request.session.create()
-        return cls(session_key=request.session.session_key or "")
+        session_key = request.session.session_key or ""
+        return cls(
+            session_key=session_key, identity=rate_limits.caller_identity(request, session_key=session_key)
+        )
 
     @property
     def is_user(self) -> bool:
@@ -81,11 +96,31 @@ class Caller:
 # --- Creating and queueing -----------------------------------------------------------------------------
 
 
+def submit_upload(uploaded: Any, options: dict[str, Any], caller: Caller) -> Job:
+    """A song upload from the API or the page, from admission to the queue.
+
+    The caller is admitted before the file is probed (``jobs.admission``: a refused caller costs no
+    decoding), then the song is judged (``jobs.validators``) and its job created. Raises TooMany (429),
+    UploadRejected, QueueUnavailable or StorageUnavailable.
+    """
+    try:
+        admission.precheck(caller)
+    except rate_limits.RateStoreUnavailable as exc:  # Redis down: it is the queue too
+        logger.error("admission count unavailable: %s", exc)
+        raise QueueUnavailable(codes.message(codes.QUEUE_UNAVAILABLE)) from exc
+    upload = validate_audio_upload(uploaded)
+    refused = separators.refusal(options.get("separator", DEFAULT_OPTIONS.separator), upload.info.duration_s)
+    if refused:
+        raise UploadRejected(INVALID_OPTIONS, refused, status=400)
+    return create_job(upload, options, caller)
+
+
 def create_job(upload: ValidatedUpload, options: dict[str, Any], caller: Caller) -> Job:
     """Store a validated upload, create its Job row and queue it.
 
-    Must run outside an open transaction so the worker can see the committed row. If the broker
-    cannot take the message, the row and the stored file are removed and QueueUnavailable is raised.
+    Must run outside an open transaction so the worker can see the committed row. The caller's caps are
+    checked in the transaction that creates the row (``admission.hold``; TooMany). If the broker cannot
+    take the message, the row and the stored file are removed and QueueUnavailable is raised.
     """
     job = Job(
         id=uuid.uuid4(),
@@ -94,10 +129,12 @@ def create_job(upload: ValidatedUpload, options: dict[str, Any], caller: Caller)
         duration=upload.info.duration_s,
         owner=caller.user if caller.is_user else None,
         session_key="" if caller.is_user else caller.session_key,
+        admitted_as=caller.identity,
         **Job.option_columns(options),
     )
     try:
         with transaction.atomic():
+            admission.hold(caller, upload.info.duration_s)
             job.save()
             job.input_file.save(upload.name, upload.file, save=True)
     except STORAGE_ERRORS as exc:
@@ -122,9 +159,15 @@ def create_remix(source: Job, options: dict[str, Any], caller: Caller) -> Job:
 
     It shares what the source paid for: the stored song (the same storage key, never copied; deleting
     either job keeps it while the other needs it), the stem cache entry and the analysis, so the worker
-    only plays. Raises SourceUnavailable when the source is gone, not finished or without its song, and
-    QueueUnavailable (nothing created) when the broker cannot take it.
+    only plays. It is admitted like an upload (``jobs.admission``; TooMany). Raises SourceUnavailable when
+    the source is gone, not finished or without its song, and QueueUnavailable (nothing created) when the
+    broker cannot take it.
     """
+    try:
+        admission.precheck(caller)
+    except rate_limits.RateStoreUnavailable as exc:
+        logger.error("admission count unavailable: %s", exc)
+        raise QueueUnavailable(codes.message(codes.QUEUE_UNAVAILABLE)) from exc
     with transaction.atomic():
         # The source row stays locked until the new row is committed: a delete of the source running at the
         # same time waits and then sees the song still in use, or runs first and this finds nothing.
@@ -148,9 +191,11 @@ def create_remix(source: Job, options: dict[str, Any], caller: Caller) -> Job:
             stem_key=locked.stem_key,
             owner=caller.user if caller.is_user else None,
             session_key="" if caller.is_user else caller.session_key,
+            admitted_as=caller.identity,
             # its stems are the source's (from the stem cache, or separated again the same way)
             **(Job.option_columns(options) | {"separator_choice": locked.separator_choice}),
         )
+        admission.hold(caller, float(locked.duration or 0.0))
         job.save()
     try:
         enqueue(job)
@@ -228,8 +273,38 @@ def delete_job_files(job: Job) -> int:
     count = delete_keys(keys, tidy=[job_prefix(job.pk)])
     if job.stem_key and not others.filter(stem_key=job.stem_key).exists():
         delete_entry(job.stem_key)
-    shutil.rmtree(settings.METALIZER_WORK_DIR / str(job.pk), ignore_errors=True)
+    shutil.rmtree(work_dir_of(job.pk), ignore_errors=True)
     return count
+
+
+def work_dir_of(job_id: Any) -> Path:
+    """The job's scratch folder on this worker (its input, the pipeline's outputs before they are stored)."""
+    return Path(settings.METALIZER_WORK_DIR) / str(job_id)
+
+
+def sweep_work_dirs(grace_s: float = WORK_DIR_GRACE_S) -> int:
+    """Remove the scratch folders a killed worker left: those of finished or vanished jobs, untouched for
+    ``grace_s``. Returns how many. A data folder may be shared by several workers (docker compose), so the
+    folder of a job that runs, or waits and may be claimed any moment, always stays (its run starts by
+    emptying it anyway)."""
+    root = Path(settings.METALIZER_WORK_DIR)
+    if not root.is_dir():
+        return 0
+    folders = {}
+    for path in root.iterdir():
+        try:
+            folders[uuid.UUID(path.name)] = path
+        except ValueError:  # the stem cache's scratch and other temporary folders are no job's
+            continue
+    live = set(Job.objects.filter(pk__in=list(folders)).unfinished().values_list("pk", flat=True))
+    cutoff = time.time() - grace_s
+    swept = 0
+    for job_id, path in folders.items():
+        with contextlib.suppress(FileNotFoundError):
+            if job_id not in live and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+                swept += 1
+    return swept
 
 
 def delete_job(job: Job) -> None:
@@ -291,6 +366,8 @@ def purge_expired(now: datetime | None = None) -> int:
         except Exception:  # one bad object must not stop the sweep; the next run tries again
             logger.exception("could not purge job %s", job.pk)
     purge_orphaned_files(now)
+    sweep_work_dirs()
+    rate_limits.purge_windows()
     entries = purge_stem_cache(now)
     if entries:
         logger.info("purged %d stem cache entr%s no job uses", entries, "y" if entries == 1 else "ies")

@@ -10,7 +10,6 @@ import functools
 import math
 from collections.abc import Callable
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -21,9 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.throttling import ScopedRateThrottle
 
-from jobs import error_codes, separators, services
+from jobs import error_codes, services
+from jobs.api import job_facts
 from jobs.forms import FEEL_LABELS, RemixForm, UploadForm
 from jobs.models import AUDIO_FORMATS, Job
 from jobs.results import (
@@ -35,9 +34,9 @@ from jobs.results import (
     result_url,
     stem_parts,
 )
-from jobs.validators import duration_limit_text, validate_audio_upload
+from jobs.validators import duration_limit_text
 from metalizer_site.uploads import UploadRejected, declared_too_large, human_bytes, too_large
-from pipeline import ACCEPTED_EXTENSIONS, INVALID_OPTIONS, PLAY_STAGES, STAGES, licence_of
+from pipeline import ACCEPTED_EXTENSIONS, PLAY_STAGES, STAGES, licence_of
 
 # The steps a listener sees, in order: the transfer itself, then the pipeline's own stages.
 STEP_LABELS = {
@@ -105,12 +104,8 @@ def upload(request: HttpRequest) -> HttpResponse:
             error = too_large(settings.METALIZER_UPLOAD_MAX_BYTES)
         elif form.is_valid():
             try:
-                validated = validate_audio_upload(request.FILES.get("file"))
-                refused = separators.refusal(form.options()["separator"], validated.info.duration_s)
-                if refused:
-                    raise UploadRejected(INVALID_OPTIONS, refused, status=400)
                 caller = services.Caller.of(request, create_session=True)
-                job = services.create_job(validated, form.options(), caller)
+                job = services.submit_upload(request.FILES.get("file"), form.options(), caller)
                 return redirect("jobs:detail", job_id=job.pk)
             except UploadRejected as exc:
                 error = exc
@@ -119,8 +114,17 @@ def upload(request: HttpRequest) -> HttpResponse:
             except services.StorageUnavailable as exc:
                 error = UploadRejected(error_codes.STORAGE_UNAVAILABLE, str(exc), status=503)
     context = {"form": form or UploadForm(), "error": error, **_limits()}
-    status = error.status if error else 400
-    return render(request, "jobs/upload.html", context, status=status)
+    return with_retry_after(
+        render(request, "jobs/upload.html", context, status=error.status if error else 400), error
+    )
+
+
+def with_retry_after(response: HttpResponse, error: Exception | None) -> HttpResponse:
+    """A page answering a refusal for now (``TooMany``, 429) says when to try again, as the API does."""
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def job_steps(job: Job) -> list[dict[str, str]]:
@@ -228,12 +232,14 @@ def job_result(job: Job) -> dict[str, Any] | None:
 
 
 def reused_text(job: Job) -> str:
-    """What this run did not have to do again, in plain words ("" when it did everything)."""
-    if job.stems_reused and job.analysis_reused:
+    """What this run did not have to do again, in plain words ("" when it did everything), as far as its
+    caller may be told (``job_facts.reused``: never that someone else uploaded the song first)."""
+    reused = job_facts.reused(job)
+    if reused["stems"] and reused["analysis"]:
         return "stems and analysis from the first version: nothing was separated or analysed again"
-    if job.stems_reused:
+    if reused["stems"]:
         return "stems from the stem cache: nothing was separated again"
-    if job.analysis_reused:
+    if reused["analysis"]:
         return "the analysis of the first version: the song was not analysed again"
     return ""
 
@@ -257,6 +263,10 @@ def describe_options(job: Job) -> str:
 
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = get_object_or_404(Job.objects.select_related("source"), pk=job_id)
+    return render_detail(request, job)
+
+
+def render_detail(request: HttpRequest, job: Job, *, status: int = 200) -> HttpResponse:
     now = timezone.now()
     caller = services.Caller.of(request)
     is_owner = caller.owns(job)
@@ -277,7 +287,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "refresh_seconds": 3,
         **_limits(),
     }
-    return render(request, "jobs/detail.html", context)
+    return render(request, "jobs/detail.html", context, status=status)
 
 
 def job_list(request: HttpRequest) -> HttpResponse:
@@ -308,7 +318,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 def owner_only(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """A POST about one job, for its creator only: the view gets the job; anyone else gets a 403 that says
-    who may ``action`` it."""
+    who may ``action`` (a phrase: "delete it")."""
 
     def decorate(view: Callable[[HttpRequest, Job], HttpResponse]) -> Callable[..., HttpResponse]:
         @require_POST
@@ -316,7 +326,7 @@ def owner_only(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[
         def checked(request: HttpRequest, job_id: Any) -> HttpResponse:
             job = get_object_or_404(Job, pk=job_id)
             if not services.Caller.of(request).owns(job):
-                return HttpResponseForbidden(f"Only the browser that created this remix can {action} it.")
+                return HttpResponseForbidden(f"Only the browser that created this remix can {action}.")
             return view(request, job)
 
         return checked
@@ -324,15 +334,7 @@ def owner_only(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[
     return decorate
 
 
-def uploads_throttle_wait(request: HttpRequest) -> int | None:
-    """Seconds to wait when this caller used up the uploads throttle (shared with the API), else None."""
-    throttle = ScopedRateThrottle()
-    if throttle.allow_request(request, SimpleNamespace(throttle_scope="uploads")):
-        return None
-    return math.ceil(throttle.wait() or 60)
-
-
-@owner_only("play in another style")
+@owner_only("play it in another style")
 def job_remix(request: HttpRequest, source: Job) -> HttpResponse:
     """Try another style: a new job plays this one's song with the options chosen (or another take)."""
     back = reverse("jobs:detail", args=[source.pk]) + "#remix"
@@ -348,19 +350,18 @@ def job_remix(request: HttpRequest, source: Job) -> HttpResponse:
             request, "That is this remix already: pick another style or feel, or press Another take."
         )
         return redirect(back)
-    wait = uploads_throttle_wait(request)
-    if wait is not None:
-        messages.error(request, f"Too many remixes in a short time. Try again in {wait} s.")
-        return redirect(back)
     try:
         job = services.create_remix(source, options, services.Caller.of(request))
+    except UploadRejected as exc:  # admission (TooMany): answered here with 429, the form kept in view
+        messages.error(request, exc.message)
+        return with_retry_after(render_detail(request, source, status=exc.status), exc)
     except (services.SourceUnavailable, services.QueueUnavailable) as exc:
         messages.error(request, str(exc))
         return redirect(back)
     return redirect("jobs:detail", job_id=job.pk)
 
 
-@owner_only("cancel")
+@owner_only("cancel it")
 def job_cancel(request: HttpRequest, job: Job) -> HttpResponse:
     if services.cancel_job(job):
         messages.success(request, f"Cancelled the remix of “{job.original_name}”.")
@@ -369,7 +370,7 @@ def job_cancel(request: HttpRequest, job: Job) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.pk)
 
 
-@owner_only("delete")
+@owner_only("delete it")
 def job_delete(request: HttpRequest, job: Job) -> HttpResponse:
     try:
         services.delete_job(job)

@@ -64,11 +64,26 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ApiError(exceptions.APIException):
-    def __init__(self, code: str, message: str, status_code: int = status.HTTP_400_BAD_REQUEST) -> None:
+    """An error in the one shape; ``retry_after`` (seconds) becomes DRF's ``Retry-After`` header."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status_code: int = status.HTTP_400_BAD_REQUEST,
+        *,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(detail=message, code=code)
         self.status_code = status_code
         self.error_code = code
         self.message = message
+        self.wait = retry_after  # DRF's handler answers an exception's ``wait`` with Retry-After
+
+    @classmethod
+    def refused(cls, exc: Any) -> ApiError:
+        """An upload refusal (``metalizer_site.uploads.UploadRejected``) as the API answers it."""
+        return cls(exc.code, exc.message, exc.status, retry_after=getattr(exc, "retry_after", None))
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[str]:

@@ -56,3 +56,18 @@ def assets_dir_present(app_configs: Any = None, **_kwargs: Any) -> list[CheckMes
             id="metalizer.E002",
         )
     ]
+
+
+@register()
+def static_files_collected(app_configs: Any = None, **_kwargs: Any) -> list[CheckMessage]:
+    """Production serves hashed static files (cached for a year) only once collectstatic has run."""
+    if settings.DEBUG or settings.STATIC_COLLECTED:
+        return []
+    return [
+        Warning(
+            f"collectstatic has not run: there is no manifest in {settings.STATIC_ROOT}.",
+            hint="Pages still render, with static files served from the app folders under their plain names "
+            "(no long-lived caching). Run: python manage.py collectstatic --noinput",
+            id="metalizer.W002",
+        )
+    ]

@@ -18,6 +18,8 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 QUEUE_BACKENDS = ("embedded", "redis", "eager")
 STORAGE_BACKENDS = ("local", "s3")
+# A rate's period, by its first letter (DRF's rate strings: 120/hour, 5/minute, 1000/day, 2/second).
+RATE_PERIODS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class Env:
@@ -81,6 +83,18 @@ class Env:
             raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
         return value
 
+    def rate(self, name: str, default: str) -> tuple[int, int]:
+        """(count, seconds) from a rate string such as ``120/hour`` (second, minute, hour or day)."""
+        value = self.str(name, default)
+        count, _, period = value.partition("/")
+        seconds = RATE_PERIODS_S.get(period.strip()[:1].lower()) if period.strip() else None
+        if not count.strip().isdigit() or int(count) < 1 or seconds is None:
+            raise ImproperlyConfigured(
+                f"{name} must be a rate such as 120/hour (a whole number per second, minute, hour or day); "
+                f"got {value!r}."
+            )
+        return int(count), seconds
+
     def path(self, name: str, default: Path, *, base: Path) -> Path:
         value = self.raw(name)
         if not value:
@@ -132,6 +146,35 @@ def database_config(url: str, *, base_dir: Path, var: str = "METALIZER_JOBS_DB_U
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"{var} must name a database, e.g. postgresql://user@host:5432/metalizer.")
     return config
+
+
+# Secrets that shipped as defaults somewhere (this project's old compose file, common S3 servers' examples):
+# whoever read the same file knows them, so production refuses them whatever their length.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {
+        "compose-local-only-insecure-key-set-your-own-in-dot-env",
+        "dev-only-insecure-key-metalizer-embedded-mode-do-not-use-in-production",
+        "collectstatic-at-build-time-only",
+        "metalizer-local-secret",
+        "metalizer",
+        "minioadmin",
+        "changeme",
+        "change-me",
+        "secret",
+        "password",
+    }
+)
+
+
+def weak_secret(value: str, *, min_length: int) -> str | None:
+    """Why ``value`` is no secret (a published default, too short, too few distinct characters), or None."""
+    if value.lower() in KNOWN_DEFAULT_SECRETS or "insecure" in value.lower():
+        return "it is a published default"
+    if len(value) < min_length:
+        return f"it is shorter than {min_length} characters"
+    if len(set(value)) < 8:
+        return "it has fewer than 8 different characters"
+    return None
 
 
 def redis_url(env: Env) -> str:

@@ -15,7 +15,7 @@ from boto3.s3.transfer import TransferConfig
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from metalizer_site.env import QUEUE_BACKENDS, STORAGE_BACKENDS, Env, database_config, redis_url
+from metalizer_site.env import QUEUE_BACKENDS, STORAGE_BACKENDS, Env, database_config, redis_url, weak_secret
 from pipeline.types import SEPARATOR_METHODS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,6 +28,11 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("METALIZER_SECRET_KEY must be set when METALIZER_DEBUG=0.")
     SECRET_KEY = "dev-only-insecure-key-metalizer-embedded-mode-do-not-use-in-production"
+elif not DEBUG and (_weak := weak_secret(SECRET_KEY, min_length=32)):
+    raise ImproperlyConfigured(
+        f"METALIZER_SECRET_KEY is not a usable secret ({_weak}). Set a long random string, e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 ALLOWED_HOSTS = env.list("METALIZER_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("METALIZER_CSRF_TRUSTED_ORIGINS", [])
 for _origin in CSRF_TRUSTED_ORIGINS:
@@ -82,6 +87,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "metalizer_site",
     "jobs",
     "assets_bank",
@@ -89,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "metalizer_site.api_errors.ApiErrorShapeMiddleware",  # every /api/ error in the one JSON shape
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -133,7 +141,10 @@ METALIZER_STORAGE = env.choice("METALIZER_STORAGE", STORAGE_BACKENDS, "local")
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("METALIZER_STATIC_ROOT", BASE_DIR / "staticfiles", base=BASE_DIR)
+# collectstatic's manifest: without it (a server started without collectstatic) pages still render, with plain
+# static names served from the app folders (metalizer_site.staticfiles; system check metalizer.W002).
+STATIC_COLLECTED = (STATIC_ROOT / "staticfiles.json").is_file()
 STATICFILES_DIRS = [BASE_DIR / "static"]
 METALIZER_S3_SIGNED_URL_TTL_S = env.int("METALIZER_S3_SIGNED_URL_TTL_S", 300, minimum=1)
 if METALIZER_STORAGE == "s3":
@@ -144,6 +155,11 @@ if METALIZER_STORAGE == "s3":
     ]
     if _s3_missing:
         raise ImproperlyConfigured(f"METALIZER_STORAGE=s3 needs {', '.join(_s3_missing)}.")
+    if not DEBUG and (_weak := weak_secret(env.str("METALIZER_S3_SECRET_KEY"), min_length=16)):
+        raise ImproperlyConfigured(
+            f"METALIZER_S3_SECRET_KEY is not a usable credential ({_weak}): whoever reaches the store would "
+            "read every song and rewrite the bank. Use the store's own generated secret."
+        )
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -174,7 +190,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "metalizer_site.staticfiles.ForgivingManifestStorage"
         )
     },
 }
@@ -223,6 +239,20 @@ else:  # eager: tasks run inline in the caller; for unit tests only
     CELERY_TASK_ALWAYS_EAGER = True
     METALIZER_BROKER_VARIABLE = "QUEUE_BACKEND"
 
+# --- Admission: how much work one caller may ask for (metalizer_site.rate_limits, jobs.admission) -------
+# Proxies in front of the web app that each append the address they saw to X-Forwarded-For (Fly's proxy: 1).
+# 0: the header is ignored and the connection's address is the client, so no client can choose who it is.
+METALIZER_TRUSTED_PROXIES = env.int("METALIZER_TRUSTED_PROXIES", 0, minimum=0)
+# (count, seconds) per caller: song uploads and re-styles together; asset uploads apart; failed admin logins.
+METALIZER_UPLOAD_RATE = env.rate("METALIZER_THROTTLE_UPLOADS", "120/hour")
+METALIZER_ASSET_UPLOAD_RATE = env.rate("METALIZER_THROTTLE_ASSET_UPLOADS", "600/hour")
+METALIZER_ADMIN_LOGIN_RATE = env.rate("METALIZER_THROTTLE_ADMIN_LOGIN", "10/hour")
+# What one caller may have waiting or running at once: remixes, and minutes of music in them.
+METALIZER_MAX_UNFINISHED_JOBS = env.int("METALIZER_MAX_UNFINISHED_JOBS", 5, minimum=1)
+METALIZER_MAX_QUEUED_AUDIO_MINUTES = env.int("METALIZER_MAX_QUEUED_AUDIO_MINUTES", 30, minimum=1)
+# The counts live where every web process sees them: Redis beside the queue, else the database.
+METALIZER_RATE_STORE = "redis" if QUEUE_BACKEND == "redis" else "database"
+
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -270,14 +300,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "metalizer_site.throttles.SharedAnonRateThrottle",
+        "metalizer_site.throttles.SharedUserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("METALIZER_THROTTLE_ANON", "3000/hour"),
         "user": env.str("METALIZER_THROTTLE_USER", "6000/hour"),
-        "uploads": env.str("METALIZER_THROTTLE_UPLOADS", "120/hour"),
     },
+    # The client's address: the connection's, or X-Forwarded-For's as the trusted proxies wrote it.
+    "NUM_PROXIES": METALIZER_TRUSTED_PROXIES,
     "DEFAULT_SCHEMA_CLASS": "metalizer_site.api_schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "metalizer_site.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,
@@ -294,9 +325,59 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "metalizer_site.api_schema.add_links",
     ],
+    # /api/docs/ runs Swagger UI from this app's static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------------
+# Scripts only from this origin (no inline script anywhere: /api/docs/ loads its init script by URL);
+# inline styles are allowed (Swagger UI's and the admin's style attributes; a style cannot run code).
+# Signed S3 downloads are another origin: the players, the picture and the mixer fetch from it.
+_storage_origins: list[str] = []
+if METALIZER_STORAGE == "s3":
+    from urllib.parse import urlsplit
+
+    _endpoint = urlsplit(env.str("METALIZER_S3_ENDPOINT_URL"))
+    _region = env.str("METALIZER_S3_REGION", "us-east-1")
+    _storage_origins = (
+        [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+        if _endpoint.netloc
+        else ["https://s3.amazonaws.com", f"https://s3.{_region}.amazonaws.com"]
+    )
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *_storage_origins],
+        "media-src": ["'self'", "blob:", *_storage_origins],  # blob: the upload page reads a song's length
+        "connect-src": ["'self'", *_storage_origins],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+env.rate("METALIZER_THROTTLE_ANON", "3000/hour")  # malformed rates stop start-up here, not at a request
+env.rate("METALIZER_THROTTLE_USER", "6000/hour")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # The API's request throttles count here: in Redis, shared by every web process, in production.
+    "throttles": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "throttle",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if QUEUE_BACKEND == "redis"
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttles"}
+    ),
+}
 
 # --- Auth, i18n ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -334,7 +415,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# In development static files come from the app folders (WhiteNoise finders); no collectstatic needed.
-WHITENOISE_USE_FINDERS = DEBUG
-# Without collectstatic, pages still render (unhashed static URLs) instead of failing with a 500.
+# In development, and in production until collectstatic has run, static files come from the app folders.
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_COLLECTED
 WHITENOISE_MANIFEST_STRICT = False

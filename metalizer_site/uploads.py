@@ -89,6 +89,14 @@ class UploadRejected(Exception):
         self.status = status
 
 
+class TooMany(UploadRejected):
+    """Refused for now, not for good: the caller asked for too much lately (HTTP 429, ``Retry-After``)."""
+
+    def __init__(self, code: str, message: str, retry_after: int) -> None:
+        super().__init__(code, message, status=429)
+        self.retry_after = max(1, int(retry_after))
+
+
 def too_large(max_bytes: int) -> UploadRejected:
     return UploadRejected(
         FILE_TOO_LARGE, f"The file is larger than the {human_bytes(max_bytes)} limit.", status=413

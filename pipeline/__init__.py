@@ -18,8 +18,10 @@ from pipeline.errors import (
     ANALYSIS_FAILED,
     ASSETS_MISSING,
     CORRUPT_AUDIO,
+    CORRUPT_MIDI,
     EMPTY_FILE,
     INVALID_OPTIONS,
+    MIDI_TOO_LONG,
     NOT_AUDIO,
     OUT_OF_MEMORY,
     RENDER_FAILED,
@@ -27,6 +29,7 @@ from pipeline.errors import (
     TOO_LONG,
     TOO_SHORT,
     UNSUPPORTED_FORMAT,
+    UNSUPPORTED_MIDI,
     Interrupted,
     PipelineError,
 )
@@ -34,6 +37,7 @@ from pipeline.errors import CODES as ERROR_CODES
 from pipeline.metalize import metalize
 from pipeline.plain_json import jsonable
 from pipeline.replay import replay
+from pipeline.styles import DESCRIPTIONS as STYLES
 from pipeline.types import (
     DEFAULT_OPTIONS,
     FEELS,
@@ -43,7 +47,6 @@ from pipeline.types import (
     SEPARATORS,
     STAGES,
     STEM_NAMES,
-    STYLES,
     Analysis,
     RemixOptions,
     RemixResult,
@@ -58,6 +61,9 @@ _LAZY = {
     "AudioInfo": ("pipeline.audio_io", "AudioInfo"),
     "format_duration": ("pipeline.audio_io", "format_duration"),
     "probe": ("pipeline.audio_io", "probe"),
+    "check_bank_file": ("pipeline.assets", "check_bank_file"),
+    "open_seed": ("pipeline.arrange.seeds", "open_seed"),
+    "MAX_SEED_BYTES": ("pipeline.arrange.seeds", "MAX_SEED_BYTES"),
     "stem_cache": ("pipeline.stem_cache", None),
     "CachedSong": ("pipeline.stem_cache", "CachedSong"),
     "FileStemCache": ("pipeline.stem_cache", "FileStemCache"),
@@ -81,7 +87,7 @@ __all__ = [
     "Analysis",
     "SeparatorInfo",
     "Stems",
-    "STYLES",
+    "STYLES",  # style name -> its one-line description, from the style presets
     "FEELS",
     "OUTPUT_FORMATS",
     "SEPARATORS",
@@ -106,6 +112,9 @@ __all__ = [
     "ASSETS_MISSING",
     "INVALID_OPTIONS",
     "OUT_OF_MEMORY",
+    "CORRUPT_MIDI",
+    "UNSUPPORTED_MIDI",
+    "MIDI_TOO_LONG",
     # the files it reads and keeps
     "asset_layout",
     *_LAZY,

@@ -5,6 +5,10 @@ No layout can stop a remix: ``load_kit``, ``load_ir`` and ``load_guitar`` fall b
 ``SHIPPED_ASSETS_DIR`` (with a warning in the log) when what a folder names is missing, malformed or does not
 decode, and ``midi_seeds`` leaves out files that do not parse. ``read_kit`` and ``read_ir`` are the strict
 readers, for callers that want to know what is wrong.
+
+Each file is read within bounds (``read_sample``: length, sample rate, channels; ``seeds.open_seed``: bytes,
+events, bars, division), and ``check_bank_file`` loads one file exactly as the band would: the asset bank
+runs it on every upload, on every file it writes for a job and in the admin's check.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from pipeline.asset_layout import (
     midi_dir,
     note_role_pitch,
 )
-from pipeline.errors import ASSETS_MISSING, PipelineError
+from pipeline.errors import ASSETS_MISSING, CORRUPT_AUDIO, TOO_LONG, UNSUPPORTED_FORMAT, PipelineError
 from pipeline.paths import DEFAULT_ASSETS_DIR
 from pipeline.types import SAMPLE_RATE
 
@@ -51,6 +55,11 @@ SHIPPED_ASSETS_DIR = DEFAULT_ASSETS_DIR  # the repo's default packs
 # The right rhythm guitar's cabinet when installed: a second, brighter high-gain cab against the main one
 # (real doubles use two amps/cabs). When absent, or when it is the main IR, both sides share the main IR.
 PAIR_IR = "slayer-christ-illusion"
+# What a sample (drum hit, guitar note, impulse response) may be at most: anything longer is not a sample, and
+# decoding it would hold a worker's memory for nothing.
+MAX_SAMPLE_SECONDS = 60.0
+SAMPLE_RATES = (8_000, 384_000)  # the lowest and highest rate a sample may have, in Hz
+MAX_SAMPLE_CHANNELS = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,13 +92,46 @@ class DrumKit:
         return (min(layers, key=lambda layer: abs((layer.vel_min + layer.vel_max) / 2 - velocity)),)
 
 
-def _read_audio(path: Path) -> np.ndarray:
+def read_sample(path: Path) -> np.ndarray:
+    """A sample as the band plays it: float32 (2, n) at SAMPLE_RATE. PipelineError (CORRUPT_AUDIO,
+    TOO_LONG or UNSUPPORTED_FORMAT) when it does not decode, or lies outside the bounds above."""
+    path = Path(path)
     try:
-        data, sr = sf.read(path, dtype="float32", always_2d=True)
+        info = sf.info(str(path))
     except (OSError, RuntimeError, ValueError, TypeError, sf.LibsndfileError) as exc:
-        raise PipelineError(ASSETS_MISSING, f"Asset file {path.name} cannot be read.") from exc
+        raise PipelineError(CORRUPT_AUDIO, f"{path.name} does not decode as audio.") from exc
+    if not SAMPLE_RATES[0] <= info.samplerate <= SAMPLE_RATES[1]:
+        raise PipelineError(
+            UNSUPPORTED_FORMAT,
+            f"{path.name} has a sample rate of {info.samplerate} Hz; samples need "
+            f"{SAMPLE_RATES[0]}-{SAMPLE_RATES[1]} Hz.",
+        )
+    if not 1 <= info.channels <= MAX_SAMPLE_CHANNELS:
+        raise PipelineError(
+            UNSUPPORTED_FORMAT, f"{path.name} has {info.channels} channels; at most {MAX_SAMPLE_CHANNELS}."
+        )
+    max_frames = int(MAX_SAMPLE_SECONDS * info.samplerate)
+    try:
+        # At most one frame past the bound, whatever the header says (a streamed FLAC declares no length).
+        data, sr = sf.read(str(path), frames=max_frames + 1, dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, ValueError, TypeError, sf.LibsndfileError) as exc:
+        raise PipelineError(CORRUPT_AUDIO, f"{path.name} does not decode as audio.") from exc
+    if data.shape[0] > max_frames:
+        raise PipelineError(TOO_LONG, f"{path.name} lasts over {MAX_SAMPLE_SECONDS:g} s; it is not a sample.")
     if data.shape[0] == 0 or not np.isfinite(data).all():
-        raise PipelineError(ASSETS_MISSING, f"Asset file {path.name} holds no usable sound.")
+        raise PipelineError(CORRUPT_AUDIO, f"{path.name} holds no usable sound.")
+    return _to_band_format(data, sr)
+
+
+def _read_audio(path: Path) -> np.ndarray:
+    """``read_sample`` for the strict kit, IR and guitar readers: their files missing is ASSETS_MISSING."""
+    try:
+        return read_sample(path)
+    except PipelineError as exc:
+        raise PipelineError(ASSETS_MISSING, f"Asset file {exc.message}") from exc
+
+
+def _to_band_format(data: np.ndarray, sr: int) -> np.ndarray:
     if sr != SAMPLE_RATE:
         from math import gcd
 
@@ -343,16 +385,31 @@ def load_band(assets_dir: Path) -> BandAssets:
 
 
 def midi_seeds(assets_dir: Path, style: str) -> list[Path]:
-    """MIDI riff/groove seeds shipped for a style (may be empty); files that do not parse are left out."""
-    return [p for p in sorted(midi_dir(assets_dir, style).glob(f"*{MIDI_SUFFIX}")) if _parses_as_midi(p)]
+    """MIDI riff/groove seeds shipped for a style (may be empty); files ``seeds.open_seed`` refuses are left
+    out."""
+    return [p for p in sorted(midi_dir(assets_dir, style).glob(f"*{MIDI_SUFFIX}")) if _opens_as_seed(p)]
 
 
-def _parses_as_midi(path: Path) -> bool:
-    import mido
+def _opens_as_seed(path: Path) -> bool:
+    from pipeline.arrange.seeds import open_seed
 
     try:
-        mido.MidiFile(str(path))
-    except Exception:  # mido raises OSError, EOFError, ValueError, KeyError, IndexError... for damaged files
-        logger.warning("MIDI seed %s does not parse; it is left out", path)
+        open_seed(path)
+    except (PipelineError, OSError) as exc:
+        logger.warning("MIDI seed %s cannot be played (%s); it is left out", path, exc)
         return False
     return True
+
+
+def check_bank_file(path: Path, *, midi: bool) -> None:
+    """Load the file at ``path`` as the band would play it: a MIDI file read as a riff seed
+    (``seeds.read_riff``), an audio file decoded as a sample (``read_sample``) and heard (not silent).
+    PipelineError, whose message says why, when it cannot be played."""
+    if midi:
+        from pipeline.arrange.seeds import read_riff
+
+        read_riff(path)
+        return
+    data = read_sample(path)
+    if not np.abs(data).max() > 0.0:
+        raise PipelineError(CORRUPT_AUDIO, f"{Path(path).name} is silent.")

@@ -90,9 +90,16 @@ _FF_FORMATS = {
     "matroska": "webm",
     "webm": "webm",
 }
+# libsndfile's frame count for a file whose header does not say its length (a FLAC from a streaming encoder
+# writes total samples 0 in STREAMINFO, which is legal). soundfile cannot step through such a file (it seeks
+# past each block it reads), so ffmpeg reads it, and the length is known once decoded.
+_SF_UNKNOWN_FRAMES = 2**63 - 1
 # How far the decoded length may fall short of what the file's header promises before we call it cut off.
 _TRUNCATION_TOLERANCE_S = 0.5
 _TRUNCATION_TOLERANCE_FRACTION = 0.02
+# A float file may go over full scale, but not this far (+60 dBFS): samples of 1e30 are damage, not sound, and
+# would otherwise reach the separator and fail there with a message about a stem, not the file.
+MAX_SAMPLE_MAGNITUDE = 1000.0
 
 
 @dataclass(frozen=True)
@@ -313,6 +320,7 @@ class _Sink:
         n = block.shape[0]
         if self._limit is not None and self.frames + n > self._limit:
             raise too_long((self.frames + n) / self._rate, (self._limit / self._rate) - 1.0)
+        _check_magnitude(block)
         if self.frames + n > self._buf.shape[1]:
             self.reserve(max(self.frames + n, int(self._buf.shape[1] * 1.5), 60 * self._rate))
         np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
@@ -351,6 +359,15 @@ class _Counter:
         self.frames += block.shape[0]
         if self._limit is not None and self.frames > self._limit:
             raise too_long(self.frames / self._rate, (self._limit / self._rate) - 1.0)
+        _check_magnitude(block)
+
+
+def _check_magnitude(block: np.ndarray) -> None:
+    """Refuse samples far outside any audio range (infinities too; NaNs are silenced by the sink)."""
+    if block.size and np.nanmax(np.abs(block), initial=0.0) > MAX_SAMPLE_MAGNITUDE:
+        raise _corrupt(
+            "Its samples lie far outside the range of sound (a float file whose values were damaged)."
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -381,7 +398,9 @@ def _open_soundfile(path: Path) -> _SfSource | None:
         return None
     if fmt == "wav" and _wav_data_cut_short(info.extra_info or ""):
         raise _corrupt("The file is shorter than its header says.")
-    return _SfSource(info.samplerate, info.channels, max(int(info.frames), 0), fmt, info.subtype.lower())
+    if not 0 <= int(info.frames) < _SF_UNKNOWN_FRAMES:
+        return None  # a length the header does not give: ffmpeg reads it to the end
+    return _SfSource(info.samplerate, info.channels, int(info.frames), fmt, info.subtype.lower())
 
 
 _WAV_DATA_SIZE = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)

@@ -12,12 +12,13 @@ from typing import TextIO
 from pipeline.errors import PipelineError
 from pipeline.metalize import metalize
 from pipeline.paths import DEFAULT_ASSETS_DIR, DEFAULT_MODELS_DIR, DEFAULT_STEM_CACHE_DIR
-from pipeline.types import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, SEPARATORS, STYLES, RemixOptions
+from pipeline.styles import PRESETS as STYLE_PRESETS
+from pipeline.types import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, SEPARATORS, RemixOptions
 
 
 def add_remix_options(parser: argparse.ArgumentParser) -> None:
     """The remix options as flags, with ``RemixOptions``' defaults (``manage.py metalize`` takes the same)."""
-    parser.add_argument("--style", choices=list(STYLES), default=DEFAULT_OPTIONS.style)
+    parser.add_argument("--style", choices=list(STYLE_PRESETS), default=DEFAULT_OPTIONS.style)
     parser.add_argument(
         "--intensity",
         type=float,

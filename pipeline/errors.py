@@ -45,6 +45,11 @@ RENDER_FAILED = "render_failed"
 ASSETS_MISSING = "assets_missing"
 INVALID_OPTIONS = "invalid_options"
 OUT_OF_MEMORY = "out_of_memory"
+# A sound bank file (a MIDI riff seed) the band cannot read: the asset bank refuses it at upload with these,
+# and a job skips it.
+CORRUPT_MIDI = "corrupt_midi"
+UNSUPPORTED_MIDI = "unsupported_midi"
+MIDI_TOO_LONG = "midi_too_long"
 CODES = (
     EMPTY_FILE,
     NOT_AUDIO,
@@ -58,4 +63,7 @@ CODES = (
     ASSETS_MISSING,
     INVALID_OPTIONS,
     OUT_OF_MEMORY,
+    CORRUPT_MIDI,
+    UNSUPPORTED_MIDI,
+    MIDI_TOO_LONG,
 )

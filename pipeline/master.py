@@ -1,9 +1,8 @@
 """Mix balance and mastering: stem levels, kick ducking, bus compression, loudness and true-peak limiting.
 
-Targets: integrated loudness -9 +/- 1 LUFS (ITU-R BS.1770-4: K-weighting, 400 ms blocks, absolute and
-relative gates), true peak <= -1 dBTP (4x oversampled measurement), no sample at or beyond full scale.
-The loudness meter and the limiter are vectorised numpy/scipy so a 3-minute song masters in about a second;
-tests check the meter against pyloudnorm.
+Targets: integrated loudness -9 +/- 1 LUFS (read by ``pipeline.loudness``, the meter the analysis reads the
+original with), true peak <= -1 dBTP (4x oversampled measurement), no sample at or beyond full scale.
+The limiter is vectorised numpy/scipy so a 3-minute song masters in about a second.
 """
 
 from __future__ import annotations
@@ -11,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 from pedalboard import Compressor, HighShelfFilter, LowShelfFilter, Pedalboard
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import fftconvolve, firwin, resample_poly, sosfilt
+from scipy.signal import fftconvolve, firwin, resample_poly
 
+from pipeline.loudness import SILENCE_LUFS, gated_loudness, integrated_loudness, k_power, short_term
 from pipeline.types import SAMPLE_RATE
 
 TARGET_LUFS = -9.0
@@ -22,73 +22,6 @@ CEILING_DBTP = -1.0
 _TP_FAST = firwin(31, 0.95 / 2, window=("kaiser", 6.0)).astype(np.float32)  # 2x
 _TP_EXACT = firwin(97, 0.97 / 4, window=("kaiser", 8.0)).astype(np.float32)  # 4x
 _LIMITER_MARGIN_DB = 0.5
-
-
-def _k_weighting_sos(sr: int) -> np.ndarray:
-    """BS.1770 pre-filter (high shelf) and RLB high-pass as second-order sections for ``sr``."""
-    # Coefficients by the bilinear-transform design pyloudnorm and libebur128 use.
-    f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
-    k = np.tan(np.pi * f0 / sr)
-    vh = 10 ** (gain_db / 20)
-    vb = vh**0.4996667741545416
-    a0 = 1 + k / q + k * k
-    shelf = [
-        (vh + vb * k / q + k * k) / a0,
-        2 * (k * k - vh) / a0,
-        (vh - vb * k / q + k * k) / a0,
-        1.0,
-        2 * (k * k - 1) / a0,
-        (1 - k / q + k * k) / a0,
-    ]
-    f0, q = 38.13547087602444, 0.5003270373238773
-    k = np.tan(np.pi * f0 / sr)
-    a0 = 1 + k / q + k * k
-    highpass = [1.0, -2.0, 1.0, 1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]
-    return np.array([shelf, highpass])
-
-
-_SOS = _k_weighting_sos(SAMPLE_RATE)
-
-
-def _block_loudness(power: np.ndarray, frame: int = 1) -> float:
-    """Gated integrated loudness from the K-weighted power summed over channels: per sample (n,), or per
-    ``frame`` samples (each value the sum over its frame)."""
-    rate = SAMPLE_RATE / frame
-    block, hop = int(round(0.4 * rate)), max(1, int(round(0.1 * rate)))
-    if power.size < block:
-        return -70.0
-    cum = np.concatenate([[0.0], np.cumsum(power, dtype=np.float64)])
-    starts = np.arange(0, power.size - block + 1, hop)
-    z = (cum[starts + block] - cum[starts]) / (block * frame)
-    z = z[z > 10 ** ((-70.0 + 0.691) / 10)]
-    if z.size == 0:
-        return -70.0
-    rel = 10 * np.log10(z.mean()) - 10.0
-    z = z[10 * np.log10(z) > rel]
-    return float(-0.691 + 10 * np.log10(z.mean()))
-
-
-def k_power(audio: np.ndarray, block: int = 1 << 18) -> np.ndarray:
-    """Per-sample K-weighted power summed over channels (n,), the input of the BS.1770 meter.
-
-    Filtered block by block with the filter state carried over, so no weighted copy of a long song exists.
-    """
-    x = np.atleast_2d(audio)
-    sos = _SOS.astype(np.float32)
-    state = np.zeros((sos.shape[0], x.shape[0], 2), dtype=np.float32)
-    power = np.empty(x.shape[1], dtype=np.float32)
-    for start in range(0, x.shape[1], block):
-        part = x[:, start : start + block].astype(np.float32, copy=False)
-        weighted, state = sosfilt(sos, part, axis=1, zi=state)
-        power[start : start + block] = np.einsum("cn,cn->n", weighted, weighted)
-    return power
-
-
-def loudness(audio: np.ndarray) -> float:
-    """Integrated loudness (LUFS) of (2, n) audio; -70 for silence or audio shorter than one block."""
-    if audio.shape[1] < int(0.4 * SAMPLE_RATE) or not np.any(audio):
-        return -70.0
-    return _block_loudness(k_power(audio))
 
 
 def _true_peak_envelope(audio: np.ndarray, exact: bool = False, chunk: int = 1 << 19) -> np.ndarray:
@@ -129,7 +62,7 @@ def set_loudness(audio: np.ndarray, target: float, *, in_place: bool = False) ->
     With ``in_place`` a float32 stem is scaled in its own buffer instead of copied (long songs).
     """
     out = audio if in_place and audio.dtype == np.float32 else audio.astype(np.float32)
-    current = loudness(out)
+    current = integrated_loudness(out)
     if current > -69.0:
         out *= np.float32(10 ** ((target - current) / 20))
     return out
@@ -180,20 +113,8 @@ def process_in_place(board: Pedalboard, audio: np.ndarray, block: int = 1 << 16)
     return audio
 
 
-SHORT_TERM_S = 3.0  # EBU R128 short-term window: what the loudness range is read from
 DYNAMICS_HOP_S = 0.5
 LEVEL_RIDE_RANGE_DB = (-9.0, 6.0)  # how far the leveller may pull a part down / push it up
-
-
-def short_term_db(power: np.ndarray, hop_s: float = DYNAMICS_HOP_S) -> np.ndarray:
-    """Short-term loudness (LUFS, 3 s windows centred on each hop) from per-sample K-weighted power."""
-    hop = int(hop_s * SAMPLE_RATE)
-    half = int(SHORT_TERM_S * SAMPLE_RATE / 2)
-    cum = np.concatenate([[0.0], np.cumsum(power, dtype=np.float64)])
-    centres = np.arange(0, power.size, hop)
-    lo, hi = np.clip(centres - half, 0, power.size), np.clip(centres + half, 0, power.size)
-    mean = (cum[hi] - cum[lo]) / np.maximum(hi - lo, 1)
-    return -0.691 + 10 * np.log10(np.maximum(mean, 1e-12))
 
 
 def hop_gain(gain_db: np.ndarray, start: int, stop: int, hop_s: float = DYNAMICS_HOP_S) -> np.ndarray:
@@ -307,13 +228,13 @@ def _loudness_search(
     runs on frame peaks and frame energies: each step costs a few passes over n / LIMITER_FRAME values."""
     env_f, power_f = _per_frame(env, "max"), _per_frame(power, "sum")
     rate = SAMPLE_RATE / LIMITER_FRAME
-    gain_db = target_lufs - _block_loudness(power_f, LIMITER_FRAME)
+    gain_db = target_lufs - gated_loudness(power_f, LIMITER_FRAME)
     tried: list[tuple[float, float]] = []
     curve = np.ones_like(env_f)
     for _ in range(8):
         g = np.float32(10 ** (gain_db / 20))
         curve = g * limiter_gain(env_f * g, ceiling, rate=rate)
-        level = _block_loudness(power_f * curve * curve, LIMITER_FRAME)
+        level = gated_loudness(power_f * curve * curve, LIMITER_FRAME)
         tried.append((gain_db, level))
         err = target_lufs - level
         if abs(err) < 0.1 or (len(tried) > 1 and abs(tried[-1][1] - tried[-2][1]) < 0.02):
@@ -357,10 +278,10 @@ def master(
     y = mix if in_place and mix.dtype == np.float32 else mix.astype(np.float32)
     y = process_in_place(bus, np.ascontiguousarray(y))
     if not np.any(y):
-        return y, {"lufs": -70.0, "true_peak_dbtp": -120.0}
+        return y, {"lufs": SILENCE_LUFS, "true_peak_dbtp": -120.0}
     ride = None
     if dynamics_db is not None and dynamics_db.size:
-        own = short_term_db(k_power(y))
+        own = short_term(k_power(y), DYNAMICS_HOP_S)
         sounding = own > own.max() - 30.0
         levelling = np.clip(float(np.percentile(own[sounding], 90)) - own, *LEVEL_RIDE_RANGE_DB)
         _scale_by_hops(y, levelling)
@@ -389,4 +310,4 @@ def master(
         out *= np.float32(10 ** ((ceiling_dbtp - 0.1 - peak_db) / 20))
         peak_db = ceiling_dbtp - 0.1
     np.clip(out, -0.999, 0.999, out=out)
-    return out, {"lufs": round(loudness(out), 2), "true_peak_dbtp": round(peak_db, 2)}
+    return out, {"lufs": round(integrated_loudness(out), 2), "true_peak_dbtp": round(peak_db, 2)}

@@ -8,9 +8,9 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.paths import DEFAULT_ASSETS_DIR, DEFAULT_MODELS_DIR
-from pipeline.perform import memory_errors, perform
+from pipeline.paths import DEFAULT_MODELS_DIR
 from pipeline.progress import ProgressTracker
+from pipeline.remix_folder import memory_errors, play_into_folder
 from pipeline.replay import replay
 from pipeline.types import SAMPLE_RATE, Analysis, ProgressCallback, RemixOptions, RemixResult, Stems
 
@@ -55,7 +55,6 @@ def metalize(
     from pipeline.stem_cache import FileStemCache
 
     options = options or RemixOptions()
-    assets_dir = Path(assets_dir) if assets_dir else DEFAULT_ASSETS_DIR
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     cache = stem_cache if stem_cache is not None else (FileStemCache(cache_dir) if cache_dir else None)
     choice = choose(options.separator, models_dir, separators)
@@ -89,7 +88,7 @@ def metalize(
         # dropping the rest before playing keeps a long song's peak memory down.
         played, separator = {"vocals": stems.vocals, "other": stems.other}, stems.separator
         del audio, stems
-        return perform(
+        return play_into_folder(
             played,
             analysis,
             separator,

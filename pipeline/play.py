@@ -12,8 +12,7 @@ from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, Pe
 from scipy.ndimage import uniform_filter1d
 
 from pipeline import master as mastering
-from pipeline.arrange import PART_RENDER_DRUMS, Arrangement, arrange, midi_export, part_rngs
-from pipeline.arrange.form import TREATMENTS
+from pipeline.arrange import Arrangement, arrange, midi_export
 from pipeline.arrange.lead import arrange_lead, harmonise, melody_source, song_melody, voice_free_bars
 from pipeline.arrange.seeds import load_riff_seeds
 from pipeline.assets import BandAssets, load_band, midi_seeds
@@ -25,6 +24,8 @@ from pipeline.render.drum_tuning import tune_kit
 from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
 from pipeline.render.lead import render_lead
+from pipeline.seeding import part_rng, string_seed
+from pipeline.styles import BREAKDOWN, CALM, ENDING, FULL, GROOVE, TREATMENTS
 from pipeline.types import LOUDNESS_HOP_S, SAMPLE_RATE, SUNG_HOP_S, Analysis, RemixOptions
 
 # Stem loudness before mastering (LUFS): relative balance of the band; the master sets the absolute level.
@@ -34,14 +35,10 @@ STEM_LUFS = {"guitars": -15.0, "drums": -12.5, "bass": -19.5, "vocals": -17.0, "
 LEAD_OTHER_DUCK_DB = 2.0  # the original harmony steps back further when a lead guitar plays the tune
 # How hard the rhythm guitarist drives the amp in each treatment (dB at the amp's input): calm parts are
 # played with the volume knob rolled back (crunch, not a wall of gain), verses a little under the chorus.
-TREATMENT_DRIVE_DB = {"calm": -14.0, "groove": -3.0, "full": 0.0, "breakdown": 0.0, "ending": 0.0}
-TWIN_LEAD_STYLES = ("heavy", "power")  # styles whose choruses harmonise the lead a third above
+TREATMENT_DRIVE_DB = {CALM: -14.0, GROOVE: -3.0, FULL: 0.0, BREAKDOWN: 0.0, ENDING: 0.0}
 MAX_DYNAMICS_DB = 12.0  # the deepest the remix follows the original's quiet parts below its loudest
 STEM_FORMAT = "flac"
 FALLBACK_TEMPO = 120.0  # BPM, for an analysis that found none
-# The lead and the bass play their own takes: their generators are seeded this far from the song's seed.
-LEAD_SEED_OFFSET = 13
-BASS_SEED_OFFSET = 7
 
 
 @dataclass
@@ -93,11 +90,11 @@ def _fades(mix: np.ndarray, beat_s: float) -> np.ndarray:
 def treatment_gain(arr: Arrangement, n: int, gains_db: dict[str, float], ramp_s: float = 0.03) -> np.ndarray:
     """Per-sample linear gain (n,) following each bar's treatment, with short ramps at the changes."""
     db = np.zeros(n, dtype=np.float32)
-    for bar, treatment in zip(arr.bars, arr.modes, strict=True):
+    for bar, treatment in zip(arr.bars, arr.treatments, strict=True):
         a, b = int(bar.start * SAMPLE_RATE), min(n, int(bar.end * SAMPLE_RATE))
         db[a:b] = gains_db[treatment]
     if arr.bars:
-        db[min(n, int(arr.bars[-1].end * SAMPLE_RATE)) :] = gains_db[arr.modes[-1]]
+        db[min(n, int(arr.bars[-1].end * SAMPLE_RATE)) :] = gains_db[arr.treatments[-1]]
     db = uniform_filter1d(db, max(1, int(ramp_s * SAMPLE_RATE)), mode="nearest")
     np.power(np.float32(10.0), db / np.float32(20.0), out=db)
     return db
@@ -203,9 +200,8 @@ def play(
     del harmony
     on_stage("rendering", 0.15)
 
-    r_drums = part_rngs(options.seed, options.style)[PART_RENDER_DRUMS]
     kit, kit_tuning = tune_kit(band.kit, arr.key_root)
-    drums, kick_env = render_drums(arr.drums, kit, n, r_drums)
+    drums, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
     duck = mastering.kick_ducking(kick_env)
     del kick_env
     mix = _stem_out(
@@ -221,14 +217,14 @@ def play(
         n,
         band.ir,
         drive,
-        options.seed,
+        string_seed(options.seed, "guitars"),
         ir_right=band.pair[1] if band.pair else None,
         samples=band.guitar,
         drive_gain=treatment_gain(arr, n, TREATMENT_DRIVE_DB),
     )
     guitars = mastering.set_loudness(guitars, STEM_LUFS["guitars"], in_place=True)
     if arr.lead:
-        lead = render_lead(arr.lead, n, band.ir, options.seed + LEAD_SEED_OFFSET, harmony=arr.lead_harmony)
+        lead = render_lead(arr.lead, n, band.ir, string_seed(options.seed, "lead"), harmony=arr.lead_harmony)
         guitars += mastering.set_loudness(lead, STEM_LUFS["lead"], in_place=True)
         del lead
     guitars *= duck
@@ -238,7 +234,7 @@ def play(
 
     cab = band.bass_cab[1] if band.bass_cab else None
     bass = mastering.set_loudness(
-        render_bass(arr.bass, n, options.seed + BASS_SEED_OFFSET, cab=cab), STEM_LUFS["bass"], in_place=True
+        render_bass(arr.bass, n, string_seed(options.seed, "bass"), cab=cab), STEM_LUFS["bass"], in_place=True
     )
     bass *= np.sqrt(duck)
     mix = _stem_out("bass", bass, stem_dir, stems, mix)
@@ -261,7 +257,7 @@ def play(
 def _add_lead(
     arr: Arrangement, analysis: Analysis, options: RemixOptions, vocals: np.ndarray, other: np.ndarray
 ) -> None:
-    """The lead guitar's part (and its twin in the choruses of TWIN_LEAD_STYLES), into ``arr``.
+    """The lead guitar's part (and its twin in the choruses of a style with a twin lead), into ``arr``.
 
     Where no voice carries the tune (an instrumental, or a sung song's intro, solos and interludes), a lead
     guitar plays the song's melody, tracked from the stems that hold it.
@@ -279,8 +275,8 @@ def _add_lead(
     if melody is None:
         melody = song_melody(melody_source(vocals, _fit(other, vocals.shape[1]), voiced))
     arr.lead = arrange_lead(melody, arr.bars, key_root=arr.key_root, scale=analysis.scale, free_bars=free)
-    if arr.lead and arr.style.name in TWIN_LEAD_STYLES:
-        chorus = [(b.start, b.end) for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full"]
+    if arr.lead and arr.style.twin_lead:
+        chorus = [(b.start, b.end) for b, t in zip(arr.bars, arr.treatments, strict=True) if t == FULL]
         twin = [x for x in arr.lead if any(a <= x.time < b for a, b in chorus)]
         arr.lead_harmony = harmonise(twin, arr.key_root, analysis.scale)
 
@@ -300,7 +296,7 @@ def performance_facts(
         "chorus_felt_tempo": round(float(arr.chorus_felt_tempo), 2),
         "double_time": arr.feel == "double",
         "bars": len(arr.bars),
-        "sections_played": {m: arr.modes.count(m) for m in TREATMENTS},
+        "sections_played": {t: arr.treatments.count(t) for t in TREATMENTS},
         "form": [
             {"start": round(p.start, 2), "label": p.label, "role": p.role, "treatment": p.treatment}
             for p in arr.form

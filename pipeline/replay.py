@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.paths import DEFAULT_ASSETS_DIR
-from pipeline.perform import memory_errors, perform
 from pipeline.progress import ProgressTracker
+from pipeline.remix_folder import memory_errors, play_into_folder
 from pipeline.types import PLAY_STAGES, Analysis, ProgressCallback, RemixOptions, RemixResult, SeparatorInfo
 
 
@@ -34,12 +33,12 @@ def replay(
         raise ValueError(f"expected two (2, n) stems of one length, got {vocals.shape} and {other.shape}")
     tracker = ProgressTracker(on_progress, stages=PLAY_STAGES)
     with memory_errors():
-        return perform(
+        return play_into_folder(
             {"vocals": vocals, "other": other},
             analysis,
             separator,
             options or RemixOptions(),
-            assets_dir=Path(assets_dir) if assets_dir else DEFAULT_ASSETS_DIR,
+            assets_dir=assets_dir,
             out_dir=Path(out_dir),
             tracker=tracker,
             analysis_reused=True,

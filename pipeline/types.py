@@ -14,17 +14,10 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import INVALID_OPTIONS, PipelineError
+from pipeline.styles import PRESETS as STYLE_PRESETS
 
 SAMPLE_RATE = 44100
 
-STYLES: dict[str, str] = {
-    "heavy": "Modern heavy metal: double-kick 16ths, palm-muted chugs, E standard.",
-    "thrash": "Fast thrash: skank beat, galloping down-picked riffs, E standard.",
-    "doom": "Slow and crushing: half-time drums, open ringing chords, C standard.",
-    "djent": "Syncopated low chugs locked to the kick, drop tuning, tight and modern.",
-    "black": "Blast beats and tremolo-picked chords, cold and fast.",
-    "power": "Galloping, bright and epic: open chords, driving double kick.",
-}
 OUTPUT_FORMATS = ("wav", "mp3", "flac")
 SEPARATOR_METHODS = ("demucs", "spleeter", "dsp")  # the separators themselves
 SEPARATORS = ("auto", *SEPARATOR_METHODS)  # what a remix may ask for
@@ -80,9 +73,9 @@ class RemixOptions:
     feel: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.style not in STYLES:
+        if self.style not in STYLE_PRESETS:
             raise PipelineError(
-                INVALID_OPTIONS, f"Unknown style '{self.style}'. Choose one of: {', '.join(STYLES)}."
+                INVALID_OPTIONS, f"Unknown style '{self.style}'. Choose one of: {', '.join(STYLE_PRESETS)}."
             )
         if not 0.0 <= float(self.intensity) <= 1.0:
             raise PipelineError(INVALID_OPTIONS, "Intensity must be between 0 and 1.")

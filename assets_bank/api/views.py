@@ -15,7 +15,6 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from assets_bank import services
 from assets_bank.api.auth import AssetKeyAuthentication, IsStaffOrAssetKey
@@ -23,10 +22,10 @@ from assets_bank.api.serializers import AssetSerializer, AssetUploadSerializer
 from assets_bank.downloads import CONTENT_TYPES, serve_asset
 from assets_bank.models import Asset, Kind, Pack
 from assets_bank.validators import AssetRejected, too_large, validate_asset_file
-from metalizer_site import api_params
+from metalizer_site import api_params, rate_limits
 from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.api_params import MAX_DB_INT, StrictPageNumberPagination
-from metalizer_site.uploads import declared_too_large
+from metalizer_site.uploads import TooMany, UploadRejected, declared_too_large
 
 
 class AssetPagination(StrictPageNumberPagination):
@@ -34,8 +33,8 @@ class AssetPagination(StrictPageNumberPagination):
     max_page_size = 500
 
 
-def rejected(exc: AssetRejected) -> ApiError:
-    return ApiError(exc.code, exc.message, exc.status)
+def rejected(exc: UploadRejected) -> ApiError:
+    return ApiError.refused(exc)
 
 
 def pack_lookup(value: str) -> Q:
@@ -65,13 +64,6 @@ class AssetViewSet(viewsets.GenericViewSet):
         # Before anything parses the body (even a CSRF check): uploads here are capped at the asset limit.
         request.upload_max_bytes = settings.METALIZER_ASSET_MAX_BYTES
         return super().initialize_request(request, *args, **kwargs)
-
-    def get_throttles(self) -> list[Any]:
-        throttles = super().get_throttles()
-        if getattr(self, "action", None) == "upload":
-            self.throttle_scope = "uploads"
-            throttles.append(ScopedRateThrottle())
-        return throttles
 
     def get_queryset(self) -> QuerySet[Asset]:
         queryset = Asset.objects.select_related("pack").order_by(
@@ -142,10 +134,23 @@ class AssetViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request={"multipart/form-data": AssetUploadSerializer},
-        responses={201: AssetSerializer, 400: ErrorSerializer, 409: ErrorSerializer, 413: ErrorSerializer},
+        responses={
+            201: AssetSerializer,
+            400: ErrorSerializer,
+            409: ErrorSerializer,
+            413: ErrorSerializer,
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="throttled: too many asset uploads lately (counted apart from song uploads).",
+            ),
+        },
     )
     @action(detail=False, methods=["post"], url_path="upload")
     def upload(self, request: Request) -> Response:
+        try:
+            services.admit_upload(rate_limits.caller_identity(request))
+        except TooMany as exc:
+            raise rejected(exc) from None
         django_request = request._request
         if declared_too_large(django_request):
             raise rejected(too_large())

@@ -71,6 +71,19 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated():
     assert error.code == "unsafe_archive" and "ZIP bomb" in error.message
 
 
+def test_many_small_entries_that_expand_far_are_refused_before_any_is_inflated():
+    """Issue 25: a 239 KB ZIP of 200 one-megabyte entries imported as 200 MB (only entries over 1 MB had
+    their ratio checked)."""
+    megabytes = make_zip({f"kick-{i}.wav": b"RIFF" + b"\x00" * (1024 * 1024) for i in range(200)})
+    assert megabytes.getbuffer().nbytes < 400 * 1024
+    error = refused(megabytes)
+    assert error.code == "unsafe_archive" and "ZIP bomb" in error.message
+    # entries each under the per-entry threshold: the archive's ratio as a whole refuses them
+    small = make_zip({f"snare-{i}.wav": b"RIFF" + b"\x00" * (60 * 1024) for i in range(300)})
+    error = refused(small)
+    assert error.code == "unsafe_archive" and "300 files expand" in error.message
+
+
 def test_an_entry_lying_about_its_size_is_stopped_while_inflating():
     buffer = make_zip({"kick.wav": audio_bytes(tone_burst(60, 1.0))}, compression=zipfile.ZIP_STORED)
     raw = bytearray(buffer.getvalue())

@@ -98,7 +98,7 @@ def test_loads_midi_seeds_per_style_when_present(tmp_path, settings):
 
 
 def test_loads_the_shipped_midi_pack_as_one_pack_per_style_with_riffs_motifs_and_grooves():
-    from pipeline.types import STYLES
+    from pipeline import STYLES
 
     run_command()
     packs = Pack.objects.filter(kind=Kind.MIDI).order_by("slug")

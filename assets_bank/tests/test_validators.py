@@ -90,3 +90,12 @@ def test_duplicates_are_refused_naming_the_existing_asset(make_file):
     error = rejected(make_file("other-name.wav", data), role="tom-low")
     assert (error.code, error.status) == ("duplicate_asset", 409)
     assert f"#{first.pk}" in error.message and "'kick'" in error.message and "Studio kit" in error.message
+
+
+def test_refusals_name_the_pack_in_plain_words(make_file):
+    """Issue 25: 'A midi pack pack takes ...'."""
+    wav = make_file("riff.wav", audio_bytes(tone_burst(60)))
+    assert rejected(wav, kind=Kind.MIDI, role="riff").message == "A MIDI pack takes a MIDI file (.mid)."
+    midi = make_file("kick.mid", midi_bytes())
+    assert rejected(midi, kind=Kind.DRUMS, role="kick").message.startswith("A drum kit takes an audio file")
+    assert "does not suit a guitar pack." in rejected(wav, kind=Kind.GUITAR, role="kick").message

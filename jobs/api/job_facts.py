@@ -9,12 +9,15 @@ they never write.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-INCLUDES = ("analysis", "assets")
+if TYPE_CHECKING:
+    from jobs.models import Job
+
+INCLUDES = ("analysis", "assets")  # assets: the full record for staff only (``sees_the_bank``)
 SUMMARY_KEYS = (
     "duration",
     "tempo",
@@ -45,6 +48,40 @@ def analysis_summary(analysis: dict[str, Any] | None) -> dict[str, Any] | None:
         "sections": len(analysis.get("sections") or []),
     }
     return summary
+
+
+def sees_the_bank(request: Any) -> bool:
+    """Whether this caller may read the full asset record (file names, hashes, why each was skipped): staff,
+    as ``/api/assets`` is theirs; to everyone else the job shows the summary."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and user.is_staff)
+
+
+def reuse_is_own(job: Job) -> bool:
+    """Whether what ``job`` reused (stems from the stem cache, an analysis) came from its own caller's work:
+    a re-style of its own song, or the same caller's earlier upload of the same file. Saying "cached" to
+    anyone else would tell them that someone else uploaded this song before."""
+    from jobs.models import Job
+
+    if job.source_id or not (job.stems_reused or job.analysis_reused):
+        return True
+    if not job.stem_key:
+        return False
+    mine = Job.objects.owned_by(user=job.owner, session_key=job.session_key)
+    return mine.filter(stem_key=job.stem_key, created_at__lt=job.created_at).exclude(pk=job.pk).exists()
+
+
+def reused(job: Job) -> dict[str, bool]:
+    """What the job did not have to do again, as its caller may be told (``reuse_is_own``)."""
+    own = reuse_is_own(job)
+    return {"stems": job.stems_reused and own, "analysis": job.analysis_reused and own}
+
+
+def separator(job: Job) -> dict[str, Any] | None:
+    """The separator that made the stems; ``cached`` only when the cache entry is the caller's own."""
+    if job.separator is None:
+        return None
+    return {**job.separator, "cached": reused(job)["stems"]} if "cached" in job.separator else job.separator
 
 
 def assets_summary(assets_used: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -98,6 +98,7 @@ class JobSerializer(serializers.ModelSerializer):
         help_text="The job this one plays again in another style (null for an upload or a deleted source).",
     )
     reused = serializers.SerializerMethodField()
+    separator = serializers.SerializerMethodField()
     analysis = serializers.SerializerMethodField()
     assets_used = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
@@ -134,7 +135,11 @@ class JobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ReusedSerializer)
     def get_reused(self, job: Job) -> dict[str, bool]:
-        return {"stems": job.stems_reused, "analysis": job.analysis_reused}
+        return job_facts.reused(job)
+
+    @extend_schema_field(serializers.JSONField(allow_null=True))
+    def get_separator(self, job: Job) -> dict[str, Any] | None:
+        return job_facts.separator(job)
 
     @extend_schema_field(job_facts.ANALYSIS_FIELD)
     def get_analysis(self, job: Job) -> dict[str, Any] | None:
@@ -144,7 +149,9 @@ class JobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(job_facts.ASSETS_FIELD)
     def get_assets_used(self, job: Job) -> dict[str, Any] | None:
-        if "assets" in self.context.get("include", ()):
+        if "assets" in self.context.get("include", ()) and job_facts.sees_the_bank(
+            self.context.get("request")
+        ):
             return job.assets_used
         return job_facts.assets_summary(job.assets_used)
 

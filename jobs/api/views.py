@@ -13,10 +13,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from jobs import error_codes as codes
-from jobs import separators, services
+from jobs import services
 from jobs.api import job_facts
 from jobs.api.serializers import (
     JobCreatedSerializer,
@@ -31,6 +30,7 @@ from jobs.results import (
     CONTENT_TYPES,
     EXTRA_PARTS,
     PICTURE_FORMATS,
+    PartDamaged,
     PartUnavailable,
     default_format,
     download_name,
@@ -40,7 +40,6 @@ from jobs.results import (
     stems_zip_key,
 )
 from jobs.transcode import TranscodeError
-from jobs.validators import validate_audio_upload
 from metalizer_site import api_params
 from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.downloads import serve_stored
@@ -68,7 +67,9 @@ REMIX_ERRORS = {
     409: "not_ready / job_failed / job_cancelled: the source is not a finished remix; "
     "source_unavailable: its song is no longer stored.",
     415: "unsupported_media_type: send JSON, multipart or URL-encoded form data.",
-    429: "throttled: too many uploads and re-styles in a short time (they share one limit).",
+    429: "throttled: too many uploads and re-styles in a short time (they share one limit); "
+    "too_many_unfinished_jobs / queued_audio_limit: the caller's remixes waiting or in progress are at a "
+    "cap. Retry-After says when to try again.",
     503: "queue_unavailable: the remix queue is not reachable; nothing was created.",
 }
 
@@ -79,7 +80,8 @@ INCLUDE_PARAMETER = OpenApiParameter(
     style="form",
     explode=False,
     description="Full records in place of the summaries: analysis (every beat, bar and chord), assets (every "
-    "pack and file played or skipped). Comma-separated.",
+    "pack and file played or skipped, with their hashes: for staff only, like /api/assets; other callers get "
+    "the summary). Comma-separated.",
 )
 DOWNLOAD_TYPES = sorted({*CONTENT_TYPES.values(), "application/zip", "image/png", "image/svg+xml"})
 
@@ -95,14 +97,6 @@ class JobViewSet(viewsets.ViewSet):
     lookup_value_regex = "[^/]+"
     lookup_openapi_type = OpenApiTypes.UUID
 
-    def get_throttles(self) -> list[Any]:
-        throttles = super().get_throttles()
-        if getattr(self, "action", None) in ("create", "remix"):
-            # Uploads and re-styles share one scope: each queues a song for the heavy workers.
-            self.throttle_scope = "uploads"
-            throttles.append(ScopedRateThrottle())
-        return throttles
-
     @extend_schema(parameters=[INCLUDE_PARAMETER], responses={200: JobSerializer(many=True)})
     def list(self, request: Request) -> Response:
         context = {"request": request, "include": included(request)}
@@ -116,6 +110,7 @@ class JobViewSet(viewsets.ViewSet):
             201: JobCreatedSerializer,
             400: ErrorSerializer,
             413: ErrorSerializer,
+            429: OpenApiResponse(ErrorSerializer, description=REMIX_ERRORS[429]),
             503: ErrorSerializer,
         },
     )
@@ -128,16 +123,11 @@ class JobViewSet(viewsets.ViewSet):
             raise too_large_error()
         options = RemixOptionsSerializer.from_form_data(data)
         options.is_valid(raise_exception=True)
-        try:
-            upload = validate_audio_upload(request.FILES.get("file"))
-        except UploadRejected as exc:
-            raise ApiError(exc.code, exc.message, exc.status) from None
-        refused = separators.refusal(options.validated_data["separator"], upload.info.duration_s)
-        if refused:
-            raise ApiError(INVALID_OPTIONS, refused, status.HTTP_400_BAD_REQUEST)
         caller = services.Caller.of(request, create_session=True)
         try:
-            job = services.create_job(upload, dict(options.validated_data), caller)
+            job = services.submit_upload(request.FILES.get("file"), dict(options.validated_data), caller)
+        except UploadRejected as exc:
+            raise ApiError.refused(exc) from None
         except services.QueueUnavailable as exc:
             raise ApiError(codes.QUEUE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
         except services.StorageUnavailable as exc:
@@ -191,7 +181,7 @@ class JobViewSet(viewsets.ViewSet):
             "stored song with the options given; any option left out keeps the source job's value. The new "
             "job reuses the source's separated stems (stem cache) and analysis, so it only arranges, "
             "renders and masters; its `reused` field says so. Only the creator of the source job may do "
-            "this. Counts against the uploads throttle."
+            "this. It is admitted like an upload (the same rate and caps, 429 with Retry-After)."
         ),
         request={
             "application/json": RemixRequestSerializer,
@@ -230,6 +220,8 @@ class JobViewSet(viewsets.ViewSet):
         options = {**source.options, **requested.validated_data}
         try:
             job = services.create_remix(source, options, caller)
+        except UploadRejected as exc:
+            raise ApiError.refused(exc) from None
         except services.SourceUnavailable as exc:
             code = status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_409_CONFLICT
             raise ApiError(exc.code, exc.message, code) from None
@@ -329,6 +321,8 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
             return serve_part(request, job, part, stems_zip_key(job), "zip")
         fmt = "zip" if part == "midi" else (requested_format or default_format(job, part))
         key = result_key(job, part, fmt)
+    except PartDamaged as exc:
+        raise ApiError(codes.PART_UNAVAILABLE, exc.message, status.HTTP_404_NOT_FOUND) from None
     except PartUnavailable:
         raise ApiError(
             codes.PART_UNAVAILABLE, f"This remix has no '{part}' part.", status.HTTP_404_NOT_FOUND

@@ -161,19 +161,14 @@ def test_upload_answers_503_and_keeps_nothing_when_the_broker_is_down(
     assert stored_files() == []
 
 
-def test_uploads_are_throttled_with_their_own_scope(client, song_upload, held_queue, settings, monkeypatch):
-    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], uploads="2/hour")
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    from rest_framework.throttling import ScopedRateThrottle
-
-    # monkeypatch puts the original dict back (restoring from api_settings would keep "2/hour", as the
-    # settings override is still active then, and throttle every later upload test in the session).
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+def test_uploads_are_throttled_with_their_own_scope(client, song_upload, held_queue, settings):
+    settings.METALIZER_UPLOAD_RATE = (2, 3600)
     upload(client, song_upload)
     upload(client, song_upload)
     response = client.post("/api/jobs", {"file": song_upload()})
     assert response.status_code == 429
     assert error_of(response)["code"] == "throttled"
+    assert 3500 <= int(response["Retry-After"]) <= 3600
     assert client.get("/api/jobs").status_code == 200  # reading is not limited by the upload scope
 
 

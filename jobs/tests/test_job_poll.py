@@ -29,7 +29,7 @@ def finished_job(client, tmp_path: Path) -> dict:  # type: ignore[no-untyped-def
 
 
 def test_a_finished_30s_jobs_poll_is_at_most_8_kb_of_summaries_and_the_full_records_are_asked_for(
-    client, finished_job
+    client, finished_job, django_user_model
 ):
     from jobs.models import Job
 
@@ -50,15 +50,17 @@ def test_a_finished_30s_jobs_poll_is_at_most_8_kb_of_summaries_and_the_full_reco
     assert all("sha256" not in str(p) for p in assets["packs"])
     assert body["links"]["analysis"].endswith(f"/api/jobs/{finished_job['id']}/analysis")
 
-    # The full records are one parameter or one URL away.
+    # The full records are one parameter or one URL away (the bank's files for staff only).
     full = client.get(f"{finished_job['url']}?include=analysis,assets").json()
-    assert full["analysis"] == job.analysis and full["assets_used"] == job.assets_used
+    assert full["analysis"] == job.analysis and full["assets_used"] == assets
     only_analysis = client.get(f"{finished_job['url']}?include=analysis").json()
     assert only_analysis["analysis"] == job.analysis and "skipped_count" in only_analysis["assets_used"]
     alone = client.get(f"{finished_job['url']}/analysis")
     assert alone.status_code == 200 and alone.json() == job.analysis
     listed = client.get("/api/jobs?include=analysis").json()
     assert listed[0]["analysis"] == job.analysis
+    client.force_login(django_user_model.objects.create_user("curator", is_staff=True))
+    assert client.get(f"{finished_job['url']}?include=assets").json()["assets_used"] == job.assets_used
 
 
 def test_the_analysis_url_of_a_job_not_analysed_yet_is_409(client, song_upload, held_queue):

@@ -124,3 +124,15 @@ def test_the_admin_shows_the_source_and_filters_by_feel(client, song_upload, hel
     page = staff.get(f"/admin/jobs/job/{restyle.pk}/change/").content.decode()
     assert f'<a href="/admin/jobs/job/{source.pk}/change/">' in page
     assert "Stem key" in page and "Analysis reused" in page
+
+
+def test_a_stranger_is_refused_in_a_plain_sentence(client, song_upload, held_queue):
+    """Issue 25: '... can play in another style it.'"""
+    source = finished_source(client, song_upload)
+    response = Client().post(f"/jobs/{source.pk}/remix/", {"style": "doom", "intensity": "0.5"})
+    assert response.status_code == 403
+    assert (
+        response.content.decode() == "Only the browser that created this remix can play it in another style."
+    )
+    deleted = Client().post(f"/jobs/{source.pk}/delete/")
+    assert deleted.content.decode() == "Only the browser that created this remix can delete it."

@@ -132,3 +132,22 @@ def test_my_remixes_lists_this_browsers_jobs_newest_first_with_a_download(done, 
     assert f'href="/api/jobs/{job.pk}/result?part=mix" download="My Song (metal, thrash).mp3"' in html
     assert "expires in 24 h" in html
     assert "My Song.wav" not in Client().get("/jobs/").content.decode()
+
+
+def test_a_stem_damaged_in_storage_is_not_packed_into_the_stems_zip(done):
+    """Issue 25: a corrupted stored stem was zipped (and the ZIP kept) as if it were whole."""
+    from django.core.files.storage import default_storage
+
+    client, job, _original = done
+    key = job.outputs["drums"]["flac"]
+    with default_storage.open(key, "rb") as fh:
+        data = fh.read()
+    damaged = data[: len(data) // 2] + bytes(255 - b for b in data[len(data) // 2 : len(data) // 2 + 4000])
+    default_storage.delete(key)
+    default_storage.save(key, io.BytesIO(damaged + data[len(data) // 2 + 4000 :]))
+    response = client.get(f"/api/jobs/{job.pk}/result?part=stems")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "part_unavailable" and "drums stem of this remix is damaged" in error["message"]
+    job.refresh_from_db()
+    assert "stems" not in job.outputs and not default_storage.exists(f"jobs/{job.pk}/result/stems.zip")

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from jobs.models import Job
 from jobs.tests.helpers import stored_files
-from pipeline.types import STYLES
+from pipeline import STYLES
 
 pytestmark = pytest.mark.django_db
 

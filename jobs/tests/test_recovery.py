@@ -117,3 +117,50 @@ def test_job_killed_by_the_hard_time_limit_is_failed_as_a_timeout_not_requeued(h
     assert job.status == "failed" and job.error_code == "timeout"
     assert "longer than 10 minutes" in job.error_message
     assert held_queue.drain() == []
+
+
+def test_the_scratch_folder_of_a_job_failed_as_worker_lost_goes_when_its_message_comes_back(settings):
+    """Issue 25: a worker_lost job's work folder stayed until the purge."""
+    import os
+
+    from jobs.runner import run_job
+
+    job = running_job(heartbeat_age_s=5, recoveries=1)  # its one recovery is spent
+    scratch = settings.METALIZER_WORK_DIR / str(job.pk)
+    (scratch / "in").mkdir(parents=True)
+    (scratch / "in" / "song.wav").write_bytes(b"RIFF" * 1000)  # what the killed worker left
+    assert run_job(str(job.pk), task_id="task-1", worker="celery@h", retries=0, max_retries=3) == "skipped"
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("failed", "worker_lost")
+    assert not scratch.exists()
+    assert os.path.isdir(settings.METALIZER_WORK_DIR)
+
+
+def test_a_restarted_worker_sweeps_the_scratch_folders_of_finished_or_vanished_jobs(settings):
+    import os
+    import time
+
+    lost = running_job(heartbeat_age_s=5)
+    alive = running_job(heartbeat_age_s=1)
+    waiting = Job.objects.create(original_name="next.wav")  # queued: a worker may claim it any moment
+    Job.objects.filter(pk=lost.pk).update(status="failed", error_code="worker_lost")
+    root = settings.METALIZER_WORK_DIR
+    old = time.time() - 3600
+    folders = {}
+    names = (
+        str(lost.pk),
+        str(alive.pk),
+        str(waiting.pk),
+        "00000000-0000-0000-0000-000000000001",
+        "stem-cache-abc",
+    )
+    for name in names:
+        (root / name).mkdir(parents=True)
+        os.utime(root / name, (old, old))
+        folders[name] = root / name
+    fresh = root / "00000000-0000-0000-0000-000000000002"  # a job just claimed: being filled
+    fresh.mkdir()
+    assert services.sweep_work_dirs() == 2  # the failed job's and the vanished job's
+    assert not folders[str(lost.pk)].exists() and not folders["00000000-0000-0000-0000-000000000001"].exists()
+    assert folders[str(alive.pk)].exists() and folders[str(waiting.pk)].exists()
+    assert folders["stem-cache-abc"].exists() and fresh.exists()

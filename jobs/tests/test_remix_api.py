@@ -152,15 +152,9 @@ def test_remix_answers_503_and_keeps_the_song_when_the_broker_is_down(
     assert [p.name for p in stored_files()] == ["song.wav"]
 
 
-def test_remixes_count_against_the_upload_throttle(client, song_upload, held_queue, settings, monkeypatch):
+def test_remixes_count_against_the_upload_throttle(client, song_upload, held_queue, settings):
     source = finished_source(client, song_upload)
-    rates = dict(
-        settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], uploads="4/hour"
-    )  # the source's upload is 1
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    from rest_framework.throttling import ScopedRateThrottle
-
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+    settings.METALIZER_UPLOAD_RATE = (4, 3600)  # the source's upload is 1
     assert remix(client, source, {"style": "doom"}).status_code == 201
     assert client.post("/api/jobs", {"file": song_upload()}).status_code == 201
     assert remix(client, source, {"style": "black"}).status_code == 201

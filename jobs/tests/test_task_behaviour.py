@@ -197,3 +197,34 @@ def test_heartbeat_thread_keeps_a_long_silent_stage_from_looking_stuck():
     time.sleep(0.5)
     beat.stop()
     assert list(Job.objects.stuck(older_than_s=60)) == []
+
+
+def test_a_new_stage_is_written_at_once_so_a_failure_names_its_stage():
+    job = Job.objects.create(original_name="s.wav", status=Job.Status.RUNNING)
+    clock = FakeClock()
+    writer = ProgressWriter(job.pk, min_interval_s=2.0, clock=clock)
+    writer("separating", 40.0)
+    clock.now += 0.1
+    writer("separating", 41.0)  # within the interval, same stage: not written
+    clock.now += 0.1
+    writer("arranging", 62.0)
+    assert writer.writes == 2
+    job.refresh_from_db()
+    assert (job.stage, job.progress) == ("arranging", 62.0)
+
+
+def test_a_job_failing_while_arranging_is_recorded_as_failed_while_arranging(
+    client, song_upload, monkeypatch
+):
+    """Issue 25: a job that failed while arranging read 'separating' or 'analysing' (progress is written
+    every two seconds, and the stage change had not been)."""
+    import pipeline.play
+    from pipeline.errors import RENDER_FAILED, PipelineError
+
+    def breaks(*_args, **_kwargs):  # a fault in the arranger, injected
+        raise PipelineError(RENDER_FAILED, "The arranger broke.")
+
+    monkeypatch.setattr(pipeline.play, "arrange", breaks)
+    response = client.post("/api/jobs", {"file": song_upload()})
+    job = Job.objects.get(pk=response.json()["id"])
+    assert (job.status, job.error_code, job.stage) == ("failed", "render_failed", "arranging")

@@ -210,3 +210,16 @@ def test_upload_page_says_too_large_even_before_the_csrf_token_is_read(settings,
     assert response.status_code == 413
     assert b"larger than the 48.8 KB limit" in response.content
     assert_nothing_kept()
+
+
+def test_upload_accepts_a_stream_encoded_flac_of_unknown_length(client, held_queue, tmp_path):
+    """Issue 25, finding 5: total samples 0 in STREAMINFO (legal) was refused as millions of minutes long."""
+    import numpy as np
+
+    from pipeline.testing import stream_encoded_flac
+
+    tone = 0.3 * np.sin(2 * np.pi * 330.0 * np.arange(4 * 44100) / 44100)
+    path = stream_encoded_flac(tmp_path / "streamed.flac", tone.astype(np.float32)[:, None])
+    response = post_file(client, "streamed.flac", path.read_bytes())
+    assert response.status_code == 201, response.content
+    assert Job.objects.get().duration == pytest.approx(4.0, abs=0.05)

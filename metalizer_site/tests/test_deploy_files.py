@@ -13,6 +13,7 @@ import contextlib
 import http.server
 import io
 import json
+import os
 import re
 import shlex
 import shutil
@@ -163,8 +164,22 @@ def parse_entry_point(command: str | list[str]) -> EntryPoint:
     raise AssertionError(f"not an entry point of this project: {argv}")
 
 
+class ComposeRefuses(Exception):
+    """``docker compose`` would stop here: a ``${VAR:?message}`` variable is unset (the message names it)."""
+
+
+# What a user's .env next to docker-compose.yml must hold: the file ships no secret of its own.
+DOT_ENV = {
+    "METALIZER_SECRET_KEY": "Jq3v" + "9xK2mZ7pLw4Rt8Ys1Nd6Hb0Fc5Gv" * 2,
+    "POSTGRES_PASSWORD": "pg-Q8r2Lm5Xv7Nw1Kt4",
+    "METALIZER_S3_ACCESS_KEY": "s3-access-7Hq2Wm",
+    "METALIZER_S3_SECRET_KEY": "s3-secret-Z4k9Pq2Lx7Vn3Bt8",
+}
+
+
 def interpolate(value: str, environ: dict[str, str]) -> str:
-    """Compose's ${VAR}, ${VAR:-default} and $$ substitution, with ``environ`` as the shell/.env."""
+    """Compose's ${VAR}, ${VAR:-default}, ${VAR:?error} and $$ substitution, with ``environ`` as the
+    shell/.env; ComposeRefuses where compose would refuse to start."""
 
     def sub(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
@@ -175,9 +190,13 @@ def interpolate(value: str, environ: dict[str, str]) -> str:
             return current if current else default
         if op == "-":
             return current if current is not None else default
+        if op in (":?", "?"):
+            if (not current) if op == ":?" else current is None:
+                raise ComposeRefuses(f"{name}: {default}")
+            return current or ""
         return current or ""
 
-    return re.sub(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}", sub, value)
+    return re.sub(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}", sub, value)
 
 
 def load_settings(environ: dict[str, str]) -> dict[str, Any]:
@@ -389,7 +408,7 @@ def test_dockerfile_default_command_is_gunicorn_serving_the_wsgi_app_on_port() -
 
 def test_image_port_is_the_one_compose_publishes_and_fly_routes_to() -> None:
     port = dockerfile_env()["PORT"]
-    assert f"{port}:{port}" in compose()["services"]["web"]["ports"]
+    assert f"127.0.0.1:{port}:{port}" in compose()["services"]["web"]["ports"]
     assert str(fly()["http_service"]["internal_port"]) == port
 
 
@@ -472,7 +491,7 @@ def test_compose_sets_only_variables_settings_reads_and_env_example_documents() 
 
 
 def test_compose_environment_is_accepted_by_settings_as_production_mode() -> None:
-    env = {k: interpolate(str(v), {}) for k, v in app_services()["web"]["environment"].items()}
+    env = {k: interpolate(str(v), DOT_ENV) for k, v in app_services()["web"]["environment"].items()}
     loaded = load_settings(env)
     assert loaded["DEBUG"] is False
     assert loaded["QUEUE_BACKEND"] == "redis" and loaded["BROKER"] == "redis://redis:6379/0"
@@ -487,7 +506,7 @@ def test_compose_s3_endpoint_resolves_inside_the_network_and_in_a_browser() -> N
     host, port = re.fullmatch(r"http://([^:/]+):(\d+)", endpoint).groups()
     assert host.endswith(".localhost"), "browsers resolve *.localhost to 127.0.0.1"
     assert host in services["s3"]["networks"]["default"]["aliases"]
-    assert f"{port}:{port}" in services["s3"]["ports"]
+    assert f"127.0.0.1:{port}:{port}" in services["s3"]["ports"]
     entry = " ".join(services["s3"]["entrypoint"])
     assert f"-s3.port={port}" in entry
 
@@ -502,15 +521,66 @@ def test_docker_compose_config_validates_the_file() -> None:
         candidates.append(["docker-compose"])
     if not candidates:
         pytest.skip("no docker compose CLI on this machine (neither `docker compose` nor `docker-compose`)")
-    result = subprocess.run(
-        [*candidates[0], "-f", str(COMPOSE), "config", "-q"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+
+    def config(environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k not in DOT_ENV}
+        return subprocess.run(
+            [*candidates[0], "-f", str(COMPOSE), "config", "-q"],
+            cwd=REPO,
+            env={**env, **environ},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    result = config(DOT_ENV)
     assert result.returncode == 0, result.stderr
+    refused = config({})  # no .env: compose itself refuses to start the stack
+    assert refused.returncode != 0 and "METALIZER_SECRET_KEY" in refused.stderr + refused.stdout
+
+
+def test_compose_ships_no_usable_secret_or_credential() -> None:
+    """Issue 25, finding 4: a default METALIZER_SECRET_KEY beside DEBUG=0, and SeaweedFS on 0.0.0.0:8333
+    with default credentials: whoever reached it read every song and could rewrite bank files."""
+    text = COMPOSE.read_text()
+    for name in DOT_ENV:
+        assert f"${{{name}:?" in text, f"{name} must be required, not defaulted"
+        assert f"${{{name}:-" not in text and f"${{{name}-" not in text, name
+        with pytest.raises(ComposeRefuses, match=name):
+            for svc in compose()["services"].values():
+                for value in (svc.get("environment") or {}).values():
+                    interpolate(str(value), {k: v for k, v in DOT_ENV.items() if k != name})
+
+
+def test_compose_publishes_only_on_loopback_and_keeps_the_databases_inside() -> None:
+    services = compose()["services"]
+    published = {name: svc.get("ports", []) for name, svc in services.items() if svc.get("ports")}
+    assert set(published) == {"web", "s3"}, "PostgreSQL and Redis stay on the compose network"
+    for name, ports in published.items():
+        for mapping in ports:
+            assert str(mapping).startswith("127.0.0.1:"), f"{name} publishes {mapping} beyond loopback"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("METALIZER_SECRET_KEY", "compose-local-only-insecure-key-set-your-own-in-dot-env"),
+        ("METALIZER_SECRET_KEY", "short-key"),
+        ("METALIZER_S3_SECRET_KEY", "metalizer-local-secret"),
+        ("METALIZER_S3_SECRET_KEY", "minioadmin"),
+    ],
+)
+def test_production_settings_refuse_published_or_weak_secrets(name: str, value: str) -> None:
+    env = {k: interpolate(str(v), DOT_ENV) for k, v in app_services()["web"]["environment"].items()}
+    env[name] = value
+    probe = "import django; django.setup()"
+    result = _run_in_repo(
+        [sys.executable, "-c", probe],
+        {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "metalizer_site.settings", **env},
+    )
+    assert result.returncode != 0
+    assert f"{name} is not a usable" in result.stderr
 
 
 # --- fly.toml --------------------------------------------------------------------------------------------
@@ -566,14 +636,15 @@ def test_fly_environment_maps_metalizer_redis_url_for_every_group() -> None:
     assert "REDIS_URL" not in env, "REDIS_URL must come from the METALIZER_REDIS_URL secret"
     for var in env:
         assert var in documented_variables() and var in settings_variables(), var
+    assert env["METALIZER_TRUSTED_PROXIES"] == "1", "behind Fly's proxy, and only it"
     secrets = {
-        "METALIZER_SECRET_KEY": "x" * 50,
+        "METALIZER_SECRET_KEY": "fly-" + "Hq7Zr2Kp9Lx4Vm8Nt3Bw6Yc1" * 2,
         "METALIZER_JOBS_DB_URL": "postgres://metalizer:pw@metalizer-db.flycast:5432/metalizer",
         "METALIZER_REDIS_URL": "redis://default:pw@fly-metalizer-redis.upstash.io:6379",
         "METALIZER_S3_ENDPOINT_URL": "https://fly.storage.tigris.dev",
         "METALIZER_S3_BUCKET": "metalizer",
         "METALIZER_S3_ACCESS_KEY": "tid_key",
-        "METALIZER_S3_SECRET_KEY": "tsec_secret",
+        "METALIZER_S3_SECRET_KEY": "tsec_Wq8Zr3Kp7Lx2Vm9Nt4",
     }
     loaded = load_settings({**{k: str(v) for k, v in env.items()}, **secrets})
     assert loaded["BROKER"] == secrets["METALIZER_REDIS_URL"]

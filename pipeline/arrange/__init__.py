@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,11 +9,13 @@ import numpy as np
 from pipeline.arrange.bass import arrange_bass
 from pipeline.arrange.drums import arrange_drums
 from pipeline.arrange.events import Hit, Note
+from pipeline.arrange.feel import choose_feel, felt_tempo
 from pipeline.arrange.form import SectionPlan, bar_treatments, plan_form
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
-from pipeline.arrange.guitar import Stroke, perform, write_riffs
+from pipeline.arrange.guitar import Stroke, guitar_take, write_riffs
 from pipeline.arrange.seeds import Riff
-from pipeline.arrange.styles import StylePreset, choose_feel, felt_tempo, get_style
+from pipeline.seeding import part_rng
+from pipeline.styles import PRESETS, StylePreset
 from pipeline.types import Analysis, RemixOptions
 
 __all__ = ["Arrangement", "Bar", "Hit", "Note", "Stroke", "arrange"]
@@ -34,28 +35,16 @@ class Arrangement:
     bass: list[Note]
     lead: list[Note] = field(default_factory=list)
     lead_harmony: list[Note] = field(default_factory=list)  # the twin lead, a third above, where it plays
-    modes: list[str] = field(default_factory=list)  # each bar's treatment (form.TREATMENTS)
+    treatments: list[str] = field(default_factory=list)  # each bar's treatment (styles.TREATMENTS)
     form: list[SectionPlan] = field(default_factory=list)
     chorus_feel: str = "normal"
     chorus_felt_tempo: float = 0.0
     strokes_right: list[Stroke] = field(default_factory=list)  # the right guitar's and the bass's
 
 
-RING = ""
-# Part generators drawn from the seed, by position: adding a part at the end never shifts another.
-PART_DRUMS, PART_LEFT, PART_RIGHT, PART_BASS, PART_LEAD, PART_RENDER_DRUMS = 0, 1, 2, 3, 4, 6
-PART_COUNT = 8
-
-
-def part_rngs(seed: int, style: str, n: int = PART_COUNT) -> list[np.random.Generator]:
-    """Independent seeded generators, one per part, so adding a part never shifts another."""
-    seq = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(style.encode())])
-    return [np.random.default_rng(s) for s in seq.spawn(n)]
-
-
 def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
     """The whole band's parts on the song's grid; ``riff_seeds`` (see ``seeds``) shape the rhythm guitar."""
-    style = get_style(options.style)
+    style = PRESETS[options.style]
     feel = choose_feel(style, analysis.tempo, options.feel)
     key_root = pitch_class(analysis.key)
     form = plan_form(analysis.sections, options.intensity, analysis.duration)
@@ -67,19 +56,18 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
     )
     treatments = bar_treatments(form, [b.section for b in bars])
     labels = [p.label for p in form]
-    rngs = part_rngs(options.seed, options.style)
+
+    def rng(part: str) -> np.random.Generator:
+        return part_rng(options.seed, options.style, part)
+
     strokes, attacks = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds)
-    drums = arrange_drums(
-        bars, style, treatments, options.intensity, attacks, rngs[PART_DRUMS], analysis.tempo
-    )
+    drums = arrange_drums(bars, style, treatments, options.intensity, attacks, rng("drums"), analysis.tempo)
     ringing = strokes
     if style.ringing_right and any(b.feel == "double" for b in bars):
-        ringing = write_riffs(
-            bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True, ring_in_double=RING
-        )[0]
-    left = perform(strokes, rngs[PART_LEFT], options.intensity, style.chug_ms)
-    right = perform(ringing, rngs[PART_RIGHT], options.intensity, style.chug_ms)
-    bass = arrange_bass(ringing, rngs[PART_BASS], options.intensity)
+        ringing = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True)[0]
+    left = guitar_take(strokes, rng("guitar_left"), options.intensity, style.chug_ms)
+    right = guitar_take(ringing, rng("guitar_right"), options.intensity, style.chug_ms)
+    bass = arrange_bass(ringing, rng("bass"), options.intensity)
     return Arrangement(
         style=style,
         feel=feel.verse,
@@ -91,7 +79,7 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         guitar_left=left,
         guitar_right=right,
         bass=bass,
-        modes=treatments,
+        treatments=treatments,
         form=form,
         chorus_feel=feel.chorus,
         chorus_felt_tempo=felt_tempo(analysis.tempo, feel.chorus),

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.arrange.events import Hit
+from pipeline.arrange.feel import felt_tempo, pattern_slot
 from pipeline.arrange.grid import Bar
-from pipeline.arrange.styles import StylePreset, felt_tempo, pattern_slot
+from pipeline.styles import BREAKDOWN, CALM, ENDING, FULL, GROOVE, StylePreset
 
-# Double-kick 16ths become 8ths above this felt tempo. Measured (metal judge, 7 shared songs): on songs
-# played in double time (felt 224-240 BPM) 16ths raised MSD metal 0.39 -> 0.55 and turned the piano song's
-# top tag from punk to metal; 8ths at felt ~140 halved MSD metal. Extreme-metal drummers do play 16ths here.
+# Double-kick 16ths become 8ths above this felt tempo. Extreme-metal drummers play 16ths even at the felt
+# 224-240 BPM of a song in double time, and are heard as metal there; 8ths are heard as punk.
 DOUBLE_KICK_MAX_BPM = 250.0
 FILL_ROLES = ("snare", "snare", "tom-high", "tom-high", "tom-mid", "tom-mid", "tom-low", "tom-low")
 BASE_VELOCITY = {
@@ -28,7 +28,7 @@ BASE_VELOCITY = {
 
 
 # How hard each treatment is played (velocity scale): a calm part is touched, a full one hit.
-TREATMENT_DYNAMICS = {"calm": 0.72, "groove": 0.9, "full": 1.0, "breakdown": 1.0, "ending": 1.0}
+TREATMENT_DYNAMICS = {CALM: 0.72, GROOVE: 0.9, FULL: 1.0, BREAKDOWN: 1.0, ENDING: 1.0}
 GHOST_CHANCE = 0.35  # groove bars: chance of a ghost snare on an off-beat 16th next to the backbeat
 
 
@@ -74,14 +74,14 @@ def arrange_drums(
         treatment = treatments[n]
         dyn = TREATMENT_DYNAMICS[treatment]
         n_slots = len(bar.slots)
-        if treatment == "ending":
+        if treatment == ENDING:
             if bar.bar_in_section == 0:  # the last hit: everyone together, then let it ring
                 hits += [human.hit(bar.slots[0], r, "X") for r in ("kick", "crash", "china")]
             continue
         groove = style.grooves[treatment]
         fill_from = n_slots
-        if bar.section_end and n + 1 < len(bars) and treatments[n + 1] != "ending":
-            fill_from = n_slots - (8 if treatment in ("full", "breakdown") and n_slots >= 16 else 4)
+        if bar.section_end and n + 1 < len(bars) and treatments[n + 1] != ENDING:
+            fill_from = n_slots - (8 if treatment in (FULL, BREAKDOWN) and n_slots >= 16 else 4)
         for i, t in enumerate(bar.slots):
             if i >= fill_from:
                 k = i - fill_from
@@ -102,25 +102,20 @@ def arrange_drums(
             snare = _pattern_at(groove.snare, p)
             if snare != ".":
                 hits.append(human.hit(t, "snare", snare, dyn))
-            elif treatment == "groove" and i % 2 == 1 and rng.random() < GHOST_CHANCE * (i % 8 in (3, 7)):
+            elif treatment == GROOVE and i % 2 == 1 and rng.random() < GHOST_CHANCE * (i % 8 in (3, 7)):
                 hits.append(human.hit(t, "snare", "o", dyn))
             cym = _pattern_at(groove.cymbal, p)
-            if i == 0 and (bar.section_start or (treatment == "full" and bar.bar_in_section % 4 == 0)):
+            if i == 0 and (bar.section_start or (treatment == FULL and bar.bar_in_section % 4 == 0)):
                 hits.append(human.hit(t, "crash", "X", dyn))
                 if kick == ".":
                     hits.append(human.hit(t, "kick", "X", dyn))
             elif cym != ".":
                 role = groove.cymbal_role
-                if treatment != "calm" and role == "hihat-closed" and i == n_slots - 2 and bar.index % 2 == 1:
+                if treatment != CALM and role == "hihat-closed" and i == n_slots - 2 and bar.index % 2 == 1:
                     role = "hihat-open"
                 on_beat = i % (n_slots // max(1, bar.pulses)) == 0 if bar.pulses else True
                 hits.append(human.hit(t, role, cym if on_beat else "x", dyn * (1.0 if on_beat else 0.85)))
-            if (
-                treatment == "full"
-                and style.name in ("heavy", "power")
-                and i == 12
-                and bar.bar_in_section % 4 == 3
-            ):
+            if treatment == FULL and style.chorus_china and i == 12 and bar.bar_in_section % 4 == 3:
                 hits.append(human.hit(t, "china", "X", dyn))
     hits.sort(key=lambda h: (h.time, h.role))
     return hits

@@ -5,22 +5,23 @@ the loudest parts open up (choruses: open chords, crashes, double kick), one lat
 half-time breakdown, and the song ends on a held chord instead of stopping mid-riff. Sections that share a
 label (the analysis' repeats) get the same treatment, so a repeated chorus is played alike.
 
-Treatments, lightest first: ``calm`` (ringing chords, light cymbals), ``groove`` (palm-muted riffing over a
-backbeat), ``full`` (open chords and the style's driving core), ``breakdown`` (half-time, syncopated chugs
-locked to the kick) and ``ending`` (one final hit, held).
+The treatments (``styles.TREATMENTS``, lightest first): ``CALM`` (ringing chords, light cymbals), ``GROOVE``
+(palm-muted riffing over a backbeat: verses), ``FULL`` (open chords and the style's driving core: the loudest
+sections, which the band plays as choruses), ``BREAKDOWN`` (half-time, syncopated chugs locked to the kick)
+and ``ENDING`` (one final hit, held). A section's role names the part of the song it is (intro, verse,
+chorus, bridge, outro); its treatment says how the band plays it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.styles import BREAKDOWN, CALM, ENDING, FULL, GROOVE
 from pipeline.types import DEFAULT_OPTIONS, Section
 
-TREATMENTS = ("calm", "groove", "full", "breakdown", "ending")
-# Section energy (0..1, loudest section 1.0) at which a section is played full / groove; below: calm.
+# Section energy (0..1, loudest section 1.0) at which a section is played FULL / GROOVE; below: CALM.
 # The analysis puts choruses and a metal song's verses at 0.8-1.0, lighter verses at 0.68-0.8 and intros,
-# interludes and quiet verses under that. Measured with the metal judge: 0.9 instead of 0.8 played the real
-# metal excerpt E01's second half as a light verse (MSD metal 0.42 -> 0.26).
+# interludes and quiet verses under that; a higher FULL_FROM plays a metal song's loud parts as light verses.
 FULL_FROM = 0.8
 GROOVE_FROM = 0.68
 INTRO_BELOW = 0.1  # a first section this far under the loudest is an intro
@@ -37,13 +38,13 @@ class SectionPlan:
     end: float
     label: str
     role: str  # "intro", "verse", "chorus", "bridge", "outro", "part"
-    treatment: str  # one of TREATMENTS
+    treatment: str  # one of styles.TREATMENTS
 
 
 def _treatment(level: float) -> str:
     if level >= FULL_FROM:
-        return "full"
-    return "groove" if level >= GROOVE_FROM else "calm"
+        return FULL
+    return GROOVE if level >= GROOVE_FROM else CALM
 
 
 def plan_form(sections: list[Section], intensity: float, duration: float) -> list[SectionPlan]:
@@ -60,17 +61,17 @@ def plan_form(sections: list[Section], intensity: float, duration: float) -> lis
     for i, s in enumerate(ordered):
         level = label_level[s.label]
         treatment = _treatment(level)
-        role = "chorus" if treatment == "full" else "verse" if treatment == "groove" else "part"
+        role = "chorus" if treatment == FULL else "verse" if treatment == GROOVE else "part"
         if i == 0 and len(ordered) >= 3 and level < loudest - INTRO_BELOW:
-            role, treatment = "intro", ("calm" if treatment != "full" else "groove")
+            role, treatment = "intro", (CALM if treatment != FULL else GROOVE)
         if i == len(ordered) - 1 and len(ordered) > 1 and s.energy < ENDING_BELOW:
-            role, treatment = "outro", "ending"
+            role, treatment = "outro", ENDING
         plans.append(SectionPlan(s.start, s.end, s.label, role, treatment))
 
     breakdown = _breakdown_index(plans, ordered)
     if breakdown is not None:
         p = plans[breakdown]
-        plans[breakdown] = SectionPlan(p.start, p.end, p.label, "bridge", "breakdown")
+        plans[breakdown] = SectionPlan(p.start, p.end, p.label, "bridge", BREAKDOWN)
     return plans
 
 
@@ -87,7 +88,7 @@ def _breakdown_index(plans: list[SectionPlan], sections: list[Section]) -> int |
         if 0 < i < len(plans) - 1
         and s.start >= half
         and labels.count(p.label) == 1
-        and p.treatment in ("groove", "full")
+        and p.treatment in (GROOVE, FULL)
     ]
     return min(candidates, key=lambda i: sections[i].energy) if candidates else None
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.arrange.styles import slots_per_beat
+from pipeline.arrange.feel import slots_per_beat
 from pipeline.types import Analysis
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -39,7 +39,7 @@ class Bar:
     basses: tuple[int, ...] = ()  # the pitch class the song's bass plays at every slot
     bar_in_section: int = 0
     feel: str = "normal"  # "half", "normal" or "double": how this bar's drum patterns are read (styles.py)
-    picking: str = "normal"  # how its guitar riffs are read: its feel, or the song's 16ths under double drums
+    picking: str = "normal"  # how its guitar riffs are read: its feel, or feel.SONG_16THS under double drums
 
     def slot_end(self, i: int) -> float:
         return self.slots[i + 1] if i + 1 < len(self.slots) else self.end

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from pipeline.arrange.events import Note
+from pipeline.arrange.feel import SONG_16THS, pattern_slot
 from pipeline.arrange.grid import Bar
 from pipeline.arrange.seeds import Riff, RiffBar, by_density, plain_riff
-from pipeline.arrange.styles import StylePreset, pattern_slot
+from pipeline.seeding import section_choice
+from pipeline.styles import CALM, ENDING, FULL, GROOVE, StylePreset
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def choose_riff(
     label: str,
     bar_in_section: int,
     seed: int,
-    seeds: list[Riff] | None = None,
+    riff_seeds: list[Riff] | None = None,
 ) -> RiffBar:
     """The riff bar a bar plays: same section label -> same riff.
 
@@ -55,13 +56,13 @@ def choose_riff(
     by bar, the densest seeds driving the full sections. Without seeds, the preset rhythms play, every 4th
     bar a variation.
     """
-    full, groove = by_density(seeds or [])
-    pool = {"full": full, "groove": groove}.get(treatment, [])
+    full, groove = by_density(riff_seeds or [])
+    pool = {FULL: full, GROOVE: groove}.get(treatment, [])
     if pool:
-        riff = pool[zlib.crc32(f"{seed}:{label}:{treatment}".encode()) % len(pool)]
+        riff = pool[section_choice(seed, label, treatment, len(pool))]
         return riff[bar_in_section % len(riff)]
     riffs = style.riffs[treatment]
-    base = zlib.crc32(f"{seed}:{label}:{treatment}".encode()) % len(riffs)
+    base = section_choice(seed, label, treatment, len(riffs))
     if bar_in_section % 4 == 3 and len(riffs) > 1:
         return plain_riff(riffs[(base + 1) % len(riffs)])[0]
     return plain_riff(riffs[base])[0]
@@ -94,9 +95,8 @@ def write_riffs(
     treatments: list[str],
     labels: list[str],
     seed: int,
-    seeds: list[Riff] | None = None,
+    riff_seeds: list[Riff] | None = None,
     song_16ths: bool = False,
-    ring_in_double: str = "",
 ) -> tuple[list[Stroke], dict[int, list[int]]]:
     """The written rhythm part (strokes) and the attack slots of every bar (for the kick to lock to).
 
@@ -111,19 +111,17 @@ def write_riffs(
         treatment = treatments[n]
         label = labels[bar.section] if bar.section < len(labels) else "A"
         bar_attacks: list[int] = []
-        if treatment == "ending":
+        if treatment == ENDING:
             if bar.bar_in_section == 0:
                 writer.strike(_stroke(bar, 0, style, "open", True, colour=True))
                 bar_attacks.append(0)
             attacks[bar.index] = bar_attacks
             continue
-        riff = choose_riff(style, treatment, label, bar.bar_in_section, seed, seeds)
-        if ring_in_double and bar.feel == "double":
-            riff = plain_riff(ring_in_double)[0]
-        colour = style.chord_colour or treatment == "calm"
+        riff = choose_riff(style, treatment, label, bar.bar_in_section, seed, riff_seeds)
+        colour = style.chord_colour or treatment == CALM
         n_slots = len(bar.slots)
         # under double-time drums a style may keep picking the song's 16ths: the pattern at half speed
-        at_song_speed = song_16ths or bar.picking == "half"
+        at_song_speed = song_16ths or bar.picking == SONG_16THS
         picking = "half" if bar.feel == "double" and at_song_speed else bar.feel
         for i in range(n_slots):
             p = pattern_slot(i, bar.bar_in_section, n_slots, picking)
@@ -141,7 +139,7 @@ def write_riffs(
                 bar_attacks.append(i)
             elif ch == ".":
                 writer.stop(bar.slots[i])
-        if n + 1 >= len(bars) or treatments[n + 1] != "ending":
+        if n + 1 >= len(bars) or treatments[n + 1] != ENDING:
             writer.stop(bar.end)
         attacks[bar.index] = bar_attacks
     last_end = bars[-1].end if bars else 0.0
@@ -163,7 +161,9 @@ def _stroke(bar: Bar, i: int, style: StylePreset, kind: str, accent: bool, *, co
     )
 
 
-def perform(strokes: list[Stroke], rng: np.random.Generator, intensity: float, chug_ms: float) -> list[Note]:
+def guitar_take(
+    strokes: list[Stroke], rng: np.random.Generator, intensity: float, chug_ms: float
+) -> list[Note]:
     """One guitarist's take: timing and dynamics vary a little, so two takes double-track naturally."""
     notes: list[Note] = []
     for s in strokes:

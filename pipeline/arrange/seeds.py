@@ -5,16 +5,37 @@ palm-muted chug, ``X`` open power chord, ``t`` tremolo chord, ``-`` let ring, ``
 the note's root above the riff's tonic. The arranger plays the seed over the song's chord root at that slot,
 so a seed's moves (an open chord on the flat sixth, a stab on the flat seventh) follow the song's harmony
 while the chugs stay on the song's own root.
+
+Seed files come from the sound bank, which anyone holding the asset key can fill: they are untrusted input.
+``open_seed`` is the one reader of a seed file, within bounds (bytes, events, length in bars, a division in
+ticks per beat); the asset bank refuses at upload what it refuses, and ``load_riff_seeds`` leaves out at play
+time what still fails, so no seed file can stop a remix.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.errors import CORRUPT_MIDI, MIDI_TOO_LONG, UNSUPPORTED_MIDI, PipelineError
+
+if TYPE_CHECKING:
+    import mido
+
+logger = logging.getLogger(__name__)
 
 SLOTS_PER_BAR = 16  # 4/4 in 16ths, the grid of the preset rhythms
 CHUG_MAX_SLOTS = 2  # a single note held longer than this is an open note, not a palm-muted chug
 TREMOLO_VELOCITY = 110  # chords played softer than this (the pack writes 104) are tremolo-picked
+# A seed is a few bars of notes (the shipped ones are under 1 KB). Parsing is what costs: mido reads about
+# 30,000 events a second on one core here, so the size is checked before a byte is parsed, and these bounds
+# keep the worst file under a second.
+MAX_SEED_BYTES = 64 * 1024
+MAX_SEED_EVENTS = 16_384
+MAX_SEED_BARS = 512  # 4/4 bars at the file's own division
 
 
 @dataclass(frozen=True)
@@ -41,11 +62,55 @@ def plain_riff(rhythm: str) -> Riff:
     return (RiffBar(rhythm, (0,) * len(rhythm)),)
 
 
-def read_riff(path: Path) -> Riff:
-    """A riff seed from a MIDI file (all tracks merged; notes starting on the same 16th form one stroke)."""
+def open_seed(path: Path) -> mido.MidiFile:
+    """The MIDI file at ``path``, parsed within the bounds above; PipelineError (CORRUPT_MIDI,
+    UNSUPPORTED_MIDI or MIDI_TOO_LONG, with a message staff understand) when it cannot be."""
     import mido
 
-    midi = mido.MidiFile(str(path))
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_SEED_BYTES:
+        raise PipelineError(
+            MIDI_TOO_LONG,
+            f"The MIDI file is {size / 1024:.0f} KB; a seed may be at most {MAX_SEED_BYTES // 1024} KB.",
+        )
+    with path.open("rb") as fh:
+        if fh.read(4) != b"MThd":
+            raise PipelineError(CORRUPT_MIDI, "This is not a standard MIDI file (no MThd header).")
+    try:
+        midi = mido.MidiFile(str(path))
+    except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError... for damaged files
+        raise PipelineError(CORRUPT_MIDI, f"The MIDI file cannot be read: {exc}.") from None
+    if midi.type == 2:
+        raise PipelineError(UNSUPPORTED_MIDI, "MIDI type 2 (independent patterns) is not supported.")
+    if midi.ticks_per_beat <= 0:
+        counted = "is 0" if midi.ticks_per_beat == 0 else "counts SMPTE frames"
+        raise PipelineError(
+            UNSUPPORTED_MIDI,
+            f"The MIDI file does not count time in beats (its header's division {counted}). "
+            "Save it with a number of ticks per beat.",
+        )
+    events = sum(len(track) for track in midi.tracks)
+    if events > MAX_SEED_EVENTS:
+        raise PipelineError(
+            MIDI_TOO_LONG, f"The MIDI file holds {events} events; a seed may hold at most {MAX_SEED_EVENTS}."
+        )
+    ticks = max((sum(msg.time for msg in track) for track in midi.tracks), default=0)
+    if ticks > MAX_SEED_BARS * 4 * midi.ticks_per_beat:
+        raise PipelineError(MIDI_TOO_LONG, f"The MIDI file is longer than {MAX_SEED_BARS} bars.")
+    return midi
+
+
+def read_riff(path: Path) -> Riff:
+    """A riff seed from a MIDI file (all tracks merged; notes starting on the same 16th form one stroke);
+    PipelineError when ``open_seed`` refuses the file. Read once per process while the file is unchanged."""
+    stat = Path(path).stat()
+    return _read_riff_cached(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _read_riff_cached(path: str, _mtime_ns: int, _size: int) -> Riff:
+    midi = open_seed(Path(path))
     slot_ticks = midi.ticks_per_beat / 4
     strokes: dict[int, list[tuple[int, int, int]]] = {}  # slot -> [(pitch, velocity, end tick)]
     for track in midi.tracks:
@@ -94,9 +159,20 @@ def read_riff(path: Path) -> Riff:
 
 
 def load_riff_seeds(paths: list[Path]) -> list[Riff]:
-    """Every ``riff-*.mid`` among ``paths`` (a style's MIDI seeds) that holds notes, in name order."""
-    riffs = [read_riff(p) for p in sorted(paths) if p.name.startswith("riff")]
-    return [r for r in riffs if r]
+    """Every ``riff-*.mid`` among ``paths`` (a style's MIDI seeds) that holds notes, in name order; a file
+    that cannot be read is left out (and logged), never the end of the remix."""
+    riffs = []
+    for path in sorted(paths):
+        if not path.name.startswith("riff"):
+            continue
+        try:
+            riff = read_riff(path)
+        except (PipelineError, OSError) as exc:
+            logger.warning("riff seed %s cannot be played (%s); it is left out", path.name, exc)
+            continue
+        if riff:
+            riffs.append(riff)
+    return riffs
 
 
 def by_density(riffs: list[Riff]) -> tuple[list[Riff], list[Riff]]:

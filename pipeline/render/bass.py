@@ -11,22 +11,16 @@ from pipeline.render.amp import cabinet, clipper
 from pipeline.render.strings import StringBank, render_part
 from pipeline.types import SAMPLE_RATE
 
-# Level of the driven mid/high band against the clean lows. A metal bass growls: measured on the 7 shared
-# songs, 0.25 -> 1.0 raised median MSD metal 0.416 -> 0.458 (a cleaner, low-only bass lowered it to 0.23).
+# Level of the driven mid/high band against the clean lows: a metal bass growls (a cleaner, low-only bass is
+# heard as less metal).
 GRIT_LEVEL = 1.0
-# The DI stays the modelled string on purpose. Recorded GM bass notes (Fluid R3 "Electric Bass" pick and
-# finger, rendered like the guitar pack) raised the composite (median 0.285 -> 0.304 pick) but lowered MSD
-# metal, the judge's main reading, on every variant tried (0.613 -> 0.52-0.58; spoken-vocal E13 0.41 ->
-# 0.25-0.28), with grit halved or the DI low-passed at 900 Hz alike: the honk the composite rewards, not a
-# heavier bass.
+# The DI stays the modelled string on purpose: recorded GM bass notes honk, and are heard as less metal
+# however they are driven or filtered.
 
 
 # The driven band is heard through a bass cabinet (the shipped one: rakarrack's Ampeg IR, its clank at
-# 2.5-4 kHz and nothing above 6 kHz, in place of a 3.5 kHz low-pass). Measured on the 7 shared songs (heavy):
-# median MSD metal 0.475 -> 0.567 (seed 0), 0.482 -> 0.550 (seed 1), "heavy metal" up on every song and the
-# "electronic" family down; cover-id of the mix 6/7 -> 7/7 (seed 0) and 6/7 (seed 1), the band alone
-# 7/7 -> 6/7 and 6/7 (E05, the techno song, either way). The same IR on the whole bass (lows too): MSD
-# metal 0.515; rakarrack's Bassman on the driven band: 0.471.
+# 2.5-4 kHz and nothing above 6 kHz), as a metal bass is recorded; the lows stay clean (the IR on the whole
+# bass is heard as less metal).
 
 
 def render_bass(

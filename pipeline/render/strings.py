@@ -97,10 +97,8 @@ class StringBank:
 
     With ``samples`` (a guitar pack), plain and palm-muted notes are the pack's recorded DI notes, moved to
     the exact pitch (string spread and the take's detune included); lead notes with vibrato and bass notes
-    stay synthesised. Measured with the metal judge on the 7 shared songs (seed 0), recorded DI notes in
-    place of the model raised median composite 0.268 -> 0.285 (seed 1: 0.286), the already-metal recording
-    E01 most (0.230 -> 0.285): the model's pluck lacks a real string's attack and body. The notes keep their
-    recorded onset swell; cutting it to a hard start measured worse (median 0.263).
+    stay synthesised. The model's pluck lacks a real string's attack and body, which recorded notes bring
+    (heard as more metal); the notes keep their recorded onset swell (a hard start is heard as less metal).
     """
 
     def __init__(

@@ -67,7 +67,7 @@ def test_the_song_ends_on_one_held_chord_and_a_last_hit():
     song = make_song(tempo=110.0, key="A", scale="minor", bars=12, sections=3)
     arr = arrange(analysis_from_song(song, energies=(0.9, 1.0, 0.1)), RemixOptions(style="heavy"))
     end_start = song.section_starts[-1]
-    assert arr.modes[-1] == "ending"
+    assert arr.treatments[-1] == "ending"
     ringing = [s for s in arr.strokes if s.time >= end_start - 0.01]
     assert len(ringing) == 1 and ringing[0].kind == "open" and ringing[0].end >= arr.bars[-1].end - 0.01
     hits_after = [h for h in arr.drums if h.time > end_start + 0.05]
@@ -78,7 +78,7 @@ def test_the_song_ends_on_one_held_chord_and_a_last_hit():
 def _snare_beats(arr, song) -> set[float]:
     """Positions of the snare hits in full bars, in song beats within the bar (rounded to 16ths)."""
     beat = 60.0 / song.tempo
-    full = [b for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full" and not b.section_end]
+    full = [b for b, m in zip(arr.bars, arr.treatments, strict=True) if m == "full" and not b.section_end]
     out = set()
     for bar in full:
         for h in arr.drums:
@@ -101,7 +101,9 @@ def test_the_feel_sets_the_drum_grid_as_named(feel, snares, kick_step):
     assert arr.feel == feel
     assert _snare_beats(arr, song) == snares
     beat = 60.0 / song.tempo
-    bar = next(b for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full" and not b.section_start)
+    bar = next(
+        b for b, m in zip(arr.bars, arr.treatments, strict=True) if m == "full" and not b.section_start
+    )
     kicks = sorted(
         h.time for h in arr.drums if h.role == "kick" and bar.start - 0.01 <= h.time < bar.end - 0.01
     )

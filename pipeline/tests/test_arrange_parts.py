@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pipeline.arrange import arrange
-from pipeline.arrange.styles import STYLES, slots_per_beat
+from pipeline.arrange.feel import slots_per_beat
+from pipeline.styles import PRESETS
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song, minor_progression_song
 from pipeline.types import RemixOptions
@@ -27,7 +28,7 @@ def _grid(song, feel: str) -> np.ndarray:
     return np.arange(0.0, song.duration + beat, beat / slots_per_beat(feel))
 
 
-@pytest.mark.parametrize("style", sorted(STYLES))
+@pytest.mark.parametrize("style", sorted(PRESETS))
 def test_kick_and_snare_hits_sit_within_10ms_of_the_true_grid(song, analysis, style):
     arr = arrange(analysis, RemixOptions(style=style, seed=3))
     grid = _grid(song, "double" if "double" in (arr.feel, arr.chorus_feel) else arr.feel)
@@ -48,12 +49,12 @@ def test_guitar_roots_follow_the_song_chords_on_90_percent_of_bars(song, analysi
     assert matched / len(song.chords) >= 0.9
 
 
-@pytest.mark.parametrize("style", sorted(STYLES))
+@pytest.mark.parametrize("style", sorted(PRESETS))
 def test_chugs_are_power_chords_and_open_chords_ring_with_the_chords_third_where_the_style_colours(
     song, analysis, style
 ):
     arr = arrange(analysis, RemixOptions(style=style))
-    preset = STYLES[style]
+    preset = PRESETS[style]
     assert min(n.pitch for n in arr.guitar_left) >= preset.lowest_string
     quality_at = {round(a, 3): q for a, _b, _r, q in song.chords}
     for stroke in arr.strokes:
@@ -63,7 +64,9 @@ def test_chugs_are_power_chords_and_open_chords_ring_with_the_chords_third_where
             continue
         chord_start = max(t for t in quality_at if t <= stroke.time + 0.02)
         third = 15 if quality_at[chord_start] == "min" else 16
-        calm = arr.modes[next(b.index for b in arr.bars if b.start - 0.02 <= stroke.time < b.end)] == "calm"
+        calm = (
+            arr.treatments[next(b.index for b in arr.bars if b.start - 0.02 <= stroke.time < b.end)] == "calm"
+        )
         if preset.chord_colour or calm:
             assert played <= {0, 7, 12, third} and third in played
         else:
@@ -80,7 +83,7 @@ def test_the_two_guitar_takes_play_the_same_notes_with_different_timing(analysis
 def test_in_heavy_double_time_choruses_one_guitar_drives_and_the_other_rings_the_songs_16ths(analysis):
     arr = arrange(analysis, RemixOptions(style="heavy", seed=5))
     assert arr.chorus_feel == "double"
-    for bar, mode in zip(arr.bars, arr.modes, strict=True):
+    for bar, mode in zip(arr.bars, arr.treatments, strict=True):
         inside = [s for s in arr.strokes if bar.start - 0.01 <= s.time < bar.end - 0.01]
         ringing = [s for s in arr.strokes_right if bar.start - 0.01 <= s.time < bar.end - 0.01]
         if mode == "full":
@@ -118,12 +121,12 @@ def test_section_boundaries_get_a_fill_and_a_crash(song, analysis):
 
 def test_styles_differ_in_drums_and_riffs(analysis):
     signatures = set()
-    for style in STYLES:
+    for style in PRESETS:
         arr = arrange(analysis, RemixOptions(style=style))
         kicks = sum(h.role == "kick" for h in arr.drums)
         snares = sum(h.role == "snare" for h in arr.drums)
         signatures.add((kicks, snares, len(arr.strokes), arr.style.tuning, arr.feel))
-    assert len(signatures) == len(STYLES)
+    assert len(signatures) == len(PRESETS)
 
 
 def test_the_band_plays_the_songs_tempo_unless_the_style_or_the_listener_chooses_another_feel(analysis):
@@ -177,7 +180,7 @@ def test_double_time_songs_keep_a_16th_note_double_kick_in_full_bars():
     fast = make_song(tempo=118.0, key="E", scale="minor", bars=6, sections=1)
     arr = arrange(analysis_from_song(fast, energies=(0.9,)), RemixOptions(style="heavy", feel="double"))
     assert arr.felt_tempo == pytest.approx(236.0)
-    full = [b for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full" and not b.section_end]
+    full = [b for b, m in zip(arr.bars, arr.treatments, strict=True) if m == "full" and not b.section_end]
     assert full
     for bar in full:
         kicks = [h for h in arr.drums if h.role == "kick" and bar.start - 0.01 <= h.time < bar.end - 0.01]
@@ -188,7 +191,7 @@ def test_a_double_time_feel_picks_on_the_felt_grid_over_a_16th_double_kick():
     mid = make_song(tempo=140.0, key="E", scale="minor", bars=6, sections=1)
     arr = arrange(analysis_from_song(mid, energies=(0.9,)), RemixOptions(style="heavy", feel="double"))
     assert arr.felt_tempo == pytest.approx(280.0)
-    whole = [b for b, m in zip(arr.bars, arr.modes, strict=True) if m == "full" and len(b.slots) == 32]
+    whole = [b for b, m in zip(arr.bars, arr.treatments, strict=True) if m == "full" and len(b.slots) == 32]
     assert len(whole) >= 5
     for bar in whole:
         inside = [bar.start - 0.01 <= t < bar.end - 0.01 for t in (s.time for s in arr.strokes)]

@@ -141,3 +141,53 @@ def test_play_takes_the_riffs_from_the_asset_folders_midi_pack(tmp_path):
     second_bar = [t for t in onsets["pack"] if 4.0 <= t < 8.0]
     assert len(first_bar) == 16 and len(second_bar) == 1  # 16 chugs, then the held chord
     assert onsets["pack"] != onsets["shipped"]
+
+
+# A type-0 file whose header division (ticks per beat) is 0, one note on and off at tick 0: issue 25's outage.
+TICK_ZERO_MIDI = (
+    b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x00"
+    + b"MTrk\x00\x00\x00\x0c"
+    + bytes([0x00, 0x90, 40, 100, 0x00, 0x80, 40, 0, 0x00, 0xFF, 0x2F, 0x00])
+)
+
+
+def test_a_seed_without_ticks_per_beat_is_refused_by_the_reader_and_left_out_by_the_loader(tmp_path):
+    from pipeline.errors import UNSUPPORTED_MIDI, PipelineError
+
+    broken = tmp_path / "riff-0.mid"
+    broken.write_bytes(TICK_ZERO_MIDI)
+    with pytest.raises(PipelineError) as refused:
+        read_riff(broken)
+    assert refused.value.code == UNSUPPORTED_MIDI
+    good = _write_riff(tmp_path / "riff-1.mid", [(s, [40], 1, 92) for s in range(16)])
+    assert load_riff_seeds([broken, good]) == [read_riff(good)]
+    (tmp_path / "midi" / "heavy").mkdir(parents=True)
+    broken.rename(tmp_path / "midi" / "heavy" / broken.name)
+    assert midi_seeds(tmp_path, "heavy") == []
+
+
+def test_play_leaves_out_a_seed_it_cannot_read_and_plays_the_others_as_before(tmp_path):
+    from pipeline.play import play
+    from pipeline.tests.play_helpers import stems_from_song
+
+    one_chord = make_song(tempo=100.0, key="E", scale="minor", progression=("i",), bars=4, sections=1)
+    analysis = analysis_from_song(one_chord, energies=(0.9,))
+    played = {}
+    for name, files in (("clean", {}), ("with-broken", {"riff-0.mid": TICK_ZERO_MIDI})):
+        assets = tmp_path / name / "assets"
+        for part in ("drums", "ir", "defaults.json"):
+            (assets / part).parent.mkdir(parents=True, exist_ok=True)
+            (assets / part).symlink_to(ASSETS / part)
+        (assets / "midi" / "heavy").mkdir(parents=True)
+        _write_riff(assets / "midi" / "heavy" / "riff-1.mid", [(s, [40], 1, 92) for s in range(16)])
+        for file_name, data in files.items():
+            (assets / "midi" / "heavy" / file_name).write_bytes(data)
+        perf = play(
+            *stems_from_song(one_chord),
+            analysis,
+            RemixOptions(style="heavy", seed=1, feel="normal"),
+            assets_dir=assets,
+            out_dir=tmp_path / name / "out",
+        )
+        played[name] = _guitar_midi_roots(perf.midi["guitar_left"])
+    assert played["with-broken"] == played["clean"]

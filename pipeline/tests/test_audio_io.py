@@ -364,3 +364,36 @@ def test_video_without_a_sound_track_is_refused_as_not_audio(tmp_path: Path) -> 
     subprocess.run([*cmd, "-f", "mp4", str(path)], check=True)
     err = assert_error(errors.NOT_AUDIO, path)
     assert "no sound" in err.message
+
+
+@needs_ffmpeg
+def test_a_stream_encoded_flac_of_unknown_length_is_accepted_with_its_real_length(tmp_path):
+    """Issue 25, finding 5: it was refused as '3485779303422 min 4 s long'."""
+    from pipeline.testing import stream_encoded_flac
+
+    path = stream_encoded_flac(tmp_path / "streamed.flac", tone(5.0, 44100))
+    assert sf.info(str(path)).frames > 2**62, "libsndfile reads the length as unknown"
+    info = probe(path, max_duration_s=600)
+    assert info.format == "flac" and info.duration_s == pytest.approx(5.0, abs=0.05)
+    audio = decode(path, max_duration_s=600)
+    assert audio.shape[1] == pytest.approx(5.0 * SR_OUT, abs=SR_OUT * 0.05)
+    assert peak_hz(audio[0, :SR_OUT]) == pytest.approx(440.0, abs=3.0)
+    with pytest.raises(PipelineError) as too_long:
+        probe(path, max_duration_s=3)
+    assert too_long.value.code == errors.TOO_LONG and "5.0 s long" in too_long.value.message
+
+
+def test_a_float_wav_with_samples_of_1e30_is_refused_as_damaged_audio(tmp_path):
+    """Issue 25: it failed deep in separation as 'spleeter returned an unusable vocals stem'."""
+    audio = tone(4.0, 44100)
+    audio[1000:2000] = 1e30
+    path = tmp_path / "huge.wav"
+    sf.write(path, audio, 44100, subtype="FLOAT")
+    for read in (probe, decode):
+        with pytest.raises(PipelineError) as refused:
+            read(path)
+        assert refused.value.code == errors.CORRUPT_AUDIO
+        assert "far outside the range of sound" in refused.value.message
+    loud = tone(4.0, 44100, amp=4.0)  # over full scale, yet sound: still read
+    sf.write(tmp_path / "loud.wav", loud, 44100, subtype="FLOAT")
+    assert probe(tmp_path / "loud.wav").duration_s == pytest.approx(4.0, abs=0.01)

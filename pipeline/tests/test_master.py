@@ -1,4 +1,4 @@
-"""Mastering: the loudness meter agrees with pyloudnorm; the master hits -9 LUFS under -1 dBTP, unclipped."""
+"""Mastering: the master hits -9 LUFS under -1 dBTP, unclipped, and follows the song's dynamics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pyloudnorm
 import pytest
 from scipy.signal import resample_poly
 
-from pipeline.master import kick_ducking, loudness, master, set_loudness, true_peak_db
+from pipeline.loudness import integrated_loudness
+from pipeline.master import kick_ducking, master, set_loudness, true_peak_db
 from pipeline.testing.synth import make_song
 from pipeline.types import SAMPLE_RATE
 
@@ -21,13 +22,6 @@ def _reference_true_peak(audio: np.ndarray) -> float:
     """An independent, slower true-peak measurement: 8x polyphase oversampling with scipy's default filter."""
     up = resample_poly(audio.astype(np.float64), 8, 1, axis=1)
     return 20 * np.log10(np.abs(up).max())
-
-
-@pytest.mark.parametrize("gain", [1.0, 0.05])
-def test_loudness_meter_agrees_with_pyloudnorm(song_audio, gain):
-    audio = song_audio * gain
-    expected = pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(audio.T.astype(np.float64))
-    assert loudness(audio) == pytest.approx(expected, abs=0.1)
 
 
 def test_true_peak_sees_intersample_overs():
@@ -55,7 +49,7 @@ def test_master_leaves_silence_silent():
 
 
 def test_set_loudness_reaches_the_target(song_audio):
-    assert loudness(set_loudness(song_audio, -20.0)) == pytest.approx(-20.0, abs=0.05)
+    assert integrated_loudness(set_loudness(song_audio, -20.0)) == pytest.approx(-20.0, abs=0.05)
 
 
 def test_kick_ducking_dips_right_after_each_kick_and_recovers():

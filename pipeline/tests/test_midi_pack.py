@@ -10,9 +10,8 @@ from pathlib import Path
 import mido
 import pytest
 
-from pipeline.arrange.styles import STYLES as PRESETS
 from pipeline.assets import midi_seeds
-from pipeline.types import STYLES
+from pipeline.styles import PRESETS
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 GM_DRUM_NOTES = {36, 38, 42, 46, 49, 51, 52}
@@ -53,7 +52,7 @@ def _facts(path: Path) -> dict:  # type: ignore[type-arg]
 
 
 def test_the_script_writes_the_same_bytes_as_the_shipped_pack(built):
-    for style in STYLES:
+    for style in PRESETS:
         assert sorted(p.name for p in (built / style).glob("*.mid")) == list(FILES)
         for name in FILES:
             assert (built / style / name).read_bytes() == (ASSETS / "midi" / style / name).read_bytes(), (
@@ -63,18 +62,17 @@ def test_the_script_writes_the_same_bytes_as_the_shipped_pack(built):
 
 
 def test_every_file_is_two_bars_of_4_4_at_the_style_tempo(built):
-    script = _load_script()
-    for style in STYLES:
+    for style in PRESETS:
         for name in FILES:
             facts = _facts(built / style / name)
             assert facts["time_signature"] == (4, 4)
             assert facts["bars"] == pytest.approx(2.0)
-            assert facts["bpm"] == pytest.approx(script.STYLE_MIDI[style].bpm)
+            assert facts["bpm"] == pytest.approx(PRESETS[style].midi_pack.bpm)
             assert facts["onsets"] >= 8
 
 
 def test_riffs_sit_on_the_styles_low_string_and_grooves_on_gm_drums(built):
-    for style in STYLES:
+    for style in PRESETS:
         low = PRESETS[style].lowest_string
         for riff in ("riff-1.mid", "riff-2.mid"):
             facts = _facts(built / style / riff)
@@ -95,5 +93,5 @@ def test_riffs_sit_on_the_styles_low_string_and_grooves_on_gm_drums(built):
 
 
 def test_pipeline_finds_the_shipped_seeds_for_every_style():
-    for style in STYLES:
+    for style in PRESETS:
         assert [p.name for p in midi_seeds(ASSETS, style)] == list(FILES)

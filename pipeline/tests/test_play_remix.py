@@ -12,9 +12,9 @@ import pytest
 import soundfile
 from scipy.signal import resample_poly
 
-from pipeline.arrange.styles import STYLES
 from pipeline.assets import SHIPPED_ASSETS_DIR, load_kit
 from pipeline.play import Performance, play
+from pipeline.styles import PRESETS
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song, stems_from_song
 from pipeline.types import SAMPLE_RATE, RemixOptions
@@ -129,7 +129,7 @@ def test_another_seed_changes_the_performance(song, remix, tmp_path):
 def test_every_style_renders_and_each_sounds_different(tmp_path):
     song = make_song(tempo=110.0, key="A", scale="minor", bars=4, seed=3)
     spectra = {}
-    for style in STYLES:
+    for style in PRESETS:
         perf = play(
             *stems_from_song(song),
             analysis_from_song(song),

@@ -64,6 +64,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             "QUEUE_BACKEND": "embedded",
             "METALIZER_UPLOAD_MAX_BYTES": str(MAX_BYTES),
             "METALIZER_MAX_DURATION_S": str(MAX_DURATION_S),
+            **services.UNLIMITED_ADMISSION,
         }
     )
     try:

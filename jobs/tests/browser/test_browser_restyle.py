@@ -30,7 +30,7 @@ def job_id_of(url: str) -> str:
 def plays(page) -> None:  # type: ignore[no-untyped-def]
     """The remix really plays: the A/B player's remix element moves past one second of audio."""
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function("document.getElementById('audio-remix').currentTime > 1.0", timeout=15_000)
+    page.wait_for_function("() => document.getElementById('audio-remix').currentTime > 1.0", timeout=15_000)
     assert page.evaluate("document.getElementById('audio-remix').duration") > 3.0
     page.get_by_role("button", name="Pause").click()
 

@@ -18,26 +18,26 @@ def test_ab_player_switches_between_original_and_remix_at_the_same_position(site
     player = page.locator("#ab-player")
     assert player.locator(".ab-sources").is_hidden()  # the JS switch replaces the two native players
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function("document.getElementById('audio-remix').currentTime > 1.0", timeout=15_000)
+    page.wait_for_function("() => document.getElementById('audio-remix').currentTime > 1.0", timeout=15_000)
     assert player.get_attribute("data-state") == "playing" and player.get_attribute("data-active") == "remix"
 
     page.get_by_role("button", name="A: original").click()
     at_switch = current_time(page, "audio-remix")
     assert page.evaluate("document.getElementById('audio-remix').paused")
-    page.wait_for_function("!document.getElementById('audio-original').paused", timeout=10_000)
+    page.wait_for_function("() => !document.getElementById('audio-original').paused", timeout=10_000)
     # the original carries on from where the remix was (a little later: it keeps playing)
     assert at_switch - 0.05 <= current_time(page, "audio-original") <= at_switch + 1.0
     assert player.get_attribute("data-active") == "original"
     assert page.get_by_role("button", name="A: original").get_attribute("aria-pressed") == "true"
-    page.wait_for_function(f"document.getElementById('audio-original').currentTime > {at_switch + 0.3}")
+    page.wait_for_function(f"() => document.getElementById('audio-original').currentTime > {at_switch + 0.3}")
 
     page.keyboard.press("b")  # the keyboard switch goes back to the remix, same position again
     back_at = current_time(page, "audio-original")
-    page.wait_for_function("!document.getElementById('audio-remix').paused", timeout=10_000)
+    page.wait_for_function("() => !document.getElementById('audio-remix').paused", timeout=10_000)
     assert back_at - 0.05 <= current_time(page, "audio-remix") <= back_at + 1.0
     assert page.evaluate("document.getElementById('audio-original').paused")
     page.get_by_role("button", name="Pause").click()
-    page.wait_for_function("document.getElementById('ab-player').dataset.state === 'paused'")
+    page.wait_for_function("() => document.getElementById('ab-player').dataset.state === 'paused'")
     assert page.evaluate("document.getElementById('audio-remix').paused")
 
 
@@ -45,7 +45,7 @@ def test_stem_mixer_decodes_every_stem_and_sets_volume_and_mute(site, new_page, 
     page = new_page()
     page.goto(finished_remix["links"]["page"])
     page.get_by_role("button", name="Load the stems into the mixer").click()
-    page.wait_for_function("document.getElementById('mixer').dataset.state === 'ready'", timeout=30_000)
+    page.wait_for_function("() => document.getElementById('mixer').dataset.state === 'ready'", timeout=30_000)
     lengths = page.evaluate(
         "Object.fromEntries(Object.entries(window.metalizerMixer.buffers).map(([k, b]) => [k, b.duration]))"
     )
@@ -54,16 +54,16 @@ def test_stem_mixer_decodes_every_stem_and_sets_volume_and_mute(site, new_page, 
     assert "Stems ready: 5 tracks" in page.locator("#mixer-status").inner_text()
 
     page.get_by_role("button", name="Play stems").click()
-    page.wait_for_function("window.metalizerMixer.position() > 0.5", timeout=10_000)
+    page.wait_for_function("() => window.metalizerMixer.position() > 0.5", timeout=10_000)
     page.get_by_label("Drums").fill("0.5")
-    page.wait_for_function("Math.abs(window.metalizerMixer.gains.drums.gain.value - 0.5) < 0.02")
+    page.wait_for_function("() => Math.abs(window.metalizerMixer.gains.drums.gain.value - 0.5) < 0.02")
     assert page.locator("#volv-drums").inner_text() == "50%"
     page.locator("#mute-guitars").check()
-    page.wait_for_function("window.metalizerMixer.gains.guitars.gain.value < 0.01")
+    page.wait_for_function("() => window.metalizerMixer.gains.guitars.gain.value < 0.01")
     assert "muted" in (page.locator("li[data-part=guitars]").get_attribute("class") or "")
     assert page.evaluate("window.metalizerMixer.gains.bass.gain.value") == pytest.approx(1.0)
     page.locator("#mute-guitars").uncheck()
-    page.wait_for_function("window.metalizerMixer.gains.guitars.gain.value > 0.99")
+    page.wait_for_function("() => window.metalizerMixer.gains.guitars.gain.value > 0.99")
     page.get_by_role("button", name="Pause stems").click()
     assert page.locator("#mixer").get_attribute("data-state") == "ready"
 
@@ -94,7 +94,7 @@ def test_result_page_fits_a_phone_screen_and_is_usable_by_keyboard(site, new_pag
         box = page.locator(selector).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, (selector, box)
     page.locator(".song-picture img").scroll_into_view_if_needed()
-    page.wait_for_function("document.querySelector('.song-picture img').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('.song-picture img').naturalWidth > 0")
     page.evaluate("window.scrollTo(0, 0)")
     shots(page, "result-phone", docs="screenshot-phone.png")
     # the first Tab reaches the skip link, which shows itself; focus is visible on the controls
@@ -104,6 +104,6 @@ def test_result_page_fits_a_phone_screen_and_is_usable_by_keyboard(site, new_pag
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
     page.keyboard.press("Enter")
-    page.wait_for_function("!document.getElementById('audio-remix').paused", timeout=10_000)
+    page.wait_for_function("() => !document.getElementById('audio-remix').paused", timeout=10_000)
     page.keyboard.press("Enter")
     assert page.evaluate("document.getElementById('audio-remix').paused")

@@ -87,6 +87,7 @@ def app_env(postgres_db: str, redis_db: int, s3: S3Server) -> dict[str, str]:
             "METALIZER_JOBS_DB_URL": services.database_url(postgres_db),
             "QUEUE_BACKEND": "redis",
             "REDIS_URL": services.redis_url(redis_db),
+            **services.UNLIMITED_ADMISSION,
             **s3.env(),
         }
     )

@@ -165,6 +165,9 @@ def app_environment(
             "METALIZER_THROTTLE_ANON": "1000000/hour",
             "METALIZER_THROTTLE_USER": "1000000/hour",
             "METALIZER_THROTTLE_UPLOADS": "100000/hour",
+            # Every test client calls from 127.0.0.1: one caller to the admission caps (jobs.admission).
+            "METALIZER_MAX_UNFINISHED_JOBS": "100000",
+            "METALIZER_MAX_QUEUED_AUDIO_MINUTES": "100000",
             "METALIZER_LOG_LEVEL": "INFO",
         }
     )

@@ -1,18 +1,33 @@
-"""Style presets: drum grooves and riff rhythms per section treatment, tempo feel, tuning and tone.
+"""The styles the band plays: one preset per style, carrying everything the style decides.
+
+A preset holds what listeners read about the style (``description``), how it plays each treatment of a
+section (drum grooves and riff rhythms), its tuning, amp drive and palm-mute length, where it takes the song
+into half or double time and how its guitars pick there, whether its open chords ring with their third, its
+chorus accents and twin lead, and the default MIDI pack written for it (``assets/build_midi_pack.py``).
+Everything else reads the preset; no other module names a style.
 
 Rhythm strings cover one 4-pulse bar in 16th-note slots (tiled for other metres):
 drums: ``x`` hit, ``X`` accent, ``o`` ghost, ``.`` rest;
 guitar: ``x`` palm-muted chug, ``X`` open chord, ``t`` tremolo-picked open chord, ``-`` let the previous
 note ring, ``.`` rest. ``kick="riff"`` locks the kick to the riff's attacks.
 
-Each style plays every treatment of ``form.TREATMENTS`` (calm, groove, full, breakdown; the ending is one
-held hit): the song's quiet parts are played lighter and its loud parts open up, instead of one wall of
-16ths from the first bar to the last.
+Each style plays every treatment (``TREATMENTS``; the ending is one held hit): the song's quiet parts are
+played lighter and its loud parts open up, instead of one wall of 16ths from the first bar to the last.
+This module imports nothing from the pipeline, so the remix options can check a style name against it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+# How the band plays a section, lightest first (``arrange.form`` gives each section one). These spellings
+# are stored in every remix's result.json (``facts.sections_played``, ``facts.form``).
+CALM = "calm"  # ringing chords over light cymbals: intros and quiet parts
+GROOVE = "groove"  # palm-muted riffing over a backbeat: verses
+FULL = "full"  # the loudest sections, the song's choruses: open chords, crashes, the style's driving core
+BREAKDOWN = "breakdown"  # half time, syncopated chugs locked to the kick: one later section of a long song
+ENDING = "ending"  # one final hit, held: where the song rings out
+TREATMENTS = (CALM, GROOVE, FULL, BREAKDOWN, ENDING)
 
 
 @dataclass(frozen=True)
@@ -23,44 +38,67 @@ class Groove:
     cymbal_role: str = "hihat-closed"
 
 
+# Modes of the default MIDI packs' riffs and motifs: semitones above the root.
+AEOLIAN = (0, 2, 3, 5, 7, 8, 10)
+PHRYGIAN = (0, 1, 3, 5, 7, 8, 10)
+LOCRIAN = (0, 1, 3, 5, 6, 8, 10)
+HARMONIC_MINOR = (0, 2, 3, 5, 7, 8, 11)
+
+
+@dataclass(frozen=True)
+class MidiPack:
+    """The style's default MIDI pack (``assets/build_midi_pack.py``): riffs, a motif and a groove."""
+
+    bpm: int
+    scale: tuple[int, ...]  # semitones above the root
+    accents: tuple[int, int, int, int]  # scale index of the chords, one per half bar over two bars
+    motif: tuple[int, ...]  # scale indices (an octave above the root; 7 and up climb another octave)
+    motif_step: float  # quarter lengths per motif note
+
+
 @dataclass(frozen=True)
 class StylePreset:
     name: str
+    description: str  # one line for listeners (the style picker, the API's docs)
     lowest_string: int  # MIDI pitch of the lowest open string (E2=40, D2=38, C2=36)
     root_floor: int  # lowest power-chord root used
     grooves: dict[str, Groove]  # treatment -> drum groove
     riffs: dict[str, tuple[str, ...]]  # treatment -> riff rhythms (used when the MIDI pack has no seeds)
     drive_db: float  # amp drive before the clipper
     tuning: str
+    midi_pack: MidiPack
     chug_ms: float = 110.0  # palm-mute ring length
     # The "auto" feel: songs slower than double_below BPM are played in double time, faster than half_above
     # in half time, the rest at the song's own tempo.
     double_below: float = 0.0
     half_above: float = 1000.0
-    # ... and songs played at their own tempo, slower than this, get double-time choruses (full sections):
+    # ... and songs played at their own tempo, slower than this, get double-time choruses (FULL sections):
     # the verses keep the song's pulse, the chorus takes off, as metal covers of slower songs do.
     chorus_double_below: float = 0.0
     # In its double-time choruses the guitars pick the felt grid's 16ths (True) or keep the song's own 16ths
-    # under the doubled drums (False), which keeps the chords ringing long enough to be heard as the song's
-    # (measured: band alone identified by cover-id 3/7 -> 6/7 on the shared songs).
+    # under the doubled drums (False), which keeps the chords ringing long enough to be heard as the song's.
     double_time_picking: bool = True
     # With double-time picking, the right guitar may keep the song's 16ths instead: one side drives, the
     # other rings the chords (two guitarists splitting the job, as bands do).
     ringing_right: bool = False
     # Open chords ring with the chord's third (its colour: major or minor) where True; else root-fifth.
     chord_colour: bool = True
-    extra: dict[str, float] = field(default_factory=dict)
+    # A china on the fourth beat of every fourth chorus bar, closing the phrase.
+    chorus_china: bool = False
+    # A lead guitar harmonises the melody a third above in the choruses.
+    twin_lead: bool = False
 
 
 # Shared by every style: a calm part rings chords over light cymbals; a breakdown is half time, the kick
 # locked to syncopated chugs under a china.
-CALM = Groove(
+CALM_GROOVE = Groove(
     kick="x.......x.......", snare="........o.......", cymbal="x.x.x.x.x.x.x.x.", cymbal_role="ride"
 )
 CALM_RIFFS = ("X-------X-------", "X---------------", "X-------X---X---")
-BREAKDOWN = Groove("riff", "........X.......", "x...x...x...x...", "china")
+BREAKDOWN_GROOVE = Groove("riff", "........X.......", "x...x...x...x...", "china")
 BREAKDOWN_RIFFS = ("x..x..x.x..x.x..", "X--x..x...x.x...", "x.x..x..x.x..X--")
 BACKBEAT_HATS = Groove("riff", "....X.......X...", "x.x.x.x.x.x.x.x.")
+DOUBLE_KICK = "xxxxxxxxxxxxxxxx"
 
 
 def _style(
@@ -73,19 +111,18 @@ def _style(
 ) -> StylePreset:
     return StylePreset(
         name=name,
-        grooves={"calm": CALM, "groove": groove, "full": full, "breakdown": BREAKDOWN},
-        riffs={"calm": CALM_RIFFS, "groove": groove_riffs, "full": full_riffs, "breakdown": BREAKDOWN_RIFFS},
+        grooves={CALM: CALM_GROOVE, GROOVE: groove, FULL: full, BREAKDOWN: BREAKDOWN_GROOVE},
+        riffs={CALM: CALM_RIFFS, GROOVE: groove_riffs, FULL: full_riffs, BREAKDOWN: BREAKDOWN_RIFFS},
         **kwargs,  # type: ignore[arg-type]
     )
 
 
-DOUBLE_KICK = "xxxxxxxxxxxxxxxx"
-
-STYLES: dict[str, StylePreset] = {
+_PRESETS = (
     # Heavy: verses chug palm-muted 8ths and gallops over a backbeat locked to the riff; choruses open up
     # into ringing chords over a 16th double kick. The song's own tempo unless it is very slow.
-    "heavy": _style(
+    _style(
         "heavy",
+        description="Modern heavy metal: double-kick 16ths, palm-muted chugs, E standard.",
         groove=BACKBEAT_HATS,
         full=Groove(DOUBLE_KICK, "....X.......X...", "x...x...x...x...", "ride"),
         groove_riffs=("x.xxx.xxx.xxx.xx", "xxxxx.xxxxxxx.xx", "X.xxx.xxX.xxxxxx"),
@@ -97,12 +134,16 @@ STYLES: dict[str, StylePreset] = {
         double_below=80.0,
         chorus_double_below=150.0,
         ringing_right=True,
+        chorus_china=True,
+        twin_lead=True,
+        midi_pack=MidiPack(120, AEOLIAN, (0, 0, 5, 6), (0, 2, 3, 4, 3, 2, 4, 7, 6, 4, 5, 4, 3, 2, 1, 0), 0.5),
     ),
     # Thrash: songs under 110 BPM in double time; up to 150 BPM its verses keep the song's pulse and its
-    # choruses take off into double time (at the song's tempo throughout, a 112-140 BPM song was heard as punk
-    # or rock: median MSD metal 0.396 -> 0.465, metal top tag 6/7 -> 7/7, cover-id alike).
-    "thrash": _style(
+    # choruses take off into double time (at the song's tempo throughout, such songs are heard as punk or
+    # rock, not metal).
+    _style(
         "thrash",
+        description="Fast thrash: skank beat, galloping down-picked riffs, E standard.",
         groove=Groove("x...x...x...x...", "..x...x...x...x.", "x...x...x...x...", "ride"),
         full=Groove(DOUBLE_KICK, "....X.......X...", "x.x.x.x.x.x.x.x.", "ride"),
         groove_riffs=("x.xxx.xxx.xxx.xx", "Xxxxx.xxXxxxx.xx"),
@@ -115,16 +156,18 @@ STYLES: dict[str, StylePreset] = {
         double_below=110.0,
         chorus_double_below=150.0,
         chord_colour=False,
+        midi_pack=MidiPack(
+            180, PHRYGIAN, (0, 1, 0, 2), (0, 1, 0, 2, 0, 3, 2, 1, 0, 1, 0, 4, 3, 2, 1, 0), 0.5
+        ),
     ),
     # Doom: half-time grooves (the snare once a bar) at the song's own tempo, chords left to ring; its heavy
-    # parts roll a 16th double kick under that slow snare, as death-doom does. Halving the song too made it
-    # doubly slow (felt 56-70 BPM, heard as rock: median MSD metal 0.065; at its tempo with the roll 0.370).
-    # On songs under 125 BPM its choruses take the drums into double time under the same slow, ringing
-    # riffs (the guitars keep the song's 16ths), as death-doom picks up: at the song's pulse a 92-120 BPM
-    # song was heard as rock or punk (seed 0: median MSD metal 0.452 -> 0.625, metal top tag 5/7 -> 7/7, MTT
-    # techno family 0.83 -> 0.28, cover-id mix and band 6/7 as before).
-    "doom": _style(
+    # parts roll a 16th double kick under that slow snare, as death-doom does (halving the song as well
+    # would make it doubly slow, heard as rock). On songs under 125 BPM its choruses take the drums into
+    # double time under the same slow, ringing riffs (the guitars keep the song's 16ths), as death-doom
+    # picks up: at the song's pulse such songs are heard as rock or punk.
+    _style(
         "doom",
+        description="Slow and crushing: half-time drums, open ringing chords, C standard.",
         groove=Groove("x.......x.......", "........X.......", "x...x...x...x...", "ride"),
         full=Groove(DOUBLE_KICK, "........X.......", "x...x...x...x...", "crash"),
         groove_riffs=("X-------X-------", "X-----------X---"),
@@ -136,9 +179,11 @@ STYLES: dict[str, StylePreset] = {
         chug_ms=160.0,
         half_above=170.0,
         chorus_double_below=125.0,
+        midi_pack=MidiPack(64, LOCRIAN, (0, 4, 3, 1), (0, 1, 4, 3, 2, 1, 0, 0), 1.0),
     ),
-    "djent": _style(
+    _style(
         "djent",
+        description="Syncopated low chugs locked to the kick, drop tuning, tight and modern.",
         groove=Groove("riff", "....X.......X...", "x.x.x.x.x.x.x.x."),
         full=Groove("riff", "........X.......", "x...x...x...x...", "china"),
         groove_riffs=("x..x..x.X---x...", "X--x..x.x..X----"),
@@ -150,13 +195,15 @@ STYLES: dict[str, StylePreset] = {
         chug_ms=80.0,
         half_above=150.0,
         chord_colour=False,
+        midi_pack=MidiPack(
+            125, PHRYGIAN, (0, 0, 1, 0), (0, 4, 7, 8, 7, 4, 1, 0, 0, 4, 7, 9, 8, 7, 4, 1), 0.5
+        ),
     ),
     # Black: slow songs (under 115 BPM) doubled throughout; up to 160 BPM the verses keep the song's pulse and
-    # the choruses blast at twice it, tremolo-picked (at the song's tempo, 120-140 BPM songs read as rock or
-    # punk: seed 0 median MSD metal 0.376 -> 0.533, metal top tag 6/7 -> 7/7, cover-id mix 6/7 both, the band
-    # alone 6/7 both; seed 1 0.542, 7/7, 6/7, 5/7).
-    "black": _style(
+    # the choruses blast at twice it, tremolo-picked (at the song's tempo such songs read as rock or punk).
+    _style(
         "black",
+        description="Blast beats and tremolo-picked chords, cold and fast.",
         groove=Groove("x...x...x...x...", "..x...x...x...x.", "x...x...x...x...", "ride"),
         full=Groove(DOUBLE_KICK, ".x.x.x.x.x.x.x.x", "x.x.x.x.x.x.x.x.", "ride"),
         groove_riffs=("tttttttttttttttt", "X---X---X---X---"),
@@ -167,9 +214,13 @@ STYLES: dict[str, StylePreset] = {
         drive_db=30.0,
         double_below=115.0,
         chorus_double_below=160.0,
+        midi_pack=MidiPack(
+            200, HARMONIC_MINOR, (0, 5, 3, 4), (7, 6, 5, 4, 5, 6, 7, 9, 8, 7, 6, 5, 4, 6, 7, 7), 0.5
+        ),
     ),
-    "power": _style(
+    _style(
         "power",
+        description="Galloping, bright and epic: open chords, driving double kick.",
         groove=Groove("x.xxx.xxx.xxx.xx", "....X.......X...", "x.x.x.x.x.x.x.x.", "ride"),
         full=Groove(DOUBLE_KICK, "....X.......X...", "x.x.x.x.x.x.x.x.", "crash"),
         groove_riffs=("X---X---X-x.X---", "x.xxx.xxX---X---"),
@@ -180,59 +231,13 @@ STYLES: dict[str, StylePreset] = {
         drive_db=26.0,
         double_below=100.0,
         chorus_double_below=140.0,
+        chorus_china=True,
+        twin_lead=True,
+        midi_pack=MidiPack(160, AEOLIAN, (0, 5, 6, 0), (4, 5, 6, 7, 9, 7, 6, 4, 5, 6, 7, 8, 9, 8, 7, 7), 0.5),
     ),
-}
+)
 
-
-def get_style(name: str) -> StylePreset:
-    return STYLES[name]
-
-
-@dataclass(frozen=True)
-class Feel:
-    """How the band feels the song's pulse: in its verses and lighter parts, and in its choruses."""
-
-    verse: str  # "half", "normal" or "double"
-    chorus: str
-    chorus_picking: str = ""  # how the guitars read their riffs in the chorus; "" = its feel
-
-    def for_treatment(self, treatment: str) -> tuple[str, str]:
-        """(drum feel, guitar picking feel) of a section played with ``treatment``."""
-        if treatment == "full":
-            return self.chorus, self.chorus_picking or self.chorus
-        return self.verse, self.verse
-
-
-def choose_feel(style: StylePreset, tempo: float, requested: str = "auto") -> Feel:
-    """What the listener asked for, or on "auto" what the style does at this tempo: most play the song's
-    own tempo (heavy, power, thrash and black taking their choruses into double time, doom on songs under
-    125 BPM), doom halves only very fast songs (its grooves are half-time already), thrash and black double
-    slow ones."""
-    if requested != "auto":
-        return Feel(requested, requested)
-    if 0 < tempo < style.double_below:
-        return Feel("double", "double")
-    if tempo > style.half_above:
-        return Feel("half", "half")
-    if 0 < tempo < style.chorus_double_below:
-        return Feel("normal", "double", "double" if style.double_time_picking else "half")
-    return Feel("normal", "normal")
-
-
-def slots_per_beat(feel: str) -> int:
-    """16th slots per beat of the song: double time plays 16ths of twice the tempo."""
-    return 8 if feel == "double" else 4
-
-
-def felt_tempo(tempo: float, feel: str) -> float:
-    return tempo * {"half": 0.5, "normal": 1.0, "double": 2.0}[feel]
-
-
-def pattern_slot(slot: int, bar_in_section: int, n_slots: int, feel: str) -> int | None:
-    """Which symbol of a one-bar pattern a slot plays: in half time a pattern spans two bars at half speed,
-    each symbol two slots long (None: the second half of a symbol, which only sustains it)."""
-    if feel != "half":
-        return slot
-    if slot % 2:
-        return None
-    return (slot + (bar_in_section % 2) * n_slots) // 2
+# Every style by name, in the order listeners are offered them.
+PRESETS: dict[str, StylePreset] = {preset.name: preset for preset in _PRESETS}
+# Name -> description: what the web app offers (exported as ``pipeline.STYLES``).
+DESCRIPTIONS: dict[str, str] = {name: preset.description for name, preset in PRESETS.items()}

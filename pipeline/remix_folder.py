@@ -1,4 +1,4 @@
-"""The playing half of a run, shared by ``metalize`` and ``replay``: play the stems, write every file.
+"""The remix's folder, shared by ``metalize`` and ``replay``: play the stems (``play``) and write every file.
 
 Outputs are built in a staging folder and moved into ``out_dir`` only when every stage has succeeded, so a
 failure leaves nothing half-written behind.
@@ -32,13 +32,13 @@ def memory_errors() -> Iterator[None]:
         ) from exc
 
 
-def perform(
+def play_into_folder(
     played: dict[str, np.ndarray],
     analysis: Analysis,
     separator: SeparatorInfo,
     options: RemixOptions,
     *,
-    assets_dir: Path,
+    assets_dir: str | Path | None,
     out_dir: Path,
     tracker: ProgressTracker,
     analysis_reused: bool = False,
@@ -47,11 +47,13 @@ def perform(
     """Arrange, render and master from the vocals and "other" stems; write the mix, stems, MIDI, result.json.
 
     ``played`` holds the two stems and is emptied, so the caller's last references to them go with it and a
-    long song's stems are freed before the mix is written.
+    long song's stems are freed before the mix is written. ``assets_dir`` None plays the shipped packs.
     """
+    from pipeline.assets import SHIPPED_ASSETS_DIR
     from pipeline.audio_io import write_audio
     from pipeline.play import play
 
+    assets_dir = Path(assets_dir) if assets_dir else SHIPPED_ASSETS_DIR
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_dir))

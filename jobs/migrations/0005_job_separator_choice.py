@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0003_job_feel_source_stem_key'),
+        ('jobs', '0004_job_admitted_as'),
     ]
 
     operations = [
