@@ -229,8 +229,16 @@ def enqueue(job: Job) -> None:
         else:
             ensure_broker_dirs()  # the web app may take an upload before the embedded worker first ran
             # A fresh connection per upload: a broker that went away is noticed now, not via a stale pool.
+            # No time limits in the message: the worker that runs the job applies its own settings' limits
+            # (the ones its timeout message and stuck-job sweep speak of), whatever the web was started with.
             with process_job.app.connection_for_write() as conn:
-                process_job.apply_async(args=[str(job.pk)], task_id=task_id, connection=conn)
+                process_job.apply_async(
+                    args=[str(job.pk)],
+                    task_id=task_id,
+                    connection=conn,
+                    time_limit=None,
+                    soft_time_limit=None,
+                )
     except (OperationalError, KombuError, ConnectionError, OSError, TimeoutError) as exc:
         logger.error("could not queue job %s: %s", job.pk, exc)
         raise QueueUnavailable(codes.message(codes.QUEUE_UNAVAILABLE)) from exc

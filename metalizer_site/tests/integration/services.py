@@ -608,11 +608,15 @@ def start_web(
 
 @contextlib.contextmanager
 def private_stack(
-    migrated_env: Mapping[str, str], it_dir: Path, name: str, extra_env: Mapping[str, str]
+    migrated_env: Mapping[str, str],
+    it_dir: Path,
+    name: str,
+    extra_env: Mapping[str, str],
+    worker_env: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """gunicorn and a ready Celery worker with ``extra_env``, on a Redis db of their own (sharing the
-    session's database and bucket), their data folders and logs named after ``name``. Yields the web's base
-    URL; both are stopped and the Redis db given back afterwards."""
+    """gunicorn and a ready Celery worker with ``extra_env`` (and ``worker_env`` for the worker alone), on a
+    Redis db of their own (sharing the session's database and bucket), their data folders and logs named
+    after ``name``. Yields the web's base URL; both are stopped and the Redis db given back afterwards."""
     index = claim_redis_db(f"pytest-{name}-{uuid.uuid4().hex[:8]}")
     env = {**migrated_env, "REDIS_URL": redis_url(index), **extra_env}
     web = worker = None
@@ -622,7 +626,7 @@ def private_stack(
             it_dir / "logs" / f"web-{name}.log",
         )
         worker = start_ready_worker(
-            {**env, "METALIZER_DATA_DIR": str(it_dir / f"data-worker-{name}")},
+            {**env, **(worker_env or {}), "METALIZER_DATA_DIR": str(it_dir / f"data-worker-{name}")},
             it_dir / "logs" / f"worker-{name}.log",
         )
         yield base
