@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from assets_bank import health, services
+from assets_bank import archives, health, services
 from assets_bank.downloads import serve_asset
 from assets_bank.forms import AssetAdminForm, AssetInlineFormSet, PackAdminForm, PackImportForm
 from assets_bank.midi_preview import piano_roll_svg, summary
@@ -234,7 +234,7 @@ class PackAdmin(admin.ModelAdmin):
         with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as outer:
             for pack in packs:
                 with tempfile.TemporaryFile() as inner:
-                    services.export_pack_zip(pack, inner)
+                    archives.export_pack_zip(pack, inner)
                     inner.seek(0)
                     with outer.open(f"{pack.slug}.zip", "w") as dst:
                         shutil.copyfileobj(inner, dst, 1 << 20)
@@ -258,7 +258,7 @@ class PackAdmin(admin.ModelAdmin):
     def _zip_response(self, pack: Pack) -> HttpResponse:
         # A pack may be large: spooled to disk and streamed; FileResponse closes the file once sent.
         spool = tempfile.TemporaryFile()  # noqa: SIM115
-        services.export_pack_zip(pack, spool)
+        archives.export_pack_zip(pack, spool)
         return _attachment(spool, f"{pack.slug}-v{pack.version}.zip")
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
@@ -267,7 +267,7 @@ class PackAdmin(admin.ModelAdmin):
         form = PackImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                pack = services.import_pack_zip(
+                pack = archives.import_pack_zip(
                     form.cleaned_data["archive"],
                     name=form.cleaned_data.get("name") or None,
                     kind=form.cleaned_data.get("kind") or None,

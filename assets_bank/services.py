@@ -1,8 +1,8 @@
 """Adding and removing assets, packs and defaults: the one place that writes the bank.
 
-ZIP import/export live in ``assets_bank.archives`` (``import_pack_zip`` and ``export_pack_zip`` here hand
-over to it, so the admin has one module to reach for); the pipeline's view of the bank is
-``assets_bank.materialize``, which only ``assets_bank.for_jobs`` calls.
+A pack as a ZIP (import and export) is ``assets_bank.archives``, which builds on this module (never the
+reverse); the pipeline's view of the bank is ``assets_bank.materialize``, which only ``assets_bank.for_jobs``
+calls.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -177,15 +177,3 @@ def make_default(pack: Pack) -> None:
             "required_role", f"'{pack.name}' cannot be the default: {'; '.join(problems)}.", 409
         )
     pack.make_default()
-
-
-def import_pack_zip(source: Path | IO[bytes], **kwargs: Any) -> Pack:
-    from assets_bank.archives import import_pack_zip as _import
-
-    return _import(source, **kwargs)
-
-
-def export_pack_zip(pack: Pack, dest: IO[bytes]) -> None:
-    from assets_bank.archives import export_pack_zip as _export
-
-    _export(pack, dest)
