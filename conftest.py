@@ -52,6 +52,7 @@ def media_in_tmp(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pat
     }
     settings.METALIZER_WORK_DIR = tmp_path / "work"
     settings.METALIZER_STEM_CACHE_DIR = tmp_path / "stem-cache"
+    settings.METALIZER_ASSET_CACHE_DIR = tmp_path / "asset-cache"
     yield media
 
 

@@ -3,7 +3,7 @@
 Every file goes through ``assets_bank.validators`` (via the forms in ``assets_bank.forms``); deletes go
 through ``services.delete_asset`` so a kind's default pack never stops being playable. A pack that cannot be
 played as it is (no samples, a role missing, a file lost or no longer decoding) carries a warning
-(``assets_bank.health``): jobs skip or fill what it lacks, and record that.
+(``assets_bank.playable``): jobs skip or fill what it lacks, and record that.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from assets_bank import archives, health, services
+from assets_bank import archives, playable, services
 from assets_bank.downloads import serve_asset
 from assets_bank.forms import AssetAdminForm, AssetInlineFormSet, PackAdminForm, PackImportForm
 from assets_bank.midi_preview import piano_roll_svg, summary
@@ -135,13 +135,13 @@ class PackAdmin(admin.ModelAdmin):
     @admin.display(description="Playable")
     def playable(self, pack: Pack) -> SafeString:
         """The cheap check (roles held); the change page also reads and decodes every file."""
-        problems = health.rule_problems(pack)
+        problems = playable.rule_problems(pack)
         if not problems:
             return _ok()
         return format_html(
             '<span class="pack-warning" style="color:#b35900" title="{}">'
             "&#9888; Cannot be played as it is: {}</span>",
-            health.consequence(pack),
+            playable.consequence(pack),
             "; ".join(problems),
         )
 
@@ -149,7 +149,7 @@ class PackAdmin(admin.ModelAdmin):
     def playable_check(self, pack: Pack) -> SafeString:
         if pack.pk is None:
             return mark_safe("-")
-        problems = health.rule_problems(pack) + health.file_problems(pack)
+        problems = playable.rule_problems(pack) + playable.file_problems(pack)
         return _warning(problems, pack) if problems else _ok("Yes: every file is there and decodes.")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Pack | None = None) -> tuple[str, ...]:
@@ -216,10 +216,10 @@ class PackAdmin(admin.ModelAdmin):
     @admin.action(description="Check that remixes can play the selected packs (reads every file)")
     def check_files(self, request: HttpRequest, queryset: QuerySet[Pack]) -> None:
         for pack in queryset:
-            problems = health.rule_problems(pack) + health.file_problems(pack)
+            problems = playable.rule_problems(pack) + playable.file_problems(pack)
             if problems:
                 listed = "; ".join(problems)
-                text = f"'{pack.name}' cannot be played as it is: {listed}. {health.consequence(pack)}"
+                text = f"'{pack.name}' cannot be played as it is: {listed}. {playable.consequence(pack)}"
                 self.message_user(request, text, messages.WARNING)
             else:
                 text = f"'{pack.name}': every file is there and decodes."
@@ -388,7 +388,7 @@ def _warning(problems: list[str], pack: Pack) -> SafeString:
         '<div class="pack-warning" style="color:#b35900"><strong>&#9888; Cannot be played as it is:</strong>'
         '<ul style="margin:0 0 0 1.2em;padding:0">{}</ul><em>{}</em></div>',
         items,
-        health.consequence(pack),
+        playable.consequence(pack),
     )
 
 

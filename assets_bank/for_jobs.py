@@ -10,18 +10,12 @@ from django.conf import settings
 from assets_bank.materialize import materialize_cached
 
 
-def asset_cache_dir() -> Path:
-    """``METALIZER_ASSET_CACHE_DIR`` when set, else ``asset-cache`` beside the stem cache (in DATA_DIR)."""
-    configured = getattr(settings, "METALIZER_ASSET_CACHE_DIR", None)
-    if configured:
-        return Path(configured)
-    return Path(settings.METALIZER_STEM_CACHE_DIR).parent / "asset-cache"
-
-
 def prepare_job_assets() -> tuple[Path, dict[str, Any]]:
     """(assets_dir for ``pipeline.metalize``, JSON snapshot of the packs it holds) for one job.
 
     The folder is shared by jobs while no active pack changes (keyed by the packs' versions and files);
     anything the bank lacks comes from ``METALIZER_ASSETS_DIR``, and the snapshot says so.
     """
-    return materialize_cached(asset_cache_dir(), fallback_dir=Path(settings.METALIZER_ASSETS_DIR))
+    return materialize_cached(
+        Path(settings.METALIZER_ASSET_CACHE_DIR), fallback_dir=Path(settings.METALIZER_ASSETS_DIR)
+    )

@@ -1,7 +1,7 @@
 """Writing the bank's active packs into the asset folder layout the pipeline defines
 (``pipeline.asset_layout``) and reads (``pipeline/assets.py``).
 
-Every asset is fetched once (``asset_check.fetch``): a file missing or unreadable in storage, or one that no
+Every asset is fetched once (``playable.fetch``): a file missing or unreadable in storage, or one that no
 longer decodes, is skipped and the reason kept. Then, per kind, only what can be played is written:
 
 - drums: the played kit is the default pack when any of its samples is usable, else the first other active
@@ -29,8 +29,8 @@ from typing import Any
 import soundfile as sf
 
 from assets_bank import playable
-from assets_bank.asset_check import Fetched, fetch
 from assets_bank.models import REQUIRED_ROLES, Asset, Kind, Pack
+from assets_bank.playable import Fetched, fetch
 from pipeline import STYLES, asset_layout
 
 # When the kit lacks a role and no other active kit has it, play a related role of the same kit.

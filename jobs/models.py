@@ -190,6 +190,3 @@ class Job(models.Model):
     @property
     def stems_reused(self) -> bool:
         return bool((self.separator or {}).get("cached"))
-
-    def storage_prefix(self) -> str:
-        return f"jobs/{self.pk}"

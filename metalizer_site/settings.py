@@ -74,6 +74,8 @@ METALIZER_UPLOAD_MIN_DURATION_S = 2.0
 # Where the worker unpacks inputs and the pipeline writes outputs before they go to storage.
 METALIZER_WORK_DIR = DATA_DIR / "work"
 METALIZER_STEM_CACHE_DIR = DATA_DIR / "stem-cache"  # `manage.py metalize`'s local cache; workers use storage
+# The sound bank laid out as the pipeline reads it, shared by the jobs while no active pack changes.
+METALIZER_ASSET_CACHE_DIR = DATA_DIR / "asset-cache"
 
 # --- Apps ------------------------------------------------------------------------------------------
 INSTALLED_APPS = [

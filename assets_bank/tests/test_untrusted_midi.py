@@ -12,7 +12,7 @@ import struct
 import pytest
 from django.test import Client
 
-from assets_bank import health
+from assets_bank import playable
 from assets_bank.models import Kind
 from assets_bank.services import add_asset, create_pack
 from assets_bank.tests.conftest import midi_bytes, upload
@@ -123,6 +123,6 @@ def test_a_tick_zero_riff_already_in_the_bank_is_skipped_and_the_remix_succeeds(
 
 def test_the_admin_check_runs_the_same_load_and_names_the_tick_zero_riff(make_file):
     riffs, bad, _good = _bank_holding(make_file, TICK_ZERO_LATER_NOTES)
-    problems = health.file_problems(riffs)
+    problems = playable.file_problems(riffs)
     assert len(problems) == 1
     assert f"#{bad.pk}" in problems[0] and "division is 0" in problems[0]
