@@ -19,14 +19,15 @@ from django.conf import settings
 
 from assets_bank.models import PACK_NOUNS, Asset, Kind, describe_roles, role_suits_kind
 from metalizer_site.uploads import FILE_TOO_LARGE, UploadRejected, human_bytes, sniff_audio
-from pipeline import PipelineError, check_bank_file, open_seed, probe
+from pipeline import PipelineError, check_bank_file, open_seed, probe, spelled
 
 # Samples (drum hits, guitar notes) may ring for a while; an impulse response is a short tail.
 MAX_SAMPLE_DURATION_S = 20.0
 MAX_IR_DURATION_S = 5.0
 MIN_DURATION_S = 0.005
-# Formats the pipeline reads through libsndfile (pipeline.assets uses soundfile).
-AUDIO_FORMATS = ("wav", "flac", "aiff", "ogg")
+# The formats a bank sample may be (probe's format name -> how a message names it): those the pipeline reads
+# through libsndfile (pipeline.assets uses soundfile).
+SAMPLE_FORMATS = {"wav": "WAV", "flac": "FLAC", "aiff": "AIFF", "ogg": "Ogg"}
 MIDI_EXTENSIONS = (".mid", ".midi")
 AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".aif", ".aiff", ".ogg", ".oga")
 ACCEPTED_EXTENSIONS = AUDIO_EXTENSIONS + MIDI_EXTENSIONS
@@ -149,10 +150,10 @@ def audio_facts(path: Path, *, max_duration_s: float) -> dict[str, Any]:
         if exc.code == "too_long":
             message = f"{exc.message} Samples may last at most {max_duration_s:g} s."
         raise AssetRejected(exc.code, message) from None
-    if info.format not in AUDIO_FORMATS or info.decoder != "soundfile":
+    if info.format not in SAMPLE_FORMATS or info.decoder != "soundfile":
         raise AssetRejected(
             "unsupported_format",
-            f"{info.format.upper()} is not accepted for samples; use WAV, FLAC, AIFF or Ogg.",
+            f"{info.format.upper()} is not accepted for samples; use {spelled(SAMPLE_FORMATS.values())}.",
         )
     _check_plays(path, midi=False)
     return {

@@ -196,7 +196,7 @@ ENTRIES = (
     ErrorCode(
         FORMAT_UNAVAILABLE,
         "The part could not be converted to that format.",
-        "Download it in another format (WAV, MP3 or FLAC).",
+        f"Download it in another format ({pipeline.FORMAT_LABELS}).",
     ),
     ErrorCode(INVALID_PART, "There is no such part.", "Ask for one of the parts the API lists."),
     ErrorCode(INVALID_FORMAT, "There is no such format.", "Ask for one of the formats the API lists."),

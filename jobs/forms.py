@@ -81,7 +81,7 @@ class UploadForm(PlayingOptionsForm):
     )
     output_format = forms.ChoiceField(
         label="Download format",
-        choices=[(f, f.upper()) for f in OUTPUT_FORMATS],
+        choices=[(name, row.label) for name, row in OUTPUT_FORMATS.items()],
         initial=DEFAULT_OPTIONS.output_format,
     )
     keep_vocals = forms.BooleanField(

@@ -15,7 +15,6 @@ from pipeline import DEFAULT_OPTIONS, RemixOptions
 MAX_SEED = 2**31 - 1  # the largest seed the database's integer column holds
 # Parts a finished job can hand out, in the order pages list them.
 RESULT_PARTS = ("mix", "vocals", "drums", "guitars", "bass", "other", "midi")
-AUDIO_FORMATS = ("wav", "mp3", "flac")
 # The columns holding the remix options: RemixOptions' fields, the separator asked for in ``separator_choice``
 # (``separator`` holds the one that ran, as recorded in the result).
 OPTION_FIELDS = ("style", "intensity", "output_format", "keep_vocals", "seed", "feel")

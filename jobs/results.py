@@ -10,18 +10,17 @@ from pathlib import Path
 from django.db import transaction
 from django.urls import reverse
 
-from jobs.models import AUDIO_FORMATS, Job
+from jobs.models import Job
 from jobs.storage import download_file, result_prefix, upload_file
 from jobs.transcode import transcode
-from pipeline import PipelineError, probe
+from pipeline import OUTPUT_FORMATS, TRANSCODE_SOURCES, PipelineError, probe
 
 logger = logging.getLogger(__name__)
 
+# What a download is, by its extension: the output formats, the uploaded song's own formats, the rest.
 CONTENT_TYPES = {
-    "wav": "audio/wav",
+    **{name: row.content_type for name, row in OUTPUT_FORMATS.items()},
     "wave": "audio/wav",
-    "mp3": "audio/mpeg",
-    "flac": "audio/flac",
     "ogg": "audio/ogg",
     "oga": "audio/ogg",
     "opus": "audio/ogg",
@@ -102,9 +101,9 @@ def result_key(job: Job, part: str, fmt: str) -> str:
         raise PartUnavailable(part)
     if fmt in formats:
         return formats[fmt]
-    if part == "midi" or fmt not in AUDIO_FORMATS:
+    if part == "midi" or fmt not in OUTPUT_FORMATS:
         raise PartUnavailable(part)
-    source_fmt = next(f for f in ("wav", "flac", "mp3") if f in formats) if formats else None
+    source_fmt = next(f for f in TRANSCODE_SOURCES if f in formats) if formats else None
     if source_fmt is None:
         raise PartUnavailable(part)
     folder = result_prefix(job.pk) if part == "mix" else f"{result_prefix(job.pk)}/stems"

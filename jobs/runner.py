@@ -29,11 +29,11 @@ from assets_bank.for_jobs import prepare_job_assets
 from jobs import error_codes as codes
 from jobs import lifecycle
 from jobs.interrupts import JobCancelled, JobTimedOut, soft_time_limit_raises_timed_out, stop_behind
-from jobs.models import AUDIO_FORMATS, Job
+from jobs.models import Job
 from jobs.services import work_dir_of
 from jobs.stem_cache import StorageStemCache
 from jobs.storage import delete_tree, discard_results, download_file, result_prefix, upload_file
-from pipeline import PLAYED_STEMS, Analysis, PipelineError, RemixOptions, jsonable
+from pipeline import OUTPUT_FORMATS, PLAYED_STEMS, Analysis, PipelineError, RemixOptions, jsonable
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +285,7 @@ def store_outputs(job_id: Any, result: Any, work_dir: Path) -> dict[str, Any]:
     prefix = result_prefix(job_id)
     out_dir = Path(result.out_dir)
     plan: list[tuple[str, str, Path, str]] = []  # part, format (or picture name), local file, key
-    for fmt in AUDIO_FORMATS:
+    for fmt in OUTPUT_FORMATS:
         path = out_dir / f"mix.{fmt}"
         if path.is_file():
             plan.append(("mix", fmt, path, f"{prefix}/mix.{fmt}"))

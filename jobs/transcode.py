@@ -5,11 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-CODEC_ARGS = {
-    "wav": ["-c:a", "pcm_s16le"],
-    "flac": ["-c:a", "flac"],
-    "mp3": ["-c:a", "libmp3lame", "-b:a", "320k"],
-}
+from pipeline import OUTPUT_FORMATS
 
 
 class TranscodeError(RuntimeError):
@@ -18,7 +14,7 @@ class TranscodeError(RuntimeError):
 
 def transcode(src: Path, dst: Path, fmt: str, *, timeout_s: float = 300) -> Path:
     """Write ``src`` as ``fmt`` to ``dst`` atomically (temp name, then rename)."""
-    if fmt not in CODEC_ARGS:
+    if fmt not in OUTPUT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     tmp = dst.with_name(f".{dst.name}.part")
     cmd = [
@@ -30,9 +26,7 @@ def transcode(src: Path, dst: Path, fmt: str, *, timeout_s: float = 300) -> Path
         "-i",
         str(src),
         "-vn",
-        *CODEC_ARGS[fmt],
-        "-f",
-        fmt,
+        *OUTPUT_FORMATS[fmt].ffmpeg_args,
     ]
     try:
         subprocess.run([*cmd, str(tmp)], check=True, capture_output=True, timeout=timeout_s)

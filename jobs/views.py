@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from jobs import error_codes, services
 from jobs.api import job_facts
 from jobs.forms import FEEL_LABELS, RemixForm, UploadForm
-from jobs.models import AUDIO_FORMATS, Job
+from jobs.models import Job
 from jobs.results import (
     PART_LABELS,
     PartUnavailable,
@@ -36,7 +36,7 @@ from jobs.results import (
 )
 from jobs.validators import duration_limit_text
 from metalizer_site.uploads import UploadRejected, declared_too_large, human_bytes, too_large
-from pipeline import ACCEPTED_EXTENSIONS, PLAY_STAGES, STAGES, licence_of
+from pipeline import ACCEPTED_EXTENSIONS, OUTPUT_FORMATS, PLAY_STAGES, STAGES, licence_of
 
 # The steps a listener sees, in order: the transfer itself, then the pipeline's own stages.
 STEP_LABELS = {
@@ -176,7 +176,7 @@ def job_downloads(job: Job) -> list[dict[str, Any]]:
     if not job.is_ready:
         return rows
     mix_formats = [{"fmt": f, "url": result_url(job, "mix", f), "name": download_name(job, "mix", f)}
-                   for f in AUDIO_FORMATS]  # fmt: skip
+                   for f in OUTPUT_FORMATS]  # fmt: skip
     rows.append({"part": "mix", "label": "Remix", "links": mix_formats})
     if stem_parts(job):
         name = download_name(job, "stems", "zip")

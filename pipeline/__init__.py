@@ -35,13 +35,20 @@ from pipeline.errors import (
 )
 from pipeline.errors import CODES as ERROR_CODES
 from pipeline.metalize import metalize
+from pipeline.output_formats import (
+    FORMAT_CHOICES,
+    FORMAT_LABELS,
+    OUTPUT_FORMATS,
+    TRANSCODE_SOURCES,
+    OutputFormat,
+    spelled,
+)
 from pipeline.plain_json import jsonable
 from pipeline.replay import replay
 from pipeline.styles import DESCRIPTIONS as STYLES
 from pipeline.types import (
     DEFAULT_OPTIONS,
     FEELS,
-    OUTPUT_FORMATS,
     PLAY_STAGES,
     SEPARATOR_METHODS,
     SEPARATORS,
@@ -89,7 +96,12 @@ __all__ = [
     "Stems",
     "STYLES",  # style name -> its one-line description, from the style presets
     "FEELS",
-    "OUTPUT_FORMATS",
+    "OUTPUT_FORMATS",  # format name -> OutputFormat (label, content type, how it is written)
+    "OutputFormat",
+    "TRANSCODE_SOURCES",
+    "FORMAT_CHOICES",
+    "FORMAT_LABELS",
+    "spelled",  # names listed for a message: "wav, mp3 or flac"
     "SEPARATORS",
     "SEPARATOR_METHODS",
     "STAGES",

@@ -32,6 +32,7 @@ from pipeline.errors import (
     UNSUPPORTED_FORMAT,
     PipelineError,
 )
+from pipeline.output_formats import OUTPUT_FORMATS, OutputFormat
 from pipeline.types import SAMPLE_RATE
 
 # What an upload may be; the file's content decides, never its name.
@@ -198,13 +199,14 @@ def _probed_info(source: _SfSource | _FfSource, duration_s: float, decoder: str)
 def write_audio(
     path: str | Path, audio: np.ndarray, fmt: str = "wav", *, sample_rate: int = SAMPLE_RATE
 ) -> Path:
-    """Write ``(channels, n)`` float audio as 16-bit WAV/FLAC or 320 kbit/s MP3; returns the path.
+    """Write ``(channels, n)`` float audio in the output format ``fmt`` (``output_formats.OUTPUT_FORMATS``:
+    16-bit WAV/FLAC, 320 kbit/s MP3); returns the path.
 
     The file appears complete or not at all (written to a temporary name, then renamed).
     """
     path = Path(path)
-    fmt = fmt.lower()
-    if fmt not in ("wav", "flac", "mp3"):
+    row = OUTPUT_FORMATS.get(fmt.lower())
+    if row is None:
         raise ValueError(f"unknown output format {fmt!r}")
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 1:
@@ -212,16 +214,17 @@ def write_audio(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
     try:
-        if fmt == "mp3":
-            _write_mp3(tmp, audio, sample_rate)
+        if row.soundfile is None:
+            _write_with_ffmpeg(tmp, audio, sample_rate, row)
         else:
+            sf_format, sf_subtype = row.soundfile
             with sf.SoundFile(
                 tmp,
                 "w",
                 samplerate=sample_rate,
                 channels=audio.shape[0],
-                subtype="PCM_16",
-                format=fmt.upper(),
+                subtype=sf_subtype,
+                format=sf_format,
             ) as out:
                 for start in range(0, audio.shape[1], _BLOCK_FRAMES):
                     out.write(np.clip(audio[:, start : start + _BLOCK_FRAMES].T, -1.0, 1.0))
@@ -636,13 +639,15 @@ def _pipe_blocks(stream: Any, frame_bytes: int) -> Iterator[np.ndarray]:
             yield np.frombuffer(data[:usable], dtype="<f4").copy()
 
 
-def _write_mp3(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+def _write_with_ffmpeg(path: Path, audio: np.ndarray, sample_rate: int, row: OutputFormat) -> None:
     if not ffmpeg_available():
-        raise PipelineError(UNSUPPORTED_FORMAT, "MP3 output needs ffmpeg, which is not installed here.")
+        raise PipelineError(
+            UNSUPPORTED_FORMAT, f"{row.label} output needs ffmpeg, which is not installed here."
+        )
     channels = audio.shape[0]
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y"]
     cmd += ["-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0"]
-    cmd += ["-c:a", "libmp3lame", "-b:a", "320k", "-f", "mp3", str(path)]
+    cmd += [*row.ffmpeg_args, str(path)]
     with tempfile.TemporaryFile() as errfile:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errfile)
         assert proc.stdin is not None
@@ -655,4 +660,5 @@ def _write_mp3(path: Path, audio: np.ndarray, sample_rate: int) -> None:
             returncode = proc.wait()
         if returncode != 0:
             errfile.seek(0)
-            raise RuntimeError(f"ffmpeg could not write MP3: {errfile.read().decode('utf-8', 'replace')}")
+            detail = errfile.read().decode("utf-8", "replace")
+            raise RuntimeError(f"ffmpeg could not write {row.label}: {detail}")

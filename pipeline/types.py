@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import INVALID_OPTIONS, PipelineError
+from pipeline.output_formats import FORMAT_CHOICES, OUTPUT_FORMATS
 from pipeline.styles import PRESETS as STYLE_PRESETS
 
 SAMPLE_RATE = 44100
 
-OUTPUT_FORMATS = ("wav", "mp3", "flac")
 SEPARATOR_METHODS = ("demucs", "spleeter", "dsp")  # the separators themselves
 SEPARATORS = ("auto", *SEPARATOR_METHODS)  # what a remix may ask for
 # How the band feels the song's pulse: "auto" lets the style choose (at the song's tempo unless the style
@@ -81,8 +81,7 @@ class RemixOptions:
             raise PipelineError(INVALID_OPTIONS, "Intensity must be between 0 and 1.")
         if self.output_format not in OUTPUT_FORMATS:
             raise PipelineError(
-                INVALID_OPTIONS,
-                f"Unknown output format '{self.output_format}'. Choose wav, mp3 or flac.",
+                INVALID_OPTIONS, f"Unknown output format '{self.output_format}'. Choose {FORMAT_CHOICES}."
             )
         if self.feel not in FEELS:
             raise PipelineError(INVALID_OPTIONS, f"Unknown feel '{self.feel}'. Choose {', '.join(FEELS)}.")

@@ -10,7 +10,7 @@ from rest_framework.fields import empty
 
 from jobs import separators
 from jobs.api import job_facts
-from jobs.models import AUDIO_FORMATS, MAX_SEED, Job
+from jobs.models import MAX_SEED, Job
 from jobs.results import result_url
 from pipeline import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, SEPARATOR_FACTS, SEPARATORS, STYLES
 
@@ -180,7 +180,7 @@ class JobSerializer(serializers.ModelSerializer):
             links["picture"] = {fmt: download("picture", fmt) for fmt in ("png", "svg")}
             for part in job.available_parts():
                 links["result"][part] = download(part)
-                formats = ["zip"] if part == "midi" else list(AUDIO_FORMATS)
+                formats = ["zip"] if part == "midi" else list(OUTPUT_FORMATS)
                 links["downloads"][part] = {
                     fmt: download(part, None if part == "midi" else fmt) for fmt in formats
                 }

@@ -25,7 +25,7 @@ from jobs.api.serializers import (
     RemixRequestSerializer,
     job_api_url,
 )
-from jobs.models import AUDIO_FORMATS, RESULT_PARTS, Job
+from jobs.models import RESULT_PARTS, Job
 from jobs.results import (
     CONTENT_TYPES,
     EXTRA_PARTS,
@@ -44,7 +44,7 @@ from metalizer_site import api_params
 from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.downloads import serve_stored
 from metalizer_site.uploads import UploadRejected, declared_too_large, too_large, upload_cap
-from pipeline import INVALID_OPTIONS
+from pipeline import FORMAT_CHOICES, INVALID_OPTIONS, OUTPUT_FORMATS
 
 
 def get_job_or_404(pk: Any) -> Job:
@@ -241,7 +241,7 @@ class JobViewSet(viewsets.ViewSet):
                 description="original: the uploaded song (available as soon as the job exists); "
                 "stems: every stem in one ZIP; picture: the song picture (format png or svg).",
             ),
-            OpenApiParameter("format", str, enum=[*AUDIO_FORMATS, *PICTURE_FORMATS]),
+            OpenApiParameter("format", str, enum=[*OUTPUT_FORMATS, *PICTURE_FORMATS]),
         ],
         responses={
             **{
@@ -286,8 +286,8 @@ def check_part_and_format(part: str, requested_format: str | None) -> None:
     if part not in RESULT_PARTS and part not in EXTRA_PARTS:
         choices = ", ".join((*RESULT_PARTS, *EXTRA_PARTS))
         raise ApiError(codes.INVALID_PART, f"Unknown part '{part}'. Choose one of: {choices}.")
-    if requested_format is not None and requested_format not in (*AUDIO_FORMATS, *PICTURE_FORMATS):
-        choices = ", ".join((*AUDIO_FORMATS, *PICTURE_FORMATS))
+    if requested_format is not None and requested_format not in (*OUTPUT_FORMATS, *PICTURE_FORMATS):
+        choices = ", ".join((*OUTPUT_FORMATS, *PICTURE_FORMATS))
         raise ApiError(
             codes.INVALID_FORMAT, f"Unknown format '{requested_format}'. Choose one of: {choices}."
         )
@@ -307,8 +307,8 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
         fmt = requested_format or "png"
         if fmt not in PICTURE_FORMATS:
             raise ApiError(codes.INVALID_FORMAT, f"Unknown picture format '{fmt}'. Choose png or svg.")
-    elif requested_format and part not in ("midi", "stems") and requested_format not in AUDIO_FORMATS:
-        raise ApiError(codes.INVALID_FORMAT, f"Unknown format '{requested_format}'. Choose wav, mp3 or flac.")
+    elif requested_format and part not in ("midi", "stems") and requested_format not in OUTPUT_FORMATS:
+        raise ApiError(codes.INVALID_FORMAT, f"Unknown format '{requested_format}'. Choose {FORMAT_CHOICES}.")
     if not job.is_ready:
         raise not_ready_error(job)
     try:
