@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from assets_bank.models import Asset, Kind, Pack
 from pipeline.asset_layout import DEFAULT_GUITAR, DEFAULT_IR, DEFAULT_KIT, DRUM_ROLES
@@ -142,3 +142,9 @@ def test_manage_py_runs_the_asset_bank_command():
     from django.core.management import get_commands
 
     assert get_commands()["load_default_assets"] == "assets_bank"
+
+
+def test_fails_when_the_folder_is_missing(settings, tmp_path):
+    settings.METALIZER_ASSETS_DIR = tmp_path / "nowhere"
+    with pytest.raises(CommandError, match="METALIZER_ASSETS_DIR"):
+        call_command("load_default_assets")

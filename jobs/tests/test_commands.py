@@ -1,4 +1,4 @@
-"""The management commands an operator runs."""
+"""``manage.py metalize``: remix a file from the command line with the site's assets."""
 
 from __future__ import annotations
 
@@ -24,26 +24,3 @@ def test_metalize_command_fails_clearly_on_a_bad_file(tmp_path, capsys):
     with pytest.raises(CommandError, match="metalize failed"):
         call_command("metalize", str(bad), "-o", str(tmp_path / "out"), "--quiet")
     assert "does not look like audio" in capsys.readouterr().err
-
-
-def test_load_default_assets_fails_when_the_folder_is_missing(settings, tmp_path):
-    settings.METALIZER_ASSETS_DIR = tmp_path / "nowhere"
-    with pytest.raises(CommandError, match="METALIZER_ASSETS_DIR"):
-        call_command("load_default_assets")
-
-
-def test_system_checks_find_ffmpeg_and_report_a_missing_checkpoint(settings, tmp_path):
-    from metalizer_site.checks import demucs_checkpoint_present, ffmpeg_present
-
-    assert ffmpeg_present() == []
-    settings.METALIZER_MODELS_DIR = tmp_path
-    assert [m.id for m in demucs_checkpoint_present()] == ["metalizer.W001"]
-    (tmp_path / "htdemucs.th").write_bytes(b"weights")
-    assert demucs_checkpoint_present() == []
-
-
-def test_ffmpeg_check_is_an_error_when_ffmpeg_is_missing(monkeypatch):
-    from metalizer_site.checks import ffmpeg_present
-
-    monkeypatch.setenv("PATH", "/nonexistent")
-    assert [m.id for m in ffmpeg_present()] == ["metalizer.E001"]

@@ -93,6 +93,7 @@ def test_cancel_and_delete_need_the_csrf_token_and_the_owner(browser):
     html = stranger.get(f"/jobs/{job.pk}/").content.decode()
     assert "cancel-button" not in html and "delete-button" not in html
     assert stranger.post(f"/jobs/{job.pk}/cancel/").status_code == 403
+    assert stranger.post(f"/jobs/{job.pk}/delete/").status_code == 403
     job.refresh_from_db()
     assert job.status == "queued"
 
@@ -104,6 +105,28 @@ def test_delete_removes_the_job_and_its_files(browser):
     assert response.redirect_chain[-1][0] == "/jobs/"
     assert "Deleted “Riff.wav” and all its files." in response.content.decode()
     assert not Job.objects.filter(pk=job.pk).exists() and stored_files() == []
+
+
+def test_running_job_page_has_a_progress_bar_js_polling_and_a_no_js_refresh(browser):
+    client, job = browser
+    Job.objects.filter(pk=job.pk).update(status="running", stage="separating", progress=41.0)
+    html = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert '<progress id="job-progress" max="100" value="41"' in html
+    assert "(separating)" in html
+    assert f'data-api-url="/api/jobs/{job.pk}"' in html
+    assert "js/job.js" in html
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in html
+
+
+def test_unknown_job_page_is_a_friendly_404(client):
+    response = client.get("/jobs/00000000-0000-0000-0000-000000000000/")
+    assert response.status_code == 404
+    assert b"may have expired" in response.content
+
+
+def test_the_pages_script_and_styles_are_served(client):
+    assert client.get("/static/js/job.js").status_code == 200
+    assert client.get("/static/css/site.css").status_code == 200
 
 
 @pytest.mark.parametrize(

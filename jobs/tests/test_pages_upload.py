@@ -14,6 +14,15 @@ from pipeline import STYLES
 pytestmark = pytest.mark.django_db
 
 
+def test_upload_page_states_formats_and_limits(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'enctype="multipart/form-data"' in html
+    assert "MP3" in html and "100 MB" in html and "10 min" in html
+    assert 'name="style"' in html and 'name="intensity"' in html and 'name="keep_vocals"' in html
+
+
 def test_upload_page_offers_every_style_preset_with_its_description(client):
     html = client.get("/").content.decode()
     for name, description in STYLES.items():
@@ -80,7 +89,10 @@ def test_posting_a_file_over_the_byte_limit_answers_413_with_the_limit(client, s
     assert Job.objects.count() == 0
 
 
-def test_unchecked_keep_vocals_and_chosen_style_reach_the_job(client, song_upload, held_queue):
-    client.post("/", {"file": song_upload(), "style": "black", "intensity": "0.35", "output_format": "flac"})
+def test_the_form_redirects_to_the_job_with_its_options_vocals_unchecked(client, song_upload, held_queue):
+    response = client.post(
+        "/", {"file": song_upload(), "style": "black", "intensity": "0.35", "output_format": "flac"}
+    )
     job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
     assert (job.style, job.intensity, job.output_format, job.keep_vocals) == ("black", 0.35, "flac", False)
