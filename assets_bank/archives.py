@@ -113,7 +113,7 @@ def check_archive(zf: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePosixP
             raise UnsafeArchive(f"The archive entry '{info.filename}' is encrypted.")
         if info.file_size > max_bytes():
             raise AssetRejected(
-                "file_too_large", f"'{info.filename}' is larger than the asset limit once unpacked.", 413
+                "file_too_large", f"'{info.filename}' is larger than the asset limit once unpacked."
             )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
@@ -288,12 +288,11 @@ def import_pack_zip(
                     target, name=PurePosixPath(planned.file).name, kind=plan.kind, role=planned.role
                 )
             except AssetRejected as exc:
-                raise AssetRejected(exc.code, f"{planned.file}: {exc.message}", exc.status) from None
+                raise AssetRejected(exc.code, f"{planned.file}: {exc.message}") from None
             if planned.facts.sha256 in seen:
                 raise AssetRejected(
                     "duplicate_asset",
                     f"{planned.file} is the same file as {seen[planned.facts.sha256]}.",
-                    409,
                 )
             seen[planned.facts.sha256] = planned.file
         stored: list[Any] = []

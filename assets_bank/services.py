@@ -153,7 +153,7 @@ def delete_asset(asset: Asset) -> None:
         asset = current
         refusal = refusal_to_remove(asset)
         if refusal is not None:
-            raise AssetRejected("required_role", refusal, 409)
+            raise AssetRejected("required_role", refusal)
         asset.delete()
 
 
@@ -162,7 +162,6 @@ def set_active(pack: Pack, active: bool) -> None:
         raise AssetRejected(
             "default_pack",
             f"'{pack.name}' is the default for its kind; make another pack the default first.",
-            409,
         )
     if pack.active != active:
         pack.active = active
@@ -173,7 +172,5 @@ def make_default(pack: Pack) -> None:
     """Make ``pack`` its kind's default; refuses (409) a pack that cannot be played."""
     problems = playable.problems(pack.kind, pack.roles_present())
     if problems:
-        raise AssetRejected(
-            "required_role", f"'{pack.name}' cannot be the default: {'; '.join(problems)}.", 409
-        )
+        raise AssetRejected("required_role", f"'{pack.name}' cannot be the default: {'; '.join(problems)}.")
     pack.make_default()

@@ -18,7 +18,8 @@ import mido
 from django.conf import settings
 
 from assets_bank.models import PACK_NOUNS, Asset, Kind, describe_roles, role_suits_kind
-from metalizer_site.uploads import FILE_TOO_LARGE, UploadRejected, human_bytes, sniff_audio
+from metalizer_site.error_codes import FILE_TOO_LARGE
+from metalizer_site.uploads import UploadRejected, human_bytes, sniff_audio
 from pipeline import PipelineError, check_bank_file, open_seed, probe, spelled
 
 # Samples (drum hits, guitar notes) may ring for a while; an impulse response is a short tail.
@@ -65,7 +66,7 @@ def max_bytes() -> int:
 def too_large(size: int | None = None) -> AssetRejected:
     shown = f" ({human_bytes(size)})" if size else ""
     return AssetRejected(
-        FILE_TOO_LARGE, f"The file{shown} is larger than the {human_bytes(max_bytes())} asset limit.", 413
+        FILE_TOO_LARGE, f"The file{shown} is larger than the {human_bytes(max_bytes())} asset limit."
     )
 
 
@@ -96,7 +97,6 @@ def check_duplicate(sha256: str, *, exclude_pk: int | None = None) -> None:
             "duplicate_asset",
             f"This file is already in the bank as asset #{existing.pk}: '{existing.name}' ({existing.role}) "
             f"in pack '{existing.pack.name}'.",
-            409,
         )
 
 

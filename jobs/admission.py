@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 
-from jobs import error_codes as codes
 from jobs.models import Job
+from metalizer_site import error_codes as codes
 from metalizer_site import rate_limits
 from metalizer_site.uploads import TooMany
 from pipeline import format_duration

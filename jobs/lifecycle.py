@@ -25,9 +25,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from jobs import error_codes as codes
 from jobs.models import Job
 from jobs.storage import discard_results
+from metalizer_site import error_codes as codes
 
 QUEUED, RUNNING = Job.Status.QUEUED, Job.Status.RUNNING
 SUCCEEDED, FAILED, CANCELLED = Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED
@@ -141,7 +141,7 @@ def fail(
 ) -> bool:
     """Record a failure (only over the given statuses, running by default) and remove half-stored results.
 
-    ``message`` defaults to the code's own (``jobs.error_codes``).
+    ``message`` defaults to the code's own (``metalizer_site.error_codes``).
     """
     statuses = from_statuses or [RUNNING]
     updated = Job.objects.filter(pk=job_id, status__in=statuses).update(

@@ -13,6 +13,7 @@ from django.urls import reverse
 from jobs.models import Job
 from jobs.storage import download_file, result_prefix, upload_file
 from jobs.transcode import transcode
+from metalizer_site import error_codes as codes
 from pipeline import OUTPUT_FORMATS, TRANSCODE_SOURCES, PipelineError, probe
 
 logger = logging.getLogger(__name__)
@@ -53,18 +54,24 @@ PART_LABELS = {
 }
 
 
-class PartUnavailable(Exception):
-    pass
+class PartUnavailable(codes.CodedError):
+    """The job does not hold ``part`` (in that format)."""
+
+    default_code = codes.PART_UNAVAILABLE
+
+    def __init__(self, part: str, message: str = "") -> None:
+        super().__init__(message=message)
+        self.part = part
 
 
 class PartDamaged(PartUnavailable):
     """A stored part no longer decodes (storage handed back damaged bytes): nothing is made from it."""
 
     def __init__(self, part: str) -> None:
-        super().__init__(part)
-        self.message = (
+        super().__init__(
+            part,
             f"The {PART_LABELS.get(part, part)} stem of this remix is damaged in storage, so the stems ZIP "
-            "cannot be made; download the other parts one by one, or remix the song again."
+            "cannot be made; download the other parts one by one, or remix the song again.",
         )
 
 

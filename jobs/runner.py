@@ -26,13 +26,13 @@ from django.db import close_old_connections, connection
 
 import pipeline
 from assets_bank.for_jobs import prepare_job_assets
-from jobs import error_codes as codes
 from jobs import lifecycle
 from jobs.interrupts import JobCancelled, JobTimedOut, soft_time_limit_raises_timed_out, stop_behind
 from jobs.models import Job
 from jobs.services import work_dir_of
 from jobs.stem_cache import StorageStemCache
 from jobs.storage import delete_tree, discard_results, download_file, result_prefix, upload_file
+from metalizer_site import error_codes as codes
 from pipeline import OUTPUT_FORMATS, PLAYED_STEMS, Analysis, PipelineError, RemixOptions, jsonable
 
 logger = logging.getLogger(__name__)
@@ -40,13 +40,8 @@ logger = logging.getLogger(__name__)
 UPLOADS_AT_ONCE = 4
 
 
-class RetryLater(Exception):
+class RetryLater(codes.CodedError):
     """A transient failure: the task should be retried with backoff."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def _transient_exceptions() -> tuple[type[BaseException], ...]:

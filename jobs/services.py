@@ -23,11 +23,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from jobs import admission, lifecycle, separators
-from jobs import error_codes as codes
 from jobs.models import MAX_SEED, Job
 from jobs.stem_cache import delete_entry, purge_stem_cache
 from jobs.storage import STORAGE_ERRORS, delete_keys, delete_tree, discard_results, job_prefix, list_tree
 from jobs.validators import ValidatedUpload, validate_audio_upload
+from metalizer_site import error_codes as codes
 from metalizer_site import rate_limits
 from metalizer_site.uploads import UploadRejected
 from pipeline import DEFAULT_OPTIONS, INVALID_OPTIONS
@@ -40,21 +40,20 @@ ORPHAN_GRACE_S = 3600
 WORK_DIR_GRACE_S = 60
 
 
-class QueueUnavailable(Exception):
+class QueueUnavailable(codes.CodedError):
     """The broker refused or timed out; the job was not created."""
 
+    default_code = codes.QUEUE_UNAVAILABLE
 
-class StorageUnavailable(Exception):
+
+class StorageUnavailable(codes.CodedError):
     """The file store could not be reached; the operation did not happen (or not completely)."""
 
+    default_code = codes.STORAGE_UNAVAILABLE
 
-class SourceUnavailable(Exception):
+
+class SourceUnavailable(codes.CodedError):
     """The job to play again is gone, not finished, or no longer holds its song; nothing was created."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -107,11 +106,11 @@ def submit_upload(uploaded: Any, options: dict[str, Any], caller: Caller) -> Job
         admission.precheck(caller)
     except rate_limits.RateStoreUnavailable as exc:  # Redis down: it is the queue too
         logger.error("admission count unavailable: %s", exc)
-        raise QueueUnavailable(codes.message(codes.QUEUE_UNAVAILABLE)) from exc
+        raise QueueUnavailable() from exc
     upload = validate_audio_upload(uploaded)
     refused = separators.refusal(options.get("separator", DEFAULT_OPTIONS.separator), upload.info.duration_s)
     if refused:
-        raise UploadRejected(INVALID_OPTIONS, refused, status=400)
+        raise UploadRejected(INVALID_OPTIONS, refused)
     return create_job(upload, options, caller)
 
 
@@ -142,7 +141,7 @@ def create_job(upload: ValidatedUpload, options: dict[str, Any], caller: Caller)
         with contextlib.suppress(Exception):  # a half-written input, if the store got that far
             delete_tree(job_prefix(job.pk))
         raise StorageUnavailable(
-            "The file store is not reachable right now, so the song was not saved. "
+            message="The file store is not reachable right now, so the song was not saved. "
             "Please try again in a minute."
         ) from exc
     try:
@@ -167,19 +166,19 @@ def create_remix(source: Job, options: dict[str, Any], caller: Caller) -> Job:
         admission.precheck(caller)
     except rate_limits.RateStoreUnavailable as exc:
         logger.error("admission count unavailable: %s", exc)
-        raise QueueUnavailable(codes.message(codes.QUEUE_UNAVAILABLE)) from exc
+        raise QueueUnavailable() from exc
     with transaction.atomic():
         # The source row stays locked until the new row is committed: a delete of the source running at the
         # same time waits and then sees the song still in use, or runs first and this finds nothing.
         locked = Job.objects.select_for_update().filter(pk=source.pk).first()
         if locked is None:
-            raise SourceUnavailable(codes.NOT_FOUND, codes.message(codes.NOT_FOUND))
+            raise SourceUnavailable(codes.NOT_FOUND)
         if locked.status != Job.Status.SUCCEEDED:
             raise SourceUnavailable(
                 codes.NOT_READY, "Only a finished remix can be played in another style; this one is not done."
             )
         if not locked.input_file or not locked.analysis:
-            raise SourceUnavailable(codes.SOURCE_UNAVAILABLE, codes.message(codes.SOURCE_UNAVAILABLE))
+            raise SourceUnavailable(codes.SOURCE_UNAVAILABLE)
         job = Job(
             id=uuid.uuid4(),
             source=locked,
@@ -241,7 +240,7 @@ def enqueue(job: Job) -> None:
                 )
     except (OperationalError, KombuError, ConnectionError, OSError, TimeoutError) as exc:
         logger.error("could not queue job %s: %s", job.pk, exc)
-        raise QueueUnavailable(codes.message(codes.QUEUE_UNAVAILABLE)) from exc
+        raise QueueUnavailable() from exc
 
 
 def revoke(job: Job) -> None:
@@ -328,8 +327,8 @@ def delete_job(job: Job) -> None:
     except STORAGE_ERRORS as exc:
         logger.error("could not delete the files of job %s: %s", job.pk, exc)
         raise StorageUnavailable(
-            "The file store is not reachable right now, so the remix could not be deleted completely. "
-            "Please try again in a minute."
+            message="The file store is not reachable right now, so the remix could not be deleted "
+            "completely. Please try again in a minute."
         ) from exc
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from metalizer_site.error_codes import FORMAT_UNAVAILABLE, CodedError
 from pipeline import OUTPUT_FORMATS
 
 
-class TranscodeError(RuntimeError):
-    pass
+class TranscodeError(CodedError):
+    default_code = FORMAT_UNAVAILABLE
 
 
 def transcode(src: Path, dst: Path, fmt: str, *, timeout_s: float = 300) -> Path:
@@ -34,7 +35,7 @@ def transcode(src: Path, dst: Path, fmt: str, *, timeout_s: float = 300) -> Path
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         raise TranscodeError(
-            f"ffmpeg could not write {fmt}: {detail.decode(errors='replace')[-300:]}"
+            message=f"ffmpeg could not write {fmt}: {detail.decode(errors='replace')[-300:]}"
         ) from exc
     finally:
         tmp.unlink(missing_ok=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from metalizer_site.uploads import NO_FILE, UploadRejected, clean_name, local_copy, sniff_audio, too_large
+from metalizer_site.error_codes import NO_FILE
+from metalizer_site.uploads import UploadRejected, clean_name, local_copy, sniff_audio, too_large
 from pipeline import (
     ACCEPTED_DESCRIPTION,
     ACCEPTED_EXTENSIONS,

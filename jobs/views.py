@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jobs import error_codes, services
+from jobs import services
 from jobs.api import job_facts
 from jobs.forms import FEEL_LABELS, RemixForm, UploadForm
 from jobs.models import Job
@@ -35,6 +35,8 @@ from jobs.results import (
     stem_parts,
 )
 from jobs.validators import duration_limit_text
+from metalizer_site import error_codes
+from metalizer_site.error_codes import CodedError
 from metalizer_site.uploads import UploadRejected, declared_too_large, human_bytes, too_large
 from pipeline import ACCEPTED_EXTENSIONS, OUTPUT_FORMATS, PLAY_STAGES, STAGES, licence_of
 
@@ -94,7 +96,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "jobs/upload.html", {"form": UploadForm(), **_limits()})
-    error: UploadRejected | None = None
+    error: CodedError | None = None
     form = None
     if declared_too_large(request):
         error = too_large(settings.METALIZER_UPLOAD_MAX_BYTES)
@@ -107,12 +109,8 @@ def upload(request: HttpRequest) -> HttpResponse:
                 caller = services.Caller.of(request, create_session=True)
                 job = services.submit_upload(request.FILES.get("file"), form.options(), caller)
                 return redirect("jobs:detail", job_id=job.pk)
-            except UploadRejected as exc:
+            except CodedError as exc:  # refused (too much lately, a bad file), or the queue or store is down
                 error = exc
-            except services.QueueUnavailable as exc:
-                error = UploadRejected(error_codes.QUEUE_UNAVAILABLE, str(exc), status=503)
-            except services.StorageUnavailable as exc:
-                error = UploadRejected(error_codes.STORAGE_UNAVAILABLE, str(exc), status=503)
     context = {"form": form or UploadForm(), "error": error, **_limits()}
     return with_retry_after(
         render(request, "jobs/upload.html", context, status=error.status if error else 400), error

@@ -1,12 +1,16 @@
 """Every error answered under ``/api/`` is JSON in the one error shape, whoever produced it:
 ``{"error": {"code": ..., "message": ...}}``.
 
-DRF views (both apps') raise ``ApiError`` or DRF's own exceptions, and ``exception_handler`` (DRF's
-``EXCEPTION_HANDLER``) answers them in the shape; ``ErrorSerializer`` documents it in the schema. Everything
-else that can answer under ``/api/`` does not go through DRF: Django's 404 page for a path no route matches (a
-malformed id, a typo), its 400/413 pages for a request it refuses before any view runs, the 500 page of an
-unhandled error (the technical pages in DEBUG). ``ApiErrorShapeMiddleware`` turns each of those into the
-error shape, so an API client never has to parse HTML, and a new endpoint gets the same for free.
+DRF views (both apps') raise ``ApiError``, let the services' refusals through (any ``CodedError``: an upload
+refused, the queue or the store down, a source job gone; the status is the code's, from
+``metalizer_site.error_codes``), or raise DRF's own exceptions, and ``exception_handler`` (DRF's
+``EXCEPTION_HANDLER``, the API's one mapping of errors) answers them in the shape; ``ErrorSerializer``
+documents it in the schema.
+Everything else that can answer under ``/api/`` does not go through DRF: Django's 404 page for a path no
+route matches (a malformed id, a typo), its 400/413 pages for a request it refuses before any view runs, the
+500 page of an unhandled error (the technical pages in DEBUG). ``ApiErrorShapeMiddleware`` turns each of
+those into the error shape, so an API client never has to parse HTML, and a new endpoint gets the same for
+free.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from typing import Any
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from metalizer_site.error_codes import CodedError
 
 logger = logging.getLogger(__name__)
 
@@ -63,27 +69,33 @@ class ErrorSerializer(serializers.Serializer):
 # --- Errors raised in DRF views ----------------------------------------------------------------------------
 
 
-class ApiError(exceptions.APIException):
-    """An error in the one shape; ``retry_after`` (seconds) becomes DRF's ``Retry-After`` header."""
+class ApiError(CodedError, exceptions.APIException):
+    """A ``CodedError`` as DRF answers it: the code's status, ``retry_after`` (seconds) as ``Retry-After``.
+
+    ``status_code``, when given, must be the code's own (the registry decides; callers written before it may
+    still say it).
+    """
 
     def __init__(
         self,
         code: str,
-        message: str,
-        status_code: int = status.HTTP_400_BAD_REQUEST,
+        message: str = "",
+        status_code: int | None = None,
         *,
         retry_after: int | None = None,
     ) -> None:
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.error_code = code
-        self.message = message
+        super().__init__(code, message, retry_after=retry_after)
+        if status_code is not None and status_code != self.status:
+            raise ValueError(f"{code} answers {self.status} (metalizer_site.error_codes), not {status_code}")
+        self.status_code = self.status
+        self.detail = self.message
+        self.error_code = self.code
         self.wait = retry_after  # DRF's handler answers an exception's ``wait`` with Retry-After
 
     @classmethod
-    def refused(cls, exc: Any) -> ApiError:
-        """An upload refusal (``metalizer_site.uploads.UploadRejected``) as the API answers it."""
-        return cls(exc.code, exc.message, exc.status, retry_after=getattr(exc, "retry_after", None))
+    def refused(cls, exc: CodedError) -> ApiError:
+        """Any ``CodedError`` (an upload refused, a service unavailable) as the API answers it."""
+        return cls(exc.code, exc.message, retry_after=exc.retry_after)
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[str]:
@@ -112,6 +124,8 @@ def describe(exc: Exception) -> tuple[str, str]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, CodedError) and not isinstance(exc, ApiError):
+        exc = ApiError.refused(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

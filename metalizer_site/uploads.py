@@ -26,8 +26,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, QueryDict
 from django.utils.datastructures import MultiValueDict
 
-FILE_TOO_LARGE = "file_too_large"
-NO_FILE = "no_file"
+from metalizer_site.error_codes import FILE_TOO_LARGE, CodedError
 
 # Room for the multipart boundaries and the small option fields around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -81,26 +80,19 @@ class SizeCapUploadHandler(FileUploadHandler):
 # --- Refusals and the checks validators share -------------------------------------------------------------
 
 
-class UploadRejected(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class UploadRejected(CodedError):
+    """A song or bank file refused before any work was done (its code's row gives the HTTP status)."""
 
 
 class TooMany(UploadRejected):
     """Refused for now, not for good: the caller asked for too much lately (HTTP 429, ``Retry-After``)."""
 
     def __init__(self, code: str, message: str, retry_after: int) -> None:
-        super().__init__(code, message, status=429)
-        self.retry_after = max(1, int(retry_after))
+        super().__init__(code, message, retry_after=max(1, int(retry_after)))
 
 
 def too_large(max_bytes: int) -> UploadRejected:
-    return UploadRejected(
-        FILE_TOO_LARGE, f"The file is larger than the {human_bytes(max_bytes)} limit.", status=413
-    )
+    return UploadRejected(FILE_TOO_LARGE, f"The file is larger than the {human_bytes(max_bytes)} limit.")
 
 
 def human_bytes(n: int) -> str:

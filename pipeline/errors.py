@@ -32,7 +32,7 @@ class Interrupted(BaseException):
 
 
 # Codes used across the pipeline, listed here so callers can rely on them (the web app's registry of codes,
-# jobs/error_codes.py, gives each its message and advice).
+# metalizer_site/error_codes.py, gives each its message and advice).
 EMPTY_FILE = "empty_file"
 NOT_AUDIO = "not_audio"
 CORRUPT_AUDIO = "corrupt_audio"

@@ -120,7 +120,6 @@ class AssetViewSet(viewsets.GenericViewSet):
             raise ApiError(
                 "file_missing",
                 "This asset's file is missing from storage (remixes skip it); upload it again.",
-                status.HTTP_404_NOT_FOUND,
             ) from None
 
     @extend_schema(responses={204: None, 404: ErrorSerializer, 409: ErrorSerializer})
@@ -200,7 +199,7 @@ class AssetViewSet(viewsets.GenericViewSet):
         in_range = str(pk).isdigit() and int(str(pk)) <= MAX_DB_INT
         asset = Asset.objects.select_related("pack").filter(pk=pk).first() if in_range else None
         if asset is None:
-            raise ApiError("not_found", "No such asset.", status.HTTP_404_NOT_FOUND)
+            raise ApiError("not_found", "No such asset.")
         return asset
 
     def _pack(self, value: str | None) -> Pack | None:
@@ -208,5 +207,5 @@ class AssetViewSet(viewsets.GenericViewSet):
             return None
         pack = Pack.objects.filter(pack_lookup(value)).first()
         if pack is None:
-            raise ApiError("unknown_pack", f"No pack with id or slug '{value}'.", status.HTTP_400_BAD_REQUEST)
+            raise ApiError("unknown_pack", f"No pack with id or slug '{value}'.")
         return pack

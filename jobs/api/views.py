@@ -14,7 +14,6 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from jobs import error_codes as codes
 from jobs import services
 from jobs.api import job_facts
 from jobs.api.serializers import (
@@ -41,9 +40,10 @@ from jobs.results import (
 )
 from jobs.transcode import TranscodeError
 from metalizer_site import api_params
+from metalizer_site import error_codes as codes
 from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.downloads import serve_stored
-from metalizer_site.uploads import UploadRejected, declared_too_large, too_large, upload_cap
+from metalizer_site.uploads import declared_too_large, too_large, upload_cap
 from pipeline import FORMAT_CHOICES, INVALID_OPTIONS, OUTPUT_FORMATS
 
 
@@ -51,10 +51,10 @@ def get_job_or_404(pk: Any) -> Job:
     try:
         job_id = uuid.UUID(str(pk))
     except ValueError:
-        raise ApiError(codes.NOT_FOUND, "No such job.", status.HTTP_404_NOT_FOUND) from None
+        raise ApiError(codes.NOT_FOUND, "No such job.") from None
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
-        raise ApiError(codes.NOT_FOUND, "No such job (it may have expired).", status.HTTP_404_NOT_FOUND)
+        raise ApiError(codes.NOT_FOUND, "No such job (it may have expired).")
     return job
 
 
@@ -124,14 +124,8 @@ class JobViewSet(viewsets.ViewSet):
         options = RemixOptionsSerializer.from_form_data(data)
         options.is_valid(raise_exception=True)
         caller = services.Caller.of(request, create_session=True)
-        try:
-            job = services.submit_upload(request.FILES.get("file"), dict(options.validated_data), caller)
-        except UploadRejected as exc:
-            raise ApiError.refused(exc) from None
-        except services.QueueUnavailable as exc:
-            raise ApiError(codes.QUEUE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
-        except services.StorageUnavailable as exc:
-            raise ApiError(codes.STORAGE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+        # A refusal (UploadRejected, QueueUnavailable...) is a CodedError: the API's handler answers it.
+        job = services.submit_upload(request.FILES.get("file"), dict(options.validated_data), caller)
         job.refresh_from_db()
         body = {"id": str(job.pk), "status": job.status, "url": job_api_url(request, job)}
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
@@ -155,7 +149,6 @@ class JobViewSet(viewsets.ViewSet):
             raise ApiError(
                 codes.NOT_READY,
                 f"The song is not analysed yet ({job.status}, {job.stage}).",
-                status.HTTP_409_CONFLICT,
             )
         return Response(job.analysis)
 
@@ -166,12 +159,8 @@ class JobViewSet(viewsets.ViewSet):
             raise ApiError(
                 codes.FORBIDDEN,
                 "Only the browser session or API token that created this job can delete it.",
-                status.HTTP_403_FORBIDDEN,
             )
-        try:
-            services.delete_job(job)
-        except services.StorageUnavailable as exc:
-            raise ApiError(codes.STORAGE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+        services.delete_job(job)  # StorageUnavailable: answered by the API's handler (503)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -209,7 +198,6 @@ class JobViewSet(viewsets.ViewSet):
             raise ApiError(
                 codes.FORBIDDEN,
                 "Only the browser session or API token that created this job can play it in another style.",
-                status.HTTP_403_FORBIDDEN,
             )
         if not source.is_ready:
             raise not_ready_error(source)
@@ -218,15 +206,7 @@ class JobViewSet(viewsets.ViewSet):
         requested = RemixRequestSerializer.from_form_data(request.data)
         requested.is_valid(raise_exception=True)
         options = {**source.options, **requested.validated_data}
-        try:
-            job = services.create_remix(source, options, caller)
-        except UploadRejected as exc:
-            raise ApiError.refused(exc) from None
-        except services.SourceUnavailable as exc:
-            code = status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_409_CONFLICT
-            raise ApiError(exc.code, exc.message, code) from None
-        except services.QueueUnavailable as exc:
-            raise ApiError(codes.QUEUE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+        job = services.create_remix(source, options, caller)  # its refusals: the API's handler answers them
         job.refresh_from_db()
         body = {"id": str(job.pk), "status": job.status, "url": job_api_url(request, job)}
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
@@ -278,7 +258,6 @@ def serve_result(request: Any, job: Job, part: str, requested_format: str | None
         raise ApiError(
             codes.PART_UNAVAILABLE,
             f"The {part} of this remix is no longer stored.",
-            status.HTTP_404_NOT_FOUND,
         ) from None
 
 
@@ -299,9 +278,7 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
         try:
             key, fmt = original_key(job)
         except PartUnavailable:
-            raise ApiError(
-                codes.PART_UNAVAILABLE, "The uploaded song is no longer stored.", status.HTTP_404_NOT_FOUND
-            ) from None
+            raise ApiError(codes.PART_UNAVAILABLE, "The uploaded song is no longer stored.") from None
         return serve_part(request, job, part, key, fmt)
     if part == "picture":
         fmt = requested_format or "png"
@@ -322,16 +299,13 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
         fmt = "zip" if part == "midi" else (requested_format or default_format(job, part))
         key = result_key(job, part, fmt)
     except PartDamaged as exc:
-        raise ApiError(codes.PART_UNAVAILABLE, exc.message, status.HTTP_404_NOT_FOUND) from None
+        raise ApiError(codes.PART_UNAVAILABLE, exc.message) from None
     except PartUnavailable:
-        raise ApiError(
-            codes.PART_UNAVAILABLE, f"This remix has no '{part}' part.", status.HTTP_404_NOT_FOUND
-        ) from None
+        raise ApiError(codes.PART_UNAVAILABLE, f"This remix has no '{part}' part.") from None
     except TranscodeError:
         raise ApiError(
             codes.FORMAT_UNAVAILABLE,
             f"The {part} could not be converted to {fmt}.",
-            status.HTTP_500_INTERNAL_SERVER_ERROR,
         ) from None
     return serve_part(request, job, part, key, fmt)
 
@@ -343,17 +317,15 @@ def serve_part(request: Any, job: Job, part: str, key: str, fmt: str, *, attachm
 
 
 def too_large_error() -> ApiError:
-    rejected: UploadRejected = too_large(upload_cap(None))
-    return ApiError(rejected.code, rejected.message, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return ApiError.refused(too_large(upload_cap(None)))
 
 
 def not_ready_error(job: Job) -> ApiError:
     if job.status == Job.Status.FAILED:
-        return ApiError(codes.JOB_FAILED, f"This remix failed: {job.error_message}", status.HTTP_409_CONFLICT)
+        return ApiError(codes.JOB_FAILED, f"This remix failed: {job.error_message}")
     if job.status == Job.Status.CANCELLED:
-        return ApiError(codes.JOB_CANCELLED, "This remix was cancelled.", status.HTTP_409_CONFLICT)
+        return ApiError(codes.JOB_CANCELLED, "This remix was cancelled.")
     return ApiError(
         codes.NOT_READY,
         f"The remix is not ready yet ({job.status}, {job.stage}, {job.progress:.0f}%).",
-        status.HTTP_409_CONFLICT,
     )
