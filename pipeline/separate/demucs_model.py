@@ -6,12 +6,15 @@ bag: which model signatures, with what weights) and one ``<sig>-<sha256 prefix>.
 ``pipeline.demucs_convert``). Nothing here touches the network.
 
 Cost on a plain CPU: one 7.8 s chunk is ~14 s of one core's time, so chunks are run one at a time (memory
-stays at one chunk's activations plus the four stems), each reports progress (a caller's progress callback
-may stop the run between chunks), and torch gets as many threads as the worker has CPUs.
+stays at one chunk's activations plus the four stems, each stretch finished as soon as the chunks over it
+are done, and the activations' memory is handed back afterwards), each reports progress (a caller's progress
+callback may stop the run between chunks), and torch gets as many threads as the worker has CPUs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import os
 from dataclasses import dataclass
@@ -183,6 +186,7 @@ def run_model(
         _finish(out[:, :, done:finished], offsets, seg_len, ramp, done, n, std, mean)
         done = finished
         progress((index + 1) / len(offsets))
+    _return_freed_memory()
     return {name: out[i] for i, name in enumerate(model.sources)}
 
 
@@ -210,6 +214,14 @@ def _finish(
     part /= weight_sum
     part *= np.float32(std)
     part += np.float32(mean)
+
+
+def _return_freed_memory() -> None:
+    """Hand the chunks' freed activations back to the system. glibc keeps freed heap memory for reuse
+    (~0.5 GB after htdemucs; measured: RSS 985 MB after a run, 489 MB after trimming), which the analysis
+    and the band would otherwise pile on top of; no-op where the C library has no ``malloc_trim``."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _model_segment(model: Any) -> float:
