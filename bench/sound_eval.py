@@ -64,23 +64,23 @@ def prepared(
     choice = choose(separator, DEFAULT_MODELS_DIR)
     cache = FileStemCache(prep_dir / "stems")
     key = song_key(song, choice.cache_id)
-    times_file = prep_dir / "separation_seconds.json"
-    times = json.loads(times_file.read_text()) if times_file.exists() else {}
+    times_file = prep_dir / "separation_seconds" / f"{key}.txt"  # one per entry: runs may share --prep
+    seconds = float(times_file.read_text()) if times_file.exists() else float("nan")
     entry = cache.get(key, PLAYED_STEMS if not reanalyse else STEM_NAMES)
     if entry is not None and entry.analysis is not None and not reanalyse:
-        return entry.stems["vocals"], entry.stems["other"], entry.analysis, times.get(key, float("nan"))
+        return entry.stems["vocals"], entry.stems["other"], entry.analysis, seconds
     audio = decode(song)
     if entry is not None:
         stems = Stems(**entry.stems, separator=entry.separator)
     else:
         t0 = time.perf_counter()
         stems = separate(audio, method=separator, models_dir=DEFAULT_MODELS_DIR)
-        times[key] = round(time.perf_counter() - t0, 2)
+        seconds = round(time.perf_counter() - t0, 2)
         times_file.parent.mkdir(parents=True, exist_ok=True)
-        times_file.write_text(json.dumps(times, indent=1))
+        times_file.write_text(str(seconds))
     analysis = analyze(audio, stems=stems)
     cache.put(key, stems, analysis)
-    return stems.vocals, stems.other, analysis, times.get(key, float("nan"))
+    return stems.vocals, stems.other, analysis, seconds
 
 
 def ebur128(path: Path) -> dict[str, float]:
