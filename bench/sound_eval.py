@@ -3,7 +3,8 @@
     .venv/bin/python bench/sound_eval.py [--style heavy] [--seed 0] [--separator auto] [--songs 'E*']
 
 For each song in ``--music`` (default ../shared/music): decode, separate and analyse once (kept in a stem
-cache under ``--prep``, keyed by the file and the separator; ``--reanalyse`` redoes both), then play the
+cache under ``--prep``, keyed by the file and the separator; ``--reanalyse`` redoes the analysis from the
+cached stems), then play the
 remix into ``OUT/<song>/`` (``mix.wav`` and ``stems/``, the layout ``python -m pipeline`` writes). Then,
 with instruments made by others:
 
@@ -39,7 +40,7 @@ from pipeline.paths import DEFAULT_ASSETS_DIR, DEFAULT_MODELS_DIR  # noqa: E402
 from pipeline.play import play  # noqa: E402
 from pipeline.separate import choose, separate  # noqa: E402
 from pipeline.stem_cache import PLAYED_STEMS, FileStemCache, song_key  # noqa: E402
-from pipeline.types import DEFAULT_OPTIONS, Analysis, RemixOptions  # noqa: E402
+from pipeline.types import DEFAULT_OPTIONS, STEM_NAMES, Analysis, RemixOptions, Stems  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 METAL_TAGS = ("metal", "heavy metal", "hard rock")
@@ -55,20 +56,31 @@ COVER_LINE = re.compile(
 
 def prepared(
     song: Path, prep_dir: Path, reanalyse: bool, separator: str = "auto"
-) -> tuple[np.ndarray, np.ndarray, Analysis]:
-    """(vocals, other, analysis) of ``song``: stems from the stem cache (keyed by the file and the
-    separator, as ``metalize`` keys them), analysis cached as JSON beside them."""
+) -> tuple[np.ndarray, np.ndarray, Analysis, float]:
+    """(vocals, other, analysis, separation seconds) of ``song``: stems from the stem cache (keyed by the
+    file and the separator, as ``metalize`` keys them), analysis cached as JSON beside them. ``reanalyse``
+    redoes the analysis from the cached stems (all four), separating only when they are not cached; the
+    separation time of the run that made the stems is kept beside the cache."""
     choice = choose(separator, DEFAULT_MODELS_DIR)
     cache = FileStemCache(prep_dir / "stems")
     key = song_key(song, choice.cache_id)
-    entry = cache.get(key, PLAYED_STEMS)
+    times_file = prep_dir / "separation_seconds" / f"{key}.txt"  # one per entry: runs may share --prep
+    seconds = float(times_file.read_text()) if times_file.exists() else float("nan")
+    entry = cache.get(key, PLAYED_STEMS if not reanalyse else STEM_NAMES)
     if entry is not None and entry.analysis is not None and not reanalyse:
-        return entry.stems["vocals"], entry.stems["other"], entry.analysis
+        return entry.stems["vocals"], entry.stems["other"], entry.analysis, seconds
     audio = decode(song)
-    stems = separate(audio, method=separator, models_dir=DEFAULT_MODELS_DIR)
+    if entry is not None:
+        stems = Stems(**entry.stems, separator=entry.separator)
+    else:
+        t0 = time.perf_counter()
+        stems = separate(audio, method=separator, models_dir=DEFAULT_MODELS_DIR)
+        seconds = round(time.perf_counter() - t0, 2)
+        times_file.parent.mkdir(parents=True, exist_ok=True)
+        times_file.write_text(str(seconds))
     analysis = analyze(audio, stems=stems)
     cache.put(key, stems, analysis)
-    return stems.vocals, stems.other, analysis
+    return stems.vocals, stems.other, analysis, seconds
 
 
 def ebur128(path: Path) -> dict[str, float]:
@@ -165,7 +177,7 @@ def main() -> None:
     out = args.out / f"{args.style}-s{args.seed}" / args.separator
     rows: dict[str, dict[str, object]] = {}
     for song in songs:
-        vocals, other, analysis = prepared(song, args.prep, args.reanalyse, args.separator)
+        vocals, other, analysis, separation_s = prepared(song, args.prep, args.reanalyse, args.separator)
         t0 = time.perf_counter()
         perf = play(vocals, other, analysis, options, assets_dir=args.assets, out_dir=out / song.stem)
         seconds = time.perf_counter() - t0
@@ -176,6 +188,13 @@ def main() -> None:
             "facts": perf.facts,
             "play_s": seconds,
             "rtf": seconds / analysis.duration,
+            "separation_s": separation_s,
+            "duration": analysis.duration,
+            "analysis": {
+                "tempo": analysis.tempo,
+                "key": f"{analysis.key} {analysis.scale}",
+                "chords": [c.label for c in analysis.chords],
+            },
         }
         print(f"  played {song.stem} in {seconds:.1f} s ({seconds / analysis.duration:.3f}x)", flush=True)
 
@@ -248,6 +267,13 @@ def main() -> None:
         print(f"median MSD electronic family {np.median(electronic):.3f}, max {max(electronic):.3f}")
         mtt = [s.get("mtt_electronic", 0.0) for s in by_song.values() if s]
         print(f"median MTT techno/electronic/synth/beat/dance {np.median(mtt):.3f}, max {max(mtt):.3f}")
+    separation = [r["separation_s"] for r in rows.values() if not np.isnan(r["separation_s"])]
+    if separation:
+        minutes = sum(r["duration"] for r in rows.values() if not np.isnan(r["separation_s"])) / 60.0
+        print(
+            f"separation {sum(separation):.0f} s for {minutes:.1f} min of audio ({len(separation)} songs), "
+            f"{sum(separation) / minutes:.0f} s per minute"
+        )
     print(f"median play RTF {np.median([r['rtf'] for r in rows.values()]):.3f}")
     summary = {"rows": rows, "mix": ranks_mix, "band": ranks_band, "judge": by_song}
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))

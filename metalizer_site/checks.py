@@ -9,8 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
-CHECKPOINT_SUFFIXES = (".th", ".pt", ".pth", ".ckpt", ".yaml")
-
 
 @register()
 def ffmpeg_present(app_configs: Any = None, **_kwargs: Any) -> list[CheckMessage]:
@@ -28,17 +26,21 @@ def ffmpeg_present(app_configs: Any = None, **_kwargs: Any) -> list[CheckMessage
 
 @register()
 def demucs_checkpoint_present(app_configs: Any = None, **_kwargs: Any) -> list[CheckMessage]:
-    """Without a demucs checkpoint the pipeline falls back to a weaker separator; say so, don't fail."""
+    """Without the htdemucs checkpoint the Demucs choice is unavailable (the others still run); say so when
+    the operator offers Demucs, don't fail."""
+    from pipeline.separate.demucs_model import find_checkpoint
+
+    if "demucs" not in settings.METALIZER_SEPARATORS:
+        return []
     models_dir = Path(settings.METALIZER_MODELS_DIR)
-    found = models_dir.is_dir() and any(
-        p.suffix in CHECKPOINT_SUFFIXES for p in models_dir.rglob("*") if p.is_file()
-    )
-    if found:
+    if find_checkpoint(models_dir) is not None:
         return []
     return [
         Warning(
-            f"No demucs checkpoint in {models_dir}.",
-            hint="Remixes use the fallback separator (lower quality). See models/README.md to fetch one.",
+            f"No htdemucs checkpoint in {models_dir}: the upload page and the API show Demucs (the cleanest "
+            "separator) as unavailable; Spleeter, the built-in splitter and Automatic still work.",
+            hint="Run `make models` to fetch it (it prints the weights' licence: research and personal use "
+            "only), or leave Demucs out with METALIZER_SEPARATORS=spleeter,dsp.",
             id="metalizer.W001",
         )
     ]

@@ -6,12 +6,15 @@ bag: which model signatures, with what weights) and one ``<sig>-<sha256 prefix>.
 ``pipeline.demucs_convert``). Nothing here touches the network.
 
 Cost on a plain CPU: one 7.8 s chunk is ~14 s of one core's time, so chunks are run one at a time (memory
-stays at one chunk's activations plus the four stems), each reports progress (a caller's progress callback
-may stop the run between chunks), and torch gets as many threads as the worker has CPUs.
+stays at one chunk's activations plus the four stems, each stretch finished as soon as the chunks over it
+are done, and the activations' memory is handed back afterwards), each reports progress (a caller's progress
+callback may stop the run between chunks), and torch gets as many threads as the worker has CPUs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import os
 from dataclasses import dataclass
@@ -158,8 +161,8 @@ def run_model(
     ramp = (ramp / ramp.max()).astype(np.float32)
 
     out = np.zeros((len(model.sources), 2, n), dtype=np.float32)
-    weight_sum = np.zeros(n, dtype=np.float32)
     offsets = range(0, n, stride)
+    done = 0  # out[..., :done] holds finished stems
     for index, offset in enumerate(offsets):
         length = min(seg_len, n - offset)
         start = offset - (seg_len - length) // 2  # the chunk padded around its centre, as TensorChunk does
@@ -172,15 +175,53 @@ def run_model(
             for member, member_weights in zip(members, weights, strict=True):
                 result = apply_model(member, torch.from_numpy(chunk), shifts=0, split=False, segment=seg)
                 estimate += result[0, :, :, trim : trim + length].numpy() * member_weights[:, None, None]
+                del result
         estimate /= weights.sum(axis=0)[:, None, None]
-        out[:, :, offset : offset + length] += ramp[:length] * estimate
-        weight_sum[offset : offset + length] += ramp[:length]
+        estimate *= ramp[:length]
+        out[:, :, offset : offset + length] += estimate
+        del estimate
+        # No later chunk reaches before the next offset: finish those frames now (cross-fade weights,
+        # then the mixture's scale), so no full-length weight track is ever held.
+        finished = min(offset + stride, n) if index + 1 < len(offsets) else n
+        _finish(out[:, :, done:finished], offsets, seg_len, ramp, done, n, std, mean)
+        done = finished
         progress((index + 1) / len(offsets))
-    out /= weight_sum
-    del weight_sum
-    out *= np.float32(std)
-    out += np.float32(mean)
+    _return_freed_memory()
     return {name: out[i] for i, name in enumerate(model.sources)}
+
+
+def _finish(
+    part: np.ndarray,
+    offsets: range,
+    seg_len: int,
+    ramp: np.ndarray,
+    first: int,
+    n: int,
+    std: float,
+    mean: float,
+) -> None:
+    """Divide ``part`` (frames ``first..`` of the summed stems) by the cross-fade weights the chunks over it
+    added, in the order they added them, then undo the mixture's normalisation; in place."""
+    count = part.shape[-1]
+    weight_sum = np.zeros(count, dtype=np.float32)
+    for offset in offsets:
+        if offset >= first + count:
+            break
+        length = min(seg_len, n - offset)
+        lo, hi = max(offset, first), min(offset + length, first + count)
+        if lo < hi:
+            weight_sum[lo - first : hi - first] += ramp[lo - offset : hi - offset]
+    part /= weight_sum
+    part *= np.float32(std)
+    part += np.float32(mean)
+
+
+def _return_freed_memory() -> None:
+    """Hand the chunks' freed activations back to the system. glibc keeps freed heap memory for reuse
+    (~0.5 GB after htdemucs; measured: RSS 985 MB after a run, 489 MB after trimming), which the analysis
+    and the band would otherwise pile on top of; no-op where the C library has no ``malloc_trim``."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _model_segment(model: Any) -> float:
