@@ -56,6 +56,8 @@ METALIZER_MAX_DURATION_S = env.int("METALIZER_MAX_DURATION_S", 600, minimum=3)
 METALIZER_JOB_TTL_HOURS = env.int("METALIZER_JOB_TTL_HOURS", 24, minimum=1)
 # Stem cache entries (in storage, under stem-cache/) no live job uses are purged this long after written.
 METALIZER_STEM_CACHE_TTL_HOURS = env.int("METALIZER_STEM_CACHE_TTL_HOURS", METALIZER_JOB_TTL_HOURS, minimum=1)
+# POST /api/remix without ?background=true (the seed contract) waits this long for the remix, then answers 202.
+METALIZER_SEED_REMIX_WAIT_S = env.int("METALIZER_SEED_REMIX_WAIT_S", 100, minimum=1)
 METALIZER_TASK_SOFT_TIME_LIMIT_S = env.int("METALIZER_TASK_SOFT_TIME_LIMIT_S", 1800, minimum=10)
 METALIZER_TASK_TIME_LIMIT_S = env.int("METALIZER_TASK_TIME_LIMIT_S", 2100, minimum=11)
 if METALIZER_TASK_TIME_LIMIT_S <= METALIZER_TASK_SOFT_TIME_LIMIT_S:

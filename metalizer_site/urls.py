@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from jobs.api.seed_contract import SeedRemixView
 from metalizer_site import admin_login, views
 from metalizer_site.api_router import router
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view loads its init script by URL: the page needs no inline script (Content-Security-Policy).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/remix/?$", SeedRemixView.as_view(), name="seed-remix"),  # the seed contract's upload
     path("api/", include(router.urls)),
     path("admin/login/", admin_login.throttled_login, name="admin-login"),  # before the admin's own
     path("admin/", admin.site.urls),
