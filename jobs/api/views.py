@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from jobs import error_codes as codes
 from jobs import services
-from jobs.api import job_facts, listing, seed_contract
+from jobs.api import job_facts, listing, result_params, seed_contract
 from jobs.api.serializers import (
     JobCreatedSerializer,
     JobSerializer,
@@ -285,7 +285,11 @@ class JobViewSet(viewsets.ViewSet):
         part = request.query_params.get("part", "mix")
         requested_format = request.query_params.get("format")
         check_part_and_format(part, requested_format)  # refused before the lookup: a bad query is a 400
-        return serve_result(request, get_job_or_404(pk), part, requested_format)
+        result_params.refuse_unhonourable(request, part, requested_format)
+        job = get_job_or_404(pk)
+        if part == "original":
+            result_params.refuse_original_format(job, requested_format)
+        return serve_result(request, job, part, requested_format)
 
 
 def serve_result(request: Any, job: Job, part: str, requested_format: str | None) -> Any:
