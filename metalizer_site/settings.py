@@ -56,7 +56,7 @@ METALIZER_MAX_DURATION_S = env.int("METALIZER_MAX_DURATION_S", 600, minimum=3)
 METALIZER_JOB_TTL_HOURS = env.int("METALIZER_JOB_TTL_HOURS", 24, minimum=1)
 # Stem cache entries (in storage, under stem-cache/) no live job uses are purged this long after written.
 METALIZER_STEM_CACHE_TTL_HOURS = env.int("METALIZER_STEM_CACHE_TTL_HOURS", METALIZER_JOB_TTL_HOURS, minimum=1)
-# POST /api/remix without ?background=true (the seed contract) waits this long for the remix, then answers 202.
+# POST /api/remix without ?background=true (the seed contract) waits this long, then answers 202.
 METALIZER_SEED_REMIX_WAIT_S = env.int("METALIZER_SEED_REMIX_WAIT_S", 100, minimum=1)
 METALIZER_TASK_SOFT_TIME_LIMIT_S = env.int("METALIZER_TASK_SOFT_TIME_LIMIT_S", 1800, minimum=10)
 METALIZER_TASK_TIME_LIMIT_S = env.int("METALIZER_TASK_TIME_LIMIT_S", 2100, minimum=11)
@@ -329,6 +329,7 @@ SPECTACULAR_SETTINGS = {
     ],
     # /api/docs/ runs Swagger UI from this app's static files (drf-spectacular-sidecar), never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"SeedJobStatusEnum": "jobs.api.seed_contract.SEED_STATUSES"},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }

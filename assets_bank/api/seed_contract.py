@@ -24,7 +24,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import status
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -43,6 +44,12 @@ UPLOAD_PACK_NAME = "Seed API uploads"
 SEED_EXTENSIONS = (".wav", ".mp3")
 # Longest first: "hihat-closed" before a bare "hihat" could match part of it.
 _DRUM_ROLES_LONGEST_FIRST = sorted(DRUM_ROLES, key=len, reverse=True)
+
+
+SeedUploadedSerializer = inline_serializer(
+    "SeedAssetUploaded",
+    {"category": serializers.ChoiceField(choices=[*CATEGORY_KINDS]), "filename": serializers.CharField()},
+)
 
 
 class SeedAssetKeyAuthentication(AssetKeyAuthentication):

@@ -142,6 +142,7 @@ class AssetViewSet(viewsets.GenericViewSet):
     @extend_schema(
         request={"multipart/form-data": AssetUploadSerializer},
         responses={
+            200: OpenApiResponse(seed_contract.SeedUploadedSerializer, description="A seed category upload."),
             201: AssetSerializer,
             400: ErrorSerializer,
             409: ErrorSerializer,

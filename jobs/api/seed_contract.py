@@ -54,6 +54,7 @@ SEED_STATUS = {
     Job.Status.FAILED: "error",
     Job.Status.CANCELLED: "error",
 }
+SEED_STATUSES = ["queued", "processing", "complete", "error"]
 # The upload content types the seed accepted; any other is 415.
 SEED_CONTENT_TYPES = ("audio/mpeg", "audio/wav", "audio/x-wav", "audio/x-m4a")
 MAX_LIST_LIMIT = 200
@@ -62,7 +63,7 @@ POLL_INTERVAL_S = 0.5
 
 class SeedJobSerializer(serializers.Serializer):
     job_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=sorted(set(SEED_STATUS.values())))
+    status = serializers.ChoiceField(choices=SEED_STATUSES)
     error = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     download_url = serializers.CharField(required=False, help_text="Present once the job is complete.")
@@ -70,7 +71,7 @@ class SeedJobSerializer(serializers.Serializer):
 
 class SeedListItemSerializer(serializers.Serializer):
     job_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=sorted(set(SEED_STATUS.values())))
+    status = serializers.ChoiceField(choices=SEED_STATUSES)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -80,6 +81,18 @@ JOB_OR_SEED = PolymorphicProxySerializer(
     serializers=[JobSerializer, SeedJobSerializer],
     resource_type_field_name=None,
 )
+
+
+def page_or_seed_list(page: type[serializers.Serializer]) -> PolymorphicProxySerializer:
+    """GET /api/jobs answers the native page, or with ``limit`` the seed's plain list."""
+    return PolymorphicProxySerializer(
+        component_name="JobPageOrSeedList",
+        serializers=[page, SeedListItemSerializer(many=True)],
+        resource_type_field_name=None,
+        many=False,
+    )
+
+
 SeedQueuedSerializer = inline_serializer(
     "SeedQueued", {"job_id": serializers.UUIDField(), "status": serializers.CharField()}
 )

@@ -99,7 +99,7 @@ class JobViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[INCLUDE_PARAMETER, *listing.PAGE_PARAMETERS, seed_contract.LIMIT_PARAMETER],
-        responses={200: listing.JobPageSerializer},
+        responses={200: seed_contract.page_or_seed_list(listing.JobPageSerializer)},
     )
     def list(self, request: Request) -> Response:
         if "limit" in request.query_params:
