@@ -115,6 +115,7 @@ WSGI_APPLICATION = "metalizer_site.wsgi.application"
 ASGI_APPLICATION = "metalizer_site.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+LOGIN_URL = "account-login"  # the API token page asks a visitor to sign in here
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -297,8 +298,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "metalizer_site.api_auth.BearerTokenAuthentication",  # first: a refused credential is a 401
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": [

@@ -24,6 +24,7 @@ from assets_bank.downloads import CONTENT_TYPES, serve_asset
 from assets_bank.models import Asset, Kind, Pack
 from assets_bank.validators import AssetRejected, too_large, validate_asset_file
 from metalizer_site import api_params, rate_limits
+from metalizer_site.api_auth import BearerTokenAuthentication
 from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.api_params import MAX_DB_INT, StrictPageNumberPagination
 from metalizer_site.uploads import TooMany, UploadRejected, declared_too_large
@@ -54,7 +55,7 @@ class AssetViewSet(viewsets.GenericViewSet):
     authentication_classes = [
         AssetKeyAuthentication,  # first: its header is the WWW-Authenticate challenge of a 401
         seed_contract.SeedAssetKeyAuthentication,
-        authentication.TokenAuthentication,
+        BearerTokenAuthentication,
         authentication.SessionAuthentication,
     ]
     permission_classes = [IsStaffOrAssetKey]
