@@ -148,7 +148,7 @@ class Job(models.Model):
         max_length=8,
         choices=[("native", "Native API"), ("seed", "Seed API contract")],
         default="native",
-        help_text="The API contract the job was created through; jobs/api/seed_contract.py answers 'seed' jobs.",
+        help_text="The API contract the job was made through (jobs/api/seed_contract.py answers 'seed').",
     )
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

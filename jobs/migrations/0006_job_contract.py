@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='job',
             name='contract',
-            field=models.CharField(choices=[('native', 'Native API'), ('seed', 'Seed API contract')], default='native', help_text="The API contract the job was created through; jobs/api/seed_contract.py answers 'seed' jobs.", max_length=8),
+            field=models.CharField(choices=[('native', 'Native API'), ('seed', 'Seed API contract')], default='native', help_text="The API contract the job was made through (jobs/api/seed_contract.py answers 'seed').", max_length=8),
         ),
     ]
