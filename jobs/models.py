@@ -143,6 +143,13 @@ class Job(models.Model):
         help_text="Who the admission limits counted this job for: an account, or a keyed hash of an address.",
     )
 
+    contract = models.CharField(
+        max_length=8,
+        choices=[("native", "Native API"), ("seed", "Seed API contract")],
+        default="native",
+        help_text="The API contract the job was made through (jobs/api/seed_contract.py answers 'seed').",
+    )
+
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     queued_at = models.DateTimeField(null=True, blank=True, help_text="When the current message was sent.")

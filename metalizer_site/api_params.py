@@ -98,3 +98,12 @@ class StrictPageNumberPagination(PageNumberPagination):
             else:
                 parameter["schema"]["maximum"] = MAX_DB_INT
         return parameters
+
+
+def only(request: Request, allowed: Iterable[str]) -> None:
+    """400 for a query parameter this call does not take: an ignored one would look honoured."""
+    known = set(allowed)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) if known else "no query parameters"
+        raise ApiError("invalid_parameter", f"This call does not take {unknown[0]!r}; it takes {takes}.")

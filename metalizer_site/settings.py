@@ -56,6 +56,8 @@ METALIZER_MAX_DURATION_S = env.int("METALIZER_MAX_DURATION_S", 600, minimum=3)
 METALIZER_JOB_TTL_HOURS = env.int("METALIZER_JOB_TTL_HOURS", 24, minimum=1)
 # Stem cache entries (in storage, under stem-cache/) no live job uses are purged this long after written.
 METALIZER_STEM_CACHE_TTL_HOURS = env.int("METALIZER_STEM_CACHE_TTL_HOURS", METALIZER_JOB_TTL_HOURS, minimum=1)
+# POST /api/remix without ?background=true (the seed contract) waits this long, then answers 202.
+METALIZER_SEED_REMIX_WAIT_S = env.int("METALIZER_SEED_REMIX_WAIT_S", 100, minimum=1)
 METALIZER_TASK_SOFT_TIME_LIMIT_S = env.int("METALIZER_TASK_SOFT_TIME_LIMIT_S", 1800, minimum=10)
 METALIZER_TASK_TIME_LIMIT_S = env.int("METALIZER_TASK_TIME_LIMIT_S", 2100, minimum=11)
 if METALIZER_TASK_TIME_LIMIT_S <= METALIZER_TASK_SOFT_TIME_LIMIT_S:
@@ -115,6 +117,7 @@ WSGI_APPLICATION = "metalizer_site.wsgi.application"
 ASGI_APPLICATION = "metalizer_site.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+LOGIN_URL = "account-login"  # the API token page asks a visitor to sign in here
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -297,8 +300,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "metalizer_site.api_auth.BearerTokenAuthentication",  # first: a refused credential is a 401
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": [
@@ -329,6 +332,7 @@ SPECTACULAR_SETTINGS = {
     ],
     # /api/docs/ runs Swagger UI from this app's static files (drf-spectacular-sidecar), never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"SeedJobStatusEnum": "jobs.api.seed_contract.SEED_STATUSES"},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }

@@ -19,8 +19,10 @@ KEY_AUTH = "asset-api-key"
 
 
 class AssetKeyAuthentication(authentication.BaseAuthentication):
+    header = KEY_HEADER
+
     def authenticate(self, request: Any) -> tuple[Any, str] | None:
-        supplied = request.headers.get(KEY_HEADER)
+        supplied = request.headers.get(self.header)
         if supplied is None:
             return None
         expected = settings.METALIZER_ASSETS_API_KEY
@@ -30,7 +32,7 @@ class AssetKeyAuthentication(authentication.BaseAuthentication):
                 "(METALIZER_ASSETS_API_KEY is not set)."
             )
         if not hmac.compare_digest(supplied.encode(), str(expected).encode()):
-            raise exceptions.AuthenticationFailed(f"The {KEY_HEADER} header does not match.")
+            raise exceptions.AuthenticationFailed(f"The {self.header} header does not match.")
         return AnonymousUser(), KEY_AUTH
 
     def authenticate_header(self, request: Any) -> str:

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets_bank.models import MIDI_FACT_FIELDS, Asset, Kind, Pack
+from metalizer_site.api_choices import ListedChoiceField
 
 
 class PackSummarySerializer(serializers.ModelSerializer):
@@ -62,7 +63,7 @@ class AssetUploadSerializer(serializers.Serializer):
         max_length=120,
         help_text="Name of a new pack (reused when a pack of that name and kind exists).",
     )
-    kind = serializers.ChoiceField(choices=Kind.choices, required=False, help_text="Needed with pack_name.")
+    kind = ListedChoiceField(choices=Kind.choices, required=False, help_text="Needed with pack_name.")
     licence = serializers.CharField(required=False, allow_blank=True, help_text="Licence text of a new pack.")
     velocity_min = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
     velocity_max = serializers.FloatField(min_value=0.0, max_value=1.0, default=1.0)

@@ -17,12 +17,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from assets_bank import services
+from assets_bank.api import seed_contract
 from assets_bank.api.auth import AssetKeyAuthentication, IsStaffOrAssetKey
 from assets_bank.api.serializers import AssetSerializer, AssetUploadSerializer
 from assets_bank.downloads import CONTENT_TYPES, serve_asset
 from assets_bank.models import Asset, Kind, Pack
 from assets_bank.validators import AssetRejected, too_large, validate_asset_file
 from metalizer_site import api_params, rate_limits
+from metalizer_site.api_auth import BearerTokenAuthentication
 from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.api_params import MAX_DB_INT, StrictPageNumberPagination
 from metalizer_site.uploads import TooMany, UploadRejected, declared_too_large
@@ -52,7 +54,8 @@ class AssetViewSet(viewsets.GenericViewSet):
     parser_classes = [MultiPartParser, FormParser]
     authentication_classes = [
         AssetKeyAuthentication,  # first: its header is the WWW-Authenticate challenge of a 401
-        authentication.TokenAuthentication,
+        seed_contract.SeedAssetKeyAuthentication,
+        BearerTokenAuthentication,
         authentication.SessionAuthentication,
     ]
     permission_classes = [IsStaffOrAssetKey]
@@ -85,6 +88,8 @@ class AssetViewSet(viewsets.GenericViewSet):
         return queryset
 
     @extend_schema(
+        description="Without query parameters (the seed contract's call) the page also carries `drums` and "
+        "`guitars`: the file names in the active drum kits and guitar packs.",
         parameters=[
             OpenApiParameter("kind", str, enum=list(Kind.values), description="Only assets of this kind."),
             OpenApiParameter("role", str, description="Only assets of this role (kick, ir, riff, E2...)."),
@@ -95,7 +100,10 @@ class AssetViewSet(viewsets.GenericViewSet):
     )
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        if seed_contract.is_seed_listing(request):
+            response.data.update(seed_contract.bank_names())
+        return response
 
     @extend_schema(responses={200: AssetSerializer, 404: ErrorSerializer})
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
@@ -134,6 +142,7 @@ class AssetViewSet(viewsets.GenericViewSet):
     @extend_schema(
         request={"multipart/form-data": AssetUploadSerializer},
         responses={
+            200: OpenApiResponse(seed_contract.SeedUploadedSerializer, description="A seed category upload."),
             201: AssetSerializer,
             400: ErrorSerializer,
             409: ErrorSerializer,
@@ -143,6 +152,16 @@ class AssetViewSet(viewsets.GenericViewSet):
                 description="throttled: too many asset uploads lately (counted apart from song uploads).",
             ),
         },
+    )
+    @extend_schema(
+        description="With `?category=drums|guitars[&overwrite=true]` (the seed contract's upload) only "
+        "`file` is read: it goes to the kind's 'Seed API uploads' pack with the role its name names "
+        '(kick_01.wav, E2-palm-mute.wav) and the answer is 200 `{"category", "filename"}`; 409 when the '
+        "name is there and overwrite is not true, 413 too large, 415 not a WAV/MP3.",
+        parameters=[
+            OpenApiParameter("category", str, enum=[*seed_contract.CATEGORY_KINDS]),
+            OpenApiParameter("overwrite", bool),
+        ],
     )
     @action(detail=False, methods=["post"], url_path="upload")
     def upload(self, request: Request) -> Response:
@@ -157,6 +176,8 @@ class AssetViewSet(viewsets.GenericViewSet):
         if getattr(django_request, "upload_too_large", False):
             raise rejected(too_large())
         uploaded = request.FILES.get("file")
+        if "category" in request.query_params:
+            return seed_contract.upload(request, uploaded)
         if uploaded is None:
             raise ApiError("no_file", "Attach the sample or MIDI file (field name: file).")
         form = AssetUploadSerializer(data={k: v for k, v in data.items() if k != "file"} | {"file": uploaded})

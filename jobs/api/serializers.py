@@ -12,6 +12,7 @@ from jobs import separators
 from jobs.api import job_facts
 from jobs.models import MAX_SEED, Job
 from jobs.results import result_url
+from metalizer_site.api_choices import ListedChoiceField
 from pipeline import DEFAULT_OPTIONS, FEELS, OUTPUT_FORMATS, SEPARATOR_FACTS, SEPARATORS, STYLES
 
 SEPARATOR_HELP = (
@@ -26,19 +27,17 @@ SEPARATOR_HELP = (
 
 
 class RemixOptionsSerializer(serializers.Serializer):
-    style = serializers.ChoiceField(choices=list(STYLES), default=DEFAULT_OPTIONS.style)
+    style = ListedChoiceField(choices=list(STYLES), default=DEFAULT_OPTIONS.style)
     intensity = serializers.FloatField(min_value=0.0, max_value=1.0, default=DEFAULT_OPTIONS.intensity)
-    output_format = serializers.ChoiceField(
-        choices=list(OUTPUT_FORMATS), default=DEFAULT_OPTIONS.output_format
-    )
+    output_format = ListedChoiceField(choices=list(OUTPUT_FORMATS), default=DEFAULT_OPTIONS.output_format)
     keep_vocals = serializers.BooleanField(default=DEFAULT_OPTIONS.keep_vocals)
     seed = serializers.IntegerField(min_value=0, max_value=MAX_SEED, default=DEFAULT_OPTIONS.seed)
-    feel = serializers.ChoiceField(
+    feel = ListedChoiceField(
         choices=list(FEELS),
         default=DEFAULT_OPTIONS.feel,
         help_text="How the band feels the pulse. " + " ".join(f"{k}: {v}" for k, v in FEELS.items()),
     )
-    separator = serializers.ChoiceField(
+    separator = ListedChoiceField(
         choices=list(SEPARATORS), default=DEFAULT_OPTIONS.separator, help_text=SEPARATOR_HELP
     )
 

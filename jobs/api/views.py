@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from jobs import services
-from jobs.api import job_facts
+from jobs.api import job_facts, listing, result_params, seed_contract
 from jobs.api.serializers import (
     JobCreatedSerializer,
     JobSerializer,
@@ -97,12 +97,14 @@ class JobViewSet(viewsets.ViewSet):
     lookup_value_regex = "[^/]+"
     lookup_openapi_type = OpenApiTypes.UUID
 
-    @extend_schema(parameters=[INCLUDE_PARAMETER], responses={200: JobSerializer(many=True)})
+    @extend_schema(
+        parameters=[INCLUDE_PARAMETER, *listing.PAGE_PARAMETERS, seed_contract.LIMIT_PARAMETER],
+        responses={200: seed_contract.page_or_seed_list(listing.JobPageSerializer)},
+    )
     def list(self, request: Request) -> Response:
-        context = {"request": request, "include": included(request)}
-        caller = services.Caller.of(request)
-        jobs = Job.objects.owned_by(user=caller.user, session_key=caller.session_key)
-        return Response(JobSerializer(jobs, many=True, context=context).data)
+        if "limit" in request.query_params:
+            return seed_contract.list_jobs(request)
+        return listing.job_page(request, self, included(request))
 
     @extend_schema(
         request={"multipart/form-data": JobUploadSerializer},
@@ -130,12 +132,17 @@ class JobViewSet(viewsets.ViewSet):
         body = {"id": str(job.pk), "status": job.status, "url": job_api_url(request, job)}
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
-    @extend_schema(parameters=[INCLUDE_PARAMETER], responses={200: JobSerializer, 404: ErrorSerializer})
+    @extend_schema(
+        parameters=[INCLUDE_PARAMETER, seed_contract.CONTRACT_PARAMETER],
+        responses={200: seed_contract.JOB_OR_SEED, 404: ErrorSerializer},
+    )
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         """The job's status and facts. What the job page polls: analysis and assets_used are summaries
         unless ``include`` asks for the full records."""
         context = {"request": request, "include": included(request)}
         job = get_job_or_404(pk)
+        if seed_contract.wants_seed(request, job):
+            return Response(seed_contract.job_body(job))
         return Response(JobSerializer(job, context=context).data)
 
     @extend_schema(responses={200: job_facts.AnalysisSerializer, 404: ErrorSerializer, 409: ErrorSerializer})
@@ -152,15 +159,26 @@ class JobViewSet(viewsets.ViewSet):
             )
         return Response(job.analysis)
 
-    @extend_schema(responses={204: None, 403: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(
+        parameters=[seed_contract.CONTRACT_PARAMETER],
+        responses={
+            200: OpenApiResponse(seed_contract.SeedDeletedSerializer, description="A seed job, deleted."),
+            204: None,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         job = get_job_or_404(pk)
-        if not services.Caller.of(request).owns(job):
+        seed, job_id = seed_contract.wants_seed(request, job), str(job.pk)
+        if job.contract != seed_contract.SEED and not services.Caller.of(request).owns(job):
             raise ApiError(
                 codes.FORBIDDEN,
                 "Only the browser session or API token that created this job can delete it.",
             )
         services.delete_job(job)  # StorageUnavailable: answered by the API's handler (503)
+        if seed:
+            return seed_contract.deleted(job_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -247,7 +265,11 @@ class JobViewSet(viewsets.ViewSet):
         part = request.query_params.get("part", "mix")
         requested_format = request.query_params.get("format")
         check_part_and_format(part, requested_format)  # refused before the lookup: a bad query is a 400
-        return serve_result(request, get_job_or_404(pk), part, requested_format)
+        result_params.refuse_unhonourable(request, part, requested_format)
+        job = get_job_or_404(pk)
+        if part == "original":
+            result_params.refuse_original_format(job, requested_format)
+        return serve_result(request, job, part, requested_format)
 
 
 def serve_result(request: Any, job: Job, part: str, requested_format: str | None) -> Any:

@@ -44,9 +44,9 @@ def test_list_shows_only_the_callers_own_jobs(song_upload, held_queue):
     alice, bob = Client(), Client()
     mine = upload(alice, song_upload)
     theirs = upload(bob, song_upload)
-    assert [j["id"] for j in alice.get("/api/jobs").json()] == [mine["id"]]
-    assert [j["id"] for j in bob.get("/api/jobs/").json()] == [theirs["id"]]
-    assert Client().get("/api/jobs").json() == []
+    assert [j["id"] for j in alice.get("/api/jobs").json()["results"]] == [mine["id"]]
+    assert [j["id"] for j in bob.get("/api/jobs/").json()["results"]] == [theirs["id"]]
+    assert Client().get("/api/jobs").json()["results"] == []
 
 
 def test_token_clients_see_their_own_jobs_only(song_upload, held_queue):
@@ -56,8 +56,8 @@ def test_token_clients_see_their_own_jobs_only(song_upload, held_queue):
     dave_auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=dave).key}"}
     job = upload(Client(), song_upload, **carol_auth)
     assert Job.objects.get(pk=job["id"]).owner == carol
-    assert [j["id"] for j in Client().get("/api/jobs", **carol_auth).json()] == [job["id"]]
-    assert Client().get("/api/jobs", **dave_auth).json() == []
+    assert [j["id"] for j in Client().get("/api/jobs", **carol_auth).json()["results"]] == [job["id"]]
+    assert Client().get("/api/jobs", **dave_auth).json()["results"] == []
     assert Client().delete(f"/api/jobs/{job['id']}", **dave_auth).status_code == 403
     assert Client().delete(f"/api/jobs/{job['id']}", **carol_auth).status_code == 204
 

@@ -58,7 +58,7 @@ def test_a_finished_30s_jobs_poll_is_at_most_8_kb_of_summaries_and_the_full_reco
     alone = client.get(f"{finished_job['url']}/analysis")
     assert alone.status_code == 200 and alone.json() == job.analysis
     listed = client.get("/api/jobs?include=analysis").json()
-    assert listed[0]["analysis"] == job.analysis
+    assert listed["results"][0]["analysis"] == job.analysis
     client.force_login(django_user_model.objects.create_user("curator", is_staff=True))
     assert client.get(f"{finished_job['url']}?include=assets").json()["assets_used"] == job.assets_used
 

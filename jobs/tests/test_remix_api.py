@@ -172,7 +172,8 @@ def test_the_schema_documents_the_remix_endpoint_with_every_status():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     path = next(p for p in schema["paths"] if p.rstrip("/") == "/api/jobs/{id}/remix")
     operation = schema["paths"][path]["post"]
-    assert set(operation["responses"]) == {"201", "400", "403", "404", "409", "413", "415", "429", "503"}
+    expected = {"201", "400", "401", "403", "404", "409", "413", "415", "429", "503"}
+    assert set(operation["responses"]) == expected
     for content in operation["requestBody"]["content"].values():
         ref = content["schema"]["$ref"].rsplit("/", 1)[-1]
         request = schema["components"]["schemas"][ref]
