@@ -396,8 +396,8 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("METALIZER_SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only for plain HTTP on the loopback interface (scripts/run_embedded.sh, i.e. `make run`).
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("METALIZER_SECURE_COOKIES", True)
     SECURE_HSTS_SECONDS = env.int("METALIZER_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = False
