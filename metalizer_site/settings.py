@@ -16,7 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from metalizer_site.env import QUEUE_BACKENDS, STORAGE_BACKENDS, Env, database_config, redis_url, weak_secret
-from pipeline.types import SEPARATOR_METHODS
+from pipeline.types import MIN_SONG_DURATION_S, SEPARATOR_METHODS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -70,7 +70,7 @@ METALIZER_STUCK_AFTER_S = env.int("METALIZER_STUCK_AFTER_S", 300, minimum=30)
 METALIZER_QUEUED_STALE_S = env.int("METALIZER_QUEUED_STALE_S", 3600, minimum=60)
 METALIZER_HEARTBEAT_S = 10
 METALIZER_PROGRESS_MIN_INTERVAL_S = 2.0
-METALIZER_UPLOAD_MIN_DURATION_S = 2.0
+METALIZER_UPLOAD_MIN_DURATION_S = MIN_SONG_DURATION_S  # the pipeline's knowledge, read here
 # Where the worker unpacks inputs and the pipeline writes outputs before they go to storage.
 METALIZER_WORK_DIR = DATA_DIR / "work"
 METALIZER_STEM_CACHE_DIR = DATA_DIR / "stem-cache"  # `manage.py metalize`'s local cache; workers use storage
