@@ -8,12 +8,14 @@ played as it is (no samples, a role missing, a file lost or no longer decoding) 
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 import zipfile
 from typing import IO, Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -22,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 
 from assets_bank import health, services
 from assets_bank.downloads import serve_asset
@@ -88,8 +91,47 @@ class AssetInline(admin.TabularInline):
     show_change_link = True
 
 
+@admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+def delete_selected_counted(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+    """Django's delete action, whose message counts what was deleted rather than what was selected.
+
+    The bank keeps what a default pack needs to play (``delete_queryset`` skips it and says why), so Django's
+    own message ("Successfully deleted 6", counted before the delete) stood beside "1 asset(s) were kept".
+    The confirmation page, permissions and protected objects are still Django's.
+    """
+    if not request.POST.get("post"):
+        return delete_selected(modeladmin, request, queryset)
+    _objects, _counts, perms_needed, protected = modeladmin.get_deleted_objects(queryset, request)
+    if perms_needed or protected:
+        return delete_selected(modeladmin, request, queryset)
+    deleted = modeladmin.delete_queryset(request, queryset)
+    if deleted:
+        modeladmin.log_deletions(request, deleted)
+        opts = modeladmin.model._meta
+        noun = opts.verbose_name if len(deleted) == 1 else opts.verbose_name_plural
+        modeladmin.message_user(request, f"Deleted {len(deleted)} {noun}.", messages.SUCCESS)
+    return None
+
+
+class CountedDeleteAdmin(admin.ModelAdmin):
+    """An admin whose ``delete_queryset`` may keep some rows: it returns copies of the rows it deleted."""
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            actions["delete_selected"] = (
+                delete_selected_counted,
+                "delete_selected",
+                capfirst(
+                    delete_selected_counted.short_description
+                    % {"verbose_name_plural": self.model._meta.verbose_name_plural}
+                ),
+            )
+        return actions
+
+
 @admin.register(Pack)
-class PackAdmin(admin.ModelAdmin):
+class PackAdmin(CountedDeleteAdmin):
     form = PackAdminForm
     inlines = [AssetInline]
     list_display = (
@@ -173,13 +215,16 @@ class PackAdmin(admin.ModelAdmin):
             raise PermissionDenied(DEFAULT_PACK_KEPT.format(name=obj.name))
         super().delete_model(request, obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Pack]) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Pack]) -> list[Pack]:
         defaults = queryset.filter(is_default=True)
         if defaults.exists():
             self.message_user(
                 request, "Default packs were kept; make another pack the default first.", messages.WARNING
             )
-        super().delete_queryset(request, queryset.filter(is_default=False))
+        deletable = queryset.filter(is_default=False)
+        deleted = [copy.copy(pack) for pack in deletable]
+        super().delete_queryset(request, deletable)
+        return deleted
 
     # --- actions --------------------------------------------------------------------------------------
 
@@ -290,7 +335,7 @@ class PackAdmin(admin.ModelAdmin):
 
 
 @admin.register(Asset)
-class AssetAdmin(admin.ModelAdmin):
+class AssetAdmin(CountedDeleteAdmin):
     form = AssetAdminForm
     list_display = (
         "name",
@@ -360,16 +405,20 @@ class AssetAdmin(admin.ModelAdmin):
         except AssetRejected as exc:
             raise PermissionDenied(exc.message) from None
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Asset]) -> None:
-        kept = 0
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Asset]) -> list[Asset]:
+        deleted, kept = [], 0
         for asset in queryset.select_related("pack"):
+            record = copy.copy(asset)  # delete() clears the pk the admin log needs
             try:
                 services.delete_asset(asset)
             except AssetRejected as exc:
                 kept += 1
                 self.message_user(request, exc.message, messages.WARNING)
+            else:
+                deleted.append(record)
         if kept:
-            self.message_user(request, f"{kept} asset(s) were kept.", messages.WARNING)
+            self.message_user(request, f"Kept {kept} {'asset' if kept == 1 else 'assets'}.", messages.WARNING)
+        return deleted
 
 
 DEFAULT_PACK_KEPT = (
