@@ -84,3 +84,13 @@ def test_unchecked_keep_vocals_and_chosen_style_reach_the_job(client, song_uploa
     client.post("/", {"file": song_upload(), "style": "black", "intensity": "0.35", "output_format": "flac"})
     job = Job.objects.get()
     assert (job.style, job.intensity, job.output_format, job.keep_vocals) == ("black", 0.35, "flac", False)
+
+
+def test_posting_an_empty_file_without_javascript_gives_the_products_message(client):
+    empty = SimpleUploadedFile("song.mp3", b"")
+    response = client.post("/", {"file": empty, "style": "heavy", "intensity": "0.7", "output_format": "wav"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'data-code="empty_file"' in html and "The file is empty (0 bytes)." in html
+    assert "The submitted file is empty" not in html
+    assert Job.objects.count() == 0
