@@ -71,6 +71,14 @@ def audio_facts(asset: Asset) -> str:
     return f"{asset.format.upper()}, {asset.sample_rate} Hz, {asset.channels} ch, {asset.duration:.2f} s"
 
 
+@admin.display(description="SHA256")
+def short_sha256(asset: Asset) -> str:
+    """The first 12 hex digits (the full hash in the tooltip): 64 digits made the pack page 2,600 px wide."""
+    if not asset.sha256:
+        return "-"
+    return format_html('<code title="{}">{}…</code>', asset.sha256, asset.sha256[:12])
+
+
 class AssetInline(admin.TabularInline):
     model = Asset
     form = AssetAdminForm
@@ -85,9 +93,9 @@ class AssetInline(admin.TabularInline):
         "position",
         preview,
         audio_facts,
-        "sha256",
+        short_sha256,
     )
-    readonly_fields = (preview, audio_facts, "sha256")
+    readonly_fields = (preview, audio_facts, short_sha256)
     show_change_link = True
 
 

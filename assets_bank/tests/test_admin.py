@@ -82,8 +82,12 @@ def test_admin_form_refuses_a_bad_file_with_the_validator_message(staff_client):
     )
     response = staff_client.post(reverse("admin:assets_bank_pack_add"), data)
     assert response.status_code == 200
-    assert "does not look like audio" in response.content.decode()
+    html = response.content.decode()
+    assert "does not look like audio" in html
     assert not Pack.objects.filter(slug="bad-kit").exists()
+    # the row's error is also said at the top of the page, naming the row and its file
+    top = html[html.index('id="inline-errors"') : html.index('id="assets-group"')]
+    assert "Sample row 1 (kick)" in top and "does not look like audio" in top
 
 
 def test_change_page_has_an_audio_player_and_a_midi_summary(staff_client, make_file):
