@@ -99,6 +99,29 @@ class AssetInline(admin.TabularInline):
     show_change_link = True
 
 
+def delete_costs(assets: list[Asset]) -> list[str]:
+    """What deleting ``assets`` takes from each pack, role by role, in staff's words: a kit keeping 1 of its
+    5 snare layers still plays, so nothing else would say it got thinner."""
+    removing: dict[tuple[int, str], int] = {}
+    packs: dict[int, Pack] = {}
+    for asset in assets:
+        removing[(asset.pack_id, asset.role)] = removing.get((asset.pack_id, asset.role), 0) + 1
+        packs[asset.pack_id] = asset.pack
+    costs = []
+    for (pack_id, role), count in sorted(
+        removing.items(), key=lambda item: (packs[item[0][0]].name, item[0][1])
+    ):
+        pack = packs[pack_id]
+        before = pack.assets.filter(role=role).count()
+        left = before - count
+        where = f"'{pack.name}'" + (" (the default remixes play)" if pack.is_default else "")
+        if left <= 0:
+            costs.append(f"{where} loses every '{role}' sample ({before}).")
+        else:
+            costs.append(f"{where} keeps {left} of its {before} '{role}' samples (velocity layers or takes).")
+    return costs
+
+
 @admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
 def delete_selected_counted(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
     """Django's delete action, whose message counts what was deleted rather than what was selected.
@@ -108,7 +131,10 @@ def delete_selected_counted(modeladmin: Any, request: HttpRequest, queryset: Que
     The confirmation page, permissions and protected objects are still Django's.
     """
     if not request.POST.get("post"):
-        return delete_selected(modeladmin, request, queryset)
+        confirmation = delete_selected(modeladmin, request, queryset)
+        if modeladmin.model is Asset and isinstance(confirmation, TemplateResponse):
+            confirmation.context_data["delete_costs"] = delete_costs(list(queryset.select_related("pack")))
+        return confirmation
     _objects, _counts, perms_needed, protected = modeladmin.get_deleted_objects(queryset, request)
     if perms_needed or protected:
         return delete_selected(modeladmin, request, queryset)
@@ -344,6 +370,8 @@ class PackAdmin(CountedDeleteAdmin):
 
 @admin.register(Asset)
 class AssetAdmin(CountedDeleteAdmin):
+    delete_confirmation_template = "admin/assets_bank/asset/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/assets_bank/asset/delete_selected_confirmation.html"
     form = AssetAdminForm
     list_display = (
         "name",
@@ -405,6 +433,8 @@ class AssetAdmin(CountedDeleteAdmin):
         if refusal is not None:
             self.message_user(request, refusal, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:assets_bank_asset_change", args=[asset.pk]))
+        if asset is not None:
+            extra_context = {**(extra_context or {}), "delete_costs": delete_costs([asset])}
         return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request: HttpRequest, obj: Asset) -> None:

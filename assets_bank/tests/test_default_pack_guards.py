@@ -159,3 +159,20 @@ def test_admin_bulk_delete_of_packs_counts_the_default_it_kept(staff_client, mak
     text = page.content.decode()
     assert "Deleted 1 pack." in text and "Default packs were kept" in text
     assert Pack.objects.filter(pk=default.pk).exists() and not Pack.objects.filter(pk=spare.pk).exists()
+
+
+def test_admin_delete_confirmation_names_what_the_kit_loses(staff_client, make_file):
+    pack = _pack_with(make_file, Kind.DRUMS, ["kick", "hihat-closed", *["snare"] * 5], "House kit")
+    snares = list(pack.assets.filter(role="snare").values_list("pk", flat=True))
+    confirm = staff_client.post(
+        reverse("admin:assets_bank_asset_changelist"),
+        {"action": "delete_selected", "_selected_action": snares[:4]},
+    )
+    text = confirm.content.decode()
+    assert "What this delete costs" in text
+    kit = "&#x27;House kit&#x27; (the default remixes play)"
+    assert f"{kit} keeps 1 of its 5 &#x27;snare&#x27; samples" in text
+    assert pack.assets.filter(role="snare").count() == 5  # nothing goes before the confirmation
+
+    one = staff_client.get(reverse("admin:assets_bank_asset_delete", args=[snares[0]]))
+    assert "keeps 4 of its 5 &#x27;snare&#x27; samples" in one.content.decode()
