@@ -30,7 +30,7 @@ from assets_bank import health, services
 from assets_bank.downloads import serve_asset
 from assets_bank.forms import AssetAdminForm, AssetInlineFormSet, PackAdminForm, PackImportForm
 from assets_bank.midi_preview import piano_roll_svg, summary
-from assets_bank.models import MIDI_FACT_FIELDS, Asset, Pack
+from assets_bank.models import MIDI_FACT_FIELDS, Asset, Kind, Pack, describe_roles
 from assets_bank.validators import AssetRejected
 
 
@@ -174,14 +174,13 @@ class PackAdmin(CountedDeleteAdmin):
         "active",
         "is_default",
         "playable",
-        "version",
         "asset_count",
         "created_by",
         "updated_at",
     )
     list_filter = ("kind", "active", "is_default", "created_at")
     search_fields = ("name", "slug", "licence", "assets__name", "assets__sha256")
-    readonly_fields = ("is_default", "playable_check", "version", "created_by", "created_at", "updated_at")
+    readonly_fields = ("is_default", "playable_check", "revision", "created_by", "created_at", "updated_at")
     fields = (
         "name",
         "slug",
@@ -191,7 +190,7 @@ class PackAdmin(CountedDeleteAdmin):
         "active",
         "is_default",
         "playable_check",
-        "version",
+        "revision",
         "created_by",
         "created_at",
         "updated_at",
@@ -219,6 +218,16 @@ class PackAdmin(CountedDeleteAdmin):
             "&#9888; Cannot be played as it is: {}</span>",
             health.consequence(pack),
             "; ".join(problems),
+        )
+
+    @admin.display(description="Revision")
+    def revision(self, pack: Pack) -> str:
+        """``Pack.version`` in staff's words: it counts changes, it is not a release number anyone sets."""
+        if pack.pk is None:
+            return "-"
+        return (
+            f"{pack.version}: counts every change to this pack or its samples (each remix records the "
+            "revision it played, so a remix can be traced to the exact samples)."
         )
 
     @admin.display(description="Can remixes play it?")
@@ -364,6 +373,7 @@ class PackAdmin(CountedDeleteAdmin):
             "opts": self.model._meta,
             "form": form,
             "title": "Import a pack from a ZIP archive",
+            "roles_by_kind": [(label, describe_roles(kind)) for kind, label in Kind.choices],
         }
         return TemplateResponse(request, "admin/assets_bank/pack/import.html", context)
 
