@@ -8,12 +8,14 @@ played as it is (no samples, a role missing, a file lost or no longer decoding) 
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 import zipfile
 from typing import IO, Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -22,12 +24,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 
 from assets_bank import archives, playable, services
 from assets_bank.downloads import serve_asset
 from assets_bank.forms import AssetAdminForm, AssetInlineFormSet, PackAdminForm, PackImportForm
 from assets_bank.midi_preview import piano_roll_svg, summary
-from assets_bank.models import MIDI_FACT_FIELDS, Asset, Pack
+from assets_bank.models import MIDI_FACT_FIELDS, Asset, Kind, Pack, describe_roles
 from assets_bank.validators import AssetRejected
 
 
@@ -68,6 +71,14 @@ def audio_facts(asset: Asset) -> str:
     return f"{asset.format.upper()}, {asset.sample_rate} Hz, {asset.channels} ch, {asset.duration:.2f} s"
 
 
+@admin.display(description="SHA256")
+def short_sha256(asset: Asset) -> str:
+    """The first 12 hex digits (the full hash in the tooltip): 64 digits made the pack page 2,600 px wide."""
+    if not asset.sha256:
+        return "-"
+    return format_html('<code title="{}">{}…</code>', asset.sha256, asset.sha256[:12])
+
+
 class AssetInline(admin.TabularInline):
     model = Asset
     form = AssetAdminForm
@@ -82,14 +93,79 @@ class AssetInline(admin.TabularInline):
         "position",
         preview,
         audio_facts,
-        "sha256",
+        short_sha256,
     )
-    readonly_fields = (preview, audio_facts, "sha256")
+    readonly_fields = (preview, audio_facts, short_sha256)
     show_change_link = True
 
 
+def delete_costs(assets: list[Asset]) -> list[str]:
+    """What deleting ``assets`` takes from each pack, role by role, in staff's words: a kit keeping 1 of its
+    5 snare layers still plays, so nothing else would say it got thinner."""
+    removing: dict[tuple[int, str], int] = {}
+    packs: dict[int, Pack] = {}
+    for asset in assets:
+        removing[(asset.pack_id, asset.role)] = removing.get((asset.pack_id, asset.role), 0) + 1
+        packs[asset.pack_id] = asset.pack
+    costs = []
+    for (pack_id, role), count in sorted(
+        removing.items(), key=lambda item: (packs[item[0][0]].name, item[0][1])
+    ):
+        pack = packs[pack_id]
+        before = pack.assets.filter(role=role).count()
+        left = before - count
+        where = f"'{pack.name}'" + (" (the default remixes play)" if pack.is_default else "")
+        if left <= 0:
+            costs.append(f"{where} loses every '{role}' sample ({before}).")
+        else:
+            costs.append(f"{where} keeps {left} of its {before} '{role}' samples (velocity layers or takes).")
+    return costs
+
+
+@admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+def delete_selected_counted(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+    """Django's delete action, whose message counts what was deleted rather than what was selected.
+
+    The bank keeps what a default pack needs to play (``delete_queryset`` skips it and says why), so Django's
+    own message ("Successfully deleted 6", counted before the delete) stood beside "1 asset(s) were kept".
+    The confirmation page, permissions and protected objects are still Django's.
+    """
+    if not request.POST.get("post"):
+        confirmation = delete_selected(modeladmin, request, queryset)
+        if modeladmin.model is Asset and isinstance(confirmation, TemplateResponse):
+            confirmation.context_data["delete_costs"] = delete_costs(list(queryset.select_related("pack")))
+        return confirmation
+    _objects, _counts, perms_needed, protected = modeladmin.get_deleted_objects(queryset, request)
+    if perms_needed or protected:
+        return delete_selected(modeladmin, request, queryset)
+    deleted = modeladmin.delete_queryset(request, queryset)
+    if deleted:
+        modeladmin.log_deletions(request, deleted)
+        opts = modeladmin.model._meta
+        noun = opts.verbose_name if len(deleted) == 1 else opts.verbose_name_plural
+        modeladmin.message_user(request, f"Deleted {len(deleted)} {noun}.", messages.SUCCESS)
+    return None
+
+
+class CountedDeleteAdmin(admin.ModelAdmin):
+    """An admin whose ``delete_queryset`` may keep some rows: it returns copies of the rows it deleted."""
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            actions["delete_selected"] = (
+                delete_selected_counted,
+                "delete_selected",
+                capfirst(
+                    delete_selected_counted.short_description
+                    % {"verbose_name_plural": self.model._meta.verbose_name_plural}
+                ),
+            )
+        return actions
+
+
 @admin.register(Pack)
-class PackAdmin(admin.ModelAdmin):
+class PackAdmin(CountedDeleteAdmin):
     form = PackAdminForm
     inlines = [AssetInline]
     list_display = (
@@ -98,14 +174,13 @@ class PackAdmin(admin.ModelAdmin):
         "active",
         "is_default",
         "playable",
-        "version",
         "asset_count",
         "created_by",
         "updated_at",
     )
     list_filter = ("kind", "active", "is_default", "created_at")
     search_fields = ("name", "slug", "licence", "assets__name", "assets__sha256")
-    readonly_fields = ("is_default", "playable_check", "version", "created_by", "created_at", "updated_at")
+    readonly_fields = ("is_default", "playable_check", "revision", "created_by", "created_at", "updated_at")
     fields = (
         "name",
         "slug",
@@ -115,7 +190,7 @@ class PackAdmin(admin.ModelAdmin):
         "active",
         "is_default",
         "playable_check",
-        "version",
+        "revision",
         "created_by",
         "created_at",
         "updated_at",
@@ -143,6 +218,16 @@ class PackAdmin(admin.ModelAdmin):
             "&#9888; Cannot be played as it is: {}</span>",
             playable.consequence(pack),
             "; ".join(problems),
+        )
+
+    @admin.display(description="Revision")
+    def revision(self, pack: Pack) -> str:
+        """``Pack.version`` in staff's words: it counts changes, it is not a release number anyone sets."""
+        if pack.pk is None:
+            return "-"
+        return (
+            f"{pack.version}: counts every change to this pack or its samples (each remix records the "
+            "revision it played, so a remix can be traced to the exact samples)."
         )
 
     @admin.display(description="Can remixes play it?")
@@ -173,13 +258,16 @@ class PackAdmin(admin.ModelAdmin):
             raise PermissionDenied(DEFAULT_PACK_KEPT.format(name=obj.name))
         super().delete_model(request, obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Pack]) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Pack]) -> list[Pack]:
         defaults = queryset.filter(is_default=True)
         if defaults.exists():
             self.message_user(
                 request, "Default packs were kept; make another pack the default first.", messages.WARNING
             )
-        super().delete_queryset(request, queryset.filter(is_default=False))
+        deletable = queryset.filter(is_default=False)
+        deleted = [copy.copy(pack) for pack in deletable]
+        super().delete_queryset(request, deletable)
+        return deleted
 
     # --- actions --------------------------------------------------------------------------------------
 
@@ -285,12 +373,15 @@ class PackAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "form": form,
             "title": "Import a pack from a ZIP archive",
+            "roles_by_kind": [(label, describe_roles(kind)) for kind, label in Kind.choices],
         }
         return TemplateResponse(request, "admin/assets_bank/pack/import.html", context)
 
 
 @admin.register(Asset)
-class AssetAdmin(admin.ModelAdmin):
+class AssetAdmin(CountedDeleteAdmin):
+    delete_confirmation_template = "admin/assets_bank/asset/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/assets_bank/asset/delete_selected_confirmation.html"
     form = AssetAdminForm
     list_display = (
         "name",
@@ -352,6 +443,8 @@ class AssetAdmin(admin.ModelAdmin):
         if refusal is not None:
             self.message_user(request, refusal, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:assets_bank_asset_change", args=[asset.pk]))
+        if asset is not None:
+            extra_context = {**(extra_context or {}), "delete_costs": delete_costs([asset])}
         return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request: HttpRequest, obj: Asset) -> None:
@@ -360,16 +453,20 @@ class AssetAdmin(admin.ModelAdmin):
         except AssetRejected as exc:
             raise PermissionDenied(exc.message) from None
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Asset]) -> None:
-        kept = 0
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Asset]) -> list[Asset]:
+        deleted, kept = [], 0
         for asset in queryset.select_related("pack"):
+            record = copy.copy(asset)  # delete() clears the pk the admin log needs
             try:
                 services.delete_asset(asset)
             except AssetRejected as exc:
                 kept += 1
                 self.message_user(request, exc.message, messages.WARNING)
+            else:
+                deleted.append(record)
         if kept:
-            self.message_user(request, f"{kept} asset(s) were kept.", messages.WARNING)
+            self.message_user(request, f"Kept {kept} {'asset' if kept == 1 else 'assets'}.", messages.WARNING)
+        return deleted
 
 
 DEFAULT_PACK_KEPT = (

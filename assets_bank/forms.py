@@ -13,12 +13,26 @@ from assets_bank.models import Asset, Kind, Pack, describe_roles
 from assets_bank.services import refusal_to_remove, uploaded_path
 from assets_bank.validators import AssetRejected, check_duplicate, check_role, validate_asset_file
 from metalizer_site.uploads import clean_name
+from pipeline import STYLES
 
 
 class PackAdminForm(forms.ModelForm):
+    # Chosen among the remix styles (and any tag the pack already has), not typed as raw JSON.
+    style_tags = forms.MultipleChoiceField(
+        choices=[(name, name) for name in STYLES],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="The remix styles this pack suits.",
+    )
+
     class Meta:
         model = Pack
         fields = ["name", "slug", "kind", "style_tags", "licence", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        extra = [t for t in (self.instance.style_tags or []) if t not in STYLES]
+        self.fields["style_tags"].choices = [(t, t) for t in (*STYLES, *extra)]
 
     def clean_style_tags(self) -> list[str]:
         tags = self.cleaned_data.get("style_tags") or []

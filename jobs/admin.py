@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from jobs import services
 from jobs.models import OPTION_FIELDS, Job
@@ -64,7 +65,7 @@ class JobAdmin(admin.ModelAdmin):
         "original_name",
         "size_bytes",
         "duration",
-        "analysis",
+        "analysis_summary",
         "analysis_reused",
         "separator",
         "stem_key",
@@ -94,6 +95,50 @@ class JobAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:jobs_job_change", args=[job.source_id])
         return format_html('<a href="{}">{}</a>', url, job.source.style if job.source else job.source_id)
+
+    @admin.display(description="Analysis")
+    def analysis_summary(self, job: Job) -> str:
+        """What the analysis found, in lines staff can read; the stored JSON stays one click away."""
+        data = job.analysis
+        if not data:
+            return "-"
+        lines = []
+        if data.get("tempo"):
+            guess = " (a guess)" if data.get("tempo_is_guess") else ""
+            lines.append(
+                ("Tempo", f"{data['tempo']:.0f} BPM{guess}, {data.get('beats_per_bar', 4)} beats a bar")
+            )
+        if data.get("key"):
+            strength = data.get("key_strength")
+            shown = f" (strength {strength:.2f})" if isinstance(strength, int | float) else ""
+            lines.append(("Key", f"{data['key']} {data.get('scale', '')}{shown}"))
+        if data.get("loudness_lufs") is not None:
+            lines.append(("Loudness", f"{data['loudness_lufs']:.1f} LUFS"))
+        lines.append(("Vocals", "yes" if data.get("has_vocals") else "no"))
+        chords = [c.get("label") for c in data.get("chords") or [] if c.get("label") not in (None, "N")]
+        if chords:
+            lines.append(
+                ("Chords", f"{len(chords)}: " + " ".join(chords[:16]) + (" …" if len(chords) > 16 else ""))
+            )
+        sections = data.get("sections") or []
+        if sections:
+            lines.append(
+                (
+                    "Sections",
+                    " ".join(
+                        f"{s.get('label')} {s.get('start', 0):.0f}-{s.get('end', 0):.0f} s" for s in sections
+                    ),
+                )
+            )
+        rows = format_html_join("", "<li><strong>{}:</strong> {}</li>", lines)
+        raw = json.dumps(data, indent=2, sort_keys=True)
+        return format_html(
+            '<ul class="analysis-summary" style="margin:0;padding-left:1em">{}</ul>'
+            "<details><summary>Stored JSON</summary>"
+            '<pre style="max-height:20em;overflow:auto">{}</pre></details>',
+            rows,
+            raw,
+        )
 
     @admin.display(description="Progress")
     def progress_percent(self, job: Job) -> str:

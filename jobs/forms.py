@@ -76,6 +76,7 @@ class UploadForm(PlayingOptionsForm):
     file = forms.FileField(
         label="Song",
         required=False,  # a missing file gets the validator's friendlier message
+        allow_empty_file=True,  # and so does an empty one (jobs.validators: EMPTY_FILE)
         help_text=f"{ACCEPTED_DESCRIPTION}.",
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED_EXTENSIONS + ("audio/*",))}),
     )

@@ -20,6 +20,7 @@ from pipeline import (
     ACCEPTED_EXTENSIONS,
     EMPTY_FILE,
     NOT_AUDIO,
+    SILENT_PEAK_DBFS,
     UNSUPPORTED_FORMAT,
     AudioInfo,
     PipelineError,
@@ -71,7 +72,12 @@ def validate_audio_upload(
         )
     with local_copy(uploaded) as path:
         try:
-            info = probe(path, max_duration_s=max_duration_s, min_duration_s=min_duration_s)
+            info = probe(
+                path,
+                max_duration_s=max_duration_s,
+                min_duration_s=min_duration_s,
+                min_peak_dbfs=SILENT_PEAK_DBFS,  # refused at the door: a remix of silence is noise
+            )
         except PipelineError as exc:
             raise UploadRejected(exc.code, exc.message) from None
     return ValidatedUpload(file=uploaded, name=name, size=size, info=info)

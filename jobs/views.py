@@ -38,7 +38,14 @@ from jobs.validators import duration_limit_text
 from metalizer_site import error_codes
 from metalizer_site.error_codes import CodedError
 from metalizer_site.uploads import UploadRejected, declared_too_large, human_bytes, too_large
-from pipeline import ACCEPTED_EXTENSIONS, OUTPUT_FORMATS, PLAY_STAGES, STAGES, licence_of
+from pipeline import (
+    ACCEPTED_DESCRIPTION,
+    ACCEPTED_EXTENSIONS,
+    OUTPUT_FORMATS,
+    PLAY_STAGES,
+    STAGES,
+    licence_of,
+)
 
 # The steps a listener sees, in order: the transfer itself, then the pipeline's own stages.
 STEP_LABELS = {
@@ -74,6 +81,7 @@ def _limits() -> dict[str, Any]:
         "max_duration_s": settings.METALIZER_MAX_DURATION_S,
         "min_duration_s": settings.METALIZER_UPLOAD_MIN_DURATION_S,
         "accepted_extensions": ",".join(ACCEPTED_EXTENSIONS),
+        "accepted_description": ACCEPTED_DESCRIPTION,
         "ttl_hours": str(settings.METALIZER_JOB_TTL_HOURS),
     }
 

@@ -86,6 +86,12 @@ ENTRIES = (
         "Upload a longer piece: at least a few seconds of music.",
     ),
     ErrorCode(
+        pipeline.SILENT,
+        "The song is silent: there is nothing to play.",
+        "Check the file plays with sound (a recording that stayed muted, or the wrong file), then upload it "
+        "again.",
+    ),
+    ErrorCode(
         pipeline.TOO_LONG,
         "The song is longer than the length limit.",
         "Trim the song (or upload one part of it) so it fits within the length limit.",

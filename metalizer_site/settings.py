@@ -16,7 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from metalizer_site.env import QUEUE_BACKENDS, STORAGE_BACKENDS, Env, database_config, redis_url, weak_secret
-from pipeline.types import SEPARATOR_METHODS
+from pipeline.types import MIN_SONG_DURATION_S, SEPARATOR_METHODS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -72,7 +72,7 @@ METALIZER_STUCK_AFTER_S = env.int("METALIZER_STUCK_AFTER_S", 300, minimum=30)
 METALIZER_QUEUED_STALE_S = env.int("METALIZER_QUEUED_STALE_S", 3600, minimum=60)
 METALIZER_HEARTBEAT_S = 10
 METALIZER_PROGRESS_MIN_INTERVAL_S = 2.0
-METALIZER_UPLOAD_MIN_DURATION_S = 2.0
+METALIZER_UPLOAD_MIN_DURATION_S = MIN_SONG_DURATION_S  # the pipeline's knowledge, read here
 # Where the worker unpacks inputs and the pipeline writes outputs before they go to storage.
 METALIZER_WORK_DIR = DATA_DIR / "work"
 METALIZER_STEM_CACHE_DIR = DATA_DIR / "stem-cache"  # `manage.py metalize`'s local cache; workers use storage
@@ -402,8 +402,8 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("METALIZER_SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only for plain HTTP on the loopback interface (scripts/run_embedded.sh, i.e. `make run`).
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("METALIZER_SECURE_COOKIES", True)
     SECURE_HSTS_SECONDS = env.int("METALIZER_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = False

@@ -27,13 +27,14 @@ from pipeline.errors import (
     CORRUPT_AUDIO,
     EMPTY_FILE,
     NOT_AUDIO,
+    SILENT,
     TOO_LONG,
     TOO_SHORT,
     UNSUPPORTED_FORMAT,
     PipelineError,
 )
 from pipeline.output_formats import OUTPUT_FORMATS, OutputFormat
-from pipeline.types import SAMPLE_RATE
+from pipeline.types import MIN_SONG_DURATION_S, SAMPLE_RATE
 
 # What an upload may be; the file's content decides, never its name.
 ACCEPTED_FORMATS: dict[str, str] = {
@@ -139,7 +140,7 @@ def format_duration(seconds: float) -> str:
 
 
 def decode(
-    path: str | Path, *, min_duration_s: float = 2.0, max_duration_s: float | None = None
+    path: str | Path, *, min_duration_s: float = MIN_SONG_DURATION_S, max_duration_s: float | None = None
 ) -> np.ndarray:
     """Decode ``path`` to float32 ``(2, n)`` at 44.1 kHz, or raise ``PipelineError``."""
     path = Path(path)
@@ -161,10 +162,17 @@ def decode(
     return audio
 
 
-def probe(path: str | Path, *, max_duration_s: float | None = None, min_duration_s: float = 2.0) -> AudioInfo:
+def probe(
+    path: str | Path,
+    *,
+    max_duration_s: float | None = None,
+    min_duration_s: float = MIN_SONG_DURATION_S,
+    min_peak_dbfs: float | None = None,
+) -> AudioInfo:
     """Check an upload by reading it through once (no resampling, nothing kept) and describe it.
 
-    Sniffs the content, not the name. Raises the same ``PipelineError`` codes as ``decode``.
+    Sniffs the content, not the name. Raises the same ``PipelineError`` codes as ``decode``, and ``SILENT``
+    when ``min_peak_dbfs`` is given and no sample reaches it (a song: ``SILENT_PEAK_DBFS``).
     """
     path = Path(path)
     _check_file(path)
@@ -182,7 +190,20 @@ def probe(path: str | Path, *, max_duration_s: float | None = None, min_duration
         _read_ffmpeg(path, probed, counter, sample_rate=PROBE_DECODE_RATE, channels=1, resampler="swr")
         info = _probed_info(probed, counter.frames / PROBE_DECODE_RATE, "ffmpeg")
     _check_decoded_length(info.duration_s, min_duration_s, max_duration_s)
+    if min_peak_dbfs is not None and counter.peak < 10 ** (min_peak_dbfs / 20):
+        loudest = (
+            "no sound at all" if counter.peak <= 0 else f"its loudest moment is {dbfs(counter.peak):.0f} dBFS"
+        )
+        raise PipelineError(
+            SILENT,
+            f"This file is silent ({loudest}): there is nothing to play, so there is nothing to remix.",
+        )
     return info
+
+
+def dbfs(peak: float) -> float:
+    """A sample magnitude (1.0 = full scale) in dB relative to full scale."""
+    return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
 def _probed_info(source: _SfSource | _FfSource, duration_s: float, decoder: str) -> AudioInfo:
@@ -357,20 +378,24 @@ class _Counter:
         self._rate = sample_rate
         self._limit = None if max_duration_s is None else int((max_duration_s + 1.0) * sample_rate)
         self.frames = 0
+        self.peak = 0.0  # the largest sample magnitude seen (NaNs ignored)
 
     def add(self, block: np.ndarray) -> None:
         self.frames += block.shape[0]
         if self._limit is not None and self.frames > self._limit:
             raise too_long(self.frames / self._rate, (self._limit / self._rate) - 1.0)
-        _check_magnitude(block)
+        self.peak = max(self.peak, _check_magnitude(block))
 
 
-def _check_magnitude(block: np.ndarray) -> None:
-    """Refuse samples far outside any audio range (infinities too; NaNs are silenced by the sink)."""
-    if block.size and np.nanmax(np.abs(block), initial=0.0) > MAX_SAMPLE_MAGNITUDE:
+def _check_magnitude(block: np.ndarray) -> float:
+    """Refuse samples far outside any audio range (infinities too; NaNs are silenced by the sink); return
+    the block's peak magnitude."""
+    peak = float(np.nanmax(np.abs(block), initial=0.0)) if block.size else 0.0
+    if peak > MAX_SAMPLE_MAGNITUDE:
         raise _corrupt(
             "Its samples lie far outside the range of sound (a float file whose values were damaged)."
         )
+    return peak
 
 
 # ---------------------------------------------------------------------------------------------------------

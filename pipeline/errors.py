@@ -39,6 +39,7 @@ CORRUPT_AUDIO = "corrupt_audio"
 UNSUPPORTED_FORMAT = "unsupported_format"
 TOO_SHORT = "too_short"
 TOO_LONG = "too_long"
+SILENT = "silent"
 SEPARATION_FAILED = "separation_failed"
 ANALYSIS_FAILED = "analysis_failed"
 RENDER_FAILED = "render_failed"
@@ -57,6 +58,7 @@ CODES = (
     UNSUPPORTED_FORMAT,
     TOO_SHORT,
     TOO_LONG,
+    SILENT,
     SEPARATION_FAILED,
     ANALYSIS_FAILED,
     RENDER_FAILED,

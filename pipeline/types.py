@@ -20,6 +20,13 @@ from pipeline.styles import PRESETS as STYLE_PRESETS
 SAMPLE_RATE = 44100
 
 SEPARATOR_METHODS = ("demucs", "spleeter", "dsp")  # the separators themselves
+
+# What a song needs for a remix to have anything to play (the upload check reads these; the web shows them).
+# Shorter than MIN_SONG_DURATION_S there is not one bar to analyse at a slow tempo (a 4/4 bar at 80 BPM).
+MIN_SONG_DURATION_S = 3.0
+# A song whose loudest sample stays below SILENT_PEAK_DBFS is silence (or a hiss): separation, key and tempo
+# would be guesses about nothing, and mastering would turn the noise floor into -9 LUFS of "metal".
+SILENT_PEAK_DBFS = -50.0
 SEPARATORS = ("auto", *SEPARATOR_METHODS)  # what a remix may ask for
 # How the band feels the song's pulse: "auto" lets the style choose (at the song's tempo unless the style
 # plays that tempo in half or double time), the others force it.

@@ -35,7 +35,7 @@ def test_staff_add_a_pack_with_samples_inline(staff_client, staff_user):
             "name": "Garage kit",
             "slug": "garage-kit",
             "kind": "drums",
-            "style_tags": "[]",
+            "style_tags": ["thrash", "doom"],
             "licence": "CC0",
             "active": "on",
         },
@@ -56,6 +56,7 @@ def test_staff_add_a_pack_with_samples_inline(staff_client, staff_user):
     asset = pack.assets.get()
     assert (asset.role, asset.name, asset.format, asset.sample_rate) == ("kick", "Kick Hard", "wav", 44100)
     assert pack.created_by == staff_user
+    assert pack.style_tags == ["doom", "thrash"]  # ticked among the remix styles, not typed as JSON
     assert asset.file.name.startswith("assets/garage-kit/") and asset.file.storage.exists(asset.file.name)
 
 
@@ -65,7 +66,6 @@ def test_admin_form_refuses_a_bad_file_with_the_validator_message(staff_client):
             "name": "Bad kit",
             "slug": "bad-kit",
             "kind": "drums",
-            "style_tags": "[]",
             "licence": "",
             "active": "on",
         },
@@ -82,8 +82,12 @@ def test_admin_form_refuses_a_bad_file_with_the_validator_message(staff_client):
     )
     response = staff_client.post(reverse("admin:assets_bank_pack_add"), data)
     assert response.status_code == 200
-    assert "does not look like audio" in response.content.decode()
+    html = response.content.decode()
+    assert "does not look like audio" in html
     assert not Pack.objects.filter(slug="bad-kit").exists()
+    # the row's error is also said at the top of the page, naming the row and its file
+    top = html[html.index('id="inline-errors"') : html.index('id="assets-group"')]
+    assert "Sample row 1 (kick)" in top and "does not look like audio" in top
 
 
 def test_change_page_has_an_audio_player_and_a_midi_summary(staff_client, make_file):
@@ -185,7 +189,7 @@ def test_inline_delete_cannot_strip_the_default_kit_of_its_kick(staff_client, ma
         assets.append(add_asset(kit, path, filename=path.name, role=role))
     kit.make_default()
     data = inline_post(
-        {"name": kit.name, "slug": kit.slug, "style_tags": "[]", "licence": "", "active": "on"},
+        {"name": kit.name, "slug": kit.slug, "licence": "", "active": "on"},
         [
             {
                 "id": str(a.pk),
@@ -284,3 +288,19 @@ def test_asset_list_filters_and_searches(staff_client, make_file):
         reverse("admin:assets_bank_pack_changelist"), {"kind__exact": "drums"}
     ).content.decode()
     assert "Search kit" in packs and "Search riffs" not in packs
+
+
+def test_pack_page_offers_styles_as_choices_and_explains_the_revision(staff_client, make_file):
+    kit = create_pack("Tagged kit", Kind.DRUMS, style_tags=["thrash", "surf"])
+    html = staff_client.get(reverse("admin:assets_bank_pack_change", args=[kit.pk])).content.decode()
+    assert 'type="checkbox" name="style_tags" value="thrash"' in html and "checked" in html
+    assert 'value="surf"' in html  # a tag outside the styles is kept, not silently dropped
+    assert "counts every change to this pack or its samples" in html
+    assert "<textarea" not in html.split('name="style_tags"')[0][-300:]
+
+
+def test_import_page_says_which_file_names_and_roles_it_expects(staff_client):
+    html = staff_client.get(reverse("admin:assets_bank_pack_import")).content.decode()
+    assert "snare-2.wav" in html and "pack.json" in html and "kit.json" in html
+    roles = html[html.index('id="roles-by-kind"') :]
+    assert "kick" in roles and "hihat-closed" in roles and "riff" in roles and "palm-mute" in roles

@@ -124,3 +124,55 @@ def test_admin_warns_about_packs_remixes_cannot_play_as_they_are(staff_client, m
         follow=True,
     ).content.decode()
     assert "Lossy kit" in checked and "snare" in checked and "missing from storage" in checked
+
+
+def test_admin_bulk_delete_counts_what_it_deleted_beside_what_it_kept(staff_client, make_file):
+    from django.contrib.admin.models import DELETION, LogEntry
+
+    pack = _pack_with(make_file, Kind.DRUMS, ["kick", "hihat-closed", "snare", "snare", "snare"], "House kit")
+    snares = list(pack.assets.filter(role="snare").values_list("pk", flat=True))
+    confirm = staff_client.post(
+        reverse("admin:assets_bank_asset_changelist"),
+        {"action": "delete_selected", "_selected_action": snares},
+    )
+    assert confirm.status_code == 200 and "Are you sure" in confirm.content.decode()
+    page = staff_client.post(
+        reverse("admin:assets_bank_asset_changelist"),
+        {"action": "delete_selected", "_selected_action": snares, "post": "yes"},
+        follow=True,
+    )
+    text = page.content.decode()
+    assert pack.assets.filter(role="snare").count() == 1
+    assert "Deleted 2 assets." in text and "Kept 1 asset." in text
+    assert "Successfully deleted" not in text
+    assert LogEntry.objects.filter(action_flag=DELETION).count() == 2
+
+
+def test_admin_bulk_delete_of_packs_counts_the_default_it_kept(staff_client, make_file):
+    default = _pack_with(make_file, Kind.DRUMS, ["kick", "snare", "hihat-closed"], "House kit")
+    spare = create_pack("Spare kit", Kind.DRUMS)
+    page = staff_client.post(
+        reverse("admin:assets_bank_pack_changelist"),
+        {"action": "delete_selected", "_selected_action": [default.pk, spare.pk], "post": "yes"},
+        follow=True,
+    )
+    text = page.content.decode()
+    assert "Deleted 1 pack." in text and "Default packs were kept" in text
+    assert Pack.objects.filter(pk=default.pk).exists() and not Pack.objects.filter(pk=spare.pk).exists()
+
+
+def test_admin_delete_confirmation_names_what_the_kit_loses(staff_client, make_file):
+    pack = _pack_with(make_file, Kind.DRUMS, ["kick", "hihat-closed", *["snare"] * 5], "House kit")
+    snares = list(pack.assets.filter(role="snare").values_list("pk", flat=True))
+    confirm = staff_client.post(
+        reverse("admin:assets_bank_asset_changelist"),
+        {"action": "delete_selected", "_selected_action": snares[:4]},
+    )
+    text = confirm.content.decode()
+    assert "What this delete costs" in text
+    kit = "&#x27;House kit&#x27; (the default remixes play)"
+    assert f"{kit} keeps 1 of its 5 &#x27;snare&#x27; samples" in text
+    assert pack.assets.filter(role="snare").count() == 5  # nothing goes before the confirmation
+
+    one = staff_client.get(reverse("admin:assets_bank_asset_delete", args=[snares[0]]))
+    assert "keeps 4 of its 5 &#x27;snare&#x27; samples" in one.content.decode()

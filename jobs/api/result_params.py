@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from rest_framework.request import Request
 
-from metalizer_site import error_codes as codes
 from jobs.models import Job
 from jobs.results import PartUnavailable, original_key
 from metalizer_site import api_params
+from metalizer_site import error_codes as codes
 from metalizer_site.api_errors import ApiError
 
 RESULT_PARAMETERS = {"part", "format"}

@@ -35,11 +35,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from metalizer_site import error_codes as codes
 from jobs import services
 from jobs.api.serializers import JobSerializer
 from jobs.models import Job
 from metalizer_site import api_params
+from metalizer_site import error_codes as codes
 from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.uploads import UploadRejected, declared_too_large
 

@@ -94,3 +94,36 @@ def test_non_staff_cannot_reach_the_job_admin(client):
     client.force_login(User.objects.create_user("listener"))
     response = client.get("/admin/jobs/job/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_change_page_shows_the_analysis_readably_with_the_json_one_click_away(staff_client):
+    from pipeline import Analysis
+    from pipeline.types import Chord, Section
+
+    analysis = Analysis(
+        duration=30.0,
+        tempo=152.4,
+        tempo_confidence=0.8,
+        tempo_is_guess=False,
+        beats=[0.4 * i for i in range(60)],
+        downbeats=[1.6 * i for i in range(15)],
+        beats_per_bar=4,
+        key="E",
+        scale="minor",
+        key_strength=0.71,
+        chords=[
+            Chord(0.0, 2.0, "E:min", 4, "min"),
+            Chord(2.0, 4.0, "N", None, ""),
+            Chord(4.0, 6.0, "C:maj", 0, "maj"),
+        ],
+        sections=[Section(0.0, 12.0, "A", 0.4), Section(12.0, 30.0, "B", 0.9)],
+        loudness_lufs=-14.23,
+        has_vocals=True,
+    )
+    job = job_with_input(status="succeeded", analysis=analysis.to_dict())
+    html = staff_client.get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
+    summary = html[html.index('class="analysis-summary"') : html.index("Stored JSON")]
+    assert "152 BPM, 4 beats a bar" in summary and "E minor (strength 0.71)" in summary
+    assert "-14.2 LUFS" in summary and "Chords:</strong> 2: E:min C:maj" in summary
+    assert "A 0-12 s B 12-30 s" in summary
+    assert "<details><summary>Stored JSON</summary>" in html

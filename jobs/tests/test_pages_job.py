@@ -146,3 +146,11 @@ def test_failed_job_says_what_went_wrong_and_what_to_try(code, advice):
     assert "The remix failed.</strong> It broke." in html
     assert "What to try:" in html and advice in html
     assert step_states(html)["separating"] == "failed"
+
+
+def test_delete_asks_for_confirmation_naming_what_goes_without_javascript(browser):
+    client, job = browser
+    html = client.get(f"/jobs/{job.pk}/").content.decode()
+    confirm = html[html.index('<details class="confirm-delete"') : html.index("</details>")]
+    assert "<summary" in confirm and "cannot be undone" in confirm
+    assert 'id="delete-button"' in confirm and f'action="/jobs/{job.pk}/delete/"' in confirm

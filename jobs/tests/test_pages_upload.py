@@ -96,3 +96,13 @@ def test_the_form_redirects_to_the_job_with_its_options_vocals_unchecked(client,
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
     assert (job.style, job.intensity, job.output_format, job.keep_vocals) == ("black", 0.35, "flac", False)
+
+
+def test_posting_an_empty_file_without_javascript_gives_the_products_message(client):
+    empty = SimpleUploadedFile("song.mp3", b"")
+    response = client.post("/", {"file": empty, "style": "heavy", "intensity": "0.7", "output_format": "wav"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'data-code="empty_file"' in html and "The file is empty (0 bytes)." in html
+    assert "The submitted file is empty" not in html
+    assert Job.objects.count() == 0

@@ -72,7 +72,7 @@ def test_upload_rejects_song_over_duration_limit(client, settings, make_song_fil
     assert_nothing_kept()
 
 
-def test_upload_rejects_song_under_two_seconds(client, make_song_file):
+def test_upload_rejects_song_under_a_second(client, make_song_file):
     from pipeline.testing import make_song, write_song
 
     path = make_song_file("x.wav").with_name("short.wav")
@@ -80,6 +80,49 @@ def test_upload_rejects_song_under_two_seconds(client, make_song_file):
     response = post_file(client, "short.wav", path.read_bytes())
     assert response.status_code == 400
     assert error_of(response)["code"] == "too_short"
+    assert_nothing_kept()
+
+
+def test_upload_refuses_a_two_second_clip_naming_the_minimum(client, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    path = tmp_path / "clip.wav"
+    t = np.arange(2 * 44_100) / 44_100
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 220 * t), 44_100)
+    response = post_file(client, "clip.wav", path.read_bytes())
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "too_short"
+    assert "only 2.0 s long" in error["message"] and "at least 3.0 s" in error["message"]
+    assert_nothing_kept()
+
+
+def test_upload_refuses_twenty_seconds_of_silence_saying_there_is_nothing_to_play(client, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    path = tmp_path / "silence.wav"
+    sf.write(path, np.zeros((20 * 44_100, 2), dtype=np.float32), 44_100)
+    response = post_file(client, "silence.wav", path.read_bytes())
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "silent"
+    assert "nothing to play" in error["message"]
+    assert_nothing_kept()
+
+
+def test_upload_refuses_silence_on_the_page_without_javascript(client, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    path = tmp_path / "silence.wav"
+    sf.write(path, np.zeros((20 * 44_100, 2), dtype=np.float32), 44_100)
+    song = SimpleUploadedFile("silence.wav", path.read_bytes())
+    response = client.post("/", {"file": song, "style": "heavy", "intensity": "0.7", "output_format": "wav"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'data-code="silent"' in html and "nothing to play" in html
     assert_nothing_kept()
 
 

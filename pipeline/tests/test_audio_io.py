@@ -20,6 +20,7 @@ from pipeline.audio_io import (
     write_audio,
 )
 from pipeline.errors import PipelineError
+from pipeline.types import SILENT_PEAK_DBFS
 
 needs_ffmpeg = pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg is not installed")
 SR_OUT = 44100
@@ -248,9 +249,28 @@ def test_file_damaged_in_the_middle_is_refused_as_corrupt(
 
 def test_too_short_file_is_refused_with_its_length(tmp_path: Path) -> None:
     path = tmp_path / "blip.wav"
-    sf.write(path, tone(1.2, SR_OUT), SR_OUT)
+    sf.write(path, tone(2.0, SR_OUT), SR_OUT)
     err = assert_error(errors.TOO_SHORT, path)
-    assert err.message == "This file is only 1.2 s long; a song must be at least 2.0 s."
+    assert err.message == "This file is only 2.0 s long; a song must be at least 3.0 s."
+
+
+@pytest.mark.parametrize("amp", [0.0, 10 ** (-60 / 20)], ids=["digital silence", "a -60 dBFS hum"])
+@pytest.mark.parametrize("suffix", [".wav", ".mp3"])
+def test_probe_refuses_a_near_silent_song_when_asked(tmp_path: Path, amp: float, suffix: str) -> None:
+    wav = tmp_path / "quiet.wav"
+    sf.write(wav, tone(20.0, 48_000, amp=amp), 48_000)
+    path = wav if suffix == ".wav" else ffmpeg_convert(wav, wav.with_suffix(suffix), "-c:a", "libmp3lame")
+    with pytest.raises(PipelineError) as caught:
+        probe(path, min_peak_dbfs=SILENT_PEAK_DBFS)
+    assert caught.value.code == errors.SILENT
+    assert "nothing to play" in caught.value.message
+    assert probe(path).duration_s == pytest.approx(20.0, abs=0.1)  # only when asked
+
+
+def test_probe_accepts_a_quiet_but_audible_song(tmp_path: Path) -> None:
+    path = tmp_path / "quiet.wav"
+    sf.write(path, tone(5.0, SR_OUT, amp=10 ** (-30 / 20)), SR_OUT)
+    assert probe(path, min_peak_dbfs=SILENT_PEAK_DBFS).duration_s == pytest.approx(5.0)
 
 
 def test_min_duration_is_configurable(tmp_path: Path) -> None:

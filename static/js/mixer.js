@@ -1,5 +1,6 @@
 // Stem mixer: decodes each stem in the browser (Web Audio API) and plays them together, each through its
-// own gain, so the listener can change a stem's volume or mute it while it plays.
+// own gain, so the listener can change a stem's volume or mute it while it plays. It shows its position, and
+// pauses when the A/B player starts (and pauses that player when it starts): the two never play at once.
 (function () {
   "use strict";
   var root = document.getElementById("mixer");
@@ -9,7 +10,9 @@
   var statusLine = document.getElementById("mixer-status");
   var body = root.querySelector(".mixer-body");
   var play = document.getElementById("mixer-play");
+  var clock = document.getElementById("mixer-time");
   var channels = Array.prototype.slice.call(root.querySelectorAll(".channel"));
+  var ticker = null;
   var ctx = null, buffers = {}, gains = {}, sources = [], startedAt = 0, offset = 0, playing = false;
   Array.prototype.forEach.call(root.querySelectorAll(".js-only"), function (el) { el.hidden = false; });
 
@@ -30,8 +33,17 @@
     sources.forEach(function (s) { try { s.stop(); } catch (ignored) { /* already stopped */ } });
     sources = [];
   }
+  function fmt(s) {
+    s = Math.max(0, Math.floor(s || 0));
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+  function position() { return playing ? Math.min(ctx.currentTime - startedAt, duration()) : offset; }
+  function showPosition() { if (clock) clock.textContent = fmt(position()) + " / " + fmt(duration()); }
   function setPlaying(on) {
     playing = on;
+    clearInterval(ticker);
+    ticker = on ? setInterval(showPosition, 250) : null;
+    showPosition();
     play.textContent = on ? "Pause stems" : "Play stems";
     play.setAttribute("aria-pressed", on ? "true" : "false");
     root.dataset.state = on ? "playing" : "ready";
@@ -54,7 +66,14 @@
       sources[0].onended = function () { if (playing && ctx.currentTime - startedAt >= duration() - 0.1) { offset = 0; setPlaying(false); } };
     }
     setPlaying(true);
+    document.dispatchEvent(new CustomEvent("metalizer:play", { detail: "mixer" }));
   }
+  function pause() {
+    offset = ctx.currentTime - startedAt;
+    stop();
+    setPlaying(false);
+  }
+  document.addEventListener("metalizer:play", function (e) { if (e.detail !== "mixer" && playing) pause(); });
 
   load.addEventListener("click", function () {
     load.disabled = true;
@@ -80,6 +99,7 @@
       body.hidden = false;
       load.hidden = true;
       root.dataset.state = "ready";
+      showPosition();
       play.focus();
     }).catch(function (err) {
       root.dataset.state = "error";
@@ -91,9 +111,7 @@
   play.addEventListener("click", function () {
     if (ctx.state === "suspended") ctx.resume();
     if (playing) {
-      offset = ctx.currentTime - startedAt;
-      stop();
-      setPlaying(false);
+      pause();
     } else {
       start();
     }
@@ -105,6 +123,6 @@
   window.metalizerMixer = {
     get gains() { return gains; },
     get buffers() { return buffers; },
-    position: function () { return playing ? ctx.currentTime - startedAt : offset; },
+    position: position,
   };
 })();

@@ -1,5 +1,6 @@
 // A/B player: one Play button, a switch between the original (A) and the remix (B) that keeps the playing
 // position, and a shared position slider. Without JavaScript both native players stay visible.
+// It never plays over the stem mixer: each announces "metalizer:play" when it starts and pauses on the other's.
 (function () {
   "use strict";
   var root = document.getElementById("ab-player");
@@ -72,6 +73,14 @@
     ["timeupdate", "play", "pause", "ended", "loadedmetadata"].forEach(function (type) {
       a.addEventListener(type, function () { if (a === active) render(); });
     });
+  });
+  [original, remix].forEach(function (a) {
+    if (a) a.addEventListener("play", function () {
+      document.dispatchEvent(new CustomEvent("metalizer:play", { detail: "ab" }));
+    });
+  });
+  document.addEventListener("metalizer:play", function (e) {
+    if (e.detail !== "ab") [original, remix].forEach(function (a) { if (a && !a.paused) a.pause(); });
   });
   root.addEventListener("keydown", function (e) {
     if (e.target.tagName === "INPUT") return;

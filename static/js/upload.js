@@ -71,8 +71,8 @@
     var dot = file.name.lastIndexOf(".");
     var ext = dot >= 0 ? file.name.slice(dot).toLowerCase() : "";
     if (accepted.indexOf(ext) === -1) {
-      return Promise.resolve("files of type " + (ext || "(no extension)") + " are not supported. Please choose " +
-        "an audio file: " + accepted.join(" "));
+      return Promise.resolve("it is not a song file we can play. Choose an audio file (" +
+        form.dataset.acceptDescription + ").");
     }
     if (file.size === 0) return Promise.resolve("the file is empty (0 bytes).");
     if (file.size > maxBytes) {

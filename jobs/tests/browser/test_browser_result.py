@@ -107,3 +107,44 @@ def test_result_page_fits_a_phone_screen_and_is_usable_by_keyboard(site, new_pag
     page.wait_for_function("() => !document.getElementById('audio-remix').paused", timeout=10_000)
     page.keyboard.press("Enter")
     assert page.evaluate("document.getElementById('audio-remix').paused")
+
+
+def test_ab_player_and_stem_mixer_never_play_at_once_and_the_mixer_shows_its_position(
+    site, new_page, finished_remix
+):
+    page = new_page()
+    page.goto(finished_remix["links"]["page"])
+    page.get_by_role("button", name="Load the stems into the mixer").click()
+    page.wait_for_function("() => document.getElementById('mixer').dataset.state === 'ready'", timeout=30_000)
+    clock = page.locator("#mixer-time")
+    assert clock.inner_text().startswith("0:00 / 0:0")
+
+    page.get_by_role("button", name="Play stems").click()
+    page.wait_for_function("() => window.metalizerMixer.position() > 1.2", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('mixer-time').textContent.startsWith('0:01')")
+
+    page.get_by_role("button", name="Play", exact=True).click()  # the A/B player pauses the mixer
+    page.wait_for_function("() => !document.getElementById('audio-remix').paused", timeout=10_000)
+    assert page.locator("#mixer").get_attribute("data-state") == "ready"
+    held = page.evaluate("window.metalizerMixer.position()")
+    page.wait_for_timeout(400)
+    assert page.evaluate("window.metalizerMixer.position()") == held
+
+    page.get_by_role("button", name="Play stems").click()  # and the mixer pauses the A/B player
+    page.wait_for_function("() => document.getElementById('audio-remix').paused", timeout=10_000)
+    assert page.locator("#ab-player").get_attribute("data-state") == "paused"
+    assert page.locator("#mixer").get_attribute("data-state") == "playing"
+    page.get_by_role("button", name="Pause stems").click()
+
+
+@pytest.mark.parametrize(("width", "height", "hint_shown"), [(1280, 900, True), (375, 812, False)])
+def test_keyboard_hint_shows_on_desktop_only_and_the_page_has_a_favicon(
+    site, new_page, finished_remix, width, height, hint_shown
+):
+    page = new_page(width=width, height=height)
+    page.goto(finished_remix["links"]["page"])
+    assert page.locator(".keyboard-hint").is_visible() is hint_shown
+    assert "Switching keeps the position" in page.locator(".ab-controls .hint").inner_text()
+    icon = page.locator('link[rel="icon"]').get_attribute("href")
+    answer = page.request.get(site.url(icon))
+    assert answer.status == 200 and b"<svg" in answer.body()
