@@ -212,7 +212,6 @@ def play(
         raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
     tempo = analysis.tempo if analysis.tempo > 0 else FALLBACK_TEMPO
     _add_lead(arr, analysis, options, vocals, other)
-    midi = write_midi(arr, tempo, out_dir / "midi")
     on_stage("arranging", 1.0)
 
     on_stage("rendering", 0.0)
@@ -262,7 +261,12 @@ def play(
 
     # Each part renders on its own (its own seeded generator, its own plugins), so they run side by side;
     # they are summed into the mix in this fixed order, so the bytes do not depend on which finishes first.
-    parts = in_order([voice, harmony, drums, guitars, lead, bass], render_threads)
+    # The MIDI files (pure Python, holding the GIL) are written while the first parts render.
+    parts = in_order(
+        [lambda: write_midi(arr, tempo, out_dir / "midi"), voice, harmony, drums, guitars, lead, bass],
+        render_threads,
+    )
+    midi = next(parts)
     mix = _stem_out("vocals", next(parts), stem_dir, stems, None)
     mix = _stem_out("other", next(parts), stem_dir, stems, mix)
     on_stage("rendering", 0.15)

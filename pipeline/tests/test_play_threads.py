@@ -42,6 +42,9 @@ def test_parts_rendered_on_two_threads_give_the_bytes_of_one_thread(song, tmp_pa
     assert np.array_equal(serial.mix, parallel.mix)
     for name, path in serial.stems.items():
         assert path.read_bytes() == parallel.stems[name].read_bytes(), name
+    assert serial.midi.keys() == parallel.midi.keys()
+    for name, path in serial.midi.items():
+        assert path.read_bytes() == parallel.midi[name].read_bytes(), name
 
 
 def test_results_come_in_task_order_whichever_finishes_first():
