@@ -34,7 +34,7 @@ from pipeline.errors import (
     PipelineError,
 )
 from pipeline.errors import CODES as ERROR_CODES
-from pipeline.metalize import metalize
+from pipeline.metalize import metalize, preload
 from pipeline.plain_json import jsonable
 from pipeline.replay import replay
 from pipeline.styles import DESCRIPTIONS as STYLES
@@ -80,6 +80,7 @@ _LAZY = {
 __all__ = [
     # remixing
     "metalize",
+    "preload",
     "replay",
     "RemixOptions",
     "DEFAULT_OPTIONS",
