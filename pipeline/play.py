@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,15 +145,21 @@ def write_midi(arr: Arrangement, tempo: float, midi_dir: Path) -> dict[str, Path
 
 
 def _stem_out(
-    name: str, stem: np.ndarray, stem_dir: Path, stems: dict[str, Path], mix: np.ndarray | None
+    name: str,
+    stem: np.ndarray,
+    stem_dir: Path,
+    writes: dict[str, Future[Path]],
+    writer: Executor,
+    mix: np.ndarray | None,
 ) -> np.ndarray:
-    """Write a balanced stem as it finishes and add it to the mix; returns the mix.
+    """Add a balanced stem to the mix and have ``writer`` write it to disk meanwhile; returns the mix.
 
-    The first stem's float32 buffer becomes the mix (it is on disk by then, and the caller lets it go).
+    The stem is not changed after this, so it is written while the next parts render and the mix is
+    mastered (the FLAC encoder releases the GIL); the first stem is copied to start the mix.
     """
-    stems[name] = write_audio(stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
+    writes[name] = writer.submit(write_audio, stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
     if mix is None:
-        return stem
+        return stem.copy()
     mix += stem
     return mix
 
@@ -215,7 +221,8 @@ def play(
     on_stage("arranging", 1.0)
 
     on_stage("rendering", 0.0)
-    stems: dict[str, Path] = {}
+    writes: dict[str, Future[Path]] = {}
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stems")
     other_lufs = STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
     # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
     vocal_lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs
@@ -267,13 +274,13 @@ def play(
         render_threads,
     )
     midi = next(parts)
-    mix = _stem_out("vocals", next(parts), stem_dir, stems, None)
-    mix = _stem_out("other", next(parts), stem_dir, stems, mix)
+    mix = _stem_out("vocals", next(parts), stem_dir, writes, writer, None)
+    mix = _stem_out("other", next(parts), stem_dir, writes, writer, mix)
     on_stage("rendering", 0.15)
     kit_bus, kick_env = next(parts)
     duck = mastering.kick_ducking(kick_env)
     del kick_env
-    mix = _stem_out("drums", kit_bus, stem_dir, stems, mix)
+    mix = _stem_out("drums", kit_bus, stem_dir, writes, writer, mix)
     del kit_bus
     on_stage("rendering", 0.4)
     band_guitars = next(parts)
@@ -282,12 +289,12 @@ def play(
         band_guitars += solo
         del solo
     band_guitars *= duck
-    mix = _stem_out("guitars", band_guitars, stem_dir, stems, mix)
+    mix = _stem_out("guitars", band_guitars, stem_dir, writes, writer, mix)
     del band_guitars
     on_stage("rendering", 0.8)
     low = next(parts)
     low *= np.sqrt(duck)
-    mix = _stem_out("bass", low, stem_dir, stems, mix)
+    mix = _stem_out("bass", low, stem_dir, writes, writer, mix)
     del low, duck
     on_stage("rendering", 1.0)
 
@@ -295,6 +302,8 @@ def play(
     mix, measured = mastering.master(
         _fades(mix, 60.0 / tempo), in_place=True, dynamics_db=dynamics_shape(analysis)
     )
+    stems = {name: write.result() for name, write in writes.items()}  # on disk before play returns
+    writer.shutdown()
     on_stage("mastering", 0.9)
 
     pictures = draw_song(mix, analysis, out_dir)
