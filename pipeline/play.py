@@ -167,16 +167,16 @@ def _stem_out(
 def in_order(tasks: list[Callable[[], Any]], workers: int) -> Iterator[Any]:
     """The results of ``tasks``, in their order, computed by ``workers`` threads.
 
-    At most ``workers + 1`` tasks are started ahead of the one the caller consumes, so a long song holds a
-    few parts in memory, not all of them. numpy, scipy and pedalboard release the GIL in their loops, so
-    the threads use more than one core.
+    At most ``workers`` tasks are started and not yet taken (the one the caller waits for among them), so a
+    long song holds a few parts in memory, not all of them. numpy, scipy and pedalboard release the GIL in
+    their loops, so the threads use more than one core.
     """
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
         pending: deque[Future[Any]] = deque()
         upcoming = iter(tasks)
         for task in upcoming:
             pending.append(pool.submit(task))
-            if len(pending) > workers:
+            if len(pending) >= workers:
                 break
         while pending:
             result = pending.popleft().result()
