@@ -35,7 +35,7 @@ from pipeline.errors import (
     PipelineError,
 )
 from pipeline.errors import CODES as ERROR_CODES
-from pipeline.metalize import metalize
+from pipeline.metalize import metalize, preload
 from pipeline.output_formats import (
     FORMAT_CHOICES,
     FORMAT_LABELS,
@@ -90,6 +90,7 @@ _LAZY = {
 __all__ = [
     # remixing
     "metalize",
+    "preload",
     "replay",
     "RemixOptions",
     "DEFAULT_OPTIONS",

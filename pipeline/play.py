@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ TREATMENT_DRIVE_DB = {CALM: -14.0, GROOVE: -3.0, FULL: 0.0, BREAKDOWN: 0.0, ENDI
 MAX_DYNAMICS_DB = 12.0  # the deepest the remix follows the original's quiet parts below its loudest
 STEM_FORMAT = "flac"
 FALLBACK_TEMPO = 120.0  # BPM, for an analysis that found none
+RENDER_THREADS = 2  # parts rendered at once: the two cores the service is sized for
 
 
 @dataclass
@@ -142,17 +145,45 @@ def write_midi(arr: Arrangement, tempo: float, midi_dir: Path) -> dict[str, Path
 
 
 def _stem_out(
-    name: str, stem: np.ndarray, stem_dir: Path, stems: dict[str, Path], mix: np.ndarray | None
+    name: str,
+    stem: np.ndarray,
+    stem_dir: Path,
+    writes: dict[str, Future[Path]],
+    writer: Executor,
+    mix: np.ndarray | None,
 ) -> np.ndarray:
-    """Write a balanced stem as it finishes and add it to the mix; returns the mix.
+    """Add a balanced stem to the mix and have ``writer`` write it to disk meanwhile; returns the mix.
 
-    The first stem's float32 buffer becomes the mix (it is on disk by then, and the caller lets it go).
+    The stem is not changed after this, so it is written while the next parts render and the mix is
+    mastered (the FLAC encoder releases the GIL); the first stem is copied to start the mix.
     """
-    stems[name] = write_audio(stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
+    writes[name] = writer.submit(write_audio, stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
     if mix is None:
-        return stem
+        return stem.copy()
     mix += stem
     return mix
+
+
+def in_order(tasks: list[Callable[[], Any]], workers: int) -> Iterator[Any]:
+    """The results of ``tasks``, in their order, computed by ``workers`` threads.
+
+    At most ``workers`` tasks are started and not yet taken (the one the caller waits for among them), so a
+    long song holds a few parts in memory, not all of them. numpy, scipy and pedalboard release the GIL in
+    their loops, so the threads use more than one core.
+    """
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
+        pending: deque[Future[Any]] = deque()
+        upcoming = iter(tasks)
+        for task in upcoming:
+            pending.append(pool.submit(task))
+            if len(pending) >= workers:
+                break
+        while pending:
+            result = pending.popleft().result()
+            for task in upcoming:
+                pending.append(pool.submit(task))
+                break
+            yield result
 
 
 def play(
@@ -164,13 +195,16 @@ def play(
     assets_dir: Path,
     out_dir: Path,
     on_stage: Callable[[str, float], None] = lambda s, f: None,
+    render_threads: int = RENDER_THREADS,
 ) -> Performance:
     """Arrange, render and master the metal remix of a song from its vocals and "other" stems (2, n).
 
     The song's own drums and bass are replaced by the band, so only these two stems come in; the remix has
-    their length. Each part is rendered, balanced, written to ``out_dir/stems`` and added to the mix before
-    the next one starts, so memory holds one part at a time beside the mix (a 10-minute song stays within a
-    few hundred MB per part). Deterministic for the same inputs and seed.
+    their length. The parts render on ``render_threads`` threads; each is balanced, written to
+    ``out_dir/stems`` and added to the mix in a fixed order as it is taken, and only a few are rendered ahead
+    of the one being added, so memory holds a few parts beside the mix (a 10-minute song stays within a few
+    hundred MB per part). Deterministic for the same inputs and seed, byte for byte,
+    whichever part finishes first.
     """
     n = int(vocals.shape[1])
     out_dir = Path(out_dir)
@@ -184,67 +218,92 @@ def play(
         raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
     tempo = analysis.tempo if analysis.tempo > 0 else FALLBACK_TEMPO
     _add_lead(arr, analysis, options, vocals, other)
-    midi = write_midi(arr, tempo, out_dir / "midi")
     on_stage("arranging", 1.0)
 
     on_stage("rendering", 0.0)
-    stems: dict[str, Path] = {}
+    writes: dict[str, Future[Path]] = {}
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stems")
     other_lufs = STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
     # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
     vocal_lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs
-    voice = _vocal_chain(vocals, options.intensity) if options.keep_vocals else np.zeros((2, n), np.float32)
-    mix = _stem_out("vocals", mastering.set_loudness(voice, vocal_lufs, in_place=True), stem_dir, stems, None)
-    del voice
-    harmony = mastering.set_loudness(_other_chain(_fit(other, n)), other_lufs, in_place=True)
-    mix = _stem_out("other", harmony, stem_dir, stems, mix)
-    del harmony
-    on_stage("rendering", 0.15)
-
     kit, kit_tuning = tune_kit(band.kit, arr.key_root)
-    drums, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
+
+    def voice() -> np.ndarray:
+        if not options.keep_vocals:
+            return np.zeros((2, n), np.float32)
+        return mastering.set_loudness(_vocal_chain(vocals, options.intensity), vocal_lufs, in_place=True)
+
+    def harmony() -> np.ndarray:
+        return mastering.set_loudness(_other_chain(_fit(other, n)), other_lufs, in_place=True)
+
+    def drums() -> tuple[np.ndarray, np.ndarray]:
+        kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
+        return mastering.set_loudness(kit_bus, STEM_LUFS["drums"], in_place=True), kick_env
+
+    def guitars() -> np.ndarray:
+        drive = arr.style.drive_db * (0.75 + 0.25 * options.intensity)
+        rhythm = render_guitars(
+            arr.guitar_left,
+            arr.guitar_right,
+            n,
+            band.ir,
+            drive,
+            string_seed(options.seed, "guitars"),
+            ir_right=band.pair[1] if band.pair else None,
+            samples=band.guitar,
+            drive_gain=treatment_gain(arr, n, TREATMENT_DRIVE_DB),
+        )
+        return mastering.set_loudness(rhythm, STEM_LUFS["guitars"], in_place=True)
+
+    def lead() -> np.ndarray | None:
+        if not arr.lead:
+            return None
+        solo = render_lead(arr.lead, n, band.ir, string_seed(options.seed, "lead"), harmony=arr.lead_harmony)
+        return mastering.set_loudness(solo, STEM_LUFS["lead"], in_place=True)
+
+    def bass() -> np.ndarray:
+        cab = band.bass_cab[1] if band.bass_cab else None
+        low = render_bass(arr.bass, n, string_seed(options.seed, "bass"), cab=cab)
+        return mastering.set_loudness(low, STEM_LUFS["bass"], in_place=True)
+
+    # Each part renders on its own (its own seeded generator, its own plugins), so they run side by side;
+    # they are summed into the mix in this fixed order, so the bytes do not depend on which finishes first.
+    # The MIDI files (pure Python, holding the GIL) are written while the first parts render.
+    parts = in_order(
+        [lambda: write_midi(arr, tempo, out_dir / "midi"), voice, harmony, drums, guitars, lead, bass],
+        render_threads,
+    )
+    midi = next(parts)
+    mix = _stem_out("vocals", next(parts), stem_dir, writes, writer, None)
+    mix = _stem_out("other", next(parts), stem_dir, writes, writer, mix)
+    on_stage("rendering", 0.15)
+    kit_bus, kick_env = next(parts)
     duck = mastering.kick_ducking(kick_env)
     del kick_env
-    mix = _stem_out(
-        "drums", mastering.set_loudness(drums, STEM_LUFS["drums"], in_place=True), stem_dir, stems, mix
-    )
-    del drums
+    mix = _stem_out("drums", kit_bus, stem_dir, writes, writer, mix)
+    del kit_bus
     on_stage("rendering", 0.4)
-
-    drive = arr.style.drive_db * (0.75 + 0.25 * options.intensity)
-    guitars = render_guitars(
-        arr.guitar_left,
-        arr.guitar_right,
-        n,
-        band.ir,
-        drive,
-        string_seed(options.seed, "guitars"),
-        ir_right=band.pair[1] if band.pair else None,
-        samples=band.guitar,
-        drive_gain=treatment_gain(arr, n, TREATMENT_DRIVE_DB),
-    )
-    guitars = mastering.set_loudness(guitars, STEM_LUFS["guitars"], in_place=True)
-    if arr.lead:
-        lead = render_lead(arr.lead, n, band.ir, string_seed(options.seed, "lead"), harmony=arr.lead_harmony)
-        guitars += mastering.set_loudness(lead, STEM_LUFS["lead"], in_place=True)
-        del lead
-    guitars *= duck
-    mix = _stem_out("guitars", guitars, stem_dir, stems, mix)
-    del guitars
+    band_guitars = next(parts)
+    solo = next(parts)
+    if solo is not None:
+        band_guitars += solo
+        del solo
+    band_guitars *= duck
+    mix = _stem_out("guitars", band_guitars, stem_dir, writes, writer, mix)
+    del band_guitars
     on_stage("rendering", 0.8)
-
-    cab = band.bass_cab[1] if band.bass_cab else None
-    bass = mastering.set_loudness(
-        render_bass(arr.bass, n, string_seed(options.seed, "bass"), cab=cab), STEM_LUFS["bass"], in_place=True
-    )
-    bass *= np.sqrt(duck)
-    mix = _stem_out("bass", bass, stem_dir, stems, mix)
-    del bass, duck
+    low = next(parts)
+    low *= np.sqrt(duck)
+    mix = _stem_out("bass", low, stem_dir, writes, writer, mix)
+    del low, duck
     on_stage("rendering", 1.0)
 
     on_stage("mastering", 0.0)
     mix, measured = mastering.master(
         _fades(mix, 60.0 / tempo), in_place=True, dynamics_db=dynamics_shape(analysis)
     )
+    stems = {name: write.result() for name, write in writes.items()}  # on disk before play returns
+    writer.shutdown()
     on_stage("mastering", 0.9)
 
     pictures = draw_song(mix, analysis, out_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -51,16 +52,20 @@ def render_guitars(
     amps/cabs so the sides differ in tone, not only in timing (heard as more metal than one cab on both).
     ``drive_gain`` (n,) scales the DI into the amp: under 1 the guitarist plays softer into it (crunch).
     """
-    sides = []
-    for side, (notes, cents) in enumerate(((left, -4.0), (right, 4.0))):
-        cab = ir_right if side == 1 and ir_right is not None else ir
+
+    def side(index: int, notes: list[Note], cents: float) -> np.ndarray:
+        cab = ir_right if index == 1 and ir_right is not None else ir
         wet = np.zeros(n, dtype=np.float32)
         for take in range(TAKES_PER_SIDE):
-            played = notes if take == 0 else _retake(notes, seed * 7 + side * 3 + take)
-            di = render_di(played, n, seed * 2 + side + 1 + 10 * take, cents * (1 + 0.5 * take), samples)
+            played = notes if take == 0 else _retake(notes, seed * 7 + index * 3 + take)
+            di = render_di(played, n, seed * 2 + index + 1 + 10 * take, cents * (1 + 0.5 * take), samples)
             if drive_gain is not None:
                 di *= drive_gain
             wet += amp(di, cab, drive_db)
-        sides.append(wet / np.float32(TAKES_PER_SIDE))
+        return wet / np.float32(TAKES_PER_SIDE)
+
+    # the two sides are independent takes (own seeds, own plugins): played on two threads, same samples
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="guitar") as pool:
+        sides = list(pool.map(side, (0, 1), (left, right), (-4.0, 4.0)))
     lt, rt = sides
     return np.stack([lt + 0.12 * rt, rt + 0.12 * lt]).astype(np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from pedalboard import Delay, Pedalboard, Reverb
 
@@ -62,10 +64,13 @@ def render_lead(
     if not notes:
         return np.zeros((2, n), dtype=np.float32)
     stereo = np.empty((2, n), dtype=np.float32)
-    stereo[0] = _lead_voice(notes, n, ir, seed, drive_db)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="lead") as pool:
+        # the tune and its twin are independent guitars (own seeds, own plugins): played on two threads
+        twin_voice = pool.submit(_lead_voice, harmony, n, ir, seed + 1, drive_db) if harmony else None
+        stereo[0] = _lead_voice(notes, n, ir, seed, drive_db)
+        twin = twin_voice.result() if twin_voice is not None else None
     stereo[1] = stereo[0]
-    if harmony:  # built in place: a long song holds no more than the stereo stem and one voice
-        twin = _lead_voice(harmony, n, ir, seed + 1, drive_db)
+    if twin is not None:  # built in place: a long song holds the stereo stem and the twin voice
         twin *= np.float32(TWIN_GAIN)
         near, far = np.float32(1.4 * (0.5 + TWIN_PAN)), np.float32(1.4 * (0.5 - TWIN_PAN))
         stereo[0] *= near
