@@ -279,6 +279,18 @@ BANK_ENTRIES = (
     ErrorCode("invalid_pack", "The pack is not valid.", "Give the pack a name (and a kind)."),
     ErrorCode("unknown_pack", "There is no such pack.", "Give the id or slug of a pack the API lists."),
     ErrorCode(
+        "name_exists",
+        "The bank already holds a sample of this name.",
+        "Upload it with overwrite=true to replace it, or give it another name.",
+        status=409,
+    ),
+    ErrorCode(
+        "unsupported_media_type",
+        "The file is not of a type this call takes.",
+        "Send a file of one of the types the call lists.",
+        status=415,
+    ),
+    ErrorCode(
         "duplicate_asset",
         "The pack already holds this file or this role's sample.",
         "Upload another file, or remove the one the pack holds first.",

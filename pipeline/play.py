@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +164,7 @@ def _stem_out(
     return mix
 
 
-def in_order(tasks: list[Callable[[], Any]], workers: int) -> Iterator[Any]:
+def in_order(tasks: list[Callable[[], Any]], workers: int) -> Generator[Any, None, None]:
     """The results of ``tasks``, in their order, computed by ``workers`` threads.
 
     At most ``workers`` tasks are started and not yet taken (the one the caller waits for among them), so a
@@ -269,41 +269,46 @@ def play(
     # Each part renders on its own (its own seeded generator, its own plugins), so they run side by side;
     # they are summed into the mix in this fixed order, so the bytes do not depend on which finishes first.
     # The MIDI files (pure Python, holding the GIL) are written while the first parts render.
-    parts = in_order(
+    # A stop or an error while playing leaves no thread writing into the folder the caller cleans up:
+    # the render threads and a stem being written finish before the exception leaves play.
+    parts = in_order(  # a generator: nothing starts before the first next()
         [lambda: write_midi(arr, tempo, out_dir / "midi"), voice, harmony, drums, guitars, lead, bass],
         render_threads,
     )
-    midi = next(parts)
-    mix = _stem_out("vocals", next(parts), stem_dir, writes, writer, None)
-    mix = _stem_out("other", next(parts), stem_dir, writes, writer, mix)
-    on_stage("rendering", 0.15)
-    kit_bus, kick_env = next(parts)
-    duck = mastering.kick_ducking(kick_env)
-    del kick_env
-    mix = _stem_out("drums", kit_bus, stem_dir, writes, writer, mix)
-    del kit_bus
-    on_stage("rendering", 0.4)
-    band_guitars = next(parts)
-    solo = next(parts)
-    if solo is not None:
-        band_guitars += solo
-        del solo
-    band_guitars *= duck
-    mix = _stem_out("guitars", band_guitars, stem_dir, writes, writer, mix)
-    del band_guitars
-    on_stage("rendering", 0.8)
-    low = next(parts)
-    low *= np.sqrt(duck)
-    mix = _stem_out("bass", low, stem_dir, writes, writer, mix)
-    del low, duck
-    on_stage("rendering", 1.0)
+    try:
+        midi = next(parts)
+        mix = _stem_out("vocals", next(parts), stem_dir, writes, writer, None)
+        mix = _stem_out("other", next(parts), stem_dir, writes, writer, mix)
+        on_stage("rendering", 0.15)
+        kit_bus, kick_env = next(parts)
+        duck = mastering.kick_ducking(kick_env)
+        del kick_env
+        mix = _stem_out("drums", kit_bus, stem_dir, writes, writer, mix)
+        del kit_bus
+        on_stage("rendering", 0.4)
+        band_guitars = next(parts)
+        solo = next(parts)
+        if solo is not None:
+            band_guitars += solo
+            del solo
+        band_guitars *= duck
+        mix = _stem_out("guitars", band_guitars, stem_dir, writes, writer, mix)
+        del band_guitars
+        on_stage("rendering", 0.8)
+        low = next(parts)
+        low *= np.sqrt(duck)
+        mix = _stem_out("bass", low, stem_dir, writes, writer, mix)
+        del low, duck
+        on_stage("rendering", 1.0)
 
-    on_stage("mastering", 0.0)
-    mix, measured = mastering.master(
-        _fades(mix, 60.0 / tempo), in_place=True, dynamics_db=dynamics_shape(analysis)
-    )
-    stems = {name: write.result() for name, write in writes.items()}  # on disk before play returns
-    writer.shutdown()
+        on_stage("mastering", 0.0)
+        mix, measured = mastering.master(
+            _fades(mix, 60.0 / tempo), in_place=True, dynamics_db=dynamics_shape(analysis)
+        )
+        stems = {name: write.result() for name, write in writes.items()}  # on disk before play returns
+    finally:
+        parts.close()
+        writer.shutdown(cancel_futures=True)
     on_stage("mastering", 0.9)
 
     pictures = draw_song(mix, analysis, out_dir)

@@ -40,7 +40,7 @@ from jobs.api.serializers import JobSerializer
 from jobs.models import Job
 from metalizer_site import api_params
 from metalizer_site import error_codes as codes
-from metalizer_site.api_errors import ApiError, ErrorSerializer
+from metalizer_site.api_errors import ApiError, ErrorSerializer, error_body
 from metalizer_site.uploads import UploadRejected, declared_too_large
 
 SEED = "seed"
@@ -249,10 +249,11 @@ class SeedRemixView(APIView):
         if job.is_ready:
             return serve_result(request, job, "mix", "wav")
         if job.is_finished:
-            raise ApiError(
-                job.error_code or codes.JOB_FAILED,
-                job_body(job)["error"],
-                status.HTTP_500_INTERNAL_SERVER_ERROR,
+            # The seed answered a failed remix with 500 and the job's own error: not a refusal of the request,
+            # so not a registry status.
+            return Response(
+                error_body(job.error_code or codes.JOB_FAILED, job_body(job)["error"]),
+                status=status.HTTP_500_INTERNAL_SERVER_ERROR,
             )
         location = reverse("job-detail", args=[job.pk])
         body = {"job_id": str(job.pk), "status": SEED_STATUS[job.status]}

@@ -125,15 +125,19 @@ def test_ab_player_and_stem_mixer_never_play_at_once_and_the_mixer_shows_its_pos
 
     page.get_by_role("button", name="Play", exact=True).click()  # the A/B player pauses the mixer
     page.wait_for_function("() => !document.getElementById('audio-remix').paused", timeout=10_000)
-    assert page.locator("#mixer").get_attribute("data-state") == "ready"
+    # the players say their state from their media events, which follow the element's own flag
+    page.wait_for_function("() => document.getElementById('mixer').dataset.state === 'ready'", timeout=5_000)
     held = page.evaluate("window.metalizerMixer.position()")
     page.wait_for_timeout(400)
     assert page.evaluate("window.metalizerMixer.position()") == held
 
     page.get_by_role("button", name="Play stems").click()  # and the mixer pauses the A/B player
     page.wait_for_function("() => document.getElementById('audio-remix').paused", timeout=10_000)
-    assert page.locator("#ab-player").get_attribute("data-state") == "paused"
-    assert page.locator("#mixer").get_attribute("data-state") == "playing"
+    page.wait_for_function(
+        "() => document.getElementById('ab-player').dataset.state === 'paused'"
+        " && document.getElementById('mixer').dataset.state === 'playing'",
+        timeout=5_000,
+    )
     page.get_by_role("button", name="Pause stems").click()
 
 
