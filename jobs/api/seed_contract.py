@@ -61,18 +61,20 @@ MAX_LIST_LIMIT = 200
 POLL_INTERVAL_S = 0.5
 
 
-class SeedJobSerializer(serializers.Serializer):
+class _SeedJobFields(serializers.Serializer):
+    """What every seed answer about a job carries."""
+
     job_id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=SEED_STATUSES)
-    error = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+
+class SeedJobSerializer(_SeedJobFields):
+    error = serializers.CharField(allow_null=True)
     download_url = serializers.CharField(required=False, help_text="Present once the job is complete.")
 
 
-class SeedListItemSerializer(serializers.Serializer):
-    job_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=SEED_STATUSES)
-    created_at = serializers.DateTimeField()
+class SeedListItemSerializer(_SeedJobFields):
     updated_at = serializers.DateTimeField()
 
 

@@ -11,9 +11,7 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,15 +21,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from metalizer_site.tests.integration import services
+
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def session_processes(sid: int) -> list[str]:
@@ -62,19 +56,11 @@ class Running:
 
 
 def start_script(tmp_path: Path, **environ: str) -> Running:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("METALIZER_", "QUEUE_", "REDIS_", "DJANGO_"))
-    }
     data = tmp_path / "data"
-    port = free_port()
-    env.update(METALIZER_DATA_DIR=str(data), PORT=str(port), **environ)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=REPO,
-        env=env,
-        check=True,
-        timeout=180,
-    )
+    port = services.free_port()
+    env = services.clean_env({"METALIZER_DATA_DIR": str(data), "PORT": str(port), **environ})
+    migrated = services.run_manage(["migrate", "--noinput", "-v0"], env, timeout=180)
+    assert migrated.returncode == 0, migrated.stderr
     output = tmp_path / "run.log"
     script = subprocess.Popen(
         ["bash", "scripts/run_embedded.sh"],
