@@ -1,5 +1,5 @@
 """The formats a remix can be written in: one row each, read by the writer (``audio_io.write_audio``), the
-re-encoder (``audio_io.transcode``), the options' check and the web app (choices, content types, messages).
+options' check and the web app (its re-encoder ``jobs.transcode``, choices, content types, messages).
 
 A format soundfile writes names its libsndfile ``(format, subtype)``; the others are written by ffmpeg with
 ``ffmpeg_args`` (codec, bit rate, muxer). Adding a format is one row here.

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -121,7 +121,6 @@ def upload(request: Request, uploaded: Any) -> Response:
         raise ApiError(
             "unsupported_media_type",
             f"Files of type {extension or '(no extension)'} are not accepted here; send a WAV or MP3.",
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
         )
     kind = CATEGORY_KINDS[str(category)]
     stem = Path(name).stem
@@ -137,7 +136,6 @@ def upload(request: Request, uploaded: Any) -> Response:
                 raise ApiError(
                     "name_exists",
                     f"{category} already holds '{file_name(existing)}'; add ?overwrite=true to replace it.",
-                    status.HTTP_409_CONFLICT,
                 )
             check_duplicate(facts.sha256, exclude_pk=existing.pk if existing else None)
             if existing is not None:

@@ -41,7 +41,7 @@ from jobs.models import Job
 from metalizer_site import api_params
 from metalizer_site import error_codes as codes
 from metalizer_site.api_errors import ApiError, ErrorSerializer, error_body
-from metalizer_site.uploads import UploadRejected, declared_too_large
+from metalizer_site.uploads import declared_too_large
 
 SEED = "seed"
 NATIVE = "native"
@@ -232,17 +232,9 @@ class SeedRemixView(APIView):
                 "unsupported_media_type",
                 f"The file's type {content_type or '(none)'} is not accepted here; send "
                 f"{', '.join(SEED_CONTENT_TYPES)}.",
-                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             )
         caller = services.Caller.of(request, create_session=True)
-        try:
-            job = services.submit_upload(uploaded, {}, caller)
-        except UploadRejected as exc:
-            raise ApiError.refused(exc) from None
-        except services.QueueUnavailable as exc:
-            raise ApiError(codes.QUEUE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
-        except services.StorageUnavailable as exc:
-            raise ApiError(codes.STORAGE_UNAVAILABLE, str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from None
+        job = services.submit_upload(uploaded, {}, caller)  # its refusals: the API's handler answers them
         Job.objects.filter(pk=job.pk).update(contract=SEED)
         job.refresh_from_db()
         if background:
