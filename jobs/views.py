@@ -37,7 +37,7 @@ from jobs.results import (
 from jobs.validators import duration_limit_text
 from metalizer_site import error_codes
 from metalizer_site.error_codes import CodedError
-from metalizer_site.uploads import UploadRejected, declared_too_large, human_bytes, too_large
+from metalizer_site.uploads import declared_too_large, human_bytes, too_large
 from pipeline import (
     ACCEPTED_DESCRIPTION,
     ACCEPTED_EXTENSIONS,
@@ -123,6 +123,14 @@ def upload(request: HttpRequest) -> HttpResponse:
     return with_retry_after(
         render(request, "jobs/upload.html", context, status=error.status if error else 400), error
     )
+
+
+def refused_on_job_page(request: HttpRequest, job: Job, error: CodedError) -> HttpResponse:
+    """The job page's one answer to a refusal of what its forms asked (another style, delete): the job's
+    page again with the refusal's sentence on top, its status from the error registry (429 with
+    ``Retry-After``, 409, 503 ...) and the forms still in view."""
+    messages.error(request, error.message)
+    return with_retry_after(render_detail(request, job, status=error.status), error)
 
 
 def with_retry_after(response: HttpResponse, error: Exception | None) -> HttpResponse:
@@ -358,12 +366,8 @@ def job_remix(request: HttpRequest, source: Job) -> HttpResponse:
         return redirect(back)
     try:
         job = services.create_remix(source, options, services.Caller.of(request))
-    except UploadRejected as exc:  # admission (TooMany): answered here with 429, the form kept in view
-        messages.error(request, exc.message)
-        return with_retry_after(render_detail(request, source, status=exc.status), exc)
-    except (services.SourceUnavailable, services.QueueUnavailable) as exc:
-        messages.error(request, str(exc))
-        return redirect(back)
+    except CodedError as exc:
+        return refused_on_job_page(request, source, exc)
     return redirect("jobs:detail", job_id=job.pk)
 
 
@@ -380,9 +384,8 @@ def job_cancel(request: HttpRequest, job: Job) -> HttpResponse:
 def job_delete(request: HttpRequest, job: Job) -> HttpResponse:
     try:
         services.delete_job(job)
-    except services.StorageUnavailable as exc:
-        messages.error(request, str(exc))
-        return redirect("jobs:detail", job_id=job.pk)
+    except CodedError as exc:
+        return refused_on_job_page(request, job, exc)
     song = job.input_file.name if job.input_file else ""
     if song and Job.objects.filter(input_file=song).exists():  # the song stays for its other versions
         messages.success(request, f"Deleted this version of “{job.original_name}”; its other versions stay.")

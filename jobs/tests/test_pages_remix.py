@@ -12,6 +12,7 @@ from django.utils.html import escape
 
 from jobs.models import Job
 from jobs.tests.helpers import finished_source
+from metalizer_site import error_codes
 from pipeline.types import FEELS
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +137,59 @@ def test_a_stranger_is_refused_in_a_plain_sentence(client, song_upload, held_que
     )
     deleted = Client().post(f"/jobs/{source.pk}/delete/")
     assert deleted.content.decode() == "Only the browser that created this remix can delete it."
+
+
+def test_another_style_refused_because_the_song_is_gone_answers_409_on_the_job_page(
+    client, song_upload, held_queue
+):
+    source = finished_source(client, song_upload)
+    Job.objects.filter(pk=source.pk).update(analysis=None)  # the cached analysis is gone: nothing to replay
+    response = client.post(f"/jobs/{source.pk}/remix/", {"style": "doom", "intensity": "0.7", "feel": "auto"})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert escape(error_codes.message(error_codes.SOURCE_UNAVAILABLE)) in html
+    assert "Try another style" in html  # the page again, its form in view
+    assert Job.objects.count() == 1
+
+
+def test_another_style_answers_503_on_the_job_page_when_the_broker_is_down(client, song_upload, held_queue):
+    source = finished_source(client, song_upload)
+    from jobs.tests.conftest import celery_app
+
+    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
+    celery_app.close()
+    try:
+        response = client.post(
+            f"/jobs/{source.pk}/remix/", {"style": "doom", "intensity": "0.7", "feel": "auto"}
+        )
+    finally:
+        celery_app.conf.broker_url = "memory://"
+        celery_app.close()
+    assert response.status_code == 503
+    assert escape(error_codes.message(error_codes.QUEUE_UNAVAILABLE)) in response.content.decode()
+    assert list(Job.objects.values_list("pk", flat=True)) == [source.pk]
+
+
+def test_delete_answers_503_on_the_job_page_when_the_file_store_is_down(
+    client, song_upload, held_queue, settings
+):
+    from botocore.config import Config
+
+    source = finished_source(client, song_upload)
+    settings.STORAGES = {  # an S3 store nobody listens on: every call fails to connect
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": "metalizer",
+                "endpoint_url": "http://127.0.0.1:1",
+                "access_key": "test",
+                "secret_key": "test-secret",
+                "client_config": Config(retries={"max_attempts": 0}, connect_timeout=1),
+            },
+        },
+    }
+    response = client.post(f"/jobs/{source.pk}/delete/")
+    assert response.status_code == 503
+    assert "so the remix could not be deleted completely" in response.content.decode()
+    assert Job.objects.filter(pk=source.pk).exists()  # the row stays, so deleting can be tried again
