@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jobs import services
+from jobs import services, time_left
 from jobs.api import job_facts
 from jobs.forms import FEEL_LABELS, RemixForm, UploadForm
 from jobs.models import Job
@@ -160,16 +160,6 @@ def job_steps(job: Job) -> list[dict[str, str]]:
     return steps
 
 
-def seconds_left(job: Job, now: Any = None) -> int | None:
-    """Time left, from the average rate so far; None until there is a rate to go by."""
-    if job.status != Job.Status.RUNNING or not job.started_at or job.progress < 1:
-        return None
-    elapsed = ((now or timezone.now()) - job.started_at).total_seconds()
-    if elapsed <= 0:
-        return None
-    return max(1, round(elapsed * (100.0 - job.progress) / job.progress))
-
-
 def hours_left(job: Job, now: Any = None) -> int:
     """Whole hours until the job and its files are deleted (0 once expired)."""
     remaining = (job.expires_at - (now or timezone.now())).total_seconds()
@@ -280,7 +270,7 @@ def render_detail(request: HttpRequest, job: Job, *, status: int = 200) -> HttpR
     context = {
         "job": job,
         "steps": job_steps(job),
-        "seconds_left": seconds_left(job, now),
+        "seconds_left": time_left.seconds_left(job, now),
         "hours_left": hours_left(job, now),
         "advice": error_codes.advice(job.error_code) if job.status == Job.Status.FAILED else "",
         "result": job_result(job),
