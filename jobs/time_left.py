@@ -16,8 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from jobs.models import Job
-from pipeline import PLAY_STAGES, estimated_seconds
-from pipeline.separate.catalogue import stages_for
+from pipeline import PLAY_STAGES, estimated_seconds, stages_for
 
 # The job's own pace counts fully from this share of the work done; below it, the prior keeps a share.
 PACE_TRUSTED_AT = 0.35

@@ -85,6 +85,7 @@ _LAZY = {
     "PLAYED_STEMS": ("pipeline.stem_cache", "PLAYED_STEMS"),
     "SEPARATOR_FACTS": ("pipeline.separate.catalogue", "SEPARATOR_FACTS"),
     "estimated_seconds": ("pipeline.separate.catalogue", "estimated_seconds"),
+    "stages_for": ("pipeline.separate.catalogue", "stages_for"),
     "licence_of": ("pipeline.separate.catalogue", "licence_of"),
     "separator_offers": ("pipeline.separate.choose", "offers"),
     "add_remix_options": ("pipeline.cli", "add_remix_options"),
