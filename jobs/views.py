@@ -213,6 +213,7 @@ def job_result(job: Job) -> dict[str, Any] | None:
         "remix_url": result_url(job, "mix"),  # the format the listener asked for
         "picture_url": result_url(job, "picture", "png") if pictures.get("song") else None,
         "picture_svg_url": result_url(job, "picture", "svg") if pictures.get("song_svg") else None,
+        "picture_phone_url": result_url(job, "picture", "phone") if pictures.get("song_phone") else None,
         "tempo": round(float(tempo)) if isinstance(tempo, int | float) else None,
         "tempo_is_guess": bool(analysis.get("tempo_is_guess")),
         "key": f"{analysis['key']} {analysis.get('scale', '')}".strip() if analysis.get("key") else None,

@@ -119,6 +119,16 @@ def test_song_picture_is_served_inline_as_png_and_svg(done):
     assert svg.status_code == 200 and b"<svg" in body_of(svg)[:2000]
     assert svg["Content-Security-Policy"].startswith("default-src 'none'")
     assert client.get(f"/api/jobs/{job.pk}/result?part=picture&format=gif").status_code == 400
+    phone = client.get(f"/api/jobs/{job.pk}/result?part=picture&format=phone")
+    assert phone.status_code == 200 and phone["Content-Type"] == "image/png"
+    assert body_of(phone)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_phone_is_offered_the_picture_drawn_for_its_width(done):
+    client, job, _original = done
+    html = client.get(f"/jobs/{job.pk}/").content.decode()
+    phone_source = r'<source media="\(max-width: 40rem\)" srcset="[^"]*part=picture&amp;format=phone">'
+    assert re.search(phone_source, html)
 
 
 def test_my_remixes_lists_this_browsers_jobs_newest_first_with_a_download(done, song_upload, held_queue):
