@@ -43,6 +43,7 @@ from pipeline import (
     ACCEPTED_EXTENSIONS,
     OUTPUT_FORMATS,
     PLAY_STAGES,
+    SEPARATOR_FACTS,
     STAGES,
     licence_of,
 )
@@ -195,6 +196,22 @@ def job_downloads(job: Job) -> list[dict[str, Any]]:
     return rows
 
 
+def separator_in_words(job: Job) -> dict[str, str | None]:
+    """The separator that ran and why, as a listener reads them (the recorded name and reason, such as
+    ``spleeter:2stems`` and the model files looked for, are for the API and staff)."""
+    separator = job.separator or {}
+    facts = SEPARATOR_FACTS.get(str(separator.get("name") or "").split(":", 1)[0])
+    if facts is None:
+        return {"separator": None, "separator_reason": None}
+    if separator.get("cached") or job.source_id:
+        why = "The voice and the band were separated once, for this song's first remix, and used again."
+    elif job.separator_choice == "auto":
+        why = f"Chosen automatically, the fast choice on this server. {facts.summary}"
+    else:
+        why = f"You chose it. {facts.summary}"
+    return {"separator": facts.label, "separator_reason": why}
+
+
 def job_result(job: Job) -> dict[str, Any] | None:
     """What the result section shows: A/B sources, picture, facts and mixer stems."""
     if not job.is_ready:
@@ -217,8 +234,7 @@ def job_result(job: Job) -> dict[str, Any] | None:
         "tempo": round(float(tempo)) if isinstance(tempo, int | float) else None,
         "tempo_is_guess": bool(analysis.get("tempo_is_guess")),
         "key": f"{analysis['key']} {analysis.get('scale', '')}".strip() if analysis.get("key") else None,
-        "separator": separator.get("name"),
-        "separator_reason": separator.get("reason"),
+        **separator_in_words(job),
         "separator_licence": licence_of(separator.get("name") or ""),
         "reused": reused_text(job),
         "stems": [
