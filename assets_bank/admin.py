@@ -32,6 +32,7 @@ from assets_bank.forms import AssetAdminForm, AssetInlineFormSet, PackAdminForm,
 from assets_bank.midi_preview import piano_roll_svg, summary
 from assets_bank.models import MIDI_FACT_FIELDS, Asset, Kind, Pack, describe_roles
 from assets_bank.validators import AssetRejected
+from pipeline import ACCEPTED_DESCRIPTION, SAMPLE_STORE_FORMAT
 
 
 def file_url(asset: Asset) -> str:
@@ -68,7 +69,11 @@ def list_preview(asset: Asset) -> str:
 def audio_facts(asset: Asset) -> str:
     if asset.is_midi or asset.duration is None:
         return "-"
-    return f"{asset.format.upper()}, {asset.sample_rate} Hz, {asset.channels} ch, {asset.duration:.2f} s"
+    converted = f" (converted from {asset.original_format})" if asset.original_format else ""
+    return (
+        f"{asset.format.upper()}{converted}, {asset.sample_rate} Hz, {asset.channels} ch, "
+        f"{asset.duration:.2f} s"
+    )
 
 
 @admin.display(description="SHA256")
@@ -246,6 +251,12 @@ class PackAdmin(CountedDeleteAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        for note in (getattr(f, "conversion_note", "") for f in formset.forms):
+            if note:
+                self.message_user(request, note, messages.INFO)
+
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         pack = Pack.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
         if pack is not None and pack.is_default:
@@ -367,6 +378,16 @@ class PackAdmin(CountedDeleteAdmin):
                 self.message_user(
                     request, f"Imported '{pack.name}' with {pack.assets.count()} asset(s).", messages.SUCCESS
                 )
+                converted = list(
+                    pack.assets.exclude(original_format="").values_list("original_format", flat=True)
+                )
+                if converted:
+                    self.message_user(
+                        request,
+                        f"{len(converted)} sample(s) converted to {SAMPLE_STORE_FORMAT.upper()} (what the "
+                        f"band plays) from {', '.join(sorted(set(converted)))}; each keeps its file's name.",
+                        messages.INFO,
+                    )
                 return HttpResponseRedirect(reverse("admin:assets_bank_pack_change", args=[pack.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -374,6 +395,8 @@ class PackAdmin(CountedDeleteAdmin):
             "form": form,
             "title": "Import a pack from a ZIP archive",
             "roles_by_kind": [(label, describe_roles(kind)) for kind, label in Kind.choices],
+            "sample_formats": ACCEPTED_DESCRIPTION,
+            "sample_store_format": SAMPLE_STORE_FORMAT.upper(),
         }
         return TemplateResponse(request, "admin/assets_bank/pack/import.html", context)
 
@@ -400,6 +423,7 @@ class AssetAdmin(CountedDeleteAdmin):
         preview,
         audio_facts,
         "format",
+        "original_format",
         "size_bytes",
         "sha256",
         *MIDI_FACT_FIELDS,
@@ -427,6 +451,11 @@ class AssetAdmin(CountedDeleteAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def save_model(self, request: HttpRequest, obj: Asset, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if getattr(form, "conversion_note", ""):
+            self.message_user(request, form.conversion_note, messages.INFO)
 
     def file_view(self, request: HttpRequest, asset_id: int) -> HttpResponse:
         if not self.has_view_permission(request):

@@ -22,6 +22,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -32,10 +33,10 @@ from assets_bank.models import Kind, Pack
 from assets_bank.services import add_asset, create_pack
 from assets_bank.validators import (
     ACCEPTED_EXTENSIONS,
-    AssetFacts,
     AssetRejected,
+    JudgedFile,
+    judged_asset_file,
     max_bytes,
-    validate_asset_file,
 )
 
 MAX_ENTRIES = 1000
@@ -62,7 +63,7 @@ class PlannedAsset:
     velocity_max: float = 1.0
     gain: float = 1.0
     position: int = 0
-    facts: AssetFacts | None = None
+    judged: JudgedFile | None = None  # the file as the bank stores it, once accepted
 
 
 @dataclass
@@ -276,7 +277,7 @@ def import_pack_zip(
         zf = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise AssetRejected("invalid_archive", f"This is not a readable ZIP archive ({exc}).") from None
-    with zf, tempfile.TemporaryDirectory(prefix="asset-zip-") as tmp:
+    with zf, tempfile.TemporaryDirectory(prefix="asset-zip-") as tmp, ExitStack() as converted:
         files = _strip_top_folder(check_archive(zf))
         plan = plan_pack(zf, files, name=name, kind=kind)
         seen: dict[str, str] = {}
@@ -284,25 +285,25 @@ def import_pack_zip(
             target = Path(tmp) / f"{i:04d}{PurePosixPath(planned.file).suffix.lower()}"
             extract_member(zf, files[planned.file], target)
             try:
-                planned.facts = validate_asset_file(
-                    target, name=PurePosixPath(planned.file).name, kind=plan.kind, role=planned.role
+                planned.judged = converted.enter_context(
+                    judged_asset_file(
+                        target, name=PurePosixPath(planned.file).name, kind=plan.kind, role=planned.role
+                    )
                 )
             except AssetRejected as exc:
                 raise AssetRejected(exc.code, f"{planned.file}: {exc.message}") from None
-            if planned.facts.sha256 in seen:
-                raise AssetRejected(
-                    "duplicate_asset",
-                    f"{planned.file} is the same file as {seen[planned.facts.sha256]}.",
-                )
-            seen[planned.facts.sha256] = planned.file
+            sha256 = planned.judged.facts.sha256
+            if sha256 in seen:
+                raise AssetRejected("duplicate_asset", f"{planned.file} is the same file as {seen[sha256]}.")
+            seen[sha256] = planned.file
         stored: list[Any] = []
         try:
             with transaction.atomic():
                 pack = create_pack(
                     plan.name, plan.kind, user=user, style_tags=plan.style_tags, licence=plan.licence
                 )
-                for i, planned in enumerate(plan.assets):
-                    stored.append(_add_planned(pack, planned, Path(tmp), i))
+                for planned in plan.assets:
+                    stored.append(_add_planned(pack, planned))
         except BaseException:
             for asset in stored:  # the rows rolled back; their files must not linger in storage
                 asset.file.storage.delete(asset.file.name)
@@ -311,17 +312,18 @@ def import_pack_zip(
     return pack
 
 
-def _add_planned(pack: Pack, planned: PlannedAsset, tmp: Path, i: int) -> Any:
+def _add_planned(pack: Pack, planned: PlannedAsset) -> Any:
+    assert planned.judged is not None  # judged before any is added
     return add_asset(
         pack,
-        tmp / f"{i:04d}{PurePosixPath(planned.file).suffix.lower()}",
+        planned.judged.path,
         filename=PurePosixPath(planned.file).name,
         role=planned.role,
         velocity_min=planned.velocity_min,
         velocity_max=planned.velocity_max,
         gain=planned.gain,
         position=planned.position,
-        facts=planned.facts,
+        facts=planned.judged.facts,
     )
 
 

@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from django import forms
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 
 from assets_bank import playable
 from assets_bank.models import Asset, Kind, Pack, describe_roles
 from assets_bank.services import refusal_to_remove, uploaded_path
-from assets_bank.validators import AssetRejected, check_duplicate, check_role, validate_asset_file
-from metalizer_site.uploads import clean_name
+from assets_bank.validators import AssetRejected, check_duplicate, check_role, judged_asset_file
 from pipeline import STYLES
 
 
@@ -51,7 +50,10 @@ class PackAdminForm(forms.ModelForm):
 
 
 class AssetAdminForm(forms.ModelForm):
-    """An asset added or replaced by staff: the file is validated for the pack's kind and the role."""
+    """An asset added or replaced by staff: the file is validated for the pack's kind and the role; a sample
+    in a format the band does not play (MP3, ...) is stored converted (``conversion_note`` says so)."""
+
+    conversion_note = ""
 
     class Meta:
         model = Asset
@@ -79,21 +81,23 @@ class AssetAdminForm(forms.ModelForm):
             return data
         try:
             if isinstance(upload, UploadedFile):
-                with uploaded_path(upload) as path:
-                    facts = validate_asset_file(
-                        path,
-                        name=upload.name or path.name,
-                        kind=pack.kind,
-                        role=role,
-                        check_duplicates=False,
-                    )
+                original_name = upload.name or "asset"
+                with (
+                    uploaded_path(upload) as path,
+                    judged_asset_file(
+                        path, name=original_name, kind=pack.kind, role=role, check_duplicates=False
+                    ) as judged,
+                ):
+                    if judged.converted:  # what is stored is the converted sample, under the original's stem
+                        upload = SimpleUploadedFile(judged.name, judged.path.read_bytes())
+                        data["file"] = upload
+                        self.conversion_note = judged.conversion_note(original_name)
+                facts = judged.facts
                 check_duplicate(facts.sha256, exclude_pk=self.instance.pk)
                 if facts.sha256 != self.instance.sha256 or not self.instance.pk:
                     for field, value in facts.model_fields().items():
                         setattr(self.instance, field, value)
-                upload.name = Path(clean_name(upload.name or "asset")).stem + (
-                    ".mid" if facts.format == "midi" else f".{facts.format}"
-                )
+                upload.name = judged.name
                 if not data.get("name"):
                     data["name"] = Path(upload.name).stem
                     self.instance.name = data["name"]  # the inline has no name field

@@ -185,6 +185,12 @@ class Asset(models.Model):
     channels = models.PositiveSmallIntegerField(null=True, blank=True)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
     sha256 = models.CharField(max_length=64, unique=True)
+    original_format = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="What the uploaded file was when the bank converted it to the format it plays (MP3, ...).",
+    )
     # MIDI facts (MIDI_FACT_FIELDS)
     tempo = models.FloatField(null=True, blank=True, help_text="BPM of the first tempo event.")
     time_signature = models.CharField(max_length=16, blank=True, default="")

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 
 from assets_bank import playable
 from assets_bank.models import Asset, Kind, Pack
-from assets_bank.validators import AssetFacts, AssetRejected, check_duplicate, check_size, validate_asset_file
+from assets_bank.validators import AssetFacts, AssetRejected, check_duplicate, check_size, judged_asset_file
 from metalizer_site import rate_limits
 from metalizer_site.uploads import TooMany, clean_name, local_copy
 
@@ -91,10 +91,26 @@ def add_asset(
     position: int | None = None,
     facts: AssetFacts | None = None,
 ) -> Asset:
-    """Validate the file at ``path`` and store it in ``pack``; raises AssetRejected."""
+    """Store the file at ``path`` in ``pack``; raises AssetRejected.
+
+    ``facts`` come from ``validators.judged_asset_file`` and ``path`` is then the file it yielded (the
+    upload, or the sample converted from it); without them the file is judged (and converted) here.
+    """
     if not 0.0 <= velocity_min <= velocity_max <= 1.0:
         raise AssetRejected("invalid_velocity", "Velocity layers need 0 <= min <= max <= 1.")
-    facts = facts or validate_asset_file(path, name=filename, kind=pack.kind, role=role)
+    if facts is None:
+        with judged_asset_file(path, name=filename, kind=pack.kind, role=role) as judged:
+            return add_asset(
+                pack,
+                judged.path,
+                filename=filename,
+                role=role,
+                velocity_min=velocity_min,
+                velocity_max=velocity_max,
+                gain=gain,
+                position=position,
+                facts=judged.facts,
+            )
     name = clean_name(filename)
     stem = Path(name).stem
     if position is None:

@@ -10,6 +10,9 @@ the pipeline's bounds), so nothing the bank takes in can stop a remix.
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,18 +22,29 @@ from django.conf import settings
 
 from assets_bank.models import PACK_NOUNS, Asset, Kind, describe_roles, role_suits_kind
 from metalizer_site.error_codes import FILE_TOO_LARGE
-from metalizer_site.uploads import UploadRejected, human_bytes, sniff_audio
-from pipeline import PipelineError, check_bank_file, open_seed, probe, spelled
+from metalizer_site.uploads import UploadRejected, clean_name, human_bytes, sniff_audio
+from pipeline import (
+    ACCEPTED_DESCRIPTION,
+    ACCEPTED_FORMATS,
+    SAMPLE_STORE_FORMAT,
+    AudioInfo,
+    PipelineError,
+    check_bank_file,
+    convert_sample,
+    open_seed,
+    probe,
+    sample_needs_conversion,
+)
+from pipeline import ACCEPTED_EXTENSIONS as ACCEPTED_EXTENSIONS_OF_SONGS
 
 # Samples (drum hits, guitar notes) may ring for a while; an impulse response is a short tail.
 MAX_SAMPLE_DURATION_S = 20.0
 MAX_IR_DURATION_S = 5.0
 MIN_DURATION_S = 0.005
-# The formats a bank sample may be (probe's format name -> how a message names it): those the pipeline reads
-# through libsndfile (pipeline.assets uses soundfile).
-SAMPLE_FORMATS = {"wav": "WAV", "flac": "FLAC", "aiff": "AIFF", "ogg": "Ogg"}
+# A sample may be anything a song may be (the song decoder's one list); the pipeline says which formats the
+# band plays as they are and converts the others (``pipeline.sample_needs_conversion``, ``convert_sample``).
 MIDI_EXTENSIONS = (".mid", ".midi")
-AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".aif", ".aiff", ".ogg", ".oga")
+AUDIO_EXTENSIONS: tuple[str, ...] = ACCEPTED_EXTENSIONS_OF_SONGS
 ACCEPTED_EXTENSIONS = AUDIO_EXTENSIONS + MIDI_EXTENSIONS
 TIME_SIGNATURE_DENOMINATORS = (1, 2, 4, 8, 16, 32)
 
@@ -43,7 +57,7 @@ class AssetRejected(UploadRejected):
 class AssetFacts:
     """What validation learned about a file; the Asset row's descriptive fields."""
 
-    format: str  # wav, flac, aiff, ogg or midi
+    format: str  # the stored file's: wav, flac, aiff, ogg or midi
     size_bytes: int
     sha256: str
     sample_rate: int | None = None
@@ -54,6 +68,7 @@ class AssetFacts:
     bars: float | None = None
     note_min: int | None = None
     note_max: int | None = None
+    original_format: str = ""  # what the upload was when it was converted (its label: "MP3"), else ""
 
     def model_fields(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,10 +123,36 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def validate_asset_file(
+@dataclass(frozen=True)
+class JudgedFile:
+    """An accepted file, as the bank stores it: the upload itself, or the sample converted from it."""
+
+    path: Path
+    name: str  # the original name's stem with the stored format's extension: "kick.mp3" -> "kick.flac"
+    facts: AssetFacts
+
+    @property
+    def converted(self) -> bool:
+        return bool(self.facts.original_format)
+
+    def conversion_note(self, original_name: str) -> str:
+        """What staff read when a file was converted ("" when not)."""
+        if not self.converted:
+            return ""
+        return (
+            f"{original_name} ({self.facts.original_format}) was converted to {self.facts.format.upper()} "
+            f"as {self.name}: the band plays {self.facts.format.upper()} samples."
+        )
+
+
+@contextmanager
+def judged_asset_file(
     path: Path, *, name: str, kind: str, role: str, check_duplicates: bool = True
-) -> AssetFacts:
-    """Judge the file at ``path`` (originally called ``name``) as a ``role`` asset of a ``kind`` pack."""
+) -> Iterator[JudgedFile]:
+    """Judge the file at ``path`` (originally called ``name``) as a ``role`` asset of a ``kind`` pack, and
+    yield it as the bank stores it. A sample in a format the band does not play as it is (MP3, M4A, ...) is
+    decoded by the song decoder, within the same bounds, into a temporary ``SAMPLE_STORE_FORMAT`` file that
+    is judged again as a sample (level, damage) and lives until the ``with`` block ends."""
     path = Path(path)
     check_role(kind, role)
     check_size(path.stat().st_size)
@@ -120,41 +161,76 @@ def validate_asset_file(
         raise AssetRejected(
             "unsupported_format",
             f"Files of type {extension or '(no extension)'} are not supported here. "
-            "Upload WAV, FLAC, AIFF or Ogg audio, or a standard MIDI file (.mid).",
+            f"Upload audio ({ACCEPTED_DESCRIPTION}) or a standard MIDI file (.mid).",
         )
     is_midi = extension in MIDI_EXTENSIONS
     if is_midi != (kind == Kind.MIDI):
-        wanted = "a MIDI file (.mid)" if kind == Kind.MIDI else "an audio file (WAV, FLAC, AIFF or Ogg)"
+        wanted = "a MIDI file (.mid)" if kind == Kind.MIDI else f"an audio file ({ACCEPTED_DESCRIPTION})"
         raise AssetRejected("wrong_file_type", f"A {PACK_NOUNS[Kind(kind)]} takes {wanted}.")
+    stem = Path(clean_name(name)).stem
+    if is_midi:
+        facts = AssetFacts(
+            format="midi", **_file_facts(path, check_duplicates), **midi_facts(path, role=role)
+        )
+        yield JudgedFile(path, f"{stem}.mid", facts)
+        return
+    limit = MAX_IR_DURATION_S if kind == Kind.IMPULSE_RESPONSE else MAX_SAMPLE_DURATION_S
+    info = _probe_sample(path, max_duration_s=limit)
+    if not sample_needs_conversion(info):
+        facts = AssetFacts(**_file_facts(path, check_duplicates), **_sample_facts(path, info))
+        yield JudgedFile(path, f"{stem}.{info.format}", facts)
+        return
+    with tempfile.TemporaryDirectory(prefix="metalizer-sample-") as tmp:
+        converted = Path(tmp) / f"{stem}.{SAMPLE_STORE_FORMAT}"
+        try:
+            convert_sample(path, converted, max_duration_s=limit, min_duration_s=MIN_DURATION_S)
+        except PipelineError as exc:
+            raise AssetRejected(exc.code, exc.message) from None
+        played = _probe_sample(converted, max_duration_s=limit)
+        facts = AssetFacts(
+            **_file_facts(converted, check_duplicates),
+            **_sample_facts(converted, played),
+            original_format=ACCEPTED_FORMATS[info.format].split(" (")[0],
+        )
+        yield JudgedFile(converted, converted.name, facts)
+
+
+def validate_asset_file(
+    path: Path, *, name: str, kind: str, role: str, check_duplicates: bool = True
+) -> AssetFacts:
+    """What ``judged_asset_file`` learns about the file, for a caller that keeps nothing of it."""
+    with judged_asset_file(
+        path, name=name, kind=kind, role=role, check_duplicates=check_duplicates
+    ) as judged:
+        return judged.facts
+
+
+def _file_facts(path: Path, check_duplicates: bool) -> dict[str, Any]:
     sha256 = sha256_of(path)
     if check_duplicates:
         check_duplicate(sha256)
-    size = path.stat().st_size
-    if is_midi:
-        return AssetFacts(format="midi", size_bytes=size, sha256=sha256, **midi_facts(path, role=role))
-    limit = MAX_IR_DURATION_S if kind == Kind.IMPULSE_RESPONSE else MAX_SAMPLE_DURATION_S
-    return AssetFacts(size_bytes=size, sha256=sha256, **audio_facts(path, max_duration_s=limit))
+    return {"size_bytes": path.stat().st_size, "sha256": sha256}
 
 
-def audio_facts(path: Path, *, max_duration_s: float) -> dict[str, Any]:
+def _probe_sample(path: Path, *, max_duration_s: float) -> AudioInfo:
+    """Sniff and read a sample through once within its bounds (length, damage), as the song upload does."""
     with path.open("rb") as fh:
         head = fh.read(16)
     if sniff_audio(head) is None:
         raise AssetRejected(
-            "not_audio", "This file does not look like audio (its content is not WAV, FLAC, ...)."
+            "not_audio", f"This file does not look like audio (its content is not {ACCEPTED_DESCRIPTION})."
         )
     try:
-        info = probe(path, max_duration_s=max_duration_s, min_duration_s=MIN_DURATION_S)
+        return probe(path, max_duration_s=max_duration_s, min_duration_s=MIN_DURATION_S)
     except PipelineError as exc:
         message = exc.message
         if exc.code == "too_long":
             message = f"{exc.message} Samples may last at most {max_duration_s:g} s."
         raise AssetRejected(exc.code, message) from None
-    if info.format not in SAMPLE_FORMATS or info.decoder != "soundfile":
-        raise AssetRejected(
-            "unsupported_format",
-            f"{info.format.upper()} is not accepted for samples; use {spelled(SAMPLE_FORMATS.values())}.",
-        )
+
+
+def _sample_facts(path: Path, info: AudioInfo) -> dict[str, Any]:
+    """The facts of a sample the band plays as it is, once the band has loaded it (``check_bank_file``)."""
     _check_plays(path, midi=False)
     return {
         "format": info.format,

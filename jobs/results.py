@@ -39,7 +39,10 @@ CONTENT_TYPES = {
 # ZIP, and the song picture (waveform, beats, sections, chords).
 EXTRA_PARTS = ("original", "stems", "picture")
 STEM_PARTS = ("drums", "guitars", "bass", "vocals", "other")
-PICTURE_FORMATS = {"png": "song", "svg": "song_svg"}
+# The song picture's formats (pipeline.picture.PICTURE_LAYOUTS): format -> the picture's name in the result,
+# and the type of file each is; "phone" is the PNG drawn for a phone's width.
+PICTURE_FORMATS = {"png": "song", "svg": "song_svg", "phone": "song_phone"}
+PICTURE_FILE_TYPES = {"png": "png", "svg": "svg", "phone": "png"}
 PART_LABELS = {
     "original": "original",
     "stems": "stems",
@@ -132,7 +135,7 @@ def original_key(job: Job) -> tuple[str, str]:
 
 
 def picture_key(job: Job, fmt: str = "png") -> str:
-    """The song picture (``png`` or ``svg``) drawn by the pipeline."""
+    """The song picture (``png``, ``svg`` or ``phone``) drawn by the pipeline."""
     pictures = job.outputs.get("pictures") or {}
     name = PICTURE_FORMATS.get(fmt)
     if name is None or not pictures.get(name):

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jobs import services
+from jobs import services, time_left
 from jobs.api import job_facts
 from jobs.forms import FEEL_LABELS, RemixForm, UploadForm
 from jobs.models import Job
@@ -43,6 +43,7 @@ from pipeline import (
     ACCEPTED_EXTENSIONS,
     OUTPUT_FORMATS,
     PLAY_STAGES,
+    SEPARATOR_FACTS,
     STAGES,
     licence_of,
 )
@@ -168,16 +169,6 @@ def job_steps(job: Job) -> list[dict[str, str]]:
     return steps
 
 
-def seconds_left(job: Job, now: Any = None) -> int | None:
-    """Time left, from the average rate so far; None until there is a rate to go by."""
-    if job.status != Job.Status.RUNNING or not job.started_at or job.progress < 1:
-        return None
-    elapsed = ((now or timezone.now()) - job.started_at).total_seconds()
-    if elapsed <= 0:
-        return None
-    return max(1, round(elapsed * (100.0 - job.progress) / job.progress))
-
-
 def hours_left(job: Job, now: Any = None) -> int:
     """Whole hours until the job and its files are deleted (0 once expired)."""
     remaining = (job.expires_at - (now or timezone.now())).total_seconds()
@@ -213,6 +204,22 @@ def job_downloads(job: Job) -> list[dict[str, Any]]:
     return rows
 
 
+def separator_in_words(job: Job) -> dict[str, str | None]:
+    """The separator that ran and why, as a listener reads them (the recorded name and reason, such as
+    ``spleeter:2stems`` and the model files looked for, are for the API and staff)."""
+    separator = job.separator or {}
+    facts = SEPARATOR_FACTS.get(str(separator.get("name") or "").split(":", 1)[0])
+    if facts is None:
+        return {"separator": None, "separator_reason": None}
+    if separator.get("cached") or job.source_id:
+        why = "The voice and the band were separated once, for this song's first remix, and used again."
+    elif job.separator_choice == "auto":
+        why = f"Chosen automatically, the fast choice on this server. {facts.summary}"
+    else:
+        why = f"You chose it. {facts.summary}"
+    return {"separator": facts.label, "separator_reason": why}
+
+
 def job_result(job: Job) -> dict[str, Any] | None:
     """What the result section shows: A/B sources, picture, facts and mixer stems."""
     if not job.is_ready:
@@ -231,11 +238,11 @@ def job_result(job: Job) -> dict[str, Any] | None:
         "remix_url": result_url(job, "mix"),  # the format the listener asked for
         "picture_url": result_url(job, "picture", "png") if pictures.get("song") else None,
         "picture_svg_url": result_url(job, "picture", "svg") if pictures.get("song_svg") else None,
+        "picture_phone_url": result_url(job, "picture", "phone") if pictures.get("song_phone") else None,
         "tempo": round(float(tempo)) if isinstance(tempo, int | float) else None,
         "tempo_is_guess": bool(analysis.get("tempo_is_guess")),
         "key": f"{analysis['key']} {analysis.get('scale', '')}".strip() if analysis.get("key") else None,
-        "separator": separator.get("name"),
-        "separator_reason": separator.get("reason"),
+        **separator_in_words(job),
         "separator_licence": licence_of(separator.get("name") or ""),
         "reused": reused_text(job),
         "stems": [
@@ -288,7 +295,7 @@ def render_detail(request: HttpRequest, job: Job, *, status: int = 200) -> HttpR
     context = {
         "job": job,
         "steps": job_steps(job),
-        "seconds_left": seconds_left(job, now),
+        "seconds_left": time_left.seconds_left(job, now),
         "hours_left": hours_left(job, now),
         "advice": error_codes.advice(job.error_code) if job.status == Job.Status.FAILED else "",
         "result": job_result(job),

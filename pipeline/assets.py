@@ -44,6 +44,7 @@ from pipeline.asset_layout import (
     midi_dir,
     note_role_pitch,
 )
+from pipeline.audio_io import AudioInfo, decode, write_audio
 from pipeline.errors import ASSETS_MISSING, CORRUPT_AUDIO, TOO_LONG, UNSUPPORTED_FORMAT, PipelineError
 from pipeline.paths import DEFAULT_ASSETS_DIR
 from pipeline.types import SAMPLE_RATE
@@ -60,6 +61,12 @@ PAIR_IR = "slayer-christ-illusion"
 MAX_SAMPLE_SECONDS = 60.0
 SAMPLE_RATES = (8_000, 384_000)  # the lowest and highest rate a sample may have, in Hz
 MAX_SAMPLE_CHANNELS = 8
+# The formats the band reads a sample from as it is (``read_sample``: libsndfile). A sample may be anything a
+# song may be (``audio_io.ACCEPTED_FORMATS``); one in another format (MP3, M4A, WebM, ...), or one libsndfile
+# cannot step through, is decoded once by the song decoder and kept as ``SAMPLE_STORE_FORMAT``
+# (``convert_sample``).
+PLAYED_SAMPLE_FORMATS: tuple[str, ...] = ("wav", "flac", "aiff", "ogg")
+SAMPLE_STORE_FORMAT = "flac"
 
 
 @dataclass(frozen=True, eq=False)
@@ -399,6 +406,23 @@ def _opens_as_seed(path: Path) -> bool:
         logger.warning("MIDI seed %s cannot be played (%s); it is left out", path, exc)
         return False
     return True
+
+
+def sample_needs_conversion(info: AudioInfo) -> bool:
+    """True when a probed sample is not in a format the band reads as it is (``PLAYED_SAMPLE_FORMATS``)."""
+    return info.format not in PLAYED_SAMPLE_FORMATS or info.decoder != "soundfile"
+
+
+def convert_sample(
+    source: Path, dest: Path, *, max_duration_s: float = MAX_SAMPLE_SECONDS, min_duration_s: float = 0.0
+) -> Path:
+    """Decode ``source`` with the song decoder (``audio_io.decode``: ffmpeg or libsndfile, within the same
+    length bounds) and write it at ``dest`` as ``SAMPLE_STORE_FORMAT`` (44.1 kHz; mono when both decoded
+    channels are the same). PipelineError when it does not decode or lies outside the bounds."""
+    audio = decode(source, min_duration_s=min_duration_s, max_duration_s=max_duration_s)
+    if np.array_equal(audio[0], audio[1]):
+        audio = audio[:1]
+    return write_audio(dest, audio, SAMPLE_STORE_FORMAT)
 
 
 def check_bank_file(path: Path, *, midi: bool) -> None:

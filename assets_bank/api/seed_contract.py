@@ -32,10 +32,10 @@ from rest_framework.response import Response
 from assets_bank import services
 from assets_bank.api.auth import AssetKeyAuthentication
 from assets_bank.models import GUITAR_ROLE_RE, Asset, Kind, Pack
-from assets_bank.validators import AssetRejected, check_duplicate, validate_asset_file
+from assets_bank.validators import AssetRejected, check_duplicate, judged_asset_file
 from metalizer_site import api_params
 from metalizer_site.api_errors import ApiError
-from metalizer_site.uploads import clean_name
+from metalizer_site.uploads import clean_name, sniff_audio
 from pipeline.asset_layout import DRUM_ROLES
 
 SEED_KEY_HEADER = "X-API-Key"
@@ -122,14 +122,24 @@ def upload(request: Request, uploaded: Any) -> Response:
             "unsupported_media_type",
             f"Files of type {extension or '(no extension)'} are not accepted here; send a WAV or MP3.",
         )
+    head = uploaded.read(16)
+    uploaded.seek(0)
+    if sniff_audio(head) is None:
+        raise ApiError(
+            "unsupported_media_type",
+            f"'{name}' is not audio (its content is not WAV, MP3, ...); send a WAV or MP3.",
+        )
     kind = CATEGORY_KINDS[str(category)]
     stem = Path(name).stem
     role = role_from_name(kind, stem)
     if role is None:
         raise ApiError("invalid_role", f"'{name}' names no role the bank knows: {name_hint(kind)}.")
     try:
-        with services.uploaded_path(uploaded) as path, transaction.atomic():
-            facts = validate_asset_file(path, name=name, kind=kind, role=role, check_duplicates=False)
+        with (
+            services.uploaded_path(uploaded) as path,
+            judged_asset_file(path, name=name, kind=kind, role=role, check_duplicates=False) as judged,
+            transaction.atomic(),
+        ):
             pack = upload_pack(kind)
             existing = pack.assets.select_for_update().filter(name=stem).first()
             if existing is not None and not overwrite:
@@ -137,10 +147,10 @@ def upload(request: Request, uploaded: Any) -> Response:
                     "name_exists",
                     f"{category} already holds '{file_name(existing)}'; add ?overwrite=true to replace it.",
                 )
-            check_duplicate(facts.sha256, exclude_pk=existing.pk if existing else None)
+            check_duplicate(judged.facts.sha256, exclude_pk=existing.pk if existing else None)
             if existing is not None:
                 services.delete_asset(existing)
-            asset = services.add_asset(pack, path, filename=name, role=role, facts=facts)
+            asset = services.add_asset(pack, judged.path, filename=name, role=role, facts=judged.facts)
     except AssetRejected as exc:
         raise ApiError.refused(exc) from None
     return Response({"category": category, "filename": file_name(asset)})  # the seed answered 200

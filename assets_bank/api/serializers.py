@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from assets_bank.models import MIDI_FACT_FIELDS, Asset, Kind, Pack
 from metalizer_site.api_choices import ListedChoiceField
+from pipeline import ACCEPTED_DESCRIPTION, SAMPLE_STORE_FORMAT
 
 
 class PackSummarySerializer(serializers.ModelSerializer):
@@ -33,6 +34,7 @@ class AssetSerializer(serializers.ModelSerializer):
             "velocity_max",
             "gain",
             "format",
+            "original_format",
             "size_bytes",
             "sample_rate",
             "channels",
@@ -52,7 +54,10 @@ class AssetSerializer(serializers.ModelSerializer):
 class AssetUploadSerializer(serializers.Serializer):
     """The multipart body of POST /api/assets/upload."""
 
-    file = serializers.FileField(help_text="WAV, FLAC, AIFF or Ogg audio; or a standard MIDI file.")
+    file = serializers.FileField(
+        help_text=f"Audio ({ACCEPTED_DESCRIPTION}; stored as {SAMPLE_STORE_FORMAT.upper()} when the band "
+        "does not play its format as it is) or a standard MIDI file."
+    )
     role = serializers.CharField(
         max_length=40, help_text="kick, snare, ..., ir, riff, groove, E2-palm-mute..."
     )

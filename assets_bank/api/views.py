@@ -22,7 +22,7 @@ from assets_bank.api.auth import AssetKeyAuthentication, IsStaffOrAssetKey
 from assets_bank.api.serializers import AssetSerializer, AssetUploadSerializer
 from assets_bank.downloads import CONTENT_TYPES, serve_asset
 from assets_bank.models import Asset, Kind, Pack
-from assets_bank.validators import AssetRejected, too_large, validate_asset_file
+from assets_bank.validators import AssetRejected, judged_asset_file, too_large
 from metalizer_site import api_params, rate_limits
 from metalizer_site.api_auth import BearerTokenAuthentication
 from metalizer_site.api_errors import ApiError, ErrorSerializer
@@ -188,27 +188,29 @@ class AssetViewSet(viewsets.GenericViewSet):
         if pack and fields.get("kind") and fields["kind"] != pack.kind:
             raise ApiError("invalid_kind", f"Pack '{pack.name}' holds {pack.kind}, not {fields['kind']}.")
         try:
-            with services.uploaded_path(uploaded) as path:
-                facts = validate_asset_file(
+            with (
+                services.uploaded_path(uploaded) as path,
+                judged_asset_file(
                     path, name=uploaded.name or path.name, kind=kind, role=fields["role"]
-                )
-                with transaction.atomic():
-                    if pack is None:
-                        pack = Pack.objects.filter(name=fields["pack_name"].strip(), kind=kind).first()
-                    if pack is None:
-                        pack = services.create_pack(
-                            fields["pack_name"], kind, user=request.user, licence=fields.get("licence", "")
-                        )
-                    asset = services.add_asset(
-                        pack,
-                        path,
-                        filename=uploaded.name or path.name,
-                        role=fields["role"],
-                        velocity_min=fields["velocity_min"],
-                        velocity_max=fields["velocity_max"],
-                        gain=fields["gain"],
-                        facts=facts,
+                ) as judged,
+                transaction.atomic(),
+            ):
+                if pack is None:
+                    pack = Pack.objects.filter(name=fields["pack_name"].strip(), kind=kind).first()
+                if pack is None:
+                    pack = services.create_pack(
+                        fields["pack_name"], kind, user=request.user, licence=fields.get("licence", "")
                     )
+                asset = services.add_asset(
+                    pack,
+                    judged.path,
+                    filename=uploaded.name or path.name,
+                    role=fields["role"],
+                    velocity_min=fields["velocity_min"],
+                    velocity_max=fields["velocity_max"],
+                    gain=fields["gain"],
+                    facts=judged.facts,
+                )
         except AssetRejected as exc:
             raise rejected(exc) from None
         asset.pack.refresh_from_db()

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from jobs import separators
+from jobs import separators, time_left
 from jobs.api import job_facts
 from jobs.models import MAX_SEED, Job
 from jobs.results import result_url
@@ -101,6 +101,10 @@ class JobSerializer(serializers.ModelSerializer):
     analysis = serializers.SerializerMethodField()
     assets_used = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
+    seconds_left = serializers.SerializerMethodField(
+        help_text="While running: about how many seconds are left (the admission estimate for this server, "
+        "then the job's own pace); null otherwise or when nothing says yet."
+    )
 
     class Meta:
         model = Job
@@ -109,6 +113,7 @@ class JobSerializer(serializers.ModelSerializer):
             "status",
             "stage",
             "progress",
+            "seconds_left",
             "error_code",
             "error_message",
             "options",
@@ -127,6 +132,10 @@ class JobSerializer(serializers.ModelSerializer):
             "links",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_seconds_left(self, job: Job) -> int | None:
+        return time_left.seconds_left(job)
 
     @extend_schema_field(RemixOptionsSerializer)
     def get_options(self, job: Job) -> dict[str, Any]:

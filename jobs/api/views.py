@@ -28,6 +28,7 @@ from jobs.models import RESULT_PARTS, Job
 from jobs.results import (
     CONTENT_TYPES,
     EXTRA_PARTS,
+    PICTURE_FILE_TYPES,
     PICTURE_FORMATS,
     PartDamaged,
     PartUnavailable,
@@ -44,7 +45,7 @@ from metalizer_site import error_codes as codes
 from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.downloads import serve_stored
 from metalizer_site.uploads import declared_too_large, too_large, upload_cap
-from pipeline import FORMAT_CHOICES, INVALID_OPTIONS, OUTPUT_FORMATS
+from pipeline import FORMAT_CHOICES, INVALID_OPTIONS, OUTPUT_FORMATS, spelled
 
 
 def get_job_or_404(pk: Any) -> Job:
@@ -237,7 +238,8 @@ class JobViewSet(viewsets.ViewSet):
                 enum=[*RESULT_PARTS, *EXTRA_PARTS],
                 default="mix",
                 description="original: the uploaded song (available as soon as the job exists); "
-                "stems: every stem in one ZIP; picture: the song picture (format png or svg).",
+                "stems: every stem in one ZIP; picture: the song picture (format png or svg; phone: a PNG "
+                "drawn for a phone's width).",
             ),
             OpenApiParameter("format", str, enum=[*OUTPUT_FORMATS, *PICTURE_FORMATS]),
         ],
@@ -305,14 +307,17 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
     if part == "picture":
         fmt = requested_format or "png"
         if fmt not in PICTURE_FORMATS:
-            raise ApiError(codes.INVALID_FORMAT, f"Unknown picture format '{fmt}'. Choose png or svg.")
+            raise ApiError(
+                codes.INVALID_FORMAT, f"Unknown picture format '{fmt}'. Choose {spelled(PICTURE_FORMATS)}."
+            )
     elif requested_format and part not in ("midi", "stems") and requested_format not in OUTPUT_FORMATS:
         raise ApiError(codes.INVALID_FORMAT, f"Unknown format '{requested_format}'. Choose {FORMAT_CHOICES}.")
     if not job.is_ready:
         raise not_ready_error(job)
     try:
         if part == "picture":
-            response = serve_part(request, job, part, picture_key(job, fmt), fmt, attachment=False)
+            key = picture_key(job, fmt)
+            response = serve_part(request, job, part, key, PICTURE_FILE_TYPES[fmt], attachment=False)
             # Shown inline from our own origin: an SVG must never run script.
             response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
             return response

@@ -54,8 +54,12 @@ def test_result_page_has_an_ab_player_picture_facts_mixer_and_named_downloads(do
     # facts from the analysis, and why this separator
     assert f'id="fact-tempo">{round(job.analysis["tempo"])} BPM' in html
     assert f'id="fact-key">{job.analysis["key"]} {job.analysis["scale"]}<' in html
-    assert f'id="fact-separator">{job.separator["name"]}<' in html
-    assert "Why this separator:" in html and job.separator["reason"][:40] in html
+    # the separator in a listener's words (issue 27 item 6), not its recorded name and model files
+    assert 'id="fact-separator">Spleeter (fast)<' in html or 'id="fact-separator">Built-in' in html
+    why = re.search(r'<p class="why" id="separator-why">(.*?)</p>', html, re.S).group(1)
+    assert "Chosen automatically, the fast choice on this server." in why
+    assert job.separator["name"] not in html and job.separator["reason"][:40] not in html
+    assert "make models" not in html and "models/" not in html
     # a mixer channel (labelled volume + mute) per stem
     for part in ("drums", "guitars", "bass", "vocals", "other"):
         assert f'data-part="{part}" data-url="{base}?part={part}"' in html
@@ -119,6 +123,16 @@ def test_song_picture_is_served_inline_as_png_and_svg(done):
     assert svg.status_code == 200 and b"<svg" in body_of(svg)[:2000]
     assert svg["Content-Security-Policy"].startswith("default-src 'none'")
     assert client.get(f"/api/jobs/{job.pk}/result?part=picture&format=gif").status_code == 400
+    phone = client.get(f"/api/jobs/{job.pk}/result?part=picture&format=phone")
+    assert phone.status_code == 200 and phone["Content-Type"] == "image/png"
+    assert body_of(phone)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_phone_is_offered_the_picture_drawn_for_its_width(done):
+    client, job, _original = done
+    html = client.get(f"/jobs/{job.pk}/").content.decode()
+    phone_source = r'<source media="\(max-width: 40rem\)" srcset="[^"]*part=picture&amp;format=phone">'
+    assert re.search(phone_source, html)
 
 
 def test_my_remixes_lists_this_browsers_jobs_newest_first_with_a_download(done, song_upload, held_queue):

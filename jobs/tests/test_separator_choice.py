@@ -70,4 +70,5 @@ def test_the_upload_page_with_demucs_makes_a_remix_htdemucs_separated(client, so
     assert job.status == Job.Status.SUCCEEDED, (job.error_code, job.error_message)
     assert job.separator["name"] == "demucs:htdemucs" and job.separator_choice == "demucs"
     page = client.get(f"/jobs/{job.pk}/").content.decode()
-    assert "demucs:htdemucs" in page and "research and personal use only" in page
+    assert "Demucs (cleanest, slow)" in page and "research and personal use only" in page
+    assert "You chose it." in page and "demucs:htdemucs" not in page  # a listener's words (issue 27 item 6)

@@ -1,32 +1,7 @@
-// Job page: poll the job's API URL, move the progress bar and the steps, estimate the time left from the
-// progress rate, and reload when the job finishes (the server then renders the result or the failure).
+// Job page: poll the job's API URL, move the progress bar and the steps, show the time left (the API's, smoothed
+// by eta.js), and reload when the job finishes (the server then renders the result or the failure).
 (function () {
   "use strict";
-
-  // Time left, steadied: the rate blends the last minute's with the average since the worker took the job
-  // (stages run at very different speeds: separating is slow, arranging fast), and the shown figure counts
-  // down between polls and moves only a quarter of the way to each new estimate, so it no longer jumps
-  // (85 s, 2 min, 52 s) from one poll to the next.
-  function Eta() { this.samples = []; this.shown = null; this.at = 0; }
-  Eta.prototype.update = function (progress, startedAtMs, now) {
-    var samples = this.samples;
-    samples.push([now, progress]);
-    while (samples.length > 2 && now - samples[0][0] > 60000) samples.shift();
-    var first = samples[0], recent = 0, average = 0;
-    if (samples.length >= 2 && progress > first[1]) recent = (progress - first[1]) / (now - first[0]);
-    if (startedAtMs && progress >= 1 && now > startedAtMs) average = progress / (now - startedAtMs);
-    var rate = recent && average ? (recent + average) / 2 : recent || average;
-    if (!(rate > 0)) return this.shown === null ? null : this.countDown(now);
-    var estimate = (100 - progress) / rate / 1000;
-    if (this.shown === null) this.shown = estimate;
-    else { var projected = this.countDown(now); this.shown = projected + 0.25 * (estimate - projected); }
-    this.at = now;
-    return Math.max(1, Math.ceil(this.shown));
-  };
-  Eta.prototype.countDown = function (now) {
-    return Math.max(1, this.shown - (now - this.at) / 1000);
-  };
-  window.MetalizerEta = Eta;
 
   var box = document.getElementById("job");
   if (!box || box.dataset.finished === "1") return;
@@ -38,7 +13,7 @@
   var steps = Array.prototype.slice.call(document.querySelectorAll("#job-steps .step"));
   var names = steps.map(function (li) { return li.dataset.step; });
   var finished = ["succeeded", "failed", "cancelled"];
-  var estimator = new Eta();
+  var estimator = new window.MetalizerEta();
 
   function setStep(current) {
     steps.forEach(function (li, i) {
@@ -51,10 +26,9 @@
   }
 
   function timeLeft(job) {
-    if (job.status !== "running") { estimator = new Eta(); return ""; }
-    if (!(job.progress >= 1)) return "· starting up (the first remix loads the models)";
-    var seconds = estimator.update(job.progress, job.started_at ? Date.parse(job.started_at) : 0, Date.now());
-    if (seconds === null) return "";
+    if (job.status !== "running") { estimator = new window.MetalizerEta(); return ""; }
+    var seconds = estimator.update(job.seconds_left, Date.now());
+    if (seconds === null) return "· starting";
     if (seconds >= 90) return "· about " + Math.round(seconds / 60) + " min left";
     return "· about " + (seconds > 10 ? Math.round(seconds / 5) * 5 : seconds) + " s left";
   }

@@ -95,6 +95,8 @@ def test_result_page_fits_a_phone_screen_and_is_usable_by_keyboard(site, new_pag
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, (selector, box)
     page.locator(".song-picture img").scroll_into_view_if_needed()
     page.wait_for_function("() => document.querySelector('.song-picture img').naturalWidth > 0")
+    # the picture drawn for a phone's width (its names sized and thinned for it), not the desktop one shrunk
+    assert "format=phone" in page.evaluate("document.querySelector('.song-picture img').currentSrc")
     page.evaluate("window.scrollTo(0, 0)")
     shots(page, "result-phone", docs="screenshot-phone.png")
     # the first Tab reaches the skip link, which shows itself; focus is visible on the controls

@@ -1,37 +1,34 @@
-"""The job page's time-left estimate (static/js/job.js) in a real browser, fed a job whose stages run at
-very different speeds (a slow separation, a fast analysis, a slower render), one poll a second."""
+"""The job page's time left in a real browser (static/js/eta.js smoothing the API's seconds_left), fed the
+estimates the server gives, once a second, through a job whose progress was recorded from a real worker
+(jobs/tests/test_time_left.py): a first job on a server with no history, whose admission estimate was 6
+times too short."""
 
 from __future__ import annotations
 
 import pytest
 
+from jobs.tests.test_time_left import RECORDED_SONG_S, polls
+from jobs.time_left import admission_seconds
+
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-SCENARIO = """() => {
+SCENARIO = """(targets) => {
   const eta = new window.MetalizerEta();
-  const start = 1_000_000, shown = [];
-  let progress = 1, t = 0;
-  const speeds = [[30, 0.5], [60, 3.0], [100, 1.0]];  // up to this percent, percent per second
-  while (progress < 97) {
-    t += 1;
-    progress += speeds.find(([upTo]) => progress < upTo)[1];
-    shown.push([progress, eta.update(progress, start, start + t * 1000)]);
-  }
-  return shown;
+  return targets.map(([t, target]) => eta.update(target, 1_000_000 + t * 1000));
 }"""
 
 
-def test_time_left_counts_down_steadily_across_stages_of_different_speeds(site, new_page):
+def test_time_left_counts_down_and_never_jumps_up_on_a_recorded_job(site, new_page):
+    rows = polls(prior_total_s=admission_seconds("spleeter", RECORDED_SONG_S))
     page = new_page()
     page.goto(site.url("/"))
-    page.add_script_tag(url=site.url("/static/js/job.js"))
-    shown = page.evaluate(SCENARIO)
-    seconds = [s for _p, s in shown if s is not None]
-    assert len(seconds) > 60
-    # From one poll (1 s) to the next the figure moves by at most a quarter of itself plus the second gone,
-    # never the jumps of a raw rate (85 s, 2 min, 52 s).
-    jumps = [abs(b - a) for a, b in zip(seconds, seconds[1:], strict=False)]
-    assert max(jumps) <= max(6, 0.25 * max(seconds)), list(zip(shown, jumps, strict=False))[:40]
-    steps_up = [b - a for a, b in zip(seconds, seconds[1:], strict=False) if b > a]
-    assert not steps_up or max(steps_up) <= 0.25 * max(seconds)
-    assert seconds[-1] <= 10  # and it ends near the truth (3 % left at 1 %/s)
+    page.add_script_tag(url=site.url("/static/js/eta.js"))
+    shown = page.evaluate(SCENARIO, [[t, target] for t, target, _truth, _pace in rows])
+    assert all(isinstance(s, int) and s >= 1 for s in shown), shown
+    rises = [b - a for a, b in zip(shown, shown[1:], strict=False)]
+    # From one poll (1 s) to the next it goes up by at most a tenth of itself (rounded up), never a jump.
+    assert all(rise <= 0.1 * before + 1 for rise, before in zip(rises, shown, strict=False)), shown
+    assert max(rises) <= 3, shown
+    assert shown[-1] <= 3  # and it ends near the truth
+    truths = [truth for _t, _target, truth, _pace in rows]
+    assert abs(shown[-10] - truths[-10]) <= 6, (shown[-10:], truths[-10:])

@@ -114,3 +114,24 @@ def test_without_javascript_upload_refreshes_to_the_result_and_downloads(
     download.save_as(saved)
     audio, rate = sf.read(saved)
     assert rate == 44100 and audio.shape[0] > 3.5 * rate
+
+
+def test_delete_waits_for_a_confirmation_that_names_what_goes_and_needs_no_javascript(site, new_page, song):
+    page = new_page(javascript=False)
+    page.goto(site.url("/"))
+    page.set_input_files("#id_file", str(song("Doomed Song.wav", seconds=4.0, seed=6)))
+    page.get_by_role("button", name="Metalize").click()
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    job_url = page.url
+    started = time.monotonic()
+    while page.locator("#result-heading").count() == 0:  # the meta refresh reloads the page
+        assert time.monotonic() - started < 180, site.logs()
+        page.wait_for_event("load", timeout=10_000)
+    confirm = page.get_by_role("button", name="Yes, delete it")
+    assert confirm.is_hidden()  # one click on "Delete" alone deletes nothing
+    page.locator("#confirm-delete summary").click()
+    assert "cannot be undone" in page.locator("#confirm-delete").inner_text()
+    confirm.click()
+    page.wait_for_url(re.compile(r"/jobs/$"))
+    assert "Deleted “Doomed Song.wav” and all its files." in page.locator("body").inner_text()
+    assert page.request.get(job_url).status == 404

@@ -4,6 +4,7 @@ against the live app (gunicorn, PostgreSQL, Redis, SeaweedFS S3, a real Celery w
 from __future__ import annotations
 
 import io
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -119,3 +120,17 @@ def test_a_seed_client_lists_and_uploads_samples(seed_web: str, tmp_path: Path, 
     listing = requests.get(f"{seed_web}/api/assets", headers=auth, timeout=30).json()
     assert sample.name in listing["drums"] and isinstance(listing["guitars"], list)
     assert requests.get(f"{seed_web}/api/assets", timeout=30).status_code == 401
+    # An MP3 (the seed took WAV or MP3; ffmpeg encodes it here) is stored converted to FLAC, under its stem.
+    mp3 = tmp_path / f"kick_{header[2:5].lower()}.mp3"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(sample), "-c:a", "libmp3lame", str(mp3)], check=True
+    )
+    with mp3.open("rb") as fh:
+        files = {"file": (mp3.name, fh, "audio/mpeg")}
+        sent = requests.post(
+            f"{seed_web}/api/assets/upload?category=drums", files=files, headers=auth, timeout=60
+        )
+    assert sent.status_code == 200, sent.text
+    assert sent.json() == {"category": "drums", "filename": f"{mp3.stem}.flac"}
+    listing = requests.get(f"{seed_web}/api/assets", headers=auth, timeout=30).json()
+    assert f"{mp3.stem}.flac" in listing["drums"]
