@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from assets_bank import services
 from assets_bank.api.auth import AssetKeyAuthentication
 from assets_bank.models import GUITAR_ROLE_RE, Asset, Kind, Pack
-from assets_bank.validators import AssetRejected, check_duplicate, judged_asset_file
+from assets_bank.validators import check_duplicate, judged_asset_file
 from metalizer_site import api_params
 from metalizer_site.api_errors import ApiError
 from metalizer_site.uploads import clean_name, sniff_audio
@@ -134,23 +134,20 @@ def upload(request: Request, uploaded: Any) -> Response:
     role = role_from_name(kind, stem)
     if role is None:
         raise ApiError("invalid_role", f"'{name}' names no role the bank knows: {name_hint(kind)}.")
-    try:
-        with (
-            services.uploaded_path(uploaded) as path,
-            judged_asset_file(path, name=name, kind=kind, role=role, check_duplicates=False) as judged,
-            transaction.atomic(),
-        ):
-            pack = upload_pack(kind)
-            existing = pack.assets.select_for_update().filter(name=stem).first()
-            if existing is not None and not overwrite:
-                raise ApiError(
-                    "name_exists",
-                    f"{category} already holds '{file_name(existing)}'; add ?overwrite=true to replace it.",
-                )
-            check_duplicate(judged.facts.sha256, exclude_pk=existing.pk if existing else None)
-            if existing is not None:
-                services.delete_asset(existing)
-            asset = services.add_asset(pack, judged.path, filename=name, role=role, facts=judged.facts)
-    except AssetRejected as exc:
-        raise ApiError.refused(exc) from None
+    with (
+        services.uploaded_path(uploaded) as path,
+        judged_asset_file(path, name=name, kind=kind, role=role, check_duplicates=False) as judged,
+        transaction.atomic(),
+    ):
+        pack = upload_pack(kind)
+        existing = pack.assets.select_for_update().filter(name=stem).first()
+        if existing is not None and not overwrite:
+            raise ApiError(
+                "name_exists",
+                f"{category} already holds '{file_name(existing)}'; add ?overwrite=true to replace it.",
+            )
+        check_duplicate(judged.facts.sha256, exclude_pk=existing.pk if existing else None)
+        if existing is not None:
+            services.delete_asset(existing)
+        asset = services.add_asset(pack, judged.path, filename=name, role=role, facts=judged.facts)
     return Response({"category": category, "filename": file_name(asset)})  # the seed answered 200

@@ -22,21 +22,17 @@ from assets_bank.api.auth import AssetKeyAuthentication, IsStaffOrAssetKey
 from assets_bank.api.serializers import AssetSerializer, AssetUploadSerializer
 from assets_bank.downloads import CONTENT_TYPES, serve_asset
 from assets_bank.models import Asset, Kind, Pack
-from assets_bank.validators import AssetRejected, judged_asset_file, too_large
+from assets_bank.validators import judged_asset_file, too_large
 from metalizer_site import api_params, rate_limits
 from metalizer_site.api_auth import BearerTokenAuthentication
 from metalizer_site.api_errors import ApiError, ErrorSerializer
 from metalizer_site.api_params import MAX_DB_INT, StrictPageNumberPagination
-from metalizer_site.uploads import TooMany, UploadRejected, declared_too_large
+from metalizer_site.uploads import declared_too_large
 
 
 class AssetPagination(StrictPageNumberPagination):
     page_size = 50
     max_page_size = 500
-
-
-def rejected(exc: UploadRejected) -> ApiError:
-    return ApiError.refused(exc)
 
 
 def pack_lookup(value: str) -> Q:
@@ -133,10 +129,7 @@ class AssetViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={204: None, 404: ErrorSerializer, 409: ErrorSerializer})
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         asset = self._asset(pk)
-        try:
-            services.delete_asset(asset)
-        except AssetRejected as exc:
-            raise rejected(exc) from None
+        services.delete_asset(asset)  # a refusal is answered by the API's one handler, like every CodedError
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -165,16 +158,13 @@ class AssetViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="upload")
     def upload(self, request: Request) -> Response:
-        try:
-            services.admit_upload(rate_limits.caller_identity(request))
-        except TooMany as exc:
-            raise rejected(exc) from None
+        services.admit_upload(rate_limits.caller_identity(request))  # TooMany: 429 with Retry-After
         django_request = request._request
         if declared_too_large(django_request):
-            raise rejected(too_large())
+            raise too_large()
         data = request.data  # parsed through the size-capped upload handler
         if getattr(django_request, "upload_too_large", False):
-            raise rejected(too_large())
+            raise too_large()
         uploaded = request.FILES.get("file")
         if "category" in request.query_params:
             return seed_contract.upload(request, uploaded)
@@ -187,32 +177,29 @@ class AssetViewSet(viewsets.GenericViewSet):
         kind = pack.kind if pack else fields["kind"]
         if pack and fields.get("kind") and fields["kind"] != pack.kind:
             raise ApiError("invalid_kind", f"Pack '{pack.name}' holds {pack.kind}, not {fields['kind']}.")
-        try:
-            with (
-                services.uploaded_path(uploaded) as path,
-                judged_asset_file(
-                    path, name=uploaded.name or path.name, kind=kind, role=fields["role"]
-                ) as judged,
-                transaction.atomic(),
-            ):
-                if pack is None:
-                    pack = Pack.objects.filter(name=fields["pack_name"].strip(), kind=kind).first()
-                if pack is None:
-                    pack = services.create_pack(
-                        fields["pack_name"], kind, user=request.user, licence=fields.get("licence", "")
-                    )
-                asset = services.add_asset(
-                    pack,
-                    judged.path,
-                    filename=uploaded.name or path.name,
-                    role=fields["role"],
-                    velocity_min=fields["velocity_min"],
-                    velocity_max=fields["velocity_max"],
-                    gain=fields["gain"],
-                    facts=judged.facts,
+        with (
+            services.uploaded_path(uploaded) as path,
+            judged_asset_file(
+                path, name=uploaded.name or path.name, kind=kind, role=fields["role"]
+            ) as judged,
+            transaction.atomic(),
+        ):
+            if pack is None:
+                pack = Pack.objects.filter(name=fields["pack_name"].strip(), kind=kind).first()
+            if pack is None:
+                pack = services.create_pack(
+                    fields["pack_name"], kind, user=request.user, licence=fields.get("licence", "")
                 )
-        except AssetRejected as exc:
-            raise rejected(exc) from None
+            asset = services.add_asset(
+                pack,
+                judged.path,
+                filename=uploaded.name or path.name,
+                role=fields["role"],
+                velocity_min=fields["velocity_min"],
+                velocity_max=fields["velocity_max"],
+                gain=fields["gain"],
+                facts=judged.facts,
+            )
         asset.pack.refresh_from_db()
         body = self.get_serializer(asset).data
         location = request.build_absolute_uri(reverse("asset-detail", args=[asset.pk]))
