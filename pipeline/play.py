@@ -217,24 +217,28 @@ def play(
     if not arr.bars:
         raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
     tempo = analysis.tempo if analysis.tempo > 0 else FALLBACK_TEMPO
-    _add_lead(arr, analysis, options, vocals, other)
     on_stage("arranging", 1.0)
 
     on_stage("rendering", 0.0)
     writes: dict[str, Future[Path]] = {}
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stems")
-    other_lufs = STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
-    # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
-    vocal_lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs
     kit, kit_tuning = tune_kit(band.kit, arr.key_root)
 
-    def voice() -> np.ndarray:
-        if not options.keep_vocals:
-            return np.zeros((2, n), np.float32)
-        return mastering.set_loudness(_vocal_chain(vocals, options.intensity), vocal_lufs, in_place=True)
+    def other_lufs() -> float:  # once the lead's part is taken: the original steps back under a lead
+        return STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
 
-    def harmony() -> np.ndarray:
-        return mastering.set_loudness(_other_chain(_fit(other, n)), other_lufs, in_place=True)
+    def voiced(chain: np.ndarray | None) -> np.ndarray:
+        if chain is None:
+            return np.zeros((2, n), np.float32)
+        # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
+        lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs()
+        return mastering.set_loudness(chain, lufs, in_place=True)
+
+    def voice() -> np.ndarray | None:  # levelled by ``voiced`` once the lead's part is taken
+        return _vocal_chain(vocals, options.intensity) if options.keep_vocals else None
+
+    def harmony() -> np.ndarray:  # levelled once the lead's part is made
+        return _other_chain(_fit(other, n))
 
     def drums() -> tuple[np.ndarray, np.ndarray]:
         kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
@@ -266,19 +270,26 @@ def play(
         low = render_bass(arr.bass, n, string_seed(options.seed, "bass"), cab=cab)
         return mastering.set_loudness(low, STEM_LUFS["bass"], in_place=True)
 
+    def lead_part_and_midi() -> dict[str, Path]:
+        _add_lead(arr, analysis, options, vocals, other)
+        return write_midi(arr, tempo, out_dir / "midi")
+
     # Each part renders on its own (its own seeded generator, its own plugins), so they run side by side;
     # they are summed into the mix in this fixed order, so the bytes do not depend on which finishes first.
-    # The MIDI files (pure Python, holding the GIL) are written while the first parts render.
+    # The lead's part (tracking the tune when the analysis has none) and the MIDI files (pure Python,
+    # holding the GIL) are made while the first parts render; the lead renders only after they are taken.
     # A stop or an error while playing leaves no thread writing into the folder the caller cleans up:
     # the render threads and a stem being written finish before the exception leaves play.
     parts = in_order(  # a generator: nothing starts before the first next()
-        [lambda: write_midi(arr, tempo, out_dir / "midi"), voice, harmony, drums, guitars, lead, bass],
+        [lead_part_and_midi, voice, harmony, drums, guitars, lead, bass],
         render_threads,
     )
     try:
         midi = next(parts)
-        mix = _stem_out("vocals", next(parts), stem_dir, writes, writer, None)
-        mix = _stem_out("other", next(parts), stem_dir, writes, writer, mix)
+        mix = _stem_out("vocals", voiced(next(parts)), stem_dir, writes, writer, None)
+        original = mastering.set_loudness(next(parts), other_lufs(), in_place=True)
+        mix = _stem_out("other", original, stem_dir, writes, writer, mix)
+        del original
         on_stage("rendering", 0.15)
         kit_bus, kick_env = next(parts)
         duck = mastering.kick_ducking(kick_env)
