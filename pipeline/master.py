@@ -83,11 +83,12 @@ def _exact_peak(x: np.ndarray) -> float:
     largest gain, reach it; frames are measured loudest first until none can.
     """
     n = x.shape[1]
-    frames = -(-n // _TP_FRAME)
-    pad = -n % _TP_FRAME
-    mags = np.abs(x).max(axis=0)
-    frame_max = np.pad(mags, (0, pad)).reshape(frames, _TP_FRAME).max(axis=1)
-    del mags
+    frame_max = np.empty(-(-n // _TP_FRAME), dtype=np.float32)
+    step = 256 * _TP_FRAME  # frames' sample peaks a block at a time: no song-long copy
+    for start in range(0, n, step):
+        mags = np.abs(x[:, start : start + step]).max(axis=0)
+        mags = np.pad(mags, (0, -mags.size % _TP_FRAME)).reshape(-1, _TP_FRAME)
+        frame_max[start // _TP_FRAME : start // _TP_FRAME + mags.shape[0]] = mags.max(axis=1)
     best = float(frame_max.max())
     # the interpolator reaches 25 samples: a frame's oversampled values depend on it and its neighbours
     bound = maximum_filter1d(frame_max, size=3, mode="constant") * np.float32(_TP_EXACT_GAIN)
@@ -222,8 +223,8 @@ def _hop_rms(y: np.ndarray, hop: int, hops_per_block: int = 64) -> np.ndarray:
 
 def _clipped(y: np.ndarray, lo: int, hi: int, start: int, stop: int, level: float) -> np.ndarray:
     """The clipper's output for samples ``start:stop`` of (c, n) ``y``, computed from ``y[:, lo:hi]``."""
-    up = _shave(resample_poly(y[:, lo:hi], 2, 1, axis=1, window=_CLIP_OS).astype(np.float32), level)
-    down = resample_poly(up, 1, 2, axis=1, window=_CLIP_OS).astype(np.float32)
+    up = resample_poly(y[:, lo:hi], 2, 1, axis=1, window=_CLIP_OS).astype(np.float32, copy=False)
+    down = resample_poly(_shave(up, level), 1, 2, axis=1, window=_CLIP_OS).astype(np.float32, copy=False)
     return down[:, start - lo : stop - lo]
 
 

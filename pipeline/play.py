@@ -63,10 +63,12 @@ def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
         ]
     )(vocals.astype(np.float32), SAMPLE_RATE)
     grit = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])(dry, SAMPLE_RATE)
-    amount = np.float32(0.12 * intensity)
-    return (dry + amount * grit * np.float32(np.abs(dry).max() / (np.abs(grit).max() + 1e-9))).astype(
-        np.float32
-    )
+    # dry + amount * grit * (dry's peak / grit's peak), built in the grit's buffer
+    scale = np.float32(np.abs(dry).max() / (np.abs(grit).max() + 1e-9))
+    grit *= np.float32(0.12 * intensity)
+    grit *= scale
+    grit += dry
+    return grit
 
 
 def _other_chain(other: np.ndarray) -> np.ndarray:

@@ -68,4 +68,4 @@ def render_guitars(
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="guitar") as pool:
         sides = list(pool.map(side, (0, 1), (left, right), (-4.0, 4.0)))
     lt, rt = sides
-    return np.stack([lt + 0.12 * rt, rt + 0.12 * lt]).astype(np.float32)
+    return np.stack([lt + 0.12 * rt, rt + 0.12 * lt]).astype(np.float32, copy=False)
