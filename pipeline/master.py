@@ -376,8 +376,10 @@ def master(
     ceiling = 10 ** ((ceiling_dbtp - _LIMITER_MARGIN_DB) / 20)
     for crest in (CLIP_CREST_DB, *HARDER_CLIP_CREST_DB):
         y = soft_clip(y, crest)
-        env = _true_peak_envelope(y)
-        power = k_power(y)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="master") as side:
+            weighted = side.submit(k_power, y)  # both only read the clipped bus: side by side
+            env = _true_peak_envelope(y)
+            power = weighted.result()
         if ride is not None:
             _scale_by_hops(power, ride, power=True)  # the search measures the shaped master
         curve, tried = _loudness_search(env, power, target_lufs, ceiling)
