@@ -105,14 +105,17 @@ def test_the_threaded_true_peak_envelope_equals_the_whole_song_at_once():
         assert np.array_equal(threaded, whole)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_the_true_peak_search_finds_the_whole_envelopes_peak_exactly(seed):
+@pytest.mark.parametrize(("seed", "copies"), [(0, 1), (1, 1), (2, 3)])
+def test_the_true_peak_search_finds_the_whole_envelopes_peak_exactly(seed, copies):
     rng = np.random.default_rng(seed)
     song = make_song(tempo=140.0, bars=4, with_vocals=True, seed=seed).audio.astype(np.float32)
-    # a few full-band clicks and a near-Nyquist burst: intersample peaks above the loudest sample
-    song[:, rng.integers(0, song.shape[1], 8)] = np.float32(1.5)
+    song = np.tile(song * np.float32(0.5), (1, copies))  # 3 copies: more than one block of frames
+    # a few clicks and a burst at a quarter of the rate whose peaks fall between the samples
+    song[:, rng.integers(0, song.shape[1], 8)] = np.float32(0.6)
     t = np.arange(3000)
-    song[0, 50_000:53_000] += 0.9 * np.sin(2 * np.pi * 0.24 * t + np.pi / 4).astype(np.float32)
+    at = int(rng.integers(0, song.shape[1] - t.size))
+    song[0, at : at + t.size] = 0.95 * np.sin(2 * np.pi * 0.25 * t + np.pi / 4).astype(np.float32)
     whole = resample_poly(song, 4, 1, axis=1, window=mastering._TP_EXACT)
     expected = max(float(np.abs(whole).max()), float(np.abs(song).max()))
+    assert expected > float(np.abs(song).max()) * 1.05  # an intersample peak the samples miss
     assert mastering.true_peak_db(song) == 20 * np.log10(expected)
