@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Generator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -262,6 +263,7 @@ def play(
         return mastering.set_loudness(rhythm, STEM_LUFS["guitars"], in_place=True)
 
     def lead() -> np.ndarray | None:
+        lead_made.wait()
         if not arr.lead:
             return None
         solo = render_lead(arr.lead, n, band.ir, string_seed(options.seed, "lead"), harmony=arr.lead_harmony)
@@ -272,8 +274,13 @@ def play(
         low = render_bass(arr.bass, n, string_seed(options.seed, "bass"), cab=cab)
         return mastering.set_loudness(low, STEM_LUFS["bass"], in_place=True)
 
+    lead_made = threading.Event()
+
     def lead_part_and_midi() -> dict[str, Path]:
-        _add_lead(arr, analysis, options, vocals, other)
+        try:
+            _add_lead(arr, analysis, options, vocals, other)
+        finally:
+            lead_made.set()  # the first task, so it runs before any task waits for it
         return write_midi(arr, tempo, out_dir / "midi")
 
     # Each part renders on its own (its own seeded generator, its own plugins), so they run side by side;
