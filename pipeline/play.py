@@ -62,7 +62,7 @@ def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
             Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=5.0, release_ms=120.0),
             PeakFilter(3500.0, 2.5, 0.8),
         ]
-    )(vocals.astype(np.float32), SAMPLE_RATE)
+    )(vocals.astype(np.float32, copy=False), SAMPLE_RATE)
     grit = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])(dry, SAMPLE_RATE)
     # dry + amount * grit * (dry's peak / grit's peak), built in the grit's buffer
     scale = np.float32(np.abs(dry).max() / (np.abs(grit).max() + 1e-9))
@@ -75,7 +75,7 @@ def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
 def _other_chain(other: np.ndarray) -> np.ndarray:
     """The original harmony, thinned so it sits under the band: no lows, softened highs."""
     board = Pedalboard([HighpassFilter(220.0), LowpassFilter(7000.0), PeakFilter(450.0, -3.0, 1.0)])
-    return board(other.astype(np.float32), SAMPLE_RATE)
+    return board(other.astype(np.float32, copy=False), SAMPLE_RATE)
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:
