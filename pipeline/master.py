@@ -333,6 +333,14 @@ def _loudness_search(
     return curve, tried
 
 
+def _shaped_power(y: np.ndarray, ride: np.ndarray | None) -> np.ndarray:
+    """K-weighted power of the bus, shaped by ``ride`` (dB per hop) if given: what the search measures."""
+    power = k_power(y)
+    if ride is not None:
+        _scale_by_hops(power, ride, power=True)
+    return power
+
+
 def master(
     mix: np.ndarray,
     *,
@@ -377,11 +385,9 @@ def master(
     for crest in (CLIP_CREST_DB, *HARDER_CLIP_CREST_DB):
         y = soft_clip(y, crest)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="master") as side:
-            weighted = side.submit(k_power, y)  # both only read the clipped bus: side by side
+            weighted = side.submit(_shaped_power, y, ride)  # both only read the clipped bus: side by side
             env = _true_peak_envelope(y)
             power = weighted.result()
-        if ride is not None:
-            _scale_by_hops(power, ride, power=True)  # the search measures the shaped master
         curve, tried = _loudness_search(env, power, target_lufs, ceiling)
         if tried[-1][1] >= target_lufs - 0.3:
             break
