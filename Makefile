@@ -106,5 +106,5 @@ bench: install
 	$(BIN)/python bench/play_bench.py
 	$(BIN)/python bench/long_song_memory.py --minutes 10
 	$(BIN)/python bench/api_load.py
-	$(BIN)/python bench/restyle_bench.py
+	$(BIN)/python bench/restyle_bench.py --rounds 3
 	$(BIN)/python bench/poll_size.py

@@ -7,10 +7,11 @@ Starts the production stack of metalizer_site/tests/production/stack.py on loopb
 default Celery workers and beat as docker-compose.yml runs them, private PostgreSQL and Redis, SeaweedFS S3)
 and removes it afterwards. A short warm-up song first loads the models into the worker (a worker serves
 many songs; --no-warmup measures a cold one). Wall times run from the start of the POST until polling sees
-the job succeeded: the upload's transfer, queueing, the worker's run and the storing of the results. Goal:
-a re-style takes at most 40% of the first remix's wall time. Prints each job's stages (the worker's own
-timings, with "reusing": fetching the cached stems, and "storing": uploading the results) and, with
---rounds N, medians over N rounds (each round deletes its jobs, and so the song's cache entry).
+the job succeeded: the upload's transfer, queueing, the worker's run and the storing of the results. Goals
+(issue 29): a re-style of a 3-minute song in at most 8 s and at most 20% of the first remix's wall time.
+Prints each job's stages (the worker's own timings, with "reusing": fetching the cached stems, and
+"storing": uploading the results), the machine's load, and, with --rounds N, medians over N rounds (each
+round deletes its jobs, and so the song's cache entry).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-GOAL = 0.40
+GOAL = 0.20  # re-style wall / first remix wall
+RESTYLE_GOAL_S = 8.0  # a re-style of a 3-minute song, POST to succeeded
 POLL_S = 0.2
 TIMEOUT_S = 1800
 
@@ -169,11 +171,13 @@ def main() -> None:
         report = run(args, Path(tmp))
     print(json.dumps(report, indent=2))
     verdict = "meets" if report["ratio_median"] <= GOAL else "misses"
+    in_time = "meets" if report["restyle_wall_s_median"] <= RESTYLE_GOAL_S else "misses"
     print(
         f"median over {args.rounds} round(s): first remix {report['first_wall_s_median']:.1f} s, re-style "
-        f"{report['restyle_wall_s_median']:.1f} s: ratio {report['ratio_median']:.2f} ({verdict} the goal of "
-        f"{GOAL:.2f}; per round, slowest re-style: {report['ratio_per_round']}) on a "
-        f"{report['song_duration_s']:.0f} s song"
+        f"{report['restyle_wall_s_median']:.1f} s ({in_time} the goal of {RESTYLE_GOAL_S:.0f} s): ratio "
+        f"{report['ratio_median']:.2f} ({verdict} the goal of {GOAL:.2f}; per round, slowest re-style: "
+        f"{report['ratio_per_round']}) on a {report['song_duration_s']:.0f} s song; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
     )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

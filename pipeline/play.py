@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Generator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -61,18 +62,20 @@ def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
             Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=5.0, release_ms=120.0),
             PeakFilter(3500.0, 2.5, 0.8),
         ]
-    )(vocals.astype(np.float32), SAMPLE_RATE)
+    )(vocals.astype(np.float32, copy=False), SAMPLE_RATE)
     grit = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])(dry, SAMPLE_RATE)
-    amount = np.float32(0.12 * intensity)
-    return (dry + amount * grit * np.float32(np.abs(dry).max() / (np.abs(grit).max() + 1e-9))).astype(
-        np.float32
-    )
+    # dry + amount * grit * (dry's peak / grit's peak), built in the grit's buffer
+    scale = np.float32(np.abs(dry).max() / (np.abs(grit).max() + 1e-9))
+    grit *= np.float32(0.12 * intensity)
+    grit *= scale
+    grit += dry
+    return grit
 
 
 def _other_chain(other: np.ndarray) -> np.ndarray:
     """The original harmony, thinned so it sits under the band: no lows, softened highs."""
     board = Pedalboard([HighpassFilter(220.0), LowpassFilter(7000.0), PeakFilter(450.0, -3.0, 1.0)])
-    return board(other.astype(np.float32), SAMPLE_RATE)
+    return board(other.astype(np.float32, copy=False), SAMPLE_RATE)
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:
@@ -217,24 +220,28 @@ def play(
     if not arr.bars:
         raise PipelineError(RENDER_FAILED, "The song has no beat grid to play on.")
     tempo = analysis.tempo if analysis.tempo > 0 else FALLBACK_TEMPO
-    _add_lead(arr, analysis, options, vocals, other)
     on_stage("arranging", 1.0)
 
     on_stage("rendering", 0.0)
     writes: dict[str, Future[Path]] = {}
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stems")
-    other_lufs = STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
-    # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
-    vocal_lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs
     kit, kit_tuning = tune_kit(band.kit, arr.key_root)
 
-    def voice() -> np.ndarray:
-        if not options.keep_vocals:
-            return np.zeros((2, n), np.float32)
-        return mastering.set_loudness(_vocal_chain(vocals, options.intensity), vocal_lufs, in_place=True)
+    def other_lufs() -> float:  # once the lead's part is taken: the original steps back under a lead
+        return STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
 
-    def harmony() -> np.ndarray:
-        return mastering.set_loudness(_other_chain(_fit(other, n)), other_lufs, in_place=True)
+    def voiced(chain: np.ndarray | None) -> np.ndarray:
+        if chain is None:
+            return np.zeros((2, n), np.float32)
+        # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
+        lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs()
+        return mastering.set_loudness(chain, lufs, in_place=True)
+
+    def voice() -> np.ndarray | None:  # levelled by ``voiced`` once the lead's part is taken
+        return _vocal_chain(vocals, options.intensity) if options.keep_vocals else None
+
+    def harmony() -> np.ndarray:  # levelled once the lead's part is made
+        return _other_chain(_fit(other, n))
 
     def drums() -> tuple[np.ndarray, np.ndarray]:
         kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
@@ -256,6 +263,7 @@ def play(
         return mastering.set_loudness(rhythm, STEM_LUFS["guitars"], in_place=True)
 
     def lead() -> np.ndarray | None:
+        lead_made.wait()
         if not arr.lead:
             return None
         solo = render_lead(arr.lead, n, band.ir, string_seed(options.seed, "lead"), harmony=arr.lead_harmony)
@@ -266,19 +274,31 @@ def play(
         low = render_bass(arr.bass, n, string_seed(options.seed, "bass"), cab=cab)
         return mastering.set_loudness(low, STEM_LUFS["bass"], in_place=True)
 
+    lead_made = threading.Event()
+
+    def lead_part_and_midi() -> dict[str, Path]:
+        try:
+            _add_lead(arr, analysis, options, vocals, other)
+        finally:
+            lead_made.set()  # the first task, so it runs before any task waits for it
+        return write_midi(arr, tempo, out_dir / "midi")
+
     # Each part renders on its own (its own seeded generator, its own plugins), so they run side by side;
     # they are summed into the mix in this fixed order, so the bytes do not depend on which finishes first.
-    # The MIDI files (pure Python, holding the GIL) are written while the first parts render.
+    # The lead's part (tracking the tune when the analysis has none) and the MIDI files (pure Python,
+    # holding the GIL) are made while the first parts render; the lead renders only after they are taken.
     # A stop or an error while playing leaves no thread writing into the folder the caller cleans up:
     # the render threads and a stem being written finish before the exception leaves play.
     parts = in_order(  # a generator: nothing starts before the first next()
-        [lambda: write_midi(arr, tempo, out_dir / "midi"), voice, harmony, drums, guitars, lead, bass],
+        [lead_part_and_midi, voice, harmony, drums, guitars, lead, bass],
         render_threads,
     )
     try:
         midi = next(parts)
-        mix = _stem_out("vocals", next(parts), stem_dir, writes, writer, None)
-        mix = _stem_out("other", next(parts), stem_dir, writes, writer, mix)
+        mix = _stem_out("vocals", voiced(next(parts)), stem_dir, writes, writer, None)
+        original = mastering.set_loudness(next(parts), other_lufs(), in_place=True)
+        mix = _stem_out("other", original, stem_dir, writes, writer, mix)
+        del original
         on_stage("rendering", 0.15)
         kit_bus, kick_env = next(parts)
         duck = mastering.kick_ducking(kick_env)

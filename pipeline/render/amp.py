@@ -53,11 +53,16 @@ _CLIP_PAD = _OS_FILTER.size  # context on each side of a block: more than both f
 
 
 def _clip_block(x: np.ndarray, gain: np.float32) -> np.ndarray:
-    up = resample_poly(x, OVERSAMPLE, 1, window=_OS_FILTER).astype(np.float32)
+    y = resample_poly(x, OVERSAMPLE, 1, window=_OS_FILTER).astype(np.float32, copy=False)
     bias = np.float32(0.2)
-    y = np.tanh(up * gain + bias) - np.tanh(bias)
-    y = np.tanh(np.float32(2.5) * y)
-    return resample_poly(y, 1, OVERSAMPLE, window=_OS_FILTER).astype(np.float32)[: x.size]
+    # tanh(y * gain + bias) - tanh(bias), then tanh(2.5 * that): in the oversampled buffer itself
+    y *= gain
+    y += bias
+    np.tanh(y, out=y)
+    y -= np.tanh(bias)
+    y *= np.float32(2.5)
+    np.tanh(y, out=y)
+    return resample_poly(y, 1, OVERSAMPLE, window=_OS_FILTER).astype(np.float32, copy=False)[: x.size]
 
 
 def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:
@@ -78,7 +83,7 @@ def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:
 
 def cabinet(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
     """Mono ``x`` heard through a cabinet impulse response, same length, float32."""
-    return oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32)
+    return oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32, copy=False)
 
 
 def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None = None) -> np.ndarray:
@@ -108,4 +113,4 @@ def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None 
     cab_post = Pedalboard(
         [HighpassFilter(75.0), LowpassFilter(v.cab_lowpass_hz), HighShelfFilter(6000.0, v.air_db, 0.7)]
     )
-    return cab_post(y[None, :], SAMPLE_RATE)[0].astype(np.float32)
+    return cab_post(y[None, :], SAMPLE_RATE)[0].astype(np.float32, copy=False)

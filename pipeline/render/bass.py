@@ -45,4 +45,4 @@ def render_bass(
     mix = Pedalboard(
         [HighpassFilter(35.0), Compressor(threshold_db=-20.0, ratio=4.0, attack_ms=5.0, release_ms=90.0)]
     )(mix, SAMPLE_RATE)
-    return np.repeat(mix, 2, axis=0).astype(np.float32)
+    return np.repeat(mix, 2, axis=0).astype(np.float32, copy=False)

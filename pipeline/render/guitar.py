@@ -62,10 +62,16 @@ def render_guitars(
             if drive_gain is not None:
                 di *= drive_gain
             wet += amp(di, cab, drive_db)
-        return wet / np.float32(TAKES_PER_SIDE)
+        wet /= np.float32(TAKES_PER_SIDE)
+        return wet
 
     # the two sides are independent takes (own seeds, own plugins): played on two threads, same samples
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="guitar") as pool:
         sides = list(pool.map(side, (0, 1), (left, right), (-4.0, 4.0)))
     lt, rt = sides
-    return np.stack([lt + 0.12 * rt, rt + 0.12 * lt]).astype(np.float32)
+    stereo = np.empty((2, n), dtype=np.float32)  # lt + 0.12 * rt, rt + 0.12 * lt, without temporaries
+    np.multiply(rt, np.float32(0.12), out=stereo[0])
+    stereo[0] += lt
+    np.multiply(lt, np.float32(0.12), out=stereo[1])
+    stereo[1] += rt
+    return stereo

@@ -85,4 +85,4 @@ def render_lead(
             Reverb(room_size=0.5, damping=0.5, wet_level=0.18, dry_level=1.0, width=1.0),
         ]
     )
-    return space(stereo, SAMPLE_RATE).astype(np.float32)
+    return space(stereo, SAMPLE_RATE).astype(np.float32, copy=False)

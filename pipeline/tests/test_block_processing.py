@@ -6,8 +6,11 @@ import copy
 from pathlib import Path
 
 import numpy as np
+import pytest
 from pedalboard import Compressor, LowShelfFilter, Pedalboard
+from scipy.signal import resample_poly
 
+from pipeline import master as mastering
 from pipeline.arrange import arrange
 from pipeline.assets import load_kit
 from pipeline.master import master, process_in_place
@@ -64,3 +67,55 @@ def test_a_drum_bus_built_alone_equals_the_same_bus_built_with_the_others():
         assert list(alone) == [name]
         assert np.array_equal(alone[name], bus)
     assert np.any(together["kick"]) and np.any(together["snare"])
+
+
+def _clipped_one_block_after_another(y: np.ndarray, crest_db: float) -> np.ndarray:
+    """The mastering clipper as a plain loop over blocks, each reading its clipped predecessor's tail."""
+    from pipeline.master import _CLIP_OS, CLIP_KNEE, DYNAMICS_HOP_S, _hop_rms, _shave
+
+    n, pad = y.shape[1], _CLIP_OS.size
+    level = float(np.percentile(_hop_rms(y, int(DYNAMICS_HOP_S * SAMPLE_RATE)), 90)) * 10 ** (crest_db / 20)
+    for start in range(0, n, mastering._CLIP_BLOCK):
+        stop = min(n, start + mastering._CLIP_BLOCK)
+        lo, hi = max(0, start - pad), min(n, stop + pad)
+        if np.abs(y[:, lo:hi]).max() <= CLIP_KNEE * level:
+            continue
+        up = _shave(resample_poly(y[:, lo:hi], 2, 1, axis=1, window=_CLIP_OS).astype(np.float32), level)
+        y[:, start:stop] = resample_poly(up, 1, 2, axis=1, window=_CLIP_OS)[:, start - lo : stop - lo]
+    return y
+
+
+@pytest.mark.parametrize("block", [4096, 30_011])
+def test_the_threaded_mastering_clipper_equals_one_block_after_another(monkeypatch, block):
+    song = make_song(tempo=132.0, bars=6, with_vocals=True, seed=4).audio.astype(np.float32)
+    song[:, : song.shape[1] // 5] *= np.float32(0.01)  # a quiet intro: blocks the clipper skips
+    monkeypatch.setattr(mastering, "_CLIP_BLOCK", block)
+    for crest_db in (9.0, 6.0):
+        expected = _clipped_one_block_after_another(song * np.float32(3.0), crest_db)
+        threaded = mastering.soft_clip(song * np.float32(3.0), crest_db, threads=2)
+        assert not np.array_equal(expected, song * np.float32(3.0))  # it clipped something
+        assert np.array_equal(threaded, expected)
+
+
+def test_the_threaded_true_peak_envelope_equals_the_whole_song_at_once():
+    song = make_song(tempo=120.0, bars=4, with_vocals=True, seed=6).audio.astype(np.float32)
+    for exact in (False, True):
+        whole = mastering._true_peak_envelope(song, exact=exact, chunk=song.shape[1], threads=1)
+        threaded = mastering._true_peak_envelope(song, exact=exact, chunk=10_007, threads=2)
+        assert np.array_equal(threaded, whole)
+
+
+@pytest.mark.parametrize(("seed", "copies"), [(0, 1), (1, 1), (2, 3)])
+def test_the_true_peak_search_finds_the_whole_envelopes_peak_exactly(seed, copies):
+    rng = np.random.default_rng(seed)
+    song = make_song(tempo=140.0, bars=4, with_vocals=True, seed=seed).audio.astype(np.float32)
+    song = np.tile(song * np.float32(0.5), (1, copies))  # 3 copies: more than one block of frames
+    # a few clicks and a burst at a quarter of the rate whose peaks fall between the samples
+    song[:, rng.integers(0, song.shape[1], 8)] = np.float32(0.6)
+    t = np.arange(3000)
+    at = int(rng.integers(0, song.shape[1] - t.size))
+    song[0, at : at + t.size] = 0.95 * np.sin(2 * np.pi * 0.25 * t + np.pi / 4).astype(np.float32)
+    whole = resample_poly(song, 4, 1, axis=1, window=mastering._TP_EXACT)
+    expected = max(float(np.abs(whole).max()), float(np.abs(song).max()))
+    assert expected > float(np.abs(song).max()) * 1.05  # an intersample peak the samples miss
+    assert mastering.true_peak_db(song) == 20 * np.log10(expected)
