@@ -6,9 +6,10 @@ bag: which model signatures, with what weights) and one ``<sig>-<sha256 prefix>.
 ``pipeline.demucs_convert``). Nothing here touches the network.
 
 Cost on a plain CPU: one 7.8 s chunk is ~14 s of one core's time, so chunks are run one at a time (memory
-stays at one chunk's activations plus the four stems, each stretch finished as soon as the chunks over it
-are done, and the activations' memory is handed back afterwards), each reports progress (a caller's progress
-callback may stop the run between chunks), and torch gets as many threads as the worker has CPUs.
+stays at one chunk's activations plus the frames it reaches: each stretch is finished as soon as the chunks
+over it are done and waits in a temporary file; the activations' memory is handed back before the stems are
+read back), each reports progress (a caller's progress callback may stop the run between chunks), and torch
+gets as many threads as the worker has CPUs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,41 +162,59 @@ def run_model(
     ramp = np.concatenate([np.arange(1, seg_len // 2 + 1), np.arange(seg_len - seg_len // 2, 0, -1)])
     ramp = (ramp / ramp.max()).astype(np.float32)
 
-    # One array per stem, not one (4, 2, n) block: the caller drops drums and bass after the analysis, and
-    # views of one block would keep all four alive through the rendering (~420 MB on a 10-minute song).
-    out = [np.zeros((2, n), dtype=np.float32) for _ in model.sources]
+    # Only the frames the current chunk reaches are held (``pending``: frames offset .. offset + seg_len);
+    # each stretch is finished as soon as no later chunk reaches it and waits in an unnamed temporary file
+    # until the network is done, so the chunks' activations (~0.7 GB) and the four finished stems (~0.85 GB
+    # on a 10-minute song) are never in memory together.
+    sources = len(model.sources)
+    pending = np.zeros((sources, 2, seg_len), dtype=np.float32)
     offsets = range(0, n, stride)
-    done = 0  # out[..., :done] holds finished stems
-    for index, offset in enumerate(offsets):
-        length = min(seg_len, n - offset)
-        start = offset - (seg_len - length) // 2  # the chunk padded around its centre, as TensorChunk does
-        chunk = np.zeros((1, 2, seg_len), dtype=np.float32)
-        lo, hi = max(start, 0), min(start + seg_len, n)
-        chunk[0, :, lo - start : hi - start] = (audio[:, lo:hi] - mean) / std
-        trim = (seg_len - length) // 2
-        estimate = np.zeros((len(model.sources), 2, length), dtype=np.float32)
-        with torch.no_grad():
-            for member, member_weights in zip(members, weights, strict=True):
-                result = apply_model(member, torch.from_numpy(chunk), shifts=0, split=False, segment=seg)
-                estimate += result[0, :, :, trim : trim + length].numpy() * member_weights[:, None, None]
-                del result
-        estimate /= weights.sum(axis=0)[:, None, None]
-        estimate *= ramp[:length]
-        for stem, part in zip(out, estimate, strict=True):
-            stem[:, offset : offset + length] += part
-        del estimate
-        # No later chunk reaches before the next offset: finish those frames now (cross-fade weights,
-        # then the mixture's scale), so no full-length weight track is ever held.
-        finished = min(offset + stride, n) if index + 1 < len(offsets) else n
-        _finish([stem[:, done:finished] for stem in out], offsets, seg_len, ramp, done, n, std, mean)
-        done = finished
-        progress((index + 1) / len(offsets))
-    _return_freed_memory()
+    stretches: list[int] = []
+    with tempfile.TemporaryFile(prefix="metalizer-stems-") as spill:
+        for index, offset in enumerate(offsets):
+            length = min(seg_len, n - offset)
+            start = (
+                offset - (seg_len - length) // 2
+            )  # the chunk padded around its centre, as TensorChunk does
+            chunk = np.zeros((1, 2, seg_len), dtype=np.float32)
+            lo, hi = max(start, 0), min(start + seg_len, n)
+            chunk[0, :, lo - start : hi - start] = (audio[:, lo:hi] - mean) / std
+            trim = (seg_len - length) // 2
+            estimate = np.zeros((sources, 2, length), dtype=np.float32)
+            with torch.no_grad():
+                for member, member_weights in zip(members, weights, strict=True):
+                    result = apply_model(member, torch.from_numpy(chunk), shifts=0, split=False, segment=seg)
+                    estimate += result[0, :, :, trim : trim + length].numpy() * member_weights[:, None, None]
+                    del result
+            estimate /= weights.sum(axis=0)[:, None, None]
+            estimate *= ramp[:length]
+            pending[:, :, :length] += estimate
+            del estimate
+            # No later chunk reaches before the next offset: finish those frames now (cross-fade weights,
+            # then the mixture's scale), so no full-length weight track is ever held.
+            count = (min(offset + stride, n) if index + 1 < len(offsets) else n) - offset
+            _finish(pending[:, :, :count], offsets, seg_len, ramp, offset, n, std, mean)
+            spill.write(pending[:, :, :count].tobytes())
+            stretches.append(count)
+            pending[:, :, : seg_len - count] = pending[:, :, count:].copy()
+            pending[:, :, seg_len - count :] = 0.0
+            progress((index + 1) / len(offsets))
+        del pending
+        _return_freed_memory()  # the activations' heap goes back before the stems come in
+        out = [np.empty((2, n), dtype=np.float32) for _ in range(sources)]
+        spill.seek(0)
+        first = 0
+        for count in stretches:
+            for stem in out:
+                for channel in stem:
+                    if spill.readinto(memoryview(channel[first : first + count]).cast("B")) != 4 * count:
+                        raise PipelineError(SEPARATION_FAILED, "The separated stems could not be read back.")
+            first += count
     return dict(zip(model.sources, out, strict=True))
 
 
 def _finish(
-    parts: list[np.ndarray],
+    part: np.ndarray,
     offsets: range,
     seg_len: int,
     ramp: np.ndarray,
@@ -203,9 +223,9 @@ def _finish(
     std: float,
     mean: float,
 ) -> None:
-    """Divide each of ``parts`` (frames ``first..`` of a summed stem) by the cross-fade weights the chunks
-    over it added, in the order they added them, then undo the mixture's normalisation; in place."""
-    count = parts[0].shape[-1]
+    """Divide ``part`` (frames ``first..`` of the summed stems) by the cross-fade weights the chunks over it
+    added, in the order they added them, then undo the mixture's normalisation; in place."""
+    count = part.shape[-1]
     weight_sum = np.zeros(count, dtype=np.float32)
     for offset in offsets:
         if offset >= first + count:
@@ -214,10 +234,9 @@ def _finish(
         lo, hi = max(offset, first), min(offset + length, first + count)
         if lo < hi:
             weight_sum[lo - first : hi - first] += ramp[lo - offset : hi - offset]
-    for part in parts:
-        part /= weight_sum
-        part *= np.float32(std)
-        part += np.float32(mean)
+    part /= weight_sum
+    part *= np.float32(std)
+    part += np.float32(mean)
 
 
 def _return_freed_memory() -> None:
