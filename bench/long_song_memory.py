@@ -79,6 +79,9 @@ def main() -> None:
         peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
         result = json.loads((out / "result.json").read_text())
         stage_peaks = json.loads(run.stdout.strip().splitlines()[-1]) if args.by_stage else {}
+    # The child resets its high-water mark at each stage, and the kernel reports the one it exits with: with
+    # --by-stage the whole run's peak is the highest stage's.
+    peak_gb = max([peak_gb, *stage_peaks.values()])
     seconds = args.minutes * 60
     print(f"song: {args.song or 'synthetic'} looped to {args.minutes:g} min; repo {args.repo}")
     print(f"  separator  {result['separator']['name']}")
