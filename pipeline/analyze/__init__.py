@@ -24,8 +24,8 @@ from pipeline.types import LOUDNESS_HOP_S, SAMPLE_RATE, Analysis, Chord, StagePr
 
 __all__ = ["analyze"]
 
-# Off: measured apart on the shared excerpts with htdemucs stems, neither identified the remixes more often
-# than the mix-based reading (README, "Separation"; bench/sound_eval.py). Kept to measure again.
+# Off: measured apart on the 13 shared excerpts with htdemucs stems (README, "Separation"; sound_eval.py),
+# each lost whole-mix identifications (drums 8/13, bass 7/13, against 9/13). Kept to measure again.
 BEATS_FROM_DRUMS = False
 BASS_FROM_BASS_STEM = False
 # The drums stem carries the beat when it holds at least this share of the mix's energy; below it (piano,
