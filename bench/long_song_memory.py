@@ -70,13 +70,18 @@ def main() -> None:
             cmd += ["--separator", args.separator]
         load_before = _load()
         t0 = time.perf_counter()
-        run = subprocess.run(cmd, cwd=args.repo, capture_output=True, text=True)
+        # --by-stage: the child's stderr (each stage's peak as it ends) is passed through as it comes
+        stderr = None if args.by_stage else subprocess.PIPE
+        run = subprocess.run(cmd, cwd=args.repo, stdout=subprocess.PIPE, stderr=stderr, text=True)
         wall = time.perf_counter() - t0
         if run.returncode != 0:
-            raise SystemExit(f"pipeline failed ({run.returncode}):\n{run.stderr[-3000:]}")
+            raise SystemExit(f"pipeline failed ({run.returncode}):\n{(run.stderr or '')[-3000:]}")
         peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
         result = json.loads((out / "result.json").read_text())
         stage_peaks = json.loads(run.stdout.strip().splitlines()[-1]) if args.by_stage else {}
+    # The child resets its high-water mark at each stage, and the kernel reports the one it exits with: with
+    # --by-stage the whole run's peak is the highest stage's.
+    peak_gb = max([peak_gb, *stage_peaks.values()])
     seconds = args.minutes * 60
     print(f"song: {args.song or 'synthetic'} looped to {args.minutes:g} min; repo {args.repo}")
     print(f"  separator  {result['separator']['name']}")
@@ -108,6 +113,8 @@ def run_by_stage(song: Path, out: Path, separator: str) -> None:
     def on_progress(stage: str, percent: float) -> None:
         if stage != current[0]:
             peaks[current[0]] = max(peaks.get(current[0], 0.0), high_water_gb())
+            # as it happens too (stderr), so a run stopped half-way still tells its stages' peaks
+            print(f"peak in {current[0]}: {peaks[current[0]]:.3f} GB", file=sys.stderr, flush=True)
             Path("/proc/self/clear_refs").write_text("5")  # restart the high-water mark
             current[0] = stage
 

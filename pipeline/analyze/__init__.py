@@ -2,22 +2,35 @@
 
 ``analyze(audio, stems=...)`` works on the 44.1 kHz mono downmix; the stems, when given, sharpen two things:
 kick and bass onsets (drums + bass stems) for the bar phase, harmony without drums and voice (bass + other
-stems) for key and chords, and the vocals stem says whether anyone sings. One job per module:
-features (shared frames), rhythm, meter, tonal, sections, loudness, vocals.
+stems) for key and chords, and the vocals stem says whether anyone sings. Where a network made the drums and
+bass stems (htdemucs, not a signal-processing split of the accompaniment) two more readings are possible, each
+behind its own switch, measured apart (README, "Separation"): the beats tracked on the drums stem
+(``BEATS_FROM_DRUMS``) and the note the bass plays read off the bass stem alone (``BASS_FROM_BASS_STEM``).
+One job per module: features (shared frames), rhythm, meter, tonal, sections, loudness, vocals.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from pipeline.analyze import loudness, meter, rhythm, sections, tonal, vocals
-from pipeline.analyze.features import Features, compute_features
+from pipeline.analyze.features import Features, compute_features, spectral_flux
 from pipeline.errors import ANALYSIS_FAILED, PipelineError
+from pipeline.separate.catalogue import separates_drums_and_bass
 from pipeline.types import LOUDNESS_HOP_S, SAMPLE_RATE, Analysis, Chord, StageProgress, Stems, no_progress
 
 __all__ = ["analyze"]
+
+# Off: measured apart on the 13 shared excerpts with htdemucs stems (README, "Separation"; sound_eval.py),
+# each lost whole-mix identifications (drums 8/13, bass 7/13, against 9/13). Kept to measure again.
+BEATS_FROM_DRUMS = False
+BASS_FROM_BASS_STEM = False
+# The drums stem carries the beat when it holds at least this share of the mix's energy; below it (piano,
+# strings, ambient pads: what a network leaves in drums is bleed) the beat is tracked on the mix.
+DRUMS_MIN_ENERGY_SHARE = 0.05
 
 
 def analyze(
@@ -55,6 +68,8 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         progress(fraction)
 
     mono = audio.mean(axis=0)
+    real_drums_and_bass = stems is not None and separates_drums_and_bass(stems.separator.name)
+    bass_from_stem = real_drums_and_bass and BASS_FROM_BASS_STEM
     if stems is None:
         features = compute_features(mono, sr)
     else:
@@ -63,10 +78,21 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
             sr,
             low_source=_mono_sum(stems.drums, stems.bass),
             harmonic_source=_mono_sum(stems.bass, stems.other),
+            bass_source=_mono_sum(stems.bass) if bass_from_stem else None,
         )
     lap("features", 0.25)
 
-    beat_info = rhythm.estimate_rhythm(mono, features)
+    beat_info, beat_source = None, "mix"
+    if (
+        real_drums_and_bass
+        and BEATS_FROM_DRUMS
+        and _energy_share(stems.drums, audio) >= DRUMS_MIN_ENERGY_SHARE
+    ):
+        beat_info, beat_source = _drum_rhythm(_mono_sum(stems.drums), features), "drums"
+        if beat_info.is_guess:  # no clear beat in the drums: the mix may still have one
+            beat_info, beat_source = None, "mix"
+    if beat_info is None:
+        beat_info = rhythm.estimate_rhythm(mono, features)
     lap("rhythm", 0.6)
 
     bar_info = meter.estimate_meter(features, beat_info.beats)
@@ -90,6 +116,8 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         "beat_strength": [round(float(s), 3) for s in beat_info.beat_strength],
         "chord_spans": len(tonal.merge_chords(chords)),
         "has_vocals_measured": stems is not None,
+        "beat_source": beat_source,
+        "bass_source": "bass stem" if bass_from_stem else "bass + other" if stems is not None else "mix",
     }
     sung = True  # without a vocals stem nobody can tell; the remix keeps whatever is there
     sung_windows: list[bool] = []
@@ -137,6 +165,18 @@ def _mono_sum(*parts: np.ndarray) -> np.ndarray:
             out += channel
     out *= np.float32(1.0 / np.atleast_2d(parts[0]).shape[0])
     return out
+
+
+def _drum_rhythm(drums: np.ndarray, features: Features) -> rhythm.Rhythm:
+    """Beats tracked on the mono drums stem, placed on the drums' own onsets."""
+    (onset,) = spectral_flux(drums, features.sample_rate)
+    return rhythm.estimate_rhythm(drums, replace(features, onset=onset))
+
+
+def _energy_share(part: np.ndarray, audio: np.ndarray) -> float:
+    """The energy of a stereo ``part`` as a share of the whole song's (0 for a silent song)."""
+    total = float(np.einsum("ij,ij->", audio, audio, dtype=np.float64))
+    return float(np.einsum("ij,ij->", part, part, dtype=np.float64)) / total if total > 0 else 0.0
 
 
 def _onset_rate(features: Features) -> float:

@@ -163,14 +163,17 @@ def compute_features(
     *,
     low_source: np.ndarray | None = None,
     harmonic_source: np.ndarray | None = None,
+    bass_source: np.ndarray | None = None,
 ) -> Features:
     """All shared features of a mono signal.
 
     ``low_source`` (e.g. drums + bass stems) feeds the low-band onsets; ``harmonic_source`` (e.g. bass +
-    other stems) feeds the chroma, so drums and voice do not blur the harmony.
+    other stems) feeds the chroma, so drums and voice do not blur the harmony; ``bass_source`` (a real bass
+    stem) feeds the bass chroma alone, so the low notes of keys and guitars do not pass for the bass.
     """
     frames = tonal_frames(mono, sample_rate)
     harmony = frames if harmonic_source is None else tonal_frames(harmonic_source, sample_rate)
+    bass_hpcp = harmony.bass_hpcp if bass_source is None else tonal_frames(bass_source, sample_rate).bass_hpcp
     if low_source is None:
         onset, low_onset = spectral_flux(mono, sample_rate, (0.0, LOW_BAND_HZ))
     else:
@@ -182,7 +185,7 @@ def compute_features(
         onset=onset,
         low_onset=low_onset,
         hpcp=harmony.hpcp,
-        bass_hpcp=harmony.bass_hpcp,
+        bass_hpcp=bass_hpcp,
         mfcc=frames.mfcc,
         rms=frames.rms,
     )

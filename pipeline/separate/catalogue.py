@@ -79,6 +79,16 @@ def licence_of(separator_name: str) -> str:
     return SEPARATOR_FACTS[method].licence if method in SEPARATOR_FACTS else ""
 
 
+# Separators whose drums and bass stems a network made (not split from the accompaniment by signal
+# processing): the analysis may read the beat off the drums and the bass line off the bass.
+FOUR_STEM_METHODS = frozenset({"demucs"})
+
+
+def separates_drums_and_bass(separator_name: str) -> bool:
+    """Whether the separator behind a recorded name (``demucs:htdemucs`` ...) made real drums and bass."""
+    return separator_name.split(":", 1)[0] in FOUR_STEM_METHODS
+
+
 def stages_for(method: str) -> tuple[tuple[str, float], ...]:
     """The job's stages, separating's share scaled by ``method``'s measured cost against auto's (which
     ``STAGES``' shares were set for): the progress bar, and the time left read off its pace, move evenly."""

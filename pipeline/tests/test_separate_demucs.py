@@ -82,6 +82,52 @@ def test_demucs_stems_are_what_demucs_apply_model_computes(models_dir: Path, aud
         np.testing.assert_allclose(stems.as_dict()[name], expected[i].numpy(), atol=1e-4)
 
 
+def whole_song_overlap_add(model: object, audio: np.ndarray, overlap: float = 0.25) -> np.ndarray:
+    """The plain way: every chunk's estimate added into one (sources, 2, n) array beside a whole-song track
+    of cross-fade weights, divided once at the end. What ``run_model`` must equal, sample for sample.
+    ``model`` is a single demucs model (the checkpoint's bag holds one, weighted 1)."""
+    n = audio.shape[1]
+    mono = audio.mean(axis=0, dtype=np.float64)
+    mean, std = float(mono.mean()), float(mono.std(ddof=1)) + 1e-8
+    seg = float(model.segment)
+    seg_len = int(SR * seg)
+    stride = int((1 - overlap) * seg_len)
+    ramp = np.concatenate([np.arange(1, seg_len // 2 + 1), np.arange(seg_len - seg_len // 2, 0, -1)])
+    ramp = (ramp / ramp.max()).astype(np.float32)
+    out = np.zeros((len(model.sources), 2, n), dtype=np.float32)
+    weight = np.zeros(n, dtype=np.float32)
+    for offset in range(0, n, stride):
+        length = min(seg_len, n - offset)
+        start = offset - (seg_len - length) // 2
+        chunk = np.zeros((1, 2, seg_len), dtype=np.float32)
+        lo, hi = max(start, 0), min(start + seg_len, n)
+        chunk[0, :, lo - start : hi - start] = (audio[:, lo:hi] - mean) / std
+        trim = (seg_len - length) // 2
+        with torch.no_grad():
+            result = apply_model(model, torch.from_numpy(chunk), shifts=0, split=False, segment=seg)
+        out[:, :, offset : offset + length] += result[0, :, :, trim : trim + length].numpy() * ramp[:length]
+        weight[offset : offset + length] += ramp[:length]
+    out /= weight
+    out *= np.float32(std)
+    out += np.float32(mean)
+    return out
+
+
+@pytest.mark.slow
+def test_stems_finished_stretch_by_stretch_equal_the_whole_song_overlap_add(
+    models_dir: Path, audio: np.ndarray
+) -> None:
+    bag = demucs_model.load_model(demucs_model.find_checkpoint(models_dir))
+    (model,) = bag.models
+    stems = demucs_model.run_model(bag, audio)
+    expected = whole_song_overlap_add(model, audio)
+    for i, name in enumerate(model.sources):
+        assert np.array_equal(stems[name], expected[i]), name
+    # Each stem is its own array, so dropping drums and bass after the analysis frees them.
+    for name, stem in stems.items():
+        assert stem.base is None and stem.flags.c_contiguous, name
+
+
 def test_the_stem_cache_key_names_the_checkpoint(models_dir: Path) -> None:
     checkpoint = demucs_model.find_checkpoint(models_dir)
     assert checkpoint is not None
