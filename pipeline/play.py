@@ -22,7 +22,7 @@ from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
-from pipeline.render.drum_tuning import tune_kit
+from pipeline.render.drum_tuning import tone_kits, tune_kit
 from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
 from pipeline.render.lead import render_lead
@@ -227,6 +227,7 @@ def play(
     # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
     vocal_lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs
     kit, kit_tuning = tune_kit(band.kit, arr.key_root)
+    toned = tone_kits(band.kit, {h.tone for h in arr.drums if h.tone is not None})
 
     def voice() -> np.ndarray:
         if not options.keep_vocals:
@@ -237,7 +238,8 @@ def play(
         return mastering.set_loudness(_other_chain(_fit(other, n)), other_lufs, in_place=True)
 
     def drums() -> tuple[np.ndarray, np.ndarray]:
-        kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
+        drum_rng = part_rng(options.seed, options.style, "drum_kit")
+        kit_bus, kick_env = render_drums(arr.drums, kit, n, drum_rng, toned)
         return mastering.set_loudness(kit_bus, STEM_LUFS["drums"], in_place=True), kick_env
 
     def guitars() -> np.ndarray:
