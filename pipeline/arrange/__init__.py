@@ -10,7 +10,7 @@ from pipeline.arrange.bass import arrange_bass
 from pipeline.arrange.character import bar_swells, is_floating
 from pipeline.arrange.drums import arrange_drums
 from pipeline.arrange.events import Hit, Note
-from pipeline.arrange.feel import Feel, choose_feel, felt_tempo
+from pipeline.arrange.feel import choose_feel, felt_tempo
 from pipeline.arrange.form import SectionPlan, bar_treatments, plan_form
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
 from pipeline.arrange.guitar import Stroke, guitar_take, write_riffs
@@ -49,8 +49,6 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
     style = PRESETS[options.style]
     feel = choose_feel(style, analysis.tempo, options.feel)
     floating = is_floating(analysis)
-    if floating and options.feel == "auto":  # no double-time choruses on a pulse the band only guessed
-        feel = Feel(feel.verse, feel.verse)
     key_root = pitch_class(analysis.key)
     form = plan_form(analysis.sections, options.intensity, analysis.duration)
     bars = build_bars(

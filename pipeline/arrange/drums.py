@@ -6,7 +6,7 @@ from dataclasses import astuple
 
 import numpy as np
 
-from pipeline.arrange.character import SWELL_CALM_DB, SWELL_FULL_DB
+from pipeline.arrange.character import SWELL_CALM_DB, SWELL_FULL_DB, SWELL_VELOCITY
 from pipeline.arrange.events import Hit
 from pipeline.arrange.feel import felt_tempo, pattern_slot
 from pipeline.arrange.grid import Bar
@@ -33,8 +33,8 @@ BASE_VELOCITY = {
 # How hard each treatment is played (velocity scale): a calm part is touched, a full one hit.
 TREATMENT_DYNAMICS = {CALM: 0.72, GROOVE: 0.9, FULL: 1.0, BREAKDOWN: 1.0, ENDING: 1.0}
 GHOST_CHANCE = 0.35  # groove bars: chance of a ghost snare on an off-beat 16th next to the backbeat
-# A floating song's kick (``character``): the downbeat and a push into the third beat, never a roll or the
-# riff's every attack, so the kit builds under the song instead of laying a double-kick wall over it.
+# A floating song's verse kick (``character``): the downbeat and a push into the third beat, not the riff's
+# every attack, so the kit builds under the song instead of laying a double-kick wall over it.
 SWELL_KICK = "x.......x.x....."
 _LIGHTEST_FIRST = (CALM, GROOVE, FULL)
 
@@ -79,7 +79,7 @@ def arrange_drums(
 
     ``swells`` (a floating song's, see ``character``: each bar's loudness in dB under the song's loud
     parts) make the drums build with the song: a bar plays the calm groove under SWELL_CALM_DB, at most the
-    verse groove under SWELL_FULL_DB, its velocities follow the swell, and the kick never rolls.
+    verse groove (its kick not locked to the riff) under SWELL_FULL_DB, and its velocities follow the swell.
     """
     human = _Humaniser(rng, intensity)
     hits: list[Hit] = []
@@ -99,8 +99,8 @@ def arrange_drums(
             level = CALM if swell < SWELL_CALM_DB else GROOVE if swell < SWELL_FULL_DB else FULL
             treatment = min(treatment, level, key=_LIGHTEST_FIRST.index)
             played = style.grooves[treatment]
-            groove = Groove(SWELL_KICK if treatment != CALM else played.kick, *astuple(played)[1:])
-            dyn *= 10 ** (swell / 20)
+            groove = Groove(SWELL_KICK if treatment == GROOVE else played.kick, *astuple(played)[1:])
+            dyn *= 10 ** (SWELL_VELOCITY * swell / 20)
         fill_from = n_slots
         if bar.section_end and n + 1 < len(bars) and treatments[n + 1] != ENDING:
             fill_from = n_slots - (8 if treatment in (FULL, BREAKDOWN) and n_slots >= 16 else 4)
