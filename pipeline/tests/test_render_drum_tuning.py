@@ -104,3 +104,19 @@ def test_the_shipped_kick_is_tuned_onto_each_chords_root_or_fifth_within_six_sem
         assert min(abs(((now - tone - d) + 6.0) % 12.0 - 6.0) for d in CHORD_DEGREES) < 0.35
         assert -6.3 < now - was < 1.3
     assert toned.roles["snare"] == kit.roles["snare"]  # only the kick follows the chords
+
+
+def test_a_kick_hit_with_a_tone_plays_the_kick_tuned_to_that_chord():
+    from pipeline.arrange.events import Hit
+    from pipeline.render.drum_tuning import CHORD_DEGREES, tone_kits
+    from pipeline.render.drums import plan_strikes
+
+    kit, _ = tune_kit(load_kit(ASSETS), 9)  # a song in A
+    toned = tone_kits(load_kit(ASSETS), {2, 5})  # chords on D and F
+    hits = [Hit(0.0, "kick", 0.9, 2), Hit(0.5, "kick", 0.9, 5), Hit(1.0, "kick", 0.9), Hit(1.5, "snare", 0.9)]
+    strikes = plan_strikes(hits, kit, 2 * SAMPLE_RATE, np.random.default_rng(0), toned)
+    for strike, tone in zip(strikes[:2], (2, 5), strict=True):
+        pitch = body_pitch(strike.sample, PITCHED_BANDS["kick"])
+        assert min(abs(((pitch - tone - d) + 6.0) % 12.0 - 6.0) for d in CHORD_DEGREES) < 0.35
+    untoned = body_pitch(strikes[2].sample, PITCHED_BANDS["kick"])
+    assert _degree_distance(untoned, 9) < 0.35  # a hit without a tone plays the kick tuned to the key
