@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.arrange.bass import arrange_bass
-from pipeline.arrange.character import bar_swells, is_floating
 from pipeline.arrange.drums import arrange_drums
 from pipeline.arrange.events import Hit, Note
 from pipeline.arrange.feel import choose_feel, felt_tempo
@@ -41,14 +40,12 @@ class Arrangement:
     chorus_feel: str = "normal"
     chorus_felt_tempo: float = 0.0
     strokes_right: list[Stroke] = field(default_factory=list)  # the right guitar's and the bass's
-    floating: bool = False  # a song with no pulse to lock to: the drums build with its loudness (character)
 
 
 def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
     """The whole band's parts on the song's grid; ``riff_seeds`` (see ``seeds``) shape the rhythm guitar."""
     style = PRESETS[options.style]
     feel = choose_feel(style, analysis.tempo, options.feel)
-    floating = is_floating(analysis)
     key_root = pitch_class(analysis.key)
     form = plan_form(analysis.sections, options.intensity, analysis.duration)
     bars = build_bars(
@@ -64,10 +61,7 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         return part_rng(options.seed, options.style, part)
 
     strokes, attacks = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds)
-    swells = bar_swells(analysis, bars) if floating else None
-    drums = arrange_drums(
-        bars, style, treatments, options.intensity, attacks, rng("drums"), analysis.tempo, swells
-    )
+    drums = arrange_drums(bars, style, treatments, options.intensity, attacks, rng("drums"), analysis.tempo)
     ringing = strokes
     if style.ringing_right and any(b.feel == "double" for b in bars):
         ringing = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True)[0]
@@ -90,5 +84,4 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         chorus_feel=feel.chorus,
         chorus_felt_tempo=felt_tempo(analysis.tempo, feel.chorus),
         strokes_right=ringing,
-        floating=floating,
     )

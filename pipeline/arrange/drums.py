@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple
-
 import numpy as np
 
-from pipeline.arrange.character import SWELL_CALM_DB, SWELL_FULL_DB, SWELL_VELOCITY
 from pipeline.arrange.events import Hit
 from pipeline.arrange.feel import felt_tempo, pattern_slot
 from pipeline.arrange.grid import Bar
-from pipeline.styles import BREAKDOWN, CALM, ENDING, FULL, GROOVE, Groove, StylePreset
+from pipeline.styles import BREAKDOWN, CALM, ENDING, FULL, GROOVE, StylePreset
 
 # Double-kick 16ths become 8ths above this felt tempo. Extreme-metal drummers play 16ths even at the felt
 # 224-240 BPM of a song in double time, and are heard as metal there; 8ths are heard as punk.
@@ -33,10 +30,6 @@ BASE_VELOCITY = {
 # How hard each treatment is played (velocity scale): a calm part is touched, a full one hit.
 TREATMENT_DYNAMICS = {CALM: 0.72, GROOVE: 0.9, FULL: 1.0, BREAKDOWN: 1.0, ENDING: 1.0}
 GHOST_CHANCE = 0.35  # groove bars: chance of a ghost snare on an off-beat 16th next to the backbeat
-# A floating song's verse kick (``character``): the downbeat and a push into the third beat, not the riff's
-# every attack, so the kit builds under the song instead of laying a double-kick wall over it.
-SWELL_KICK = "x.......x.x....."
-_LIGHTEST_FIRST = (CALM, GROOVE, FULL)
 
 
 def _pattern_at(pattern: str, slot: int | None) -> str:
@@ -70,16 +63,11 @@ def arrange_drums(
     riff_attacks: dict[int, list[int]],
     rng: np.random.Generator,
     tempo: float,
-    swells: list[float] | None = None,
 ) -> list[Hit]:
     """All drum hits. ``riff_attacks`` maps bar index -> guitar attack slots (for kick="riff").
 
     Each bar plays its section's treatment: the style's groove for it, a crash on every new section, a fill
     (snare and toms down the kit) into each next one, and one final hit where the song ends.
-
-    ``swells`` (a floating song's, see ``character``: each bar's loudness in dB under the song's loud
-    parts) make the drums build with the song: a bar plays the calm groove under SWELL_CALM_DB, at most the
-    verse groove (its kick not locked to the riff) under SWELL_FULL_DB, and its velocities follow the swell.
     """
     human = _Humaniser(rng, intensity)
     hits: list[Hit] = []
@@ -94,13 +82,6 @@ def arrange_drums(
                 hits += [human.hit(bar.slots[0], r, "X", tone=bar.roots[0]) for r in last]
             continue
         groove = style.grooves[treatment]
-        if swells is not None and treatment in _LIGHTEST_FIRST:
-            swell = swells[n]
-            level = CALM if swell < SWELL_CALM_DB else GROOVE if swell < SWELL_FULL_DB else FULL
-            treatment = min(treatment, level, key=_LIGHTEST_FIRST.index)
-            played = style.grooves[treatment]
-            groove = Groove(SWELL_KICK if treatment == GROOVE else played.kick, *astuple(played)[1:])
-            dyn *= 10 ** (SWELL_VELOCITY * swell / 20)
         fill_from = n_slots
         if bar.section_end and n + 1 < len(bars) and treatments[n + 1] != ENDING:
             fill_from = n_slots - (8 if treatment in (FULL, BREAKDOWN) and n_slots >= 16 else 4)
