@@ -205,3 +205,24 @@ def test_fast_songs_keep_the_song_tempo_above_the_styles_double_time_range():
     assert arrange(fast, RemixOptions(style="heavy")).felt_tempo == pytest.approx(160.0)
     mid = analysis_from_song(make_song(tempo=140.0, key="E", scale="minor", bars=4, sections=1))
     assert arrange(mid, RemixOptions(style="thrash")).felt_tempo == pytest.approx(140.0)
+
+
+def test_doom_choruses_pick_the_doubled_grid_under_the_doubled_drums(analysis):
+    """Doom's choruses on a 100 BPM song go into double time, the guitars as well as the drums: its chorus
+    riffs are read on the doubled grid, so a chorus bar holds more strokes than the song's own 16ths could,
+    while its verses stay within them. (Measured better than keeping the song's 16ths: see styles.py.)"""
+    arr = arrange(analysis, RemixOptions(style="doom", seed=0))
+    assert (arr.feel, arr.chorus_feel) == ("normal", "double")
+    per_bar: dict[str, list[int]] = {"full": [], "other": []}
+    for bar, mode in zip(arr.bars, arr.treatments, strict=True):
+        if bar.section_end or bar.end - bar.start < 4 * 60.0 / analysis.tempo - 0.05:  # whole bars, no fill
+            continue
+        inside = sum(bar.start - 0.01 <= s.time < bar.end - 0.01 for s in arr.strokes)
+        ringing = sum(bar.start - 0.01 <= s.time < bar.end - 0.01 for s in arr.strokes_right)
+        assert ringing == inside  # doom's right guitar plays the same riff (no ringing split)
+        per_bar["full" if mode == "full" else "other"].append(inside)
+        if mode == "full":
+            assert bar.picking == "double" and len(bar.slots) == 32
+    assert per_bar["full"] and per_bar["other"]
+    assert min(per_bar["full"]) > 16  # more strokes than 16ths of the song's own beat hold
+    assert max(per_bar["other"]) <= 16

@@ -72,3 +72,51 @@ def test_the_shipped_kits_pitched_drums_land_on_the_key(key_root):
     assert {"snare", "ride"} <= set(shifts)
     for role in ("hihat-closed", "hihat-open", "crash", "china"):
         assert tuned.roles[role] is kit.roles[role]
+
+
+def test_every_kick_hit_carries_the_chord_it_falls_on():
+    """The rule that keeps the tune on top of the chroma: the kick's tuned body outweighs the harmony in the
+    loudest part of a remix (1.5-2.2 times the chroma energy of guitars, bass and the song's harmony on the
+    shared songs), so it must sound the chord of the moment, not one key note under every chord."""
+    from pipeline.arrange import arrange
+    from pipeline.tests.play_helpers import analysis_from_song, minor_progression_song
+    from pipeline.types import RemixOptions
+
+    song = minor_progression_song()
+    arr = arrange(analysis_from_song(song), RemixOptions(style="heavy", seed=0))
+    kicks = [h for h in arr.drums if h.role == "kick"]
+    assert len(kicks) > 100
+    for hit in kicks:
+        t = min(hit.time + 0.01, song.chords[-1][1] - 0.01)  # humanised up to 6 ms early; the last hit rings
+        chord = next(c for c in song.chords if c[0] <= t < c[1])
+        assert hit.tone == chord[2]
+    assert all(h.tone is None for h in arr.drums if h.role != "kick")
+
+
+@pytest.mark.parametrize("tone", range(12))
+def test_the_shipped_kick_is_tuned_onto_each_chords_root_or_fifth_within_six_semitones_down_one_up(tone):
+    from pipeline.render.drum_tuning import CHORD_DEGREES, tone_kits
+
+    kit = load_kit(ASSETS)
+    toned = tone_kits(kit, {tone})[tone]
+    for before, after in zip(kit.roles["kick"], toned.roles["kick"], strict=True):
+        was, now = (body_pitch(x.audio, PITCHED_BANDS["kick"]) for x in (before, after))
+        assert min(abs(((now - tone - d) + 6.0) % 12.0 - 6.0) for d in CHORD_DEGREES) < 0.35
+        assert -6.3 < now - was < 1.3
+    assert toned.roles["snare"] == kit.roles["snare"]  # only the kick follows the chords
+
+
+def test_a_kick_hit_with_a_tone_plays_the_kick_tuned_to_that_chord():
+    from pipeline.arrange.events import Hit
+    from pipeline.render.drum_tuning import CHORD_DEGREES, tone_kits
+    from pipeline.render.drums import plan_strikes
+
+    kit, _ = tune_kit(load_kit(ASSETS), 9)  # a song in A
+    toned = tone_kits(load_kit(ASSETS), {2, 5})  # chords on D and F
+    hits = [Hit(0.0, "kick", 0.9, 2), Hit(0.5, "kick", 0.9, 5), Hit(1.0, "kick", 0.9), Hit(1.5, "snare", 0.9)]
+    strikes = plan_strikes(hits, kit, 2 * SAMPLE_RATE, np.random.default_rng(0), toned)
+    for strike, tone in zip(strikes[:2], (2, 5), strict=True):
+        pitch = body_pitch(strike.sample, PITCHED_BANDS["kick"])
+        assert min(abs(((pitch - tone - d) + 6.0) % 12.0 - 6.0) for d in CHORD_DEGREES) < 0.35
+    untoned = body_pitch(strikes[2].sample, PITCHED_BANDS["kick"])
+    assert _degree_distance(untoned, 9) < 0.35  # a hit without a tone plays the kick tuned to the key
