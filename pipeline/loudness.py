@@ -94,7 +94,8 @@ def _running_sums(power: np.ndarray, at: np.ndarray) -> np.ndarray:
     total = np.zeros(1, dtype=np.float64)
     for start in range(0, power.size + 1, _CUM_BLOCK):
         stop = min(power.size, start + _CUM_BLOCK)
-        sums = np.cumsum(np.concatenate([total, power[start:stop]]), dtype=np.float64)  # sums[i]: cum[start + i]
+        # sums[i]: cum[start + i]
+        sums = np.cumsum(np.concatenate([total, power[start:stop]]), dtype=np.float64)
         lo, hi = np.searchsorted(ranked, [start, stop], side="left")
         if stop == power.size:
             hi = ranked.size

@@ -16,7 +16,7 @@ from pedalboard import (
 )
 from scipy.signal import firwin, oaconvolve, resample_poly
 
-from pipeline.types import SAMPLE_RATE
+from pipeline.master import process_in_place
 
 OVERSAMPLE = 2
 # Anti-imaging / anti-aliasing filter for the 2x oversampled clipper (short: it runs on every guitar and bass
@@ -86,8 +86,15 @@ def cabinet(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
     return oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32, copy=False)
 
 
-def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None = None) -> np.ndarray:
-    """A mono DI through the whole chain; returns mono float32 of the same length."""
+def amp(
+    di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None = None, *, in_place: bool = False
+) -> np.ndarray:
+    """A mono DI through the whole chain; returns mono float32 of the same length.
+
+    The pedal stages run block by block in their own buffers (``process_in_place``: the same samples as one
+    call on the whole take), so a long take holds about two song-long buffers, not one per stage; with
+    ``in_place`` a float32 ``di`` is used as the first of them (it is overwritten).
+    """
     v = voice or DEFAULT_VOICE
     pre = Pedalboard(
         [
@@ -98,8 +105,10 @@ def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None 
             LowpassFilter(v.pre_lowpass_hz),
         ]
     )
-    x = pre(di[None, :], SAMPLE_RATE)[0]
+    mine = in_place and di.dtype == np.float32 and di.flags.c_contiguous
+    x = process_in_place(pre, di[None, :] if mine else di[None, :].astype(np.float32))[0]
     y = clipper(x, drive_db)
+    del x
     post = Pedalboard(
         [
             LowShelfFilter(120.0, v.low_shelf_db, 0.7),
@@ -108,9 +117,9 @@ def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None 
             PeakFilter(v.presence_hz, v.presence_db, 0.8),
         ]
     )
-    y = post(y[None, :], SAMPLE_RATE)[0]
+    process_in_place(post, y[None, :])
     y = cabinet(y, ir)
     cab_post = Pedalboard(
         [HighpassFilter(75.0), LowpassFilter(v.cab_lowpass_hz), HighShelfFilter(6000.0, v.air_db, 0.7)]
     )
-    return cab_post(y[None, :], SAMPLE_RATE)[0].astype(np.float32, copy=False)
+    return process_in_place(cab_post, y[None, :])[0]

@@ -19,7 +19,9 @@ def render_di(
     notes: list[Note], n: int, seed: int, detune_cents: float = 0.0, samples: GuitarSamples | None = None
 ) -> np.ndarray:
     """The clean DI of one take (mono float32, peak about 0.5); recorded notes when ``samples`` is given."""
-    return render_part(notes, StringBank(seed, detune_cents, samples=samples), n) * np.float32(0.25)
+    di = render_part(notes, StringBank(seed, detune_cents, samples=samples), n)
+    di *= np.float32(0.25)
+    return di
 
 
 def _retake(notes: list[Note], seed: int) -> list[Note]:
@@ -61,7 +63,8 @@ def render_guitars(
             di = render_di(played, n, seed * 2 + index + 1 + 10 * take, cents * (1 + 0.5 * take), samples)
             if drive_gain is not None:
                 di *= drive_gain
-            wet += amp(di, cab, drive_db)
+            wet += amp(di, cab, drive_db, in_place=True)
+            del di
         wet /= np.float32(TAKES_PER_SIDE)
         return wet
 
