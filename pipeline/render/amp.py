@@ -15,6 +15,7 @@ from pedalboard import (
     Pedalboard,
 )
 from scipy.signal import firwin, oaconvolve, resample_poly
+from scipy.signal._signaltools import _calc_oa_lens  # private: the block layout oaconvolve picks
 
 from pipeline.master import process_in_place
 
@@ -81,9 +82,42 @@ def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:
     return out
 
 
+CAB_CHUNK_STEPS = 8  # overlap-add blocks of the cabinet convolved at a time
+
+
+def _cab_chunks(n: int, taps: int) -> list[tuple[int, int]] | None:
+    """(start, stop) chunks of ``n`` samples made of whole overlap-add blocks, each given the same block
+    layout by ``oaconvolve`` as the whole signal; None when the signal is too short to split."""
+    layout = _calc_oa_lens(n, taps)
+    if layout[1] is None:
+        return None
+    size = CAB_CHUNK_STEPS * layout[2]
+    bounds = list(range(0, n - size, size))[:-1] + [n]  # the last chunk takes the rest (size .. 2 * size)
+    chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
+    if len(chunks) < 2 or any(_calc_oa_lens(b - a, taps) != layout for a, b in chunks):
+        return None
+    return chunks
+
+
 def cabinet(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
-    """Mono ``x`` heard through a cabinet impulse response, same length, float32."""
-    return oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32, copy=False)
+    """Mono ``x`` heard through a cabinet impulse response, same length, float32.
+
+    A long signal is convolved a few of ``oaconvolve``'s own blocks at a time, each chunk's tail added to
+    the next chunk's head as ``oaconvolve`` adds a block's tail to the next block's: the same FFTs and sums,
+    so the same samples, without the whole song's padded, transformed and multiplied copies at once.
+    """
+    chunks = _cab_chunks(x.size, ir.size)
+    if chunks is None:
+        return oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32, copy=False)
+    out = np.empty(x.size, dtype=np.float32)
+    tail = np.zeros(0, dtype=np.float32)
+    for start, stop in chunks:
+        part = oaconvolve(x[start:stop], ir, mode="full").astype(np.float32, copy=False)
+        head = part[: tail.size]
+        head += tail
+        out[start:stop] = part[: stop - start]
+        tail = part[stop - start :].copy()
+    return out
 
 
 def amp(
