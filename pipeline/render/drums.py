@@ -17,6 +17,7 @@ from pedalboard import (
 
 from pipeline.arrange.events import Hit
 from pipeline.assets import DrumKit
+from pipeline.master import process_in_place
 from pipeline.types import SAMPLE_RATE
 
 BUSES = {
@@ -165,7 +166,7 @@ def render_drums(
         raw = build_bus(strikes, name, n)
         if name == "kick":
             kick_env = np.abs(raw).max(axis=0)
-        wet = chains[name](raw, SAMPLE_RATE)
+        wet = process_in_place(chains[name], raw)  # block by block in the raw bus: the same samples
         del raw
         wet *= np.float32(10 ** (BUS_GAIN_DB[name] / 20))
         out += wet
@@ -174,5 +175,7 @@ def render_drums(
     room = Pedalboard([Reverb(room_size=0.3, damping=0.55, wet_level=1.0, dry_level=0.0, width=1.0)])
     # one diffuse room from the mono sum: half the cost of a stereo reverb, the kit's image comes from the
     # stereo close and overhead samples
-    out += np.float32(ROOM_LEVEL) * room(room_send, SAMPLE_RATE)
+    room_send = process_in_place(room, room_send)
+    room_send *= np.float32(ROOM_LEVEL)
+    out += room_send
     return out, kick_env
