@@ -18,7 +18,7 @@ from pedalboard import (
     Pedalboard,
     Reverb,
 )
-from scipy.signal import oaconvolve, resample_poly
+from scipy.signal import fftconvolve, oaconvolve, resample_poly
 
 from pipeline import loudness
 from pipeline import master as mastering
@@ -175,3 +175,18 @@ def test_the_stem_chains_in_place_equal_pedalboards_whole_array_call():
     for whole_board, blocked_board in zip(boards(), boards(), strict=True):
         whole = whole_board(song, SAMPLE_RATE)
         assert process_in_place(blocked_board, song.copy()).tobytes() == whole.tobytes()
+
+
+def test_kick_ducking_per_hop_equals_the_per_sample_curve_bit_for_bit():
+    rng = np.random.default_rng(9)
+    for n in (64, 1000, 300_037):
+        env = (rng.random(n) ** 8).astype(np.float32)
+        env[n // 3 : n // 2] = 0.0
+        hop = 64  # the reference: the per-sample float64 curve, powered sample by sample
+        frames = env[: n // hop * hop].reshape(-1, hop).max(axis=1)
+        frames = frames / (frames.max() + 1e-9)
+        k = np.exp(-np.arange(int(0.07 * SAMPLE_RATE / hop) + 1) / (0.07 * SAMPLE_RATE / hop / 3))
+        smooth = np.clip(fftconvolve(frames, k)[: frames.size], 0.0, 1.0)
+        curve = np.pad(np.repeat(smooth, hop), (0, n - smooth.size * hop), mode="edge")
+        expected = (10 ** (-3.0 * curve / 20)).astype(np.float32)
+        assert mastering.kick_ducking(env).tobytes() == expected.tobytes()
