@@ -80,6 +80,30 @@ def k_power(audio: np.ndarray, *, frame: int = 1, rate: int = SAMPLE_RATE) -> np
     return power
 
 
+_CUM_BLOCK = 1 << 18  # values summed at a time by ``_running_sums``
+
+
+def _running_sums(power: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``concatenate([[0.0], cumsum(power, dtype=float64)])[at]`` for indices ``at`` (0 .. power.size),
+    without the song-long float64 copy: the running sum goes on block by block from the last block's total,
+    adding the same values in the same order, so every sum is the same to the last bit."""
+    flat = at.ravel()
+    out = np.empty(flat.size, dtype=np.float64)
+    order = np.argsort(flat, kind="stable")
+    ranked = flat[order]
+    total = np.zeros(1, dtype=np.float64)
+    for start in range(0, power.size + 1, _CUM_BLOCK):
+        stop = min(power.size, start + _CUM_BLOCK)
+        # sums[i]: cum[start + i]
+        sums = np.cumsum(np.concatenate([total, power[start:stop]]), dtype=np.float64)
+        lo, hi = np.searchsorted(ranked, [start, stop], side="left")
+        if stop == power.size:
+            hi = ranked.size
+        out[order[lo:hi]] = sums[ranked[lo:hi] - start]
+        total = sums[-1:]
+    return out.reshape(at.shape)
+
+
 def gated_loudness(power: np.ndarray, frame: int = 1, rate: int = SAMPLE_RATE) -> float:
     """Integrated loudness (LUFS) from K-weighted power: per sample (n,), or per ``frame`` samples (each value
     the sum over its frame); SILENCE_LUFS for silence or less than one block."""
@@ -87,9 +111,8 @@ def gated_loudness(power: np.ndarray, frame: int = 1, rate: int = SAMPLE_RATE) -
     block, hop = int(round(_BLOCK_S * frame_rate)), max(1, int(round(_STEP_S * frame_rate)))
     if power.size < block:
         return SILENCE_LUFS
-    cum = np.concatenate([[0.0], np.cumsum(power, dtype=np.float64)])
     starts = np.arange(0, power.size - block + 1, hop)
-    z = (cum[starts + block] - cum[starts]) / (block * frame)
+    z = (_running_sums(power, starts + block) - _running_sums(power, starts)) / (block * frame)
     z = z[z > 10 ** ((SILENCE_LUFS + 0.691) / 10)]
     if z.size == 0:
         return SILENCE_LUFS
@@ -111,8 +134,7 @@ def short_term(power: np.ndarray, hop_s: float, frame: int = 1, rate: int = SAMP
     from K-weighted power per sample or per ``frame`` samples (``hop_s`` and 1.5 s whole frames)."""
     hop = int(hop_s * rate / frame)
     half = int(SHORT_TERM_S * rate / 2 / frame)
-    cum = np.concatenate([[0.0], np.cumsum(power, dtype=np.float64)])
     centres = np.arange(0, power.size, hop)
     lo, hi = np.clip(centres - half, 0, power.size), np.clip(centres + half, 0, power.size)
-    mean = (cum[hi] - cum[lo]) / (np.maximum(hi - lo, 1) * frame)
+    mean = (_running_sums(power, hi) - _running_sums(power, lo)) / (np.maximum(hi - lo, 1) * frame)
     return -0.691 + 10 * np.log10(np.maximum(mean, 1e-12))

@@ -134,9 +134,14 @@ def kick_ducking(kick_bus: np.ndarray, depth_db: float = 3.0, release_s: float =
     frames = frames / (frames.max() + 1e-9)
     k = np.exp(-np.arange(int(release_s * SAMPLE_RATE / hop) + 1) / (release_s * SAMPLE_RATE / hop / 3))
     smooth = np.clip(fftconvolve(frames, k)[: frames.size], 0.0, 1.0)
-    curve = np.repeat(smooth, hop)
-    curve = np.pad(curve, (0, n - curve.size), mode="edge") if curve.size else np.zeros(n)
-    return (10 ** (-depth_db * curve / 20)).astype(np.float32)
+    # each hop's gain once, then spread over its samples (the last hop's to the end): no song-long float64
+    gain = (10 ** (-depth_db * smooth / 20)).astype(np.float32)
+    if not gain.size:
+        return np.ones(n, dtype=np.float32)
+    out = np.empty(n, dtype=np.float32)
+    out[: gain.size * hop].reshape(-1, hop)[:] = gain[:, None]
+    out[gain.size * hop :] = gain[-1]
+    return out
 
 
 def limiter_gain(

@@ -56,16 +56,21 @@ class Performance:
 
 def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
     """Clean vocals on top: high-pass, compression, presence, a little parallel grit at high intensity."""
-    dry = Pedalboard(
-        [
-            HighpassFilter(110.0),
-            Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=5.0, release_ms=120.0),
-            PeakFilter(3500.0, 2.5, 0.8),
-        ]
-    )(vocals.astype(np.float32, copy=False), SAMPLE_RATE)
-    grit = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])(dry, SAMPLE_RATE)
-    # dry + amount * grit * (dry's peak / grit's peak), built in the grit's buffer
-    scale = np.float32(np.abs(dry).max() / (np.abs(grit).max() + 1e-9))
+    # every stage block by block in its own buffer (``process_in_place``: the same samples as one call)
+    dry = mastering.process_in_place(
+        Pedalboard(
+            [
+                HighpassFilter(110.0),
+                Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=5.0, release_ms=120.0),
+                PeakFilter(3500.0, 2.5, 0.8),
+            ]
+        ),
+        vocals.astype(np.float32),
+    )
+    grit_board = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])
+    grit = mastering.process_in_place(grit_board, dry.copy())
+    # dry + amount * grit * (dry's peak / grit's peak), built in the grit's buffer (peaks without |x| copies)
+    scale = np.float32(np.maximum(dry.max(), -dry.min()) / (np.maximum(grit.max(), -grit.min()) + 1e-9))
     grit *= np.float32(0.12 * intensity)
     grit *= scale
     grit += dry
@@ -75,7 +80,7 @@ def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
 def _other_chain(other: np.ndarray) -> np.ndarray:
     """The original harmony, thinned so it sits under the band: no lows, softened highs."""
     board = Pedalboard([HighpassFilter(220.0), LowpassFilter(7000.0), PeakFilter(450.0, -3.0, 1.0)])
-    return board(other.astype(np.float32, copy=False), SAMPLE_RATE)
+    return mastering.process_in_place(board, other.astype(np.float32))
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:

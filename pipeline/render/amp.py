@@ -15,8 +15,9 @@ from pedalboard import (
     Pedalboard,
 )
 from scipy.signal import firwin, oaconvolve, resample_poly
+from scipy.signal._signaltools import _calc_oa_lens  # private: the block layout oaconvolve picks
 
-from pipeline.types import SAMPLE_RATE
+from pipeline.master import process_in_place
 
 OVERSAMPLE = 2
 # Anti-imaging / anti-aliasing filter for the 2x oversampled clipper (short: it runs on every guitar and bass
@@ -81,13 +82,53 @@ def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:
     return out
 
 
+CAB_CHUNK_STEPS = 8  # overlap-add blocks of the cabinet convolved at a time
+
+
+def _cab_chunks(n: int, taps: int) -> list[tuple[int, int]] | None:
+    """(start, stop) chunks of ``n`` samples made of whole overlap-add blocks, each given the same block
+    layout by ``oaconvolve`` as the whole signal; None when the signal is too short to split."""
+    layout = _calc_oa_lens(n, taps)
+    if layout[1] is None:
+        return None
+    size = CAB_CHUNK_STEPS * layout[2]
+    bounds = list(range(0, n - size, size))[:-1] + [n]  # the last chunk takes the rest (size .. 2 * size)
+    chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
+    if len(chunks) < 2 or any(_calc_oa_lens(b - a, taps) != layout for a, b in chunks):
+        return None
+    return chunks
+
+
 def cabinet(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
-    """Mono ``x`` heard through a cabinet impulse response, same length, float32."""
-    return oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32, copy=False)
+    """Mono ``x`` heard through a cabinet impulse response, same length, float32.
+
+    A long signal is convolved a few of ``oaconvolve``'s own blocks at a time, each chunk's tail added to
+    the next chunk's head as ``oaconvolve`` adds a block's tail to the next block's: the same FFTs and sums,
+    so the same samples, without the whole song's padded, transformed and multiplied copies at once.
+    """
+    chunks = _cab_chunks(x.size, ir.size)
+    if chunks is None:
+        return oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32, copy=False)
+    out = np.empty(x.size, dtype=np.float32)
+    tail = np.zeros(0, dtype=np.float32)
+    for start, stop in chunks:
+        part = oaconvolve(x[start:stop], ir, mode="full").astype(np.float32, copy=False)
+        head = part[: tail.size]
+        head += tail
+        out[start:stop] = part[: stop - start]
+        tail = part[stop - start :].copy()
+    return out
 
 
-def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None = None) -> np.ndarray:
-    """A mono DI through the whole chain; returns mono float32 of the same length."""
+def amp(
+    di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None = None, *, in_place: bool = False
+) -> np.ndarray:
+    """A mono DI through the whole chain; returns mono float32 of the same length.
+
+    The pedal stages run block by block in their own buffers (``process_in_place``: the same samples as one
+    call on the whole take), so a long take holds about two song-long buffers, not one per stage; with
+    ``in_place`` a float32 ``di`` is used as the first of them (it is overwritten).
+    """
     v = voice or DEFAULT_VOICE
     pre = Pedalboard(
         [
@@ -98,8 +139,10 @@ def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None 
             LowpassFilter(v.pre_lowpass_hz),
         ]
     )
-    x = pre(di[None, :], SAMPLE_RATE)[0]
+    mine = in_place and di.dtype == np.float32 and di.flags.c_contiguous
+    x = process_in_place(pre, di[None, :] if mine else di[None, :].astype(np.float32))[0]
     y = clipper(x, drive_db)
+    del x
     post = Pedalboard(
         [
             LowShelfFilter(120.0, v.low_shelf_db, 0.7),
@@ -108,9 +151,9 @@ def amp(di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None 
             PeakFilter(v.presence_hz, v.presence_db, 0.8),
         ]
     )
-    y = post(y[None, :], SAMPLE_RATE)[0]
+    process_in_place(post, y[None, :])
     y = cabinet(y, ir)
     cab_post = Pedalboard(
         [HighpassFilter(75.0), LowpassFilter(v.cab_lowpass_hz), HighShelfFilter(6000.0, v.air_db, 0.7)]
     )
-    return cab_post(y[None, :], SAMPLE_RATE)[0].astype(np.float32, copy=False)
+    return process_in_place(cab_post, y[None, :])[0]

@@ -17,6 +17,7 @@ from pedalboard import (
 
 from pipeline.arrange.events import Hit
 from pipeline.assets import DrumKit
+from pipeline.master import process_in_place
 from pipeline.types import SAMPLE_RATE
 
 BUSES = {
@@ -174,15 +175,21 @@ def render_drums(
     for name in ("kick", "snare", "toms", "cymbals"):
         raw = build_bus(strikes, name, n)
         if name == "kick":
-            kick_env = np.abs(raw).max(axis=0)
-        wet = chains[name](raw, SAMPLE_RATE)
+            kick_env = np.maximum(np.abs(raw[0]), np.abs(raw[1]))  # |raw|.max(axis=0), one row's copy less
+        wet = process_in_place(chains[name], raw)  # block by block in the raw bus: the same samples
         del raw
         wet *= np.float32(10 ** (BUS_GAIN_DB[name] / 20))
         out += wet
-        room_send += wet.mean(axis=0, keepdims=True) * np.float32(ROOM_SEND[name])
+        send = np.add(wet[0], wet[1])  # wet.mean(axis=0) * send level, in one mono buffer: the same samples
+        send /= np.float32(2.0)
+        send *= np.float32(ROOM_SEND[name])
+        room_send[0] += send
+        del send
         del wet
     room = Pedalboard([Reverb(room_size=0.3, damping=0.55, wet_level=1.0, dry_level=0.0, width=1.0)])
     # one diffuse room from the mono sum: half the cost of a stereo reverb, the kit's image comes from the
     # stereo close and overhead samples
-    out += np.float32(ROOM_LEVEL) * room(room_send, SAMPLE_RATE)
+    room_send = process_in_place(room, room_send)
+    room_send *= np.float32(ROOM_LEVEL)
+    out += room_send
     return out, kick_env

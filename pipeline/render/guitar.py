@@ -19,7 +19,9 @@ def render_di(
     notes: list[Note], n: int, seed: int, detune_cents: float = 0.0, samples: GuitarSamples | None = None
 ) -> np.ndarray:
     """The clean DI of one take (mono float32, peak about 0.5); recorded notes when ``samples`` is given."""
-    return render_part(notes, StringBank(seed, detune_cents, samples=samples), n) * np.float32(0.25)
+    di = render_part(notes, StringBank(seed, detune_cents, samples=samples), n)
+    di *= np.float32(0.25)
+    return di
 
 
 def _retake(notes: list[Note], seed: int) -> list[Note]:
@@ -55,13 +57,21 @@ def render_guitars(
 
     def side(index: int, notes: list[Note], cents: float) -> np.ndarray:
         cab = ir_right if index == 1 and ir_right is not None else ir
-        wet = np.zeros(n, dtype=np.float32)
+        wet: np.ndarray | None = None
         for take in range(TAKES_PER_SIDE):
             played = notes if take == 0 else _retake(notes, seed * 7 + index * 3 + take)
             di = render_di(played, n, seed * 2 + index + 1 + 10 * take, cents * (1 + 0.5 * take), samples)
             if drive_gain is not None:
                 di *= drive_gain
-            wet += amp(di, cab, drive_db)
+            y = amp(di, cab, drive_db, in_place=True)
+            del di
+            if wet is None:  # the first take is the sum's buffer; + 0.0 as if added into zeros (-0.0 -> 0.0)
+                y += np.float32(0.0)
+                wet = y
+            else:
+                wet += y
+            del y
+        assert wet is not None
         wet /= np.float32(TAKES_PER_SIDE)
         return wet
 

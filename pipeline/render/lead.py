@@ -8,6 +8,7 @@ import numpy as np
 from pedalboard import Delay, Pedalboard, Reverb
 
 from pipeline.arrange.events import Note
+from pipeline.master import process_in_place
 from pipeline.render.amp import AmpVoice, amp
 from pipeline.render.strings import StringBank, render_part
 from pipeline.types import SAMPLE_RATE
@@ -42,9 +43,8 @@ def _passages(notes: list[Note], n: int) -> list[tuple[int, int]]:
 
 def _lead_voice(notes: list[Note], n: int, ir: np.ndarray, seed: int, drive_db: float) -> np.ndarray:
     """One lead guitar (mono, n): its DI through the amp only where it plays (a lead rests a lot)."""
-    di = render_part(
-        notes, StringBank(seed, 0.0, vibrato_cents=LEAD_VIBRATO_CENTS), n, release_s=0.03
-    ) * np.float32(0.25)
+    di = render_part(notes, StringBank(seed, 0.0, vibrato_cents=LEAD_VIBRATO_CENTS), n, release_s=0.03)
+    di *= np.float32(0.25)
     out = np.zeros(n, dtype=np.float32)
     for a, b in _passages(notes, n):
         out[a:b] = amp(di[a:b], ir, drive_db, LEAD_VOICE)
@@ -85,4 +85,4 @@ def render_lead(
             Reverb(room_size=0.5, damping=0.5, wet_level=0.18, dry_level=1.0, width=1.0),
         ]
     )
-    return space(stereo, SAMPLE_RATE).astype(np.float32, copy=False)
+    return process_in_place(space, stereo)  # block by block in the stem's own buffer: the same samples

@@ -7,12 +7,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pedalboard import Compressor, LowShelfFilter, Pedalboard
-from scipy.signal import resample_poly
+from pedalboard import (
+    Compressor,
+    Delay,
+    Distortion,
+    LowpassFilter,
+    LowShelfFilter,
+    NoiseGate,
+    PeakFilter,
+    Pedalboard,
+    Reverb,
+)
+from scipy.signal import fftconvolve, oaconvolve, resample_poly
 
+from pipeline import loudness
 from pipeline import master as mastering
 from pipeline.arrange import arrange
-from pipeline.assets import load_kit
+from pipeline.assets import load_band, load_kit
 from pipeline.master import master, process_in_place
 from pipeline.render import amp
 from pipeline.render.drums import render_hits
@@ -119,3 +130,63 @@ def test_the_true_peak_search_finds_the_whole_envelopes_peak_exactly(seed, copie
     expected = max(float(np.abs(whole).max()), float(np.abs(song).max()))
     assert expected > float(np.abs(song).max()) * 1.05  # an intersample peak the samples miss
     assert mastering.true_peak_db(song) == 20 * np.log10(expected)
+
+
+@pytest.mark.parametrize("ir_name", ["main", "pair", "bass"])
+def test_the_chunked_cabinet_equals_one_oaconvolve_call_bit_for_bit(monkeypatch, ir_name):
+    band = load_band(ASSETS)
+    ir = {"main": band.ir, "pair": band.pair[1] if band.pair else band.ir}.get(ir_name)
+    if ir is None:
+        ir = band.bass_cab[1] if band.bass_cab else band.ir
+    monkeypatch.setattr(amp, "CAB_CHUNK_STEPS", 2)  # several chunks from a short signal
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(2_000_003) * 0.3).astype(np.float32)
+    x[500_000:900_000] = 0.0  # silence across a chunk seam: zeros must keep their sign too
+    assert amp._cab_chunks(x.size, ir.size) is not None and len(amp._cab_chunks(x.size, ir.size)) > 2
+    whole = oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32, copy=False)
+    assert amp.cabinet(x, ir).tobytes() == whole.tobytes()
+
+
+def test_the_blocked_running_sums_equal_one_cumsum_bit_for_bit(monkeypatch):
+    monkeypatch.setattr(loudness, "_CUM_BLOCK", 1000)
+    rng = np.random.default_rng(8)
+    for n in (0, 999, 1000, 1001, 54_321):
+        power = (rng.random(n) ** 4).astype(np.float32)
+        cum = np.concatenate([[0.0], np.cumsum(power, dtype=np.float64)])
+        at = np.concatenate([rng.integers(0, n + 1, 300), [0, n]])
+        assert np.array_equal(loudness._running_sums(power, at), cum[at])
+
+
+def test_the_stem_chains_in_place_equal_pedalboards_whole_array_call():
+    song = make_song(tempo=120.0, bars=6, with_vocals=True, seed=3).audio.astype(np.float32)
+
+    def boards() -> list[Pedalboard]:
+        return [
+            Pedalboard(
+                [Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=5.0), PeakFilter(3500.0, 2.5, 0.8)]
+            ),
+            Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)]),
+            Pedalboard(
+                [Delay(delay_seconds=0.32, feedback=0.25, mix=0.18), Reverb(room_size=0.5, wet_level=0.18)]
+            ),
+            Pedalboard([NoiseGate(threshold_db=-70.0, ratio=4.0, attack_ms=1.0, release_ms=60.0)]),
+        ]
+
+    for whole_board, blocked_board in zip(boards(), boards(), strict=True):
+        whole = whole_board(song, SAMPLE_RATE)
+        assert process_in_place(blocked_board, song.copy()).tobytes() == whole.tobytes()
+
+
+def test_kick_ducking_per_hop_equals_the_per_sample_curve_bit_for_bit():
+    rng = np.random.default_rng(9)
+    for n in (64, 1000, 300_037):
+        env = (rng.random(n) ** 8).astype(np.float32)
+        env[n // 3 : n // 2] = 0.0
+        hop = 64  # the reference: the per-sample float64 curve, powered sample by sample
+        frames = env[: n // hop * hop].reshape(-1, hop).max(axis=1)
+        frames = frames / (frames.max() + 1e-9)
+        k = np.exp(-np.arange(int(0.07 * SAMPLE_RATE / hop) + 1) / (0.07 * SAMPLE_RATE / hop / 3))
+        smooth = np.clip(fftconvolve(frames, k)[: frames.size], 0.0, 1.0)
+        curve = np.pad(np.repeat(smooth, hop), (0, n - smooth.size * hop), mode="edge")
+        expected = (10 ** (-3.0 * curve / 20)).astype(np.float32)
+        assert mastering.kick_ducking(env).tobytes() == expected.tobytes()
