@@ -23,7 +23,7 @@ from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
-from pipeline.render.drum_tuning import tone_kits, tune_kit
+from pipeline.render.drum_tuning import tune_kit
 from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
 from pipeline.render.lead import render_lead
@@ -231,7 +231,6 @@ def play(
     writes: dict[str, Future[Path]] = {}
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stems")
     kit, kit_tuning = tune_kit(band.kit, arr.key_root)
-    toned = tone_kits(band.kit, {h.tone for h in arr.drums if h.tone is not None})
 
     def other_lufs() -> float:  # once the lead's part is taken: the original steps back under a lead
         return STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
@@ -250,8 +249,7 @@ def play(
         return _other_chain(_fit(other, n))
 
     def drums() -> tuple[np.ndarray, np.ndarray]:
-        drum_rng = part_rng(options.seed, options.style, "drum_kit")
-        kit_bus, kick_env = render_drums(arr.drums, kit, n, drum_rng, toned)
+        kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
         return mastering.set_loudness(kit_bus, STEM_LUFS["drums"], in_place=True), kick_env
 
     def guitars() -> np.ndarray:

@@ -42,9 +42,7 @@ class _Humaniser:
         self.rng = rng
         self.scale = 0.8 + 0.2 * intensity
 
-    def hit(
-        self, t: float, role: str, accent: str = "x", dynamics: float = 1.0, tone: int | None = None
-    ) -> Hit:
+    def hit(self, t: float, role: str, accent: str = "x", dynamics: float = 1.0) -> Hit:
         vel = BASE_VELOCITY[role] * self.scale * dynamics
         if accent == "X":
             vel = min(1.0, vel * 1.12)
@@ -52,7 +50,7 @@ class _Humaniser:
             vel *= 0.45
         vel = float(np.clip(vel + self.rng.normal(0.0, 0.04), 0.08, 1.0))
         dt = float(np.clip(self.rng.normal(0.0, 0.0025), -0.006, 0.006))
-        return Hit(time=max(0.0, t + dt), role=role, velocity=vel, tone=tone if role == "kick" else None)
+        return Hit(time=max(0.0, t + dt), role=role, velocity=vel)
 
 
 def arrange_drums(
@@ -78,8 +76,7 @@ def arrange_drums(
         n_slots = len(bar.slots)
         if treatment == ENDING:
             if bar.bar_in_section == 0:  # the last hit: everyone together, then let it ring
-                last = ("kick", "crash", "china")
-                hits += [human.hit(bar.slots[0], r, "X", tone=bar.roots[0]) for r in last]
+                hits += [human.hit(bar.slots[0], r, "X") for r in ("kick", "crash", "china")]
             continue
         groove = style.grooves[treatment]
         fill_from = n_slots
@@ -91,7 +88,7 @@ def arrange_drums(
                 roles = FILL_ROLES[-(n_slots - fill_from) :] if n_slots - fill_from < 8 else FILL_ROLES
                 hits.append(human.hit(t, roles[k % len(roles)], "X" if k % 2 == 0 else "x", dyn))
                 if k % 2 == 0:
-                    hits.append(human.hit(t, "kick", "x", dyn, bar.roots[i]))
+                    hits.append(human.hit(t, "kick", "x", dyn))
                 continue
             p = pattern_slot(i, bar.bar_in_section, n_slots, bar.feel)
             if groove.kick == "riff":
@@ -101,7 +98,7 @@ def arrange_drums(
                 if groove.kick.count("x") >= 12 and kick != ".":  # double kick: beats lead, the rest roll
                     kick = "." if fast and i % 2 == 1 else ("X" if i % 4 == 0 else "x")
             if kick != ".":
-                hits.append(human.hit(t, "kick", kick, dyn, bar.roots[i]))
+                hits.append(human.hit(t, "kick", kick, dyn))
             snare = _pattern_at(groove.snare, p)
             if snare != ".":
                 hits.append(human.hit(t, "snare", snare, dyn))
@@ -111,7 +108,7 @@ def arrange_drums(
             if i == 0 and (bar.section_start or (treatment == FULL and bar.bar_in_section % 4 == 0)):
                 hits.append(human.hit(t, "crash", "X", dyn))
                 if kick == ".":
-                    hits.append(human.hit(t, "kick", "X", dyn, bar.roots[i]))
+                    hits.append(human.hit(t, "kick", "X", dyn))
             elif cym != ".":
                 role = groove.cymbal_role
                 if treatment != CALM and role == "hihat-closed" and i == n_slots - 2 and bar.index % 2 == 1:

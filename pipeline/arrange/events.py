@@ -7,13 +7,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Hit:
-    """One drum hit: ``role`` is a kit role (kick, snare, ...), velocity 0..1; ``tone`` the pitch class of
-    the chord the hit falls on, for a drum tuned to the chord (the kick: ``render.drum_tuning``)."""
+    """One drum hit: ``role`` is a kit role (kick, snare, ...), velocity 0..1."""
 
     time: float
     role: str
     velocity: float
-    tone: int | None = None
 
 
 @dataclass(frozen=True)

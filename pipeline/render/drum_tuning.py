@@ -11,13 +11,7 @@ keeps its character.
 The snare's ring and the ride's bell are notes too (the shipped ride's strongest partial is a D# at 319 Hz,
 its snare rings at B, 253 Hz; a chroma listener hears them on every beat of a chorus): they are tuned the same
 way, as drummers tune a snare to the song, and the remix is recognised as the song more surely. The crash,
-china and hi-hats, washes without one strong partial, stay as recorded.
-
-The kick goes further: its body is the loudest pitched sound in a metal mix (a double kick's tuned thump held
-1.5-2.2 times the chroma energy of guitars, bass and the song's harmony together in the loudest 10 s of the
-shared remixes), so one kick note under every chord paints the key's tonic over the song's chord changes.
-Each kick hit is tuned to the chord it falls on (its root or fifth, as the bass player's note), as a
-producer tunes a kick to the song's bass: the kick then reinforces the changes instead of covering them."""
+china and hi-hats, washes without one strong partial, stay as recorded."""
 
 from __future__ import annotations
 
@@ -46,10 +40,6 @@ FFT_SIZE = 1 << 17  # zero-padded: 0.34 Hz bins, a tenth of a semitone at 40 Hz
 # apart).
 TARGET_DEGREES = (0, 5, 7)
 MAX_UP = 1.0
-# Chord degrees a kick hit may be tuned to (semitones above the chord's root): root, fifth. One of them lies
-# within 6 semitones under to MAX_UP over any pitch, so no kick moves further than that.
-CHORD_DEGREES = (0, 7)
-TONED_ROLES = ("kick",)
 
 
 def body_pitch(audio: np.ndarray, band: tuple[float, float]) -> float:
@@ -66,10 +56,10 @@ def body_pitch(audio: np.ndarray, band: tuple[float, float]) -> float:
     return 69.0 + 12.0 * float(np.log2(peak / 440.0))
 
 
-def tuning_shift(pitch: float, key_root: int, degrees: tuple[int, ...] = TARGET_DEGREES) -> float:
-    """Semitones (-4 to MAX_UP; -6 with CHORD_DEGREES) that move ``pitch`` onto the nearest of ``degrees``
-    above ``key_root`` (the key's TARGET_DEGREES by default), not more than MAX_UP up."""
-    offsets = [((key_root + d - pitch) + 6.0) % 12.0 - 6.0 for d in degrees]
+def tuning_shift(pitch: float, key_root: int) -> float:
+    """Semitones (-4 to MAX_UP) that move ``pitch`` onto the nearest of the key's TARGET_DEGREES, not more
+    than MAX_UP up."""
+    offsets = [((key_root + d - pitch) + 6.0) % 12.0 - 6.0 for d in TARGET_DEGREES]
     offsets = [o - 12.0 if o > MAX_UP else o for o in offsets]
     return float(min(offsets, key=abs))
 
@@ -100,23 +90,3 @@ def tune_kit(kit: DrumKit, key_root: int) -> tuple[DrumKit, dict[str, float]]:
         roles[role] = tuple(moved)
         shifts[role] = round(float(np.median(applied)), 2)
     return replace(kit, roles=roles), shifts
-
-
-def tone_kits(kit: DrumKit, tones: set[int]) -> dict[int, DrumKit]:
-    """For each chord root pitch class in ``tones``: ``kit`` (untuned, as loaded) with its TONED_ROLES tuned
-    onto that chord's root or fifth, for the hits that carry that ``tone``."""
-    out: dict[int, DrumKit] = {}
-    for tone in sorted(tones):
-        roles = dict(kit.roles)
-        for role in TONED_ROLES:
-            layers = kit.roles.get(role)
-            if not layers:
-                continue
-            moved = []
-            for layer in layers:
-                shift = tuning_shift(body_pitch(layer.audio, PITCHED_BANDS[role]), tone, CHORD_DEGREES)
-                tuned = _shifted(layer.audio, shift) if abs(shift) > 0.05 else layer.audio
-                moved.append(replace(layer, audio=tuned))
-            roles[role] = tuple(moved)
-        out[tone] = replace(kit, roles=roles)
-    return out

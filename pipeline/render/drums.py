@@ -81,16 +81,8 @@ class Strike:
     length: int
 
 
-def plan_strikes(
-    hits: list[Hit],
-    kit: DrumKit,
-    n: int,
-    rng: np.random.Generator,
-    toned: dict[int, DrumKit] | None = None,
-) -> list[Strike]:
-    """Every hit's layer (round-robin, velocity layers), gain and choke length, drawn once from ``rng``.
-
-    A hit with a ``tone`` plays from ``toned[tone]`` (the kit tuned to that chord) where given."""
+def plan_strikes(hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator) -> list[Strike]:
+    """Every hit's layer (round-robin, velocity layers), gain and choke length, drawn once from ``rng``."""
     next_in_group: dict[int, int] = {}
     by_group: dict[str, list[int]] = {}
     for i, h in enumerate(hits):
@@ -102,12 +94,10 @@ def plan_strikes(
             next_in_group[a] = b
     rr: dict[tuple[str, float], int] = {}
     strikes: list[Strike] = []
-    default_kit, kits = kit, toned or {}
     for i, h in enumerate(hits):
         start = int(round(h.time * SAMPLE_RATE))
         if start >= n:
             continue
-        kit = kits.get(h.tone, default_kit) if h.tone is not None else default_kit
         group = kit.layers_for(h.role, h.velocity)
         key = (h.role, group[0].vel_min)
         turn = rr.get(key, 0)
@@ -161,14 +151,14 @@ def render_hits(
 
 
 def render_drums(
-    hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator, toned: dict[int, DrumKit] | None = None
+    hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """(drum stem (2, n), kick envelope (n,)) — the kick envelope feeds the guitars' ducking.
 
     One bus at a time is rendered, processed and summed, so a long song never holds every raw bus at once.
     """
     chains = _bus_chains()
-    strikes = plan_strikes(hits, kit, n, rng, toned)
+    strikes = plan_strikes(hits, kit, n, rng)
     out = np.zeros((2, n), dtype=np.float32)
     room_send = np.zeros((1, n), dtype=np.float32)
     kick_env = np.zeros(n, dtype=np.float32)
