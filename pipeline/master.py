@@ -30,36 +30,51 @@ _LIMITER_MARGIN_DB = 0.5
 MASTER_THREADS = 2  # the master's block work (oversampled peaks, the clipper) on both cores
 
 
-def _true_peak_envelope(
-    audio: np.ndarray, exact: bool = False, chunk: int = 1 << 19, threads: int = MASTER_THREADS
-) -> np.ndarray:
-    """Per-sample maximum over channels of the samples and their oversampled reconstruction (n,).
+LIMITER_FRAME = 32  # samples per value of the limiter's gain (0.7 ms; it moves over 8 ms holds)
 
-    Works through the audio in overlapping chunks, ``threads`` at a time, so the oversampled copy never holds
-    the whole song; each chunk's samples are computed from the same context whichever thread takes it, so the
-    envelope is the same, sample for sample.
+
+def _frame_max(mags: np.ndarray, width: int) -> np.ndarray:
+    """Max of (c, m) magnitudes over channels and each ``width`` columns; a last partial frame is padded with
+    zeros, which a maximum of magnitudes ignores."""
+    tail = -mags.shape[1] % width
+    if tail:
+        mags = np.pad(mags, ((0, 0), (0, tail)))
+    return mags.reshape(mags.shape[0], -1, width).max(axis=2).max(axis=0)
+
+
+def _frame_true_peaks(audio: np.ndarray, chunk: int = 1 << 19, threads: int = MASTER_THREADS) -> np.ndarray:
+    """Per LIMITER_FRAME frame, the largest magnitude over channels of the samples and of their 2x
+    oversampled reconstruction: (ceil(n / LIMITER_FRAME),) float32, the limiter detector's input.
+
+    The limiter reads one peak per frame, so each chunk's oversampled copy is reduced straight to frames
+    (no per-sample envelope). Works through the audio in overlapping chunks, ``threads`` at a time; each
+    chunk's samples are computed from the same context whichever thread takes it, and a frame's maximum is
+    the same whichever order its values are compared in, so the frames are the same as from the whole song.
     """
+    if chunk % LIMITER_FRAME:
+        raise ValueError("chunks must hold whole frames")
     x = audio.astype(np.float32, copy=False)
-    factor = 4 if exact else 2
-    taps = _TP_EXACT if exact else _TP_FAST
+    factor, taps = 2, _TP_FAST
     pad = taps.size
     n = x.shape[1]
-    env = np.empty(n, dtype=np.float32)
+    peaks = np.empty(-(-n // LIMITER_FRAME), dtype=np.float32)
 
     def one(start: int) -> None:
         stop = min(n, start + chunk)
         lo, hi = max(0, start - pad), min(n, stop + pad)
         up = resample_poly(x[:, lo:hi], factor, 1, axis=1, window=taps)
-        part = np.abs(up[:, factor * (start - lo) : factor * (stop - lo)])
+        np.abs(up, out=up)
+        part = up[:, factor * (start - lo) : factor * (stop - lo)]
+        first = start // LIMITER_FRAME
         np.maximum(
-            np.abs(x[:, start:stop]).max(axis=0),
-            part.reshape(x.shape[0], stop - start, factor).max(axis=(0, 2)),
-            out=env[start:stop],
+            _frame_max(np.abs(x[:, start:stop]), LIMITER_FRAME),
+            _frame_max(part, factor * LIMITER_FRAME),
+            out=peaks[first : first + -(-(stop - start) // LIMITER_FRAME)],
         )
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="master") as pool:
         list(pool.map(one, range(0, n, chunk)))
-    return env
+    return peaks
 
 
 _TP_FRAME = 2048  # samples per frame of the true-peak search
@@ -75,12 +90,30 @@ def _phase_gain(taps: np.ndarray, factor: int) -> float:
 _TP_EXACT_GAIN = _phase_gain(_TP_EXACT, 4)
 
 
-def _exact_peak(x: np.ndarray) -> float:
+_TP_BATCH = 256  # candidate frames taken at a time by the exact search (then split among the threads)
+_TP_RUN = 64  # neighbouring candidate frames oversampled in one call
+
+
+def _frame_runs(frames: np.ndarray, longest: int) -> list[tuple[int, int]]:
+    """(first, stop) runs of consecutive frame indices in ``frames``, each at most ``longest`` frames."""
+    runs: list[tuple[int, int]] = []
+    for f in np.sort(frames).tolist():
+        if runs and runs[-1][1] == f and f - runs[-1][0] < longest:
+            runs[-1] = (runs[-1][0], f + 1)
+        else:
+            runs.append((f, f + 1))
+    return runs
+
+
+def _exact_peak(x: np.ndarray, threads: int = MASTER_THREADS) -> float:
     """Largest magnitude of the samples of (c, n) and their 4x oversampled reconstruction.
 
     The same value as the whole envelope's maximum, from a fraction of the work: a frame can hold a higher
     peak than the one found so far only where its neighbourhood's samples, amplified by the interpolator's
-    largest gain, reach it; frames are measured loudest first until none can.
+    largest gain, reach it; frames are measured loudest first until none can. They are measured a batch at
+    a time on ``threads`` threads, neighbouring frames in one call; a batch may measure a frame the one by one
+    search would have skipped, but every value measured is a real peak and no frame that could beat the
+    result goes unmeasured, so the maximum is the same.
     """
     n = x.shape[1]
     frame_max = np.empty(-(-n // _TP_FRAME), dtype=np.float32)
@@ -92,13 +125,21 @@ def _exact_peak(x: np.ndarray) -> float:
     best = float(frame_max.max())
     # the interpolator reaches 25 samples: a frame's oversampled values depend on it and its neighbours
     bound = maximum_filter1d(frame_max, size=3, mode="constant") * np.float32(_TP_EXACT_GAIN)
-    for f in np.argsort(-bound, kind="stable"):
-        if bound[f] <= best:
-            break
-        start, stop = int(f) * _TP_FRAME, min(n, (int(f) + 1) * _TP_FRAME)
+    order = np.argsort(-bound, kind="stable")
+
+    def run_peak(run: tuple[int, int]) -> float:
+        start, stop = run[0] * _TP_FRAME, min(n, run[1] * _TP_FRAME)
         lo, hi = max(0, start - _TP_EXACT.size), min(n, stop + _TP_EXACT.size)
-        up = resample_poly(x[:, lo:hi], 4, 1, axis=1, window=_TP_EXACT)
-        best = max(best, float(np.abs(up[:, 4 * (start - lo) : 4 * (stop - lo)]).max()))
+        up = resample_poly(x[:, lo:hi], 4, 1, axis=1, window=_TP_EXACT)[:, 4 * (start - lo) : 4 * (stop - lo)]
+        return float(max(up.max(), -up.min()))
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="master") as pool:
+        for first in range(0, order.size, _TP_BATCH):
+            batch = order[first : first + _TP_BATCH]
+            batch = batch[bound[batch] > best]  # loudest first: the rest of the song cannot beat ``best``
+            if not batch.size:
+                break
+            best = max(best, *pool.map(run_peak, _frame_runs(batch, _TP_RUN)))
     return best
 
 
@@ -181,6 +222,15 @@ def hop_gain(gain_db: np.ndarray, start: int, stop: int, hop_s: float = DYNAMICS
     hop = hop_s * SAMPLE_RATE
     at = np.arange(start, stop, dtype=np.float64) / hop
     return (10 ** (np.interp(at, np.arange(gain_db.size), gain_db) / 20)).astype(np.float32)
+
+
+def _hops_to_samples(gain_db: np.ndarray, n: int, block: int = 1 << 18) -> np.ndarray:
+    """The linear gain (n,) float32 of per-hop dB values, made a block at a time (no song-long float64)."""
+    out = np.empty(n, dtype=np.float32)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        out[start:stop] = hop_gain(gain_db, start, stop)
+    return out
 
 
 def _scale_by_hops(x: np.ndarray, gain_db: np.ndarray, power: bool = False, block: int = 1 << 18) -> None:
@@ -286,14 +336,20 @@ def soft_clip(y: np.ndarray, crest_db: float = CLIP_CREST_DB, threads: int = MAS
     return y
 
 
-LIMITER_FRAME = 32  # samples per value of the limiter's gain (0.7 ms; it moves over 8 ms holds)
-
-
-def _per_frame(x: np.ndarray, reduce: str) -> np.ndarray:
-    """Max or sum of (n,) over LIMITER_FRAME-sample frames (the last frame padded with its edge)."""
-    pad = -x.size % LIMITER_FRAME
-    framed = np.pad(x, (0, pad), mode="edge").reshape(-1, LIMITER_FRAME)
-    return framed.max(axis=1) if reduce == "max" else framed.sum(axis=1, dtype=np.float64)
+def _frame_sums(x: np.ndarray, block: int = 1 << 18) -> np.ndarray:
+    """Float64 sums of (n,) over LIMITER_FRAME-sample frames, the last frame padded with its edge value, a
+    block of frames at a time: each frame is summed alone, so no padded song-long copy is needed."""
+    n = x.size
+    sums = np.empty(-(-n // LIMITER_FRAME), dtype=np.float64)
+    whole = n // LIMITER_FRAME * LIMITER_FRAME
+    for start in range(0, whole, block):
+        stop = min(whole, start + block)
+        part = x[start:stop].reshape(-1, LIMITER_FRAME)
+        sums[start // LIMITER_FRAME : stop // LIMITER_FRAME] = part.sum(axis=1, dtype=np.float64)
+    if whole < n:
+        last = np.pad(x[whole:], (0, LIMITER_FRAME - (n - whole)), mode="edge").reshape(1, LIMITER_FRAME)
+        sums[-1] = last.sum(axis=1, dtype=np.float64)[0]
+    return sums
 
 
 def frame_gain_to_samples(gain: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -312,12 +368,12 @@ def frame_gain_to_samples(gain: np.ndarray, n: int, out: np.ndarray | None = Non
 
 
 def _loudness_search(
-    env: np.ndarray, power: np.ndarray, target_lufs: float, ceiling: float
+    env_f: np.ndarray, power_f: np.ndarray, target_lufs: float, ceiling: float
 ) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """The per-frame gain (make-up gain times the limiter) that brings the bus to ``target_lufs``, and the
-    (gain, loudness) steps tried. The limiter's gain is smooth, so weighting commutes with it and the search
-    runs on frame peaks and frame energies: each step costs a few passes over n / LIMITER_FRAME values."""
-    env_f, power_f = _per_frame(env, "max"), _per_frame(power, "sum")
+    (gain, loudness) steps tried, from per-frame true peaks ``env_f`` and K-weighted energies ``power_f``.
+    The limiter's gain is smooth, so weighting commutes with it and the search runs on frame peaks and frame
+    energies: each step costs a few passes over n / LIMITER_FRAME values."""
     rate = SAMPLE_RATE / LIMITER_FRAME
     gain_db = target_lufs - gated_loudness(power_f, LIMITER_FRAME)
     tried: list[tuple[float, float]] = []
@@ -338,12 +394,15 @@ def _loudness_search(
     return curve, tried
 
 
-def _shaped_power(y: np.ndarray, ride: np.ndarray | None) -> np.ndarray:
-    """K-weighted power of the bus, shaped by ``ride`` (dB per hop) if given: what the search measures."""
+def _shaped_frame_power(y: np.ndarray, ride_gain: np.ndarray | None, block: int = 1 << 18) -> np.ndarray:
+    """K-weighted energy of the bus per LIMITER_FRAME frame, each sample's power shaped by the square of
+    ``ride_gain`` (linear, per sample) if given: what the search measures."""
     power = k_power(y)
-    if ride is not None:
-        _scale_by_hops(power, ride, power=True)
-    return power
+    if ride_gain is not None:
+        for start in range(0, power.size, block):
+            g = ride_gain[start : start + block]
+            power[start : start + g.size] *= g * g
+    return _frame_sums(power)
 
 
 def master(
@@ -378,7 +437,7 @@ def master(
     y = process_in_place(bus, np.ascontiguousarray(y))
     if not np.any(y):
         return y, {"lufs": SILENCE_LUFS, "true_peak_dbtp": -120.0}
-    ride = None
+    ride_gain = None
     if dynamics_db is not None and dynamics_db.size:
         own = short_term(k_power(y), DYNAMICS_HOP_S)
         sounding = own > own.max() - 30.0
@@ -386,21 +445,24 @@ def master(
         _scale_by_hops(y, levelling)
         ride = np.zeros(own.size)
         ride[: min(own.size, dynamics_db.size)] = np.minimum(dynamics_db[: own.size], 0.0)
+        # the shape's gain per sample, made once: every loudness search and the final gain read it
+        ride_gain = _hops_to_samples(ride, y.shape[1])
     ceiling = 10 ** ((ceiling_dbtp - _LIMITER_MARGIN_DB) / 20)
     for crest in (CLIP_CREST_DB, *HARDER_CLIP_CREST_DB):
         y = soft_clip(y, crest)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="master") as side:
-            weighted = side.submit(_shaped_power, y, ride)  # both only read the clipped bus: side by side
-            env = _true_peak_envelope(y)
-            power = weighted.result()
-        curve, tried = _loudness_search(env, power, target_lufs, ceiling)
+            weighted = side.submit(_shaped_frame_power, y, ride_gain)  # both only read the clipped bus
+            peaks = _frame_true_peaks(y)
+            energy = weighted.result()
+        curve, tried = _loudness_search(peaks, energy, target_lufs, ceiling)
         if tried[-1][1] >= target_lufs - 0.3:
             break
     n = y.shape[1]
-    del env, power
+    del peaks, energy
     gain = frame_gain_to_samples(curve, n)
-    if ride is not None:
-        _scale_by_hops(gain, ride)
+    if ride_gain is not None:
+        gain *= ride_gain
+        del ride_gain
     out = y
     out *= gain
     del gain
