@@ -108,12 +108,57 @@ def test_the_threaded_mastering_clipper_equals_one_block_after_another(monkeypat
         assert np.array_equal(threaded, expected)
 
 
-def test_the_threaded_true_peak_envelope_equals_the_whole_song_at_once():
+def _per_sample_true_peak_envelope(audio: np.ndarray) -> np.ndarray:
+    """The reference: per-sample max over channels of the samples and their 2x oversampled reconstruction,
+    from one whole-song oversampling (what the limiter's detector used to build before reducing it)."""
+    x = audio.astype(np.float32)
+    up = np.abs(resample_poly(x, 2, 1, axis=1, window=mastering._TP_FAST))
+    return np.maximum(np.abs(x).max(axis=0), up.reshape(x.shape[0], -1, 2).max(axis=(0, 2)))
+
+
+def _per_frame_reference(x: np.ndarray, reduce: str) -> np.ndarray:
+    """Max or float64 sum over LIMITER_FRAME-sample frames of a per-sample curve, the last frame padded with
+    its edge value (the loudness search's reduction of per-sample curves)."""
+    pad = -x.size % mastering.LIMITER_FRAME
+    framed = np.pad(x, (0, pad), mode="edge").reshape(-1, mastering.LIMITER_FRAME)
+    return framed.max(axis=1) if reduce == "max" else framed.sum(axis=1, dtype=np.float64)
+
+
+@pytest.mark.parametrize("extra", [0, 1, 31, 33])
+def test_the_per_frame_true_peaks_equal_the_per_sample_envelope_reduced_per_frame(extra):
     song = make_song(tempo=120.0, bars=4, with_vocals=True, seed=6).audio.astype(np.float32)
-    for exact in (False, True):
-        whole = mastering._true_peak_envelope(song, exact=exact, chunk=song.shape[1], threads=1)
-        threaded = mastering._true_peak_envelope(song, exact=exact, chunk=10_007, threads=2)
-        assert np.array_equal(threaded, whole)
+    song = np.ascontiguousarray(song[:, : song.shape[1] // 64 * 64 + extra])
+    expected = _per_frame_reference(_per_sample_true_peak_envelope(song), "max")
+    whole = -(-song.shape[1] // mastering.LIMITER_FRAME) * mastering.LIMITER_FRAME  # one chunk
+    for chunk, threads in ((whole, 1), (10_016, 2), (mastering.LIMITER_FRAME, 2)):
+        peaks = mastering._frame_true_peaks(song, chunk=chunk, threads=threads)
+        assert peaks.dtype == np.float32 and peaks.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("n", [31, 32, 1000, 300_017])
+def test_the_blocked_frame_sums_equal_the_padded_whole_array_sums(n):
+    power = (np.random.default_rng(n).random(n) ** 4).astype(np.float32)
+    expected = _per_frame_reference(power, "sum")
+    assert mastering._frame_sums(power, block=4096).tobytes() == expected.tobytes()
+    assert mastering._frame_sums(power).tobytes() == expected.tobytes()
+
+
+def test_the_dynamics_gain_made_once_equals_the_one_made_block_by_block():
+    """The master used to make the shape's gain afresh for each use, a block at a time; made once it is
+    the same per sample, and so are the powers it shapes (squared) and the final gain it multiplies."""
+    rng = np.random.default_rng(12)
+    n = 5 * (1 << 18) + 777
+    ride = np.minimum(rng.normal(-3.0, 3.0, int(n / (mastering.DYNAMICS_HOP_S * SAMPLE_RATE)) + 2), 0.0)
+    once = mastering._hops_to_samples(ride, n)
+    power = (rng.random(n) ** 4).astype(np.float32)
+    gain = rng.random(n).astype(np.float32)
+    expected_power, expected_gain = power.copy(), gain.copy()
+    mastering._scale_by_hops(expected_power, ride, power=True)
+    mastering._scale_by_hops(expected_gain, ride)
+    assert once.tobytes() == mastering.hop_gain(ride, 0, n).tobytes()
+    shaped = mastering._frame_sums(power * (once * once))
+    assert shaped.tobytes() == mastering._frame_sums(expected_power).tobytes()
+    assert (gain * once).tobytes() == expected_gain.tobytes()
 
 
 @pytest.mark.parametrize(("seed", "copies"), [(0, 1), (1, 1), (2, 3)])
@@ -130,6 +175,23 @@ def test_the_true_peak_search_finds_the_whole_envelopes_peak_exactly(seed, copie
     expected = max(float(np.abs(whole).max()), float(np.abs(song).max()))
     assert expected > float(np.abs(song).max()) * 1.05  # an intersample peak the samples miss
     assert mastering.true_peak_db(song) == 20 * np.log10(expected)
+    for threads in (1, 2):
+        assert mastering._exact_peak(song, threads=threads) == expected
+
+
+def test_the_exact_peak_in_small_batches_and_runs_equals_the_whole_oversampled_maximum(monkeypatch):
+    song = make_song(tempo=128.0, bars=4, with_vocals=True, seed=3).audio.astype(np.float32)
+    song *= np.float32(0.9 / np.abs(song).max())  # a limited master: every frame near the peak is a candidate
+    whole = resample_poly(song, 4, 1, axis=1, window=mastering._TP_EXACT)
+    expected = max(float(np.abs(whole).max()), float(np.abs(song).max()))
+    for batch, run in ((1, 1), (3, 2), (7, 64), (256, 5)):
+        monkeypatch.setattr(mastering, "_TP_BATCH", batch)
+        monkeypatch.setattr(mastering, "_TP_RUN", run)
+        assert mastering._exact_peak(song, threads=2) == expected
+
+
+def test_frame_runs_split_consecutive_frames_into_bounded_runs():
+    assert mastering._frame_runs(np.array([9, 3, 4, 5, 1, 6, 7]), 3) == [(1, 2), (3, 6), (6, 8), (9, 10)]
 
 
 @pytest.mark.parametrize("ir_name", ["main", "pair", "bass"])
