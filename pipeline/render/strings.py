@@ -1,8 +1,9 @@
 """Guitar and bass DI notes: recorded samples when a guitar pack is installed, else plucked-string synthesis
 (Karplus-Strong with fractional delay, pick position and palm-mute damping).
 
-Each distinct (pitch, muted, take) note is made once and cached; a part is then an overlap-add of cached
-notes cut to length, so a 3-minute part renders in well under a second.
+Each distinct (pitch, muted, take) note is made once, only as long as its longest use in the part, and
+cached; a part is then an overlap-add of cached notes cut to length, so a 3-minute part renders in well under
+a second.
 """
 
 from __future__ import annotations
@@ -39,15 +40,21 @@ def pluck(
     glide_s: float = 0.06,
     vibrato_cents: float = 0.0,
     vibrato_hz: float = 5.5,
+    samples: int | None = None,
 ) -> np.ndarray:
-    """One plucked string, float32 mono.
+    """One plucked string, float32 mono, ``seconds`` long (or its first ``samples`` if fewer).
 
     Karplus-Strong with a 3-tap loop filter at delays N-1, N, N+1 (a gentle low-pass whose total delay is
     exactly the period), computed one block of N-1 samples at a time. ``glide_cents`` starts the note sharp
     and relaxes it over ``glide_s``, as a hard-picked string does while its tension settles; ``vibrato_cents``
     adds a finger vibrato that fades in after the attack (lead playing).
+
+    Each block reads only samples before it, and the blocks fall where they fall whatever the length, so
+    the first ``samples`` are the same as the whole note's: a note cut short is synthesised only that far.
     """
     total = int(seconds * SAMPLE_RATE)
+    if samples is not None:
+        total = max(0, min(total, samples))
     p0 = SAMPLE_RATE / freq
     n0 = int(np.floor(p0 * 2 ** (-max(glide_cents, 0.0) / 1200) + 0.5))
     n_max = int(np.floor(p0 + 0.5)) + 2
@@ -85,10 +92,11 @@ STRING_SPREAD_CENTS = 3.0
 GLIDE_CENTS = (8.0, 20.0)
 
 
-def shifted(sample: np.ndarray, semitones: float) -> np.ndarray:
-    """A recorded note played ``semitones`` higher (varispeed: the note gets shorter as it gets higher)."""
+def shifted(sample: np.ndarray, semitones: float, samples: int | None = None) -> np.ndarray:
+    """A recorded note played ``semitones`` higher (varispeed: the note gets shorter as it gets higher);
+    only its first ``samples`` if given (each output sample is interpolated on its own: the same values)."""
     ratio = 2.0 ** (semitones / 12.0)
-    positions = np.arange(0.0, sample.size - 1, ratio)
+    positions = np.arange(0.0, sample.size - 1, ratio)[:samples]
     return np.interp(positions, np.arange(sample.size), sample).astype(np.float32)
 
 
@@ -118,14 +126,40 @@ class StringBank:
         self.bass = bass
         self.pick_position = BASS_PICK_POSITION if bass else PICK_POSITION
         self.cache: dict[tuple[int, bool, int], np.ndarray] = {}
+        # samples each note is made to (its longest use, from ``reserve``; a note not reserved is made whole),
+        # and the limit each cached note was made with
+        self.lengths: dict[tuple[int, bool, int], int] = {}
+        self._made_to: dict[tuple[int, bool, int], int | None] = {}
         self.vibrato = vibrato_cents
         self.string_spread = STRING_SPREAD_CENTS
         self.glide = GLIDE_CENTS
         self._mute_lp = butter(2, 700.0 if not bass else 500.0, "low", fs=SAMPLE_RATE, output="sos")
 
+    def key(self, pitch: int, mute: bool, take: int) -> tuple[int, bool, int]:
+        """The cache key of a note: takes alternate between ``self.takes`` recordings of each pitch."""
+        return (pitch, mute, take % self.takes)
+
+    def reserve(self, notes: list[Note], n: int, fade_len: int) -> None:
+        """Make each of a part's notes only as long as its longest use: ``render_part`` cuts note ``i`` to
+        its duration plus ``fade_len``, within ``n`` samples from its onset. A note already made shorter than
+        a new use is made again (its first samples are the same whatever its length)."""
+        for i, note in enumerate(notes):
+            start = int(round(note.time * SAMPLE_RATE))
+            if start >= n:
+                continue
+            key = self.key(note.pitch, note.mute, i)
+            need = min(int(note.duration * SAMPLE_RATE) + fade_len, n - start)
+            if need <= self.lengths.get(key, 0):
+                continue
+            self.lengths[key] = need
+            made_to = self._made_to.get(key)
+            if key in self.cache and made_to is not None and made_to < need:
+                del self.cache[key]
+
     def note(self, pitch: int, mute: bool, take: int) -> np.ndarray:
-        key = (pitch, mute, take % self.takes)
+        key = self.key(pitch, mute, take)
         if key not in self.cache:
+            samples = self.lengths.get(key)
             rng = np.random.default_rng([self.seed, pitch, int(mute), take % self.takes])
             # every string of a real guitar is a few cents off, and hard picking starts a note sharp
             cents = self.detune + rng.normal(0.0, self.string_spread)
@@ -134,7 +168,7 @@ class StringBank:
             recorded = self.samples.nearest(pitch, mute) if self.samples else None
             if recorded is not None:
                 sampled, audio = recorded
-                sound = shifted(audio, pitch - sampled + cents / 100.0)
+                sound = shifted(audio, pitch - sampled + cents / 100.0, samples)
             elif mute:
                 sound = pluck(
                     freq,
@@ -144,6 +178,7 @@ class StringBank:
                     brightness=0.55,
                     glide_cents=0.6 * glide,
                     pick_position=self.pick_position,
+                    samples=samples,
                 )
                 sound = 0.6 * sound + 1.6 * sosfilt(self._mute_lp, sound).astype(np.float32)
                 sound *= np.exp(-np.arange(sound.size) / (0.09 * SAMPLE_RATE)).astype(np.float32)
@@ -158,8 +193,10 @@ class StringBank:
                     glide_cents=glide,
                     vibrato_cents=self.vibrato,
                     pick_position=self.pick_position,
+                    samples=samples,
                 )
             self.cache[key] = sound.astype(np.float32)
+            self._made_to[key] = samples
         return self.cache[key]
 
 
@@ -168,6 +205,7 @@ def render_part(notes: list[Note], bank: StringBank, n: int, release_s: float = 
     out = np.zeros(n, dtype=np.float32)
     fade_len = int(release_s * SAMPLE_RATE)
     ramp = np.linspace(1.0, 0.0, fade_len, dtype=np.float32)
+    bank.reserve(notes, n, fade_len)  # each note made only as long as its longest use below
     for i, note in enumerate(notes):
         start = int(round(note.time * SAMPLE_RATE))
         if start >= n:
