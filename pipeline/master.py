@@ -13,9 +13,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 from pedalboard import Compressor, HighShelfFilter, LowShelfFilter, Pedalboard
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
-from scipy.signal import fftconvolve, firwin, resample_poly
+from scipy.signal import fftconvolve, firwin
 
 from pipeline.loudness import SILENCE_LUFS, gated_loudness, integrated_loudness, k_power, short_term
+from pipeline.polyphase import resample
 from pipeline.types import SAMPLE_RATE
 
 TARGET_LUFS = -9.0
@@ -62,7 +63,7 @@ def _frame_true_peaks(audio: np.ndarray, chunk: int = 1 << 19, threads: int = MA
     def one(start: int) -> None:
         stop = min(n, start + chunk)
         lo, hi = max(0, start - pad), min(n, stop + pad)
-        up = resample_poly(x[:, lo:hi], factor, 1, axis=1, window=taps)
+        up = resample(x[:, lo:hi], factor, 1, taps)
         np.abs(up, out=up)
         part = up[:, factor * (start - lo) : factor * (stop - lo)]
         first = start // LIMITER_FRAME
@@ -130,7 +131,7 @@ def _exact_peak(x: np.ndarray, threads: int = MASTER_THREADS) -> float:
     def run_peak(run: tuple[int, int]) -> float:
         start, stop = run[0] * _TP_FRAME, min(n, run[1] * _TP_FRAME)
         lo, hi = max(0, start - _TP_EXACT.size), min(n, stop + _TP_EXACT.size)
-        up = resample_poly(x[:, lo:hi], 4, 1, axis=1, window=_TP_EXACT)[:, 4 * (start - lo) : 4 * (stop - lo)]
+        up = resample(x[:, lo:hi], 4, 1, _TP_EXACT)[:, 4 * (start - lo) : 4 * (stop - lo)]
         return float(max(up.max(), -up.min()))
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="master") as pool:
@@ -278,8 +279,8 @@ def _hop_rms(y: np.ndarray, hop: int, hops_per_block: int = 64) -> np.ndarray:
 
 def _clipped(y: np.ndarray, lo: int, hi: int, start: int, stop: int, level: float) -> np.ndarray:
     """The clipper's output for samples ``start:stop`` of (c, n) ``y``, computed from ``y[:, lo:hi]``."""
-    up = resample_poly(y[:, lo:hi], 2, 1, axis=1, window=_CLIP_OS).astype(np.float32, copy=False)
-    down = resample_poly(_shave(up, level), 1, 2, axis=1, window=_CLIP_OS).astype(np.float32, copy=False)
+    up = resample(y[:, lo:hi], 2, 1, _CLIP_OS).astype(np.float32, copy=False)
+    down = resample(_shave(up, level), 1, 2, _CLIP_OS).astype(np.float32, copy=False)
     return down[:, start - lo : stop - lo]
 
 

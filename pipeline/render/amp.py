@@ -14,10 +14,11 @@ from pedalboard import (
     PeakFilter,
     Pedalboard,
 )
-from scipy.signal import firwin, oaconvolve, resample_poly
+from scipy.signal import firwin, oaconvolve
 from scipy.signal._signaltools import _calc_oa_lens  # private: the block layout oaconvolve picks
 
 from pipeline.master import process_in_place
+from pipeline.polyphase import resample
 
 OVERSAMPLE = 2
 # Anti-imaging / anti-aliasing filter for the 2x oversampled clipper (short: it runs on every guitar and bass
@@ -54,7 +55,7 @@ _CLIP_PAD = _OS_FILTER.size  # context on each side of a block: more than both f
 
 
 def _clip_block(x: np.ndarray, gain: np.float32) -> np.ndarray:
-    y = resample_poly(x, OVERSAMPLE, 1, window=_OS_FILTER).astype(np.float32, copy=False)
+    y = resample(x, OVERSAMPLE, 1, _OS_FILTER).astype(np.float32, copy=False)
     bias = np.float32(0.2)
     # tanh(y * gain + bias) - tanh(bias), then tanh(2.5 * that): in the oversampled buffer itself
     y *= gain
@@ -63,7 +64,7 @@ def _clip_block(x: np.ndarray, gain: np.float32) -> np.ndarray:
     y -= np.tanh(bias)
     y *= np.float32(2.5)
     np.tanh(y, out=y)
-    return resample_poly(y, 1, OVERSAMPLE, window=_OS_FILTER).astype(np.float32, copy=False)[: x.size]
+    return resample(y, 1, OVERSAMPLE, _OS_FILTER).astype(np.float32, copy=False)[: x.size]
 
 
 def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:

@@ -1,0 +1,76 @@
+"""The numpy polyphase resampler gives resample_poly's float32 samples, bit for bit, where it is used."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+from pipeline import master as mastering
+from pipeline import polyphase
+from pipeline.polyphase import resample
+from pipeline.render import amp
+from pipeline.testing.synth import make_song
+
+USES = [  # (taps, up, down): the amp's clipper, the master's clipper and both true-peak meters
+    (amp._OS_FILTER, 2, 1),
+    (amp._OS_FILTER, 1, 2),
+    (mastering._CLIP_OS, 2, 1),
+    (mastering._CLIP_OS, 1, 2),
+    (mastering._TP_FAST, 2, 1),
+    (mastering._TP_EXACT, 4, 1),
+]
+
+
+def _awkward(n: int, seed: int) -> np.ndarray:
+    """Stereo noise with digital silence, negative zeros and subnormals in it: the sums' signed zeros and
+    denormal products must come out as scipy's do."""
+    x = (np.random.default_rng(seed).standard_normal((2, n)) * 0.3).astype(np.float32)
+    x[:, n // 4 : n // 2] = 0.0
+    x[1, n // 3 : n // 3 + 50] = -0.0
+    x[0, -30:] = np.float32(1e-40)
+    return x
+
+
+@pytest.mark.parametrize(("taps", "up", "down"), USES)
+@pytest.mark.parametrize("n", [97, 98, 4096, 100_003])
+def test_the_numpy_polyphase_path_equals_resample_poly_bit_for_bit(monkeypatch, taps, up, down, n):
+    monkeypatch.setattr(polyphase, "TILE", 1000)  # several tiles, one cut short
+    x = _awkward(n, n)
+    expected = resample_poly(x, up, down, axis=1, window=taps)
+    got = resample(x, up, down, taps)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert got.tobytes() == expected.tobytes()
+    mono = resample(np.ascontiguousarray(x[1]), up, down, taps)
+    assert mono.tobytes() == resample_poly(x[1], up, down, window=taps).tobytes()
+    view = x[:, 7 : n - 5]  # a strided view of a longer song, as the blocked callers pass
+    assert (
+        resample(view, up, down, taps).tobytes()
+        == resample_poly(view, up, down, axis=1, window=taps).tobytes()
+    )
+
+
+def test_float64_and_very_short_signals_give_resample_polys_samples_too():
+    x = _awkward(5000, 3)
+    for samples, taps in ((x.astype(np.float64), mastering._TP_EXACT), (x[:, :10], mastering._TP_EXACT)):
+        expected = resample_poly(samples, 4, 1, axis=1, window=taps)
+        assert resample(samples, 4, 1, taps).tobytes() == expected.tobytes()
+
+
+def _scipy_clip_block(x: np.ndarray, gain: np.float32) -> np.ndarray:
+    """The amp's clipper block as it was written with resample_poly: the reference."""
+    y = resample_poly(x, 2, 1, window=amp._OS_FILTER).astype(np.float32, copy=False)
+    y *= gain
+    y += np.float32(0.2)
+    np.tanh(y, out=y)
+    y -= np.tanh(np.float32(0.2))
+    y *= np.float32(2.5)
+    np.tanh(y, out=y)
+    return resample_poly(y, 1, 2, window=amp._OS_FILTER).astype(np.float32, copy=False)[: x.size]
+
+
+def test_the_amp_clipper_on_the_numpy_path_equals_the_resample_poly_one():
+    x = make_song(tempo=120.0, bars=2, seed=1).audio[0].astype(np.float32) * np.float32(0.3)
+    x[: x.size // 5] = 0.0  # the gate's silence
+    gain = np.float32(10 ** (30.0 / 20))
+    assert amp._clip_block(x, gain).tobytes() == _scipy_clip_block(x, gain).tobytes()
