@@ -59,3 +59,20 @@ def test_midi_times_match_the_note_times(arranged, tmp_path):
     expected = sorted(n.time for n in arr.bass)
     assert len(times) == len(expected)
     assert max(abs(a - b) for a, b in zip(times, expected, strict=True)) < 0.003
+
+
+def test_the_files_are_the_bytes_mido_writes_with_every_message_checked(arranged, tmp_path, monkeypatch):
+    """The writer skips mido's second check when it only sets a message's time; the reference checks the
+    copy again, as mido does by default: the files are the same, byte for byte."""
+    _song, analysis, arr = arranged
+    fast = write_midi(arr, analysis.tempo, tmp_path / "fast")
+    checked_copy = mido.Message.copy
+
+    def copy_checked(self, skip_checks=False, **overrides):
+        return checked_copy(self, **overrides)
+
+    monkeypatch.setattr(mido.Message, "copy", copy_checked)
+    checked = write_midi(arr, analysis.tempo, tmp_path / "checked")
+    assert fast.keys() == checked.keys()
+    for name, path in fast.items():
+        assert path.read_bytes() == checked[name].read_bytes()
