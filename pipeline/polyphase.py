@@ -52,33 +52,40 @@ def _padded(x: np.ndarray, lo: int, size: int) -> np.ndarray:
     return padded
 
 
+def _nonzero(coefs: np.ndarray) -> list[tuple[int, np.float32]]:
+    """(index, coefficient) of the taps that are not zero: a zero tap adds a +-0.0 product, which leaves a
+    sum that starts at +0.0 as it was, so it is skipped."""
+    return [(j, np.float32(c)) for j, c in enumerate(coefs) if c != 0]
+
+
 def _upsample(rows: np.ndarray, h: np.ndarray, up: int, first: int, count: int) -> np.ndarray:
     """Outputs ``first .. first + count`` of ``upfirdn(h, row, up)`` for each float32 row of (c, n)."""
     h = np.concatenate([h, np.zeros(-h.size % up, np.float32)])
     per_phase = h.size // up
-    flipped = h.reshape(-1, up).T[:, ::-1]  # phase t's taps, oldest sample first (upfirdn's order)
+    # phase t's taps, oldest sample first (upfirdn's order)
+    phases = [_nonzero(taps) for taps in h.reshape(-1, up).T[:, ::-1]]
     i0, i1 = first // up, -(-(first + count) // up)
     out = np.empty((rows.shape[0], i1 - i0, up), dtype=np.float32)
     for r, x in enumerate(rows):
-        # output up * i + t sums x[i - per_phase + 1 + j] * flipped[t, j] over j
+        # output up * i + t sums x[i - per_phase + 1 + j] * (phase t's tap j) over j
         padded = _padded(x, i0 - per_phase + 1, i1 - i0 + per_phase - 1)
-        sources = [padded[j : j + i1 - i0] for j in range(per_phase)]
-        for t in range(up):
-            _sum_taps(sources, [np.float32(c) for c in flipped[t]], out[r, :, t])
+        for t, taps in enumerate(phases):
+            sources = [padded[j : j + i1 - i0] for j, _ in taps]
+            _sum_taps(sources, [c for _, c in taps], out[r, :, t])
     return out.reshape(rows.shape[0], -1)[:, first - i0 * up : first - i0 * up + count]
 
 
 def _decimate(rows: np.ndarray, h: np.ndarray, down: int, first: int, count: int) -> np.ndarray:
     """Outputs ``first .. first + count`` of ``upfirdn(h, row, 1, down)`` for each float32 row of (c, n)."""
-    coefs = [np.float32(c) for c in h[::-1]]
+    taps = _nonzero(h[::-1])
     out = np.empty((rows.shape[0], count), dtype=np.float32)
     for r, x in enumerate(rows):
         # output m sums x[down * m - len(h) + 1 + j] * h[len(h) - 1 - j] over j
         padded = _padded(x, down * first - h.size + 1, down * (count - 1) + h.size + down)
         # the samples of each phase side by side, so every tap reads a contiguous run
         phase = [np.ascontiguousarray(padded[p::down]) for p in range(down)]
-        sources = [phase[j % down][j // down : j // down + count] for j in range(h.size)]
-        _sum_taps(sources, coefs, out[r])
+        sources = [phase[j % down][j // down : j // down + count] for j, _ in taps]
+        _sum_taps(sources, [c for _, c in taps], out[r])
     return out
 
 
