@@ -28,27 +28,28 @@ def _filter(taps: np.ndarray, up: int, down: int) -> tuple[np.ndarray, int]:
 
 
 def _sum_taps(sources: list[np.ndarray], coefs: list[np.float32], out: np.ndarray) -> None:
-    """``out[:] = sum_j sources[j][:out.size] * coefs[j]`` from +0.0, in j order, float32 at each step, a
-    tile at a time (``out`` may be a strided view; the tile is summed contiguous and then copied there)."""
-    count = out.shape[0]
-    acc_buf = np.empty(min(TILE, count), dtype=np.float32)
+    """``out[...] = sum_j sources[j] * coefs[j]`` from +0.0, in j order, float32 at each step, along the last
+    axis a tile at a time (all channels at once; ``out`` may be a strided view: the tile is summed
+    contiguous and then copied there)."""
+    count = out.shape[-1]
+    acc_buf = np.empty((*out.shape[:-1], min(TILE, count)), dtype=np.float32)
     prod_buf = np.empty_like(acc_buf)
     for start in range(0, count, TILE):
         stop = min(count, start + TILE)
-        acc, prod = acc_buf[: stop - start], prod_buf[: stop - start]
+        acc, prod = acc_buf[..., : stop - start], prod_buf[..., : stop - start]
         acc.fill(0.0)
         for src, c in zip(sources, coefs, strict=True):
-            np.multiply(src[start:stop], c, out=prod)
+            np.multiply(src[..., start:stop], c, out=prod)
             acc += prod
-        out[start:stop] = acc
+        out[..., start:stop] = acc
 
 
 def _padded(x: np.ndarray, lo: int, size: int) -> np.ndarray:
-    """``x[lo : lo + size]`` with zeros where that runs outside ``x``."""
-    padded = np.zeros(size, dtype=np.float32)
-    a, b = max(lo, 0), min(x.size, lo + size)
+    """``x[:, lo : lo + size]`` of (c, n) with zeros where that runs outside ``x``."""
+    padded = np.zeros((x.shape[0], size), dtype=np.float32)
+    a, b = max(lo, 0), min(x.shape[1], lo + size)
     if b > a:
-        padded[a - lo : b - lo] = x[a:b]
+        padded[:, a - lo : b - lo] = x[:, a:b]
     return padded
 
 
@@ -66,12 +67,11 @@ def _upsample(rows: np.ndarray, h: np.ndarray, up: int, first: int, count: int) 
     phases = [_nonzero(taps) for taps in h.reshape(-1, up).T[:, ::-1]]
     i0, i1 = first // up, -(-(first + count) // up)
     out = np.empty((rows.shape[0], i1 - i0, up), dtype=np.float32)
-    for r, x in enumerate(rows):
-        # output up * i + t sums x[i - per_phase + 1 + j] * (phase t's tap j) over j
-        padded = _padded(x, i0 - per_phase + 1, i1 - i0 + per_phase - 1)
-        for t, taps in enumerate(phases):
-            sources = [padded[j : j + i1 - i0] for j, _ in taps]
-            _sum_taps(sources, [c for _, c in taps], out[r, :, t])
+    # output up * i + t sums x[i - per_phase + 1 + j] * (phase t's tap j) over j
+    padded = _padded(rows, i0 - per_phase + 1, i1 - i0 + per_phase - 1)
+    for t, taps in enumerate(phases):
+        sources = [padded[:, j : j + i1 - i0] for j, _ in taps]
+        _sum_taps(sources, [c for _, c in taps], out[:, :, t])
     return out.reshape(rows.shape[0], -1)[:, first - i0 * up : first - i0 * up + count]
 
 
@@ -79,13 +79,12 @@ def _decimate(rows: np.ndarray, h: np.ndarray, down: int, first: int, count: int
     """Outputs ``first .. first + count`` of ``upfirdn(h, row, 1, down)`` for each float32 row of (c, n)."""
     taps = _nonzero(h[::-1])
     out = np.empty((rows.shape[0], count), dtype=np.float32)
-    for r, x in enumerate(rows):
-        # output m sums x[down * m - len(h) + 1 + j] * h[len(h) - 1 - j] over j
-        padded = _padded(x, down * first - h.size + 1, down * (count - 1) + h.size + down)
-        # the samples of each phase side by side, so every tap reads a contiguous run
-        phase = [np.ascontiguousarray(padded[p::down]) for p in range(down)]
-        sources = [phase[j % down][j // down : j // down + count] for j, _ in taps]
-        _sum_taps(sources, [c for _, c in taps], out[r])
+    # output m sums x[down * m - len(h) + 1 + j] * h[len(h) - 1 - j] over j
+    padded = _padded(rows, down * first - h.size + 1, down * (count - 1) + h.size + down)
+    # the samples of each phase side by side, so every tap reads a contiguous run
+    phase = [np.ascontiguousarray(padded[:, p::down]) for p in range(down)]
+    sources = [phase[j % down][:, j // down : j // down + count] for j, _ in taps]
+    _sum_taps(sources, [c for _, c in taps], out)
     return out
 
 
