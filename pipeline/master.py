@@ -91,7 +91,7 @@ def _phase_gain(taps: np.ndarray, factor: int) -> float:
 _TP_EXACT_GAIN = _phase_gain(_TP_EXACT, 4)
 
 
-_TP_BATCH = 256  # candidate frames taken at a time by the exact search (then split among the threads)
+_TP_BATCH = 32  # the loudest candidate frames, measured first by the exact search
 _TP_RUN = 64  # neighbouring candidate frames oversampled in one call
 
 
@@ -111,10 +111,11 @@ def _exact_peak(x: np.ndarray, threads: int = MASTER_THREADS) -> float:
 
     The same value as the whole envelope's maximum, from a fraction of the work: a frame can hold a higher
     peak than the one found so far only where its neighbourhood's samples, amplified by the interpolator's
-    largest gain, reach it; frames are measured loudest first until none can. They are measured a batch at
-    a time on ``threads`` threads, neighbouring frames in one call; a batch may measure a frame the one by one
-    search would have skipped, but every value measured is a real peak and no frame that could beat the
-    result goes unmeasured, so the maximum is the same.
+    largest gain, reach it. The loudest few frames are measured first, which finds a peak near the highest;
+    then every frame that could still beat it, in one batch, so the neighbouring frames a loud master leaves
+    in reach are measured together in long runs, on ``threads`` threads. The batch may measure a frame a one
+    by one search would have skipped, but every value measured is a real peak and no frame that could beat
+    the result goes unmeasured, so the maximum is the same.
     """
     n = x.shape[1]
     frame_max = np.empty(-(-n // _TP_FRAME), dtype=np.float32)
@@ -135,8 +136,7 @@ def _exact_peak(x: np.ndarray, threads: int = MASTER_THREADS) -> float:
         return float(max(up.max(), -up.min()))
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="master") as pool:
-        for first in range(0, order.size, _TP_BATCH):
-            batch = order[first : first + _TP_BATCH]
+        for batch in (order[:_TP_BATCH], order[_TP_BATCH:]):
             batch = batch[bound[batch] > best]  # loudest first: the rest of the song cannot beat ``best``
             if not batch.size:
                 break
