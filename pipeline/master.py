@@ -417,8 +417,9 @@ def master(
     """Bus compression, a gentle tilt toward a rock master, then loudness and a true-peak limiter.
 
     Returns the mastered (2, n) float32 audio and its measured loudness and true peak. The loudness search
-    reuses one K-weighted copy of the bus (the limiter's gain is smooth, so weighting commutes with it) and
-    one oversampled peak envelope, so each step of the search costs a multiply and a cumulative sum.
+    reuses the bus's K-weighted energy and its oversampled peak per LIMITER_FRAME frame (the limiter's gain is
+    smooth, so weighting commutes with it), so each step of the search costs a multiply and a cumulative sum
+    over n / LIMITER_FRAME values.
     With ``in_place`` a float32 ``mix`` is overwritten with the master instead of copied (long songs).
 
     ``dynamics_db`` (per ``DYNAMICS_HOP_S``, <= 0 dB, 0 at the loudest parts) is the shape the master's
