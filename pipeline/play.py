@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Generator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +46,80 @@ RENDER_THREADS = 2  # parts rendered at once: the two cores the service is sized
 
 
 @dataclass
+class _AfterMix:
+    """The files ``play`` still writes once the mix is mastered, and the threads writing them."""
+
+    stems: dict[str, Future[Path]]
+    midi: Future[dict[str, Path]]
+    pictures: Future[dict[str, Path]]
+    pools: tuple[ThreadPoolExecutor, ...]
+
+    def futures(self) -> list[Future[Any]]:
+        return [*self.stems.values(), self.midi, self.pictures]
+
+    def stop(self) -> None:
+        """Cancel what has not started and wait for what has: afterwards no thread writes anything."""
+        for pool in self.pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
 class Performance:
+    """The mastered mix at once; the stems, MIDI files and pictures once ``finish`` has waited for them.
+
+    ``play`` returns as soon as the mix is mastered, so a listener's mix is written first; the stems still
+    being written, the MIDI files and the pictures are made on background threads meanwhile. The caller
+    must not change ``mix`` in place before ``finish`` (the pictures are drawn from it), and ends with
+    ``finish`` (the files are wanted) or ``abandon`` (the folder is about to go). Reading ``stems``,
+    ``midi`` or ``pictures`` finishes first.
+    """
+
     mix: np.ndarray  # mastered stereo float32 (2, n) at 44100, same length as the input
-    stems: dict[str, Path]  # vocals, other, drums, guitars, bass: post-balance, pre-master, as written
-    midi: dict[str, Path]
-    pictures: dict[str, Path]
     facts: dict[str, Any]
+    _after: _AfterMix = field(repr=False)
+    _files: dict[str, dict[str, Path]] | None = field(default=None, repr=False)
+
+    def finish(self) -> Performance:
+        """Wait for every background write; raises the first error among the stems, the MIDI
+        files and the pictures, in that order.
+
+        Every thread has stopped when this returns or raises, so a caller cleaning up after an error
+        finds no file still being written."""
+        if self._files is None:
+            try:
+                wait(self._after.futures())
+                stems = {name: write.result() for name, write in self._after.stems.items()}
+                self._files = {"stems": stems, "midi": self._after.midi.result()}
+                self._files["pictures"] = self._after.pictures.result()
+            finally:
+                self._after.stop()
+        return self
+
+    def abandon(self) -> None:
+        """Stop the background writes without their files: what has not started is cancelled, what has
+        is waited for (a caller deleting the folder then finds nobody writing into it). Their errors are
+        dropped: the caller is already giving up on the files."""
+        self._after.stop()
+
+    @property
+    def stems(self) -> dict[str, Path]:
+        """vocals, other, drums, guitars, bass: post-balance, pre-master, as written (waits for them)."""
+        return self._finished("stems")
+
+    @property
+    def midi(self) -> dict[str, Path]:
+        """Every arranged part as a .mid file (waits for them)."""
+        return self._finished("midi")
+
+    @property
+    def pictures(self) -> dict[str, Path]:
+        """The song pictures (``picture.draw_song``; waits for them)."""
+        return self._finished("pictures")
+
+    def _finished(self, kind: str) -> dict[str, Path]:
+        files = self.finish()._files
+        assert files is not None  # finish() fills them or raises
+        return files[kind]
 
 
 def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
@@ -330,17 +398,42 @@ def play(
         mix, measured = mastering.master(
             _fades(mix, 60.0 / tempo), in_place=True, dynamics_db=dynamics_shape(analysis)
         )
-        stems = {name: write.result() for name, write in writes.items()}  # on disk before play returns
+    except BaseException:
+        writer.shutdown(cancel_futures=True)
+        raise
     finally:
         parts.close()
-        writer.shutdown(cancel_futures=True)
-    on_stage("mastering", 0.9)
+    writer.shutdown(wait=False)  # the stems queued go on being written; Performance.finish waits for them
 
-    pictures = draw_song(mix, analysis, out_dir)
+    # The mix is ready: the caller writes it while the stems finish and the pictures are drawn (the
+    # picture's matplotlib holds the GIL; the FLAC encoder of the stems does not).
     facts = performance_facts(arr, band, tempo, measured, options)
     facts["drums_tuned_semitones"] = kit_tuning
-    on_stage("mastering", 1.0)
-    return Performance(mix=mix, stems=stems, midi=midi, pictures=pictures, facts=facts)
+    pictures = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pictures")
+    performance = Performance(
+        mix=mix,
+        facts=facts,
+        _after=_AfterMix(
+            stems=writes,
+            midi=_done(midi),
+            pictures=pictures.submit(draw_song, mix, analysis, out_dir),
+            pools=(writer, pictures),
+        ),
+    )
+    pictures.shutdown(wait=False)
+    try:
+        on_stage("mastering", 1.0)
+    except BaseException:  # a stop reported through the progress callback: no thread left writing
+        performance.abandon()
+        raise
+    return performance
+
+
+def _done(value: Any) -> Future[Any]:
+    """A future already holding ``value``."""
+    future: Future[Any] = Future()
+    future.set_result(value)
+    return future
 
 
 def _add_lead(
