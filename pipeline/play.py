@@ -230,8 +230,9 @@ def _stem_out(
 ) -> np.ndarray:
     """Add a balanced stem to the mix and have ``writer`` write it to disk meanwhile; returns the mix.
 
-    The stem is not changed after this, so it is written while the next parts render and the mix is
-    mastered (the FLAC encoder releases the GIL); the first stem is copied to start the mix.
+    The stem is not changed after this, so it is written while the next parts render, the mix is mastered
+    and the caller writes the mix (the FLAC encoder releases the GIL); the first stem is copied to start
+    the mix.
     """
     writes[name] = writer.submit(write_audio, stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
     if mix is None:
@@ -281,6 +282,9 @@ def play(
     of the one being added, so memory holds a few parts beside the mix (a 10-minute song stays within a few
     hundred MB per part). Deterministic for the same inputs and seed, byte for byte,
     whichever part finishes first.
+
+    Returns as soon as the mix is mastered: the stems still being written, the MIDI files (``out_dir/midi``)
+    and the pictures are finished on background threads (``Performance.finish``, or ``abandon``).
     """
     n = int(vocals.shape[1])
     out_dir = Path(out_dir)
@@ -349,25 +353,24 @@ def play(
 
     lead_made = threading.Event()
 
-    def lead_part_and_midi() -> dict[str, Path]:
+    def lead_part() -> None:
         try:
             _add_lead(arr, analysis, options, vocals, other)
         finally:
             lead_made.set()  # the first task, so it runs before any task waits for it
-        return write_midi(arr, tempo, out_dir / "midi")
 
     # Each part renders on its own (its own seeded generator, its own plugins), so they run side by side;
     # they are summed into the mix in this fixed order, so the bytes do not depend on which finishes first.
-    # The lead's part (tracking the tune when the analysis has none) and the MIDI files (pure Python,
-    # holding the GIL) are made while the first parts render; the lead renders only after they are taken.
+    # The lead's part (tracking the tune when the analysis has none) is made while the first parts render;
+    # the lead renders only after it is taken. The MIDI files (pure Python, holding the GIL) wait for the mix.
     # A stop or an error while playing leaves no thread writing into the folder the caller cleans up:
     # the render threads and a stem being written finish before the exception leaves play.
     parts = in_order(  # a generator: nothing starts before the first next()
-        [lead_part_and_midi, voice, harmony, drums, guitars, lead, bass],
+        [lead_part, voice, harmony, drums, guitars, lead, bass],
         render_threads,
     )
     try:
-        midi = next(parts)
+        next(parts)  # the lead's part, now in arr
         mix = _stem_out("vocals", voiced(next(parts)), stem_dir, writes, writer, None)
         original = mastering.set_loudness(next(parts), other_lufs(), in_place=True)
         mix = _stem_out("other", original, stem_dir, writes, writer, mix)
@@ -405,35 +408,29 @@ def play(
         parts.close()
     writer.shutdown(wait=False)  # the stems queued go on being written; Performance.finish waits for them
 
-    # The mix is ready: the caller writes it while the stems finish and the pictures are drawn (the
-    # picture's matplotlib holds the GIL; the FLAC encoder of the stems does not).
+    # The mix is ready: the caller writes it while the stems finish and, on one more thread, the MIDI files
+    # are written and the pictures drawn (both hold the GIL, so one thread does them as fast as two; the
+    # FLAC encoder of the stems does not).
     facts = performance_facts(arr, band, tempo, measured, options)
     facts["drums_tuned_semitones"] = kit_tuning
-    pictures = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pictures")
+    after = ThreadPoolExecutor(max_workers=1, thread_name_prefix="after-mix")
     performance = Performance(
         mix=mix,
         facts=facts,
         _after=_AfterMix(
             stems=writes,
-            midi=_done(midi),
-            pictures=pictures.submit(draw_song, mix, analysis, out_dir),
-            pools=(writer, pictures),
+            midi=after.submit(write_midi, arr, tempo, out_dir / "midi"),
+            pictures=after.submit(draw_song, mix, analysis, out_dir),
+            pools=(writer, after),
         ),
     )
-    pictures.shutdown(wait=False)
+    after.shutdown(wait=False)  # the thread ends once both are done, even for a caller that never finishes
     try:
         on_stage("mastering", 1.0)
     except BaseException:  # a stop reported through the progress callback: no thread left writing
         performance.abandon()
         raise
     return performance
-
-
-def _done(value: Any) -> Future[Any]:
-    """A future already holding ``value``."""
-    future: Future[Any] = Future()
-    future.set_result(value)
-    return future
 
 
 def _add_lead(
