@@ -89,8 +89,8 @@ class Performance:
             try:
                 wait(self._after.futures())
                 stems = {name: write.result() for name, write in self._after.stems.items()}
-                self._files = {"stems": stems, "midi": self._after.midi.result()}
-                self._files["pictures"] = self._after.pictures.result()
+                midi, pictures = self._after.midi.result(), self._after.pictures.result()
+                self._files = {"stems": stems, "midi": midi, "pictures": pictures}  # all, or still None
             finally:
                 self._after.stop()
         return self
