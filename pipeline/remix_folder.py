@@ -75,10 +75,12 @@ def play_into_folder(
                 mixes[options.output_format] = staging / f"mix.{options.output_format}"
                 write_audio(mixes[options.output_format], performance.mix, options.output_format)
             tracker.report("mastering", 1.0)
+            tracker.report("finishing", 0.0)  # the mix is on disk: a listener's page can say so
             performance.finish()
         except BaseException:
             performance.abandon()  # nobody writes into the staging folder removed below
             raise
+        tracker.report("finishing", 1.0)
         tracker.finish()
 
         result = RemixResult(
