@@ -46,8 +46,8 @@ def play_into_folder(
 ) -> RemixResult:
     """Arrange, render and master from the vocals and "other" stems; write the mix, stems, MIDI, result.json.
 
-    The mix is written as soon as it is mastered, while ``play`` finishes the stems, MIDI and pictures on
-    its background threads; the result waits for all of them.
+    The mix is written as soon as it is mastered, while ``play``'s thread finishes the stems; then the MIDI
+    files and pictures are made (``Performance.finish``), and the result waits for all of them.
 
     ``played`` holds the two stems and is emptied, so the caller's last references to them go with it and a
     long song's stems are freed before the mix is written. ``assets_dir`` None plays the shipped packs.
@@ -67,7 +67,7 @@ def play_into_folder(
         )
         del vocals, other
         try:
-            # the mix first, while the stems, MIDI files and pictures are still being made; then those
+            # the mix first, while the stems are still being written; then the MIDI files and pictures
             mix_path = staging / "mix.wav"
             write_audio(mix_path, performance.mix, "wav")
             mixes = {"wav": mix_path}

@@ -1,6 +1,7 @@
-"""play() hands back the mastered mix first; the stems, MIDI files and pictures follow on threads.
+"""play() hands back the mastered mix first; the stems follow on a thread, the MIDI files and pictures
+once the caller has written the mix and calls ``Performance.finish``.
 
-``Performance.finish`` waits for them (and raises what they raised), ``abandon`` stops them; the files and
+``finish`` makes and waits for them (and raises what they raised), ``abandon`` stops them; the files and
 the mix are the bytes the same play makes when everything is waited for at once.
 """
 
@@ -62,7 +63,7 @@ def _digests(out_dir: Path) -> dict[str, str]:
 
 
 def _writers_alive(perf: Performance) -> list[threading.Thread]:
-    return [t for pool in perf._after.pools for t in pool._threads if t.is_alive()]
+    return [t for pool in (perf._after.writer, perf._after.after) for t in pool._threads if t.is_alive()]
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,8 @@ def test_the_mix_play_returns_is_the_finished_one_and_every_file_the_same_bytes(
     perf = _play(song, analysis, tmp_path)
     returned = perf.mix.copy()
     assert np.array_equal(returned, mix)
+    # the GIL-bound rest waits for finish(), so it never slows the caller writing the mix
+    assert not (tmp_path / "midi").exists() and not list(tmp_path.glob("song*"))
     time.sleep(0.2)  # the caller writing its mix meanwhile
     assert perf.finish() is perf
     assert np.array_equal(perf.mix, returned)  # nothing changed the mix behind the caller's back
@@ -105,10 +108,13 @@ def test_abandon_leaves_no_thread_writing_into_a_folder_the_caller_removes(song,
     perf = _play(song, analysis, out)
     perf.abandon()
     assert not _writers_alive(perf)
+    assert not (out / "midi").exists() and not list(out.glob("song*"))  # abandoned: never made
     shutil.rmtree(out)
     time.sleep(0.5)
     assert not out.exists()  # no late write made the folder again
     perf.abandon()  # twice is harmless
+    with pytest.raises(RuntimeError):  # and nothing is made after it
+        perf.finish()
 
 
 def _blocked(path: Path) -> None:
