@@ -412,6 +412,8 @@ def play(
         mix, measured = mastering.master(
             _fades(mix, 60.0 / tempo), in_place=True, dynamics_db=dynamics_shape(analysis)
         )
+        facts = performance_facts(arr, band, tempo, measured, options)
+        facts["drums_tuned_semitones"] = kit_tuning
     except BaseException:
         writer.shutdown(cancel_futures=True)
         raise
@@ -421,8 +423,6 @@ def play(
 
     # The mix is ready: the caller writes it while the stems finish; the MIDI files and the pictures are made
     # by Performance.finish, on one more thread (both hold the GIL, so one thread does them as fast as two).
-    facts = performance_facts(arr, band, tempo, measured, options)
-    facts["drums_tuned_semitones"] = kit_tuning
     rest = {
         "midi": lambda: write_midi(arr, tempo, out_dir / "midi"),
         "pictures": lambda: draw_song(mix, analysis, out_dir),
