@@ -182,6 +182,7 @@ def main() -> None:
         perf = play(vocals, other, analysis, options, assets_dir=args.assets, out_dir=out / song.stem)
         seconds = time.perf_counter() - t0
         mix = write_audio(out / song.stem / "mix.wav", perf.mix, "wav")
+        perf.finish()  # the stems on disk (the band's cover-id reads them), the MIDI files and pictures
         rows[song.stem] = {
             "original": ebur128(song),
             "remix": ebur128(mix),

@@ -58,6 +58,7 @@ STEP_LABELS = {
     "arranging": "Arranging",
     "rendering": "Rendering",
     "mastering": "Mastering",
+    "finishing": "Finishing",
 }
 STEP_HINTS = {
     "reusing": "the stems and analysis of the first version",
@@ -68,6 +69,7 @@ STEP_HINTS = {
     "arranging": "writing the metal parts",
     "rendering": "playing drums, guitars and bass",
     "mastering": "mixing and loudness",
+    "finishing": "the mix is made; storing it with the stems, MIDI files and pictures",
 }
 STEPS = ("uploading", *(name for name, _share in STAGES))
 # A re-style plays the stems and analysis its source already has: no upload, separation or analysis.

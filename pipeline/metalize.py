@@ -32,15 +32,13 @@ HEAVY_MODULES = (
     "pipeline.separate.catalogue",
     "pipeline.separate.spleeter_model",
     "torch",
-    "matplotlib.pyplot",
+    "matplotlib.figure",  # the picture draws on its own Figure with the Agg canvas, never pyplot
+    "matplotlib.backends.backend_agg",
 )
 
 
 def preload() -> float:
     """Import everything a remix needs now, not on the first job; returns the seconds it took."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # the picture's backend (pipeline.picture): no display in a worker
     start = time.perf_counter()
     for name in HEAVY_MODULES:
         importlib.import_module(name)

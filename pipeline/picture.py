@@ -5,6 +5,9 @@ SVG) and a taller one for a phone (PNG). Text is sized in the pixels a listener 
 below ``MIN_TEXT_PX``; where chord or section names would overlap, the shorter chords and sections give way
 (each name is measured as drawn and kept only when its box clears every name already kept, the longest
 chords first), so what is written can be read.
+
+Each drawing is its own ``Figure`` on an Agg canvas, never pyplot's global figure list, so a picture can be
+drawn on a background thread while the mix is written (``pipeline.play``), and nothing has to be closed.
 """
 
 from __future__ import annotations
@@ -67,18 +70,18 @@ class SongFigure:
 
 
 def song_figure(mix: np.ndarray, analysis: Analysis, layout: PictureLayout) -> SongFigure:
-    """Draw the song picture for ``layout`` (the caller closes ``figure``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Draw the song picture for ``layout`` on a figure of its own (garbage once dropped)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     mono = np.abs(mix).max(axis=0) if mix.ndim == 2 else np.abs(mix)
     hop = max(1, mono.size // layout.width_px)
     env = mono[: mono.size // hop * hop].reshape(-1, hop).max(axis=1)
     t = np.arange(env.size) * hop / SAMPLE_RATE
     duration = max(mono.size / SAMPLE_RATE, 1e-3)
-    fig, ax = plt.subplots(figsize=(layout.width_px / DPI, layout.height_px / DPI), dpi=DPI)
+    fig = Figure(figsize=(layout.width_px / DPI, layout.height_px / DPI), dpi=DPI)
+    FigureCanvasAgg(fig)  # the figure's canvas: text is measured and the picture saved through it
+    ax = fig.subplots()
     fig.patch.set_facecolor("#111111")
     ax.set_facecolor("#111111")
     small = layout.points(MIN_TEXT_PX)
@@ -168,22 +171,18 @@ def _place(
 
 
 def draw_song(mix: np.ndarray, analysis: Analysis, out_dir: Path) -> dict[str, Path]:
-    """Write each layout's picture under out_dir: {"song": png, "song_svg": svg, "song_phone": png}."""
-    import matplotlib.pyplot as plt
+    """Write each layout's picture under out_dir: {"song": png, "song_svg": svg, "song_phone": png}.
 
+    Safe on a thread beside other drawing: every figure is its own (``song_figure``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for layout in PICTURE_LAYOUTS:
-        drawn = song_figure(mix, analysis, layout)
-        fig = drawn.figure
-        try:
-            png = out_dir / f"{layout.name}.png"
-            fig.savefig(png, facecolor=fig.get_facecolor(), metadata={"Software": None})
-            written[layout.name] = png
-            if layout.svg:
-                svg = out_dir / f"{layout.name}.svg"
-                fig.savefig(svg, facecolor=fig.get_facecolor(), metadata={"Date": None, "Creator": None})
-                written[f"{layout.name}_svg"] = svg
-        finally:
-            plt.close(fig)
+        fig = song_figure(mix, analysis, layout).figure
+        png = out_dir / f"{layout.name}.png"
+        fig.savefig(png, facecolor=fig.get_facecolor(), metadata={"Software": None})
+        written[layout.name] = png
+        if layout.svg:
+            svg = out_dir / f"{layout.name}.svg"
+            fig.savefig(svg, facecolor=fig.get_facecolor(), metadata={"Date": None, "Creator": None})
+            written[f"{layout.name}_svg"] = svg
     return written

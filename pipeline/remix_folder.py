@@ -46,6 +46,9 @@ def play_into_folder(
 ) -> RemixResult:
     """Arrange, render and master from the vocals and "other" stems; write the mix, stems, MIDI, result.json.
 
+    The mix is written as soon as it is mastered, while ``play``'s thread finishes the stems; then the MIDI
+    files and pictures are made (``Performance.finish``), and the result waits for all of them.
+
     ``played`` holds the two stems and is emptied, so the caller's last references to them go with it and a
     long song's stems are freed before the mix is written. ``assets_dir`` None plays the shipped packs.
     """
@@ -63,13 +66,21 @@ def play_into_folder(
             vocals, other, analysis, options, assets_dir=assets_dir, out_dir=staging, on_stage=tracker.report
         )
         del vocals, other
-        mix_path = staging / "mix.wav"
-        write_audio(mix_path, performance.mix, "wav")
-        mixes = {"wav": mix_path}
-        if options.output_format != "wav":
-            mixes[options.output_format] = staging / f"mix.{options.output_format}"
-            write_audio(mixes[options.output_format], performance.mix, options.output_format)
-        tracker.report("mastering", 1.0)
+        try:
+            # the mix first, while the stems are still being written; then the MIDI files and pictures
+            mix_path = staging / "mix.wav"
+            write_audio(mix_path, performance.mix, "wav")
+            mixes = {"wav": mix_path}
+            if options.output_format != "wav":
+                mixes[options.output_format] = staging / f"mix.{options.output_format}"
+                write_audio(mixes[options.output_format], performance.mix, options.output_format)
+            tracker.report("mastering", 1.0)
+            tracker.report("finishing", 0.0)  # the mix is on disk: a listener's page can say so
+            performance.finish()
+        except BaseException:
+            performance.abandon()  # nobody writes into the staging folder removed below
+            raise
+        tracker.report("finishing", 1.0)
         tracker.finish()
 
         result = RemixResult(

@@ -46,6 +46,9 @@ STAGES: tuple[tuple[str, float], ...] = (
     ("arranging", 5.0),
     ("rendering", 25.0),
     ("mastering", 10.0),
+    # The mix is written; the stems, MIDI files and pictures, made beside it, are finished. No share of the
+    # estimate (they run off the mix's path): the bar is full while the page says the mix is made.
+    ("finishing", 0.0),
 )
 
 LOUDNESS_HOP_S = 0.5  # hop of Analysis.loudness_curve
@@ -55,7 +58,7 @@ SUNG_HOP_S = 1.0  # hop of Analysis.sung
 ProgressCallback = Callable[[str, float], None]
 # The stages a re-play of a song already separated and analysed goes through (see ``pipeline.replay``).
 PLAY_STAGES: tuple[tuple[str, float], ...] = tuple(
-    s for s in STAGES if s[0] in ("arranging", "rendering", "mastering")
+    s for s in STAGES if s[0] in ("arranging", "rendering", "mastering", "finishing")
 )
 
 # A stage's own progress reporter: fraction of that stage done, 0..1.

@@ -42,8 +42,11 @@ def test_good_upload_runs_to_success_with_analysis_and_progress(client, finished
     assert job.started_at <= job.finished_at
     assert job.analysis["tempo"] > 0 and job.analysis["key"]
     assert job.separator["name"]
-    stages = {re.search(r"SET \"stage\" = '?([a-z]+)", sql).group(1) for sql in progress_updates}
-    assert {"decoding", "separating", "analysing", "rendering", "mastering"} <= stages
+    seen = [re.search(r"SET \"stage\" = '?([a-z]+)", sql).group(1) for sql in progress_updates]
+    assert {"decoding", "separating", "analysing", "rendering", "mastering"} <= set(seen)
+    # the mix is made before the stems, MIDI files and pictures are finished and stored
+    first = seen.index("finishing")
+    assert "mastering" in seen[:first] and set(seen[first:]) == {"finishing"}
     body = client.get(f"/api/jobs/{job.pk}").json()
     assert body["status"] == "succeeded" and body["progress"] == 100.0
     assert set(body["links"]["result"]) >= {"mix", "drums", "bass"}

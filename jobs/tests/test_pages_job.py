@@ -41,6 +41,7 @@ def test_queued_job_shows_the_upload_done_and_waits_for_a_worker(browser):
         "arranging": "pending",
         "rendering": "pending",
         "mastering": "pending",
+        "finishing": "pending",
     }
     assert "Waiting for a free worker" in html
     assert 'aria-live="polite"' in html
@@ -60,6 +61,17 @@ def test_running_job_shows_its_stage_and_time_left_from_the_progress_rate(browse
     # 75 % in 60 s: the remaining 25 % take about 20 s
     assert "about 20 s left" in html
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in html
+
+
+def test_a_job_finishing_shows_its_mix_made_while_the_stems_midi_and_pictures_are_stored(browser):
+    client, job = browser
+    Job.objects.filter(pk=job.pk).update(
+        status="running", stage="finishing", progress=100.0, started_at=timezone.now() - timedelta(seconds=9)
+    )
+    html = client.get(f"/jobs/{job.pk}/").content.decode()
+    states = step_states(html)
+    assert states["mastering"] == "done" and states["finishing"] == "current"
+    assert "the mix is made; storing it with the stems, MIDI files and pictures" in html
 
 
 def test_job_page_says_when_the_remix_expires(browser, settings):

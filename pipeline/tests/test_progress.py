@@ -18,7 +18,7 @@ def test_progress_runs_from_zero_to_hundred_through_every_stage_in_order():
         report(0.5)
         report(1.0)
     assert seen[0] == ("decoding", 0.0)
-    assert seen[-1] == ("mastering", 100.0)
+    assert seen[-1] == ("finishing", 100.0)
     assert [s for s, _ in seen][::3] == [name for name, _ in STAGES]
     percents = [p for _, p in seen]
     assert percents == sorted(percents)

@@ -62,6 +62,7 @@ def test_try_another_style_gives_a_playable_version_that_links_back(site, new_pa
         "arranging",
         "rendering",
         "mastering",
+        "finishing",
     ]
     wait_for_result(page, site)
     assert page.locator(".meta").inner_text().startswith("Doom · intensity 0.50 · half time")
