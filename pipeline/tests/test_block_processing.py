@@ -25,7 +25,7 @@ from pipeline import master as mastering
 from pipeline.arrange import arrange
 from pipeline.assets import load_band, load_kit
 from pipeline.master import master, process_in_place
-from pipeline.render import amp
+from pipeline.render import amp, drums
 from pipeline.render.drums import render_hits
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song
@@ -190,3 +190,51 @@ def test_kick_ducking_per_hop_equals_the_per_sample_curve_bit_for_bit():
         curve = np.pad(np.repeat(smooth, hop), (0, n - smooth.size * hop), mode="edge")
         expected = (10 ** (-3.0 * curve / 20)).astype(np.float32)
         assert mastering.kick_ducking(env).tobytes() == expected.tobytes()
+
+
+def _drums_bus_after_bus(hits, kit, n, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The drum stem as whole-song buses, one after another: each raw bus built whole, processed, summed."""
+    chains = drums._bus_chains()
+    strikes = drums.plan_strikes(hits, kit, n, rng)
+    out = np.zeros((2, n), dtype=np.float32)
+    room_send = np.zeros((1, n), dtype=np.float32)
+    kick_env = np.zeros(n, dtype=np.float32)
+    for name in ("kick", "snare", "toms", "cymbals"):
+        raw = drums.build_bus(strikes, name, n)
+        if name == "kick":
+            kick_env = np.abs(raw).max(axis=0)
+        wet = process_in_place(chains[name], raw)
+        wet *= np.float32(10 ** (drums.BUS_GAIN_DB[name] / 20))
+        out += wet
+        room_send[0] += wet.mean(axis=0, dtype=np.float32) * np.float32(drums.ROOM_SEND[name])
+    room = Pedalboard([Reverb(room_size=0.3, damping=0.55, wet_level=1.0, dry_level=0.0, width=1.0)])
+    out += process_in_place(room, room_send) * np.float32(drums.ROOM_LEVEL)
+    return out, kick_env
+
+
+@pytest.mark.parametrize("extra", [0, 12_345])
+def test_the_drums_built_block_by_block_equal_whole_buses_bit_for_bit(extra):
+    song = make_song(tempo=150.0, bars=8, seed=5)  # ~13 s: several blocks, hits across their seams
+    hits = arrange(analysis_from_song(song), RemixOptions(style="thrash")).drums
+    kit = load_kit(ASSETS)
+    n = song.audio.shape[1] + extra
+    assert n > 4 * drums.BLOCK
+    stem, kick_env = drums.render_drums(hits, kit, n, np.random.default_rng(3))
+    expected, expected_env = _drums_bus_after_bus(hits, kit, n, np.random.default_rng(3))
+    assert np.any(stem) and np.any(kick_env)
+    assert stem.tobytes() == expected.tobytes()
+    assert kick_env.tobytes() == expected_env.tobytes()
+
+
+def test_a_block_of_a_drum_bus_equals_that_part_of_the_whole_bus():
+    song = make_song(tempo=170.0, bars=4, seed=6)
+    hits = arrange(analysis_from_song(song), RemixOptions(style="thrash")).drums
+    n = song.audio.shape[1]
+    strikes = drums.plan_strikes(hits, load_kit(ASSETS), n, np.random.default_rng(4))
+    for name in drums.BUS_ORDER:
+        whole = drums.build_bus(strikes, name, n)
+        for block in (1000, 4096, 65_536):
+            listed = drums.strikes_by_block(strikes, name, n, block)
+            for k, start in enumerate(range(0, n, block)):
+                stop = min(n, start + block)
+                assert drums.bus_block(listed[k], start, stop).tobytes() == whole[:, start:stop].tobytes()
