@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,9 +19,10 @@ from pedalboard import (
     Pedalboard,
     Reverb,
 )
+from scipy.ndimage import uniform_filter1d
 from scipy.signal import fftconvolve, oaconvolve, resample_poly
 
-from pipeline import loudness
+from pipeline import loudness, play
 from pipeline import master as mastering
 from pipeline.arrange import arrange
 from pipeline.assets import load_band, load_kit
@@ -238,3 +240,47 @@ def test_a_block_of_a_drum_bus_equals_that_part_of_the_whole_bus():
             for k, start in enumerate(range(0, n, block)):
                 stop = min(n, start + block)
                 assert drums.bus_block(listed[k], start, stop).tobytes() == whole[:, start:stop].tobytes()
+
+
+def _treatment_gain_whole(arr, n: int, gains_db: dict[str, float], ramp_s: float = 0.03) -> np.ndarray:
+    """The treatment gain as one stepped dB curve of the whole song, filtered at once."""
+    db = np.zeros(n, dtype=np.float32)
+    for bar, treatment in zip(arr.bars, arr.treatments, strict=True):
+        a, b = int(bar.start * SAMPLE_RATE), min(n, int(bar.end * SAMPLE_RATE))
+        db[a:b] = gains_db[treatment]
+    if arr.bars:
+        db[min(n, int(arr.bars[-1].end * SAMPLE_RATE)) :] = gains_db[arr.treatments[-1]]
+    db = uniform_filter1d(db, max(1, int(ramp_s * SAMPLE_RATE)), mode="nearest")
+    return np.power(np.float32(10.0), db / np.float32(20.0))
+
+
+@pytest.mark.parametrize("block", [7, 1000, 65_536])
+def test_the_treatment_gain_block_by_block_equals_one_filter_of_the_whole_curve(monkeypatch, block):
+    monkeypatch.setattr(play, "GAIN_BLOCK", block)
+    song = make_song(tempo=150.0, bars=6, sections=2, seed=3)
+    arr = arrange(analysis_from_song(song), RemixOptions(style="heavy"))
+    assert len(set(arr.treatments)) > 1
+    rng = np.random.default_rng(block)
+    # values far apart in magnitude: their float64 window sums are inexact, so a running sum started anew
+    # (each block filtered on its own with context) would give other samples; the curve must not
+    magnitudes = [1e-9, 31.123457, -7.3e-6, 0.1, -19.99]
+    odd = {t: float(rng.choice(magnitudes)) for t in set(arr.treatments)}
+    first = int(arr.bars[0].start * SAMPLE_RATE)
+    bars = SimpleNamespace(  # bars in a random order with gaps: later bars write over earlier ones
+        bars=[
+            SimpleNamespace(start=float(a), end=float(a + rng.uniform(0.01, 0.5)))
+            for a in rng.uniform(0, 3, 40)
+        ],
+        treatments=[str(t) for t in rng.choice(sorted(odd), 40)],
+    )
+    cases = [
+        (arr, song.audio.shape[1], play.TREATMENT_DRIVE_DB, 0.03),
+        (arr, song.audio.shape[1] + 54_321, odd, 0.03),
+        (arr, first + 3_000, odd, 0.05),  # the song ends inside the first bar's ramp
+        (bars, 4 * SAMPLE_RATE, odd, 0.03),
+        (bars, 1, odd, 0.03),
+        (arr, song.audio.shape[1], odd, 0.0),  # no ramp: a window of one sample
+    ]
+    for a, n, gains, ramp in cases:
+        expected = _treatment_gain_whole(a, n, gains, ramp)
+        assert play.treatment_gain(a, n, gains, ramp).tobytes() == expected.tobytes()
