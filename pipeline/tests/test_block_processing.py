@@ -45,6 +45,27 @@ def test_blocked_clipper_matches_the_whole_signal_at_once():
     assert np.abs(blocked - whole).max() < 1e-6
 
 
+@pytest.mark.parametrize("size", [30, 3 * amp.CLIP_BLOCK + 12_345, 2 * amp.CLIP_BLOCK])
+def test_the_clipper_in_its_own_buffer_equals_the_clipper_into_a_new_one(size):
+    rng = np.random.default_rng(size)
+    x = (rng.standard_normal(size) * 0.2).astype(np.float32)
+    expected = amp.clipper(x, 24.0)
+    assert amp.clipper(x, 24.0, out=x) is x
+    assert x.tobytes() == expected.tobytes()
+
+
+def test_the_amp_in_the_takes_own_buffer_equals_the_amp_on_a_copy():
+    band = load_band(ASSETS)
+    rng = np.random.default_rng(11)
+    di = (rng.standard_normal(amp.CLIP_BLOCK + 99_999) * 0.1).astype(np.float32)
+    kept = di.copy()
+    expected = amp.amp(di, band.ir, 20.0)
+    assert di.tobytes() == kept.tobytes()  # without in_place the DI is left as it was
+    played = amp.amp(di, band.ir, 20.0, in_place=True)
+    assert np.shares_memory(played, di)
+    assert played.tobytes() == expected.tobytes()
+
+
 def test_in_place_board_processing_matches_one_call():
     rng = np.random.default_rng(5)
     audio = (rng.standard_normal((2, 300_000)) * 0.3).astype(np.float32)
@@ -147,6 +168,7 @@ def test_the_chunked_cabinet_equals_one_oaconvolve_call_bit_for_bit(monkeypatch,
     assert amp._cab_chunks(x.size, ir.size) is not None and len(amp._cab_chunks(x.size, ir.size)) > 2
     whole = oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32, copy=False)
     assert amp.cabinet(x, ir).tobytes() == whole.tobytes()
+    assert amp.cabinet(x, ir, out=x) is x and x.tobytes() == whole.tobytes()  # in its own buffer
 
 
 def test_the_blocked_running_sums_equal_one_cumsum_bit_for_bit(monkeypatch):
