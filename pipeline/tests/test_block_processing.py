@@ -27,8 +27,9 @@ from pipeline import master as mastering
 from pipeline.arrange import arrange
 from pipeline.assets import load_band, load_kit
 from pipeline.master import master, process_in_place
-from pipeline.render import amp, drums
+from pipeline.render import amp, drums, guitar
 from pipeline.render.drums import render_hits
+from pipeline.render.strings import StringBank, render_part
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song
 from pipeline.types import SAMPLE_RATE, RemixOptions
@@ -306,3 +307,48 @@ def test_the_treatment_gain_block_by_block_equals_one_filter_of_the_whole_curve(
     for a, n, gains, ramp in cases:
         expected = _treatment_gain_whole(a, n, gains, ramp)
         assert play.treatment_gain(a, n, gains, ramp).tobytes() == expected.tobytes()
+
+
+def _guitars_side_by_side(left, right, n, ir, drive_db, seed, ir_right, samples, drive_gain) -> np.ndarray:
+    """The guitar stem as each side's takes in buffers of their own, then the two sides combined."""
+    sides = []
+    for index, notes, cents in ((0, left, -4.0), (1, right, 4.0)):
+        cab = ir_right if index == 1 and ir_right is not None else ir
+        wet = np.zeros(n, dtype=np.float32)
+        for take in range(guitar.TAKES_PER_SIDE):
+            played = notes if take == 0 else guitar._retake(notes, seed * 7 + index * 3 + take)
+            di = guitar.render_di(
+                played, n, seed * 2 + index + 1 + 10 * take, cents * (1 + 0.5 * take), samples
+            )
+            if drive_gain is not None:
+                di = di * drive_gain
+            wet += amp.amp(di, cab, drive_db)
+        sides.append(wet / np.float32(guitar.TAKES_PER_SIDE))
+    lt, rt = sides
+    return np.stack([lt + np.float32(0.12) * rt, rt + np.float32(0.12) * lt])
+
+
+@pytest.mark.parametrize("takes", [1, 2])
+def test_guitars_played_in_the_stems_rows_equal_sides_in_their_own_buffers(monkeypatch, takes):
+    monkeypatch.setattr(guitar, "TAKES_PER_SIDE", takes)
+    monkeypatch.setattr(guitar, "BLEED_BLOCK", 10_007)
+    song = make_song(tempo=140.0, bars=4, sections=2, seed=8)
+    arr = arrange(analysis_from_song(song), RemixOptions(style="heavy"))
+    band = load_band(ASSETS)
+    n = song.audio.shape[1] + 777
+    gain = play.treatment_gain(arr, n, {t: -6.0 * i for i, t in enumerate(sorted(set(arr.treatments)))})
+    pair = band.pair[1] if band.pair else band.ir[::-1].copy()
+    args = (arr.guitar_left, arr.guitar_right, n, band.ir, 24.0, 5, pair, band.guitar, gain)
+    stem = guitar.render_guitars(*args[:6], ir_right=pair, samples=band.guitar, drive_gain=gain)
+    assert stem.shape == (2, n) and np.any(stem[0]) and np.any(stem[1])
+    assert stem.tobytes() == _guitars_side_by_side(*args).tobytes()
+
+
+def test_a_part_rendered_into_a_given_buffer_equals_one_in_a_new_buffer():
+    song = make_song(tempo=120.0, bars=4, seed=2)
+    arr = arrange(analysis_from_song(song), RemixOptions(style="heavy"))
+    n = song.audio.shape[1]
+    expected = render_part(arr.guitar_left, StringBank(4), n)
+    row = np.full((2, n), 7.0, dtype=np.float32)[1]  # a dirty row of a stem: zeroed first
+    assert render_part(arr.guitar_left, StringBank(4), n, out=row) is row
+    assert row.tobytes() == expected.tobytes()
