@@ -12,6 +12,7 @@ from pedalboard import (
     Compressor,
     Delay,
     Distortion,
+    HighpassFilter,
     LowpassFilter,
     LowShelfFilter,
     NoiseGate,
@@ -27,7 +28,7 @@ from pipeline import master as mastering
 from pipeline.arrange import arrange
 from pipeline.assets import load_band, load_kit
 from pipeline.master import master, process_in_place
-from pipeline.render import amp, drums, guitar
+from pipeline.render import amp, bass, drums, guitar
 from pipeline.render.drums import render_hits
 from pipeline.render.strings import StringBank, render_part
 from pipeline.testing.synth import make_song
@@ -352,3 +353,31 @@ def test_a_part_rendered_into_a_given_buffer_equals_one_in_a_new_buffer():
     row = np.full((2, n), 7.0, dtype=np.float32)[1]  # a dirty row of a stem: zeroed first
     assert render_part(arr.guitar_left, StringBank(4), n, out=row) is row
     assert row.tobytes() == expected.tobytes()
+
+
+def _bass_stage_by_stage(notes, n: int, seed: int, cab) -> np.ndarray:
+    """The bass with each stage run on the whole signal into a new array (as pedalboard and numpy return)."""
+    di = render_part(notes, StringBank(seed, 0.0, bass=True), n, release_s=0.02)[None, :] * np.float32(0.3)
+    low = Pedalboard([LowpassFilter(180.0)])(di, SAMPLE_RATE)
+    grit_band = amp.clipper(Pedalboard([HighpassFilter(300.0)])(di, SAMPLE_RATE)[0], 18.0)[None, :]
+    speaker = Pedalboard([PeakFilter(1200.0, 3.0, 0.8)] + ([LowpassFilter(3500.0)] if cab is None else []))
+    grit_band = speaker(grit_band, SAMPLE_RATE)
+    if cab is not None:
+        grit_band = amp.cabinet(grit_band[0], cab)[None, :]
+    mix = low * np.float32(2.0) + grit_band * np.float32(bass.GRIT_LEVEL)
+    mix = Pedalboard(
+        [HighpassFilter(35.0), Compressor(threshold_db=-20.0, ratio=4.0, attack_ms=5.0, release_ms=90.0)]
+    )(mix, SAMPLE_RATE)
+    return np.repeat(mix, 2, axis=0)
+
+
+@pytest.mark.parametrize("with_cab", [True, False])
+def test_the_bass_in_the_stems_rows_equals_each_stage_on_a_new_array(with_cab):
+    song = make_song(tempo=120.0, bars=8, sections=2, seed=4)  # 16 s: several blocks of every stage
+    arr = arrange(analysis_from_song(song), RemixOptions(style="doom"))
+    band = load_band(ASSETS)
+    cab = (band.bass_cab[1] if band.bass_cab else band.ir) if with_cab else None
+    n = song.audio.shape[1]
+    stem = bass.render_bass(arr.bass, n, 6, cab=cab)
+    assert stem.shape == (2, n) and np.any(stem)
+    assert stem.tobytes() == _bass_stage_by_stage(arr.bass, n, 6, cab).tobytes()
