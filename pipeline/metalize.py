@@ -89,9 +89,9 @@ def metalize(
     cached = _cached_song(cache, key) if key else None
     if cached is not None and (analysis is not None or cached.analysis is not None):
         _check_length(cached.frames, max_duration_s)
-        return replay(
-            cached.stems["vocals"],
-            cached.stems["other"],
+        return replay(  # popped into the call: the cache entry keeps no reference while the song plays
+            cached.stems.pop("vocals"),
+            cached.stems.pop("other"),
             analysis or cached.analysis,
             out_dir,
             options,

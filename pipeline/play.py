@@ -249,13 +249,17 @@ def play(
     """Arrange, render and master the metal remix of a song from its vocals and "other" stems (2, n).
 
     The song's own drums and bass are replaced by the band, so only these two stems come in; the remix has
-    their length. The parts render on ``render_threads`` threads; each is balanced, written to
+    their length. They are let go once the parts made from them are taken: a caller that passes its only
+    references (``play(held.pop("vocals"), ...)``) has them freed before the band renders.
+    The parts render on ``render_threads`` threads; each is balanced, written to
     ``out_dir/stems`` and added to the mix in a fixed order as it is taken, and only a few are rendered ahead
     of the one being added, so memory holds a few parts beside the mix (a 10-minute song stays within a few
     hundred MB per part). Deterministic for the same inputs and seed, byte for byte,
     whichever part finishes first.
     """
     n = int(vocals.shape[1])
+    song = {"vocals": vocals, "other": other}  # the stems' only references in here, cleared once used
+    del vocals, other
     out_dir = Path(out_dir)
     stem_dir = out_dir / "stems"
     stem_dir.mkdir(parents=True, exist_ok=True)
@@ -284,10 +288,10 @@ def play(
         return mastering.set_loudness(chain, lufs, in_place=True)
 
     def voice() -> np.ndarray | None:  # levelled by ``voiced`` once the lead's part is taken
-        return _vocal_chain(vocals, options.intensity) if options.keep_vocals else None
+        return _vocal_chain(song["vocals"], options.intensity) if options.keep_vocals else None
 
     def harmony() -> np.ndarray:  # levelled once the lead's part is made
-        return _other_chain(_fit(other, n))
+        return _other_chain(_fit(song["other"], n))
 
     def drums() -> tuple[np.ndarray, np.ndarray]:
         kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
@@ -324,7 +328,7 @@ def play(
 
     def lead_part_and_midi() -> dict[str, Path]:
         try:
-            _add_lead(arr, analysis, options, vocals, other)
+            _add_lead(arr, analysis, options, song["vocals"], song["other"])
         finally:
             lead_made.set()  # the first task, so it runs before any task waits for it
         return write_midi(arr, tempo, out_dir / "midi")
@@ -344,7 +348,10 @@ def play(
         mix = _stem_out("vocals", voiced(next(parts)), stem_dir, writes, writer, None)
         original = mastering.set_loudness(next(parts), other_lufs(), in_place=True)
         mix = _stem_out("other", original, stem_dir, writes, writer, mix)
+        # the parts made from the song's stems (the lead's tune, the voice, the harmony) are all taken: the
+        # stems go now, so a long song's band renders without them (the caller keeps no reference either)
         del original
+        song.clear()
         on_stage("rendering", 0.15)
         kit_bus, kick_env = next(parts)
         duck = mastering.kick_ducking(kick_env)
