@@ -255,10 +255,9 @@ def _replay_cached(
         logger.info("job %s: stems %s not in the stem cache; separating again", job.pk, job.stem_key[:12])
         return None
     fetched = round(time.perf_counter() - fetching, 3)
-    vocals, other = cached.stems.pop("vocals"), cached.stems.pop("other")
-    result = pipeline.replay(
-        vocals,
-        other,
+    result = pipeline.replay(  # popped into the call: replay holds the only references and frees them
+        cached.stems.pop("vocals"),
+        cached.stems.pop("other"),
         analysis,
         work_dir / "out",
         options,

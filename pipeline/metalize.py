@@ -9,6 +9,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.heap import release_free_memory
 from pipeline.paths import DEFAULT_MODELS_DIR
 from pipeline.progress import ProgressTracker
 from pipeline.remix_folder import memory_errors, play_into_folder
@@ -87,9 +88,9 @@ def metalize(
     cached = _cached_song(cache, key) if key else None
     if cached is not None and (analysis is not None or cached.analysis is not None):
         _check_length(cached.frames, max_duration_s)
-        return replay(
-            cached.stems["vocals"],
-            cached.stems["other"],
+        return replay(  # popped into the call: the cache entry keeps no reference while the song plays
+            cached.stems.pop("vocals"),
+            cached.stems.pop("other"),
             analysis or cached.analysis,
             out_dir,
             options,
@@ -104,9 +105,11 @@ def metalize(
         audio = decode(input_path, max_duration_s=max_duration_s)
         tracker.report("decoding", 1.0)
         stems = separate(audio, choice=choice, progress=tracker.for_stage("separating"))
+        release_free_memory()  # the separator's freed buffers go back to the OS before the analysis peaks
         reused = analysis is not None
         if analysis is None:
             analysis = analyze(audio, stems=stems, progress=tracker.for_stage("analysing"))
+            release_free_memory()  # and the analysis' before the band renders
         if key:
             _keep(cache, key, stems, analysis)
         # The band replaces the song's drums and bass: only the vocals and "other" stems are played on, and

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from pedalboard import Compressor, Distortion, HighpassFilter, LowpassFilter, PeakFilter, Pedalboard
-from scipy.ndimage import uniform_filter1d
 
 from pipeline import master as mastering
 from pipeline.arrange import Arrangement, arrange, midi_export
@@ -177,17 +176,59 @@ def _fades(mix: np.ndarray, beat_s: float) -> np.ndarray:
     return mix
 
 
-def treatment_gain(arr: Arrangement, n: int, gains_db: dict[str, float], ramp_s: float = 0.03) -> np.ndarray:
-    """Per-sample linear gain (n,) following each bar's treatment, with short ramps at the changes."""
-    db = np.zeros(n, dtype=np.float32)
-    for bar, treatment in zip(arr.bars, arr.treatments, strict=True):
-        a, b = int(bar.start * SAMPLE_RATE), min(n, int(bar.end * SAMPLE_RATE))
-        db[a:b] = gains_db[treatment]
+GAIN_BLOCK = 1 << 16  # samples of the treatment gain curve computed at a time
+
+
+def _bar_steps(arr: Arrangement, n: int, gains_db: dict[str, float]) -> list[tuple[int, int, float]]:
+    """(start, stop, dB) of each bar's treatment in samples, later ones over earlier ones; the last bar's
+    value runs on to the end of the song."""
+    steps = [
+        (int(bar.start * SAMPLE_RATE), min(n, int(bar.end * SAMPLE_RATE)), gains_db[treatment])
+        for bar, treatment in zip(arr.bars, arr.treatments, strict=True)
+    ]
     if arr.bars:
-        db[min(n, int(arr.bars[-1].end * SAMPLE_RATE)) :] = gains_db[arr.treatments[-1]]
-    db = uniform_filter1d(db, max(1, int(ramp_s * SAMPLE_RATE)), mode="nearest")
-    np.power(np.float32(10.0), db / np.float32(20.0), out=db)
-    return db
+        steps.append((min(n, int(arr.bars[-1].end * SAMPLE_RATE)), n, gains_db[arr.treatments[-1]]))
+    return steps
+
+
+def _steps_at(steps: list[tuple[int, int, float]], lo: int, hi: int, n: int) -> np.ndarray:
+    """The stepped dB curve (float32 values, as float64) at sample positions ``lo:hi``; positions outside
+    the song read its first or last sample (``uniform_filter1d``'s "nearest" edges)."""
+    a, b = min(max(0, lo), n - 1), min(max(0, hi - 1), n - 1) + 1
+    db = np.zeros(b - a, dtype=np.float32)
+    for start, stop, value in steps:
+        if start < b and stop > a:
+            db[max(start, a) - a : min(stop, b) - a] = value
+    at = np.clip(np.arange(lo, hi), a, b - 1)
+    return db[at - a].astype(np.float64)
+
+
+def treatment_gain(arr: Arrangement, n: int, gains_db: dict[str, float], ramp_s: float = 0.03) -> np.ndarray:
+    """Per-sample linear gain (n,) following each bar's treatment, with short ramps at the changes.
+
+    The ramps are ``uniform_filter1d``'s ("nearest" edges) on the stepped dB curve, computed
+    ``GAIN_BLOCK`` samples at a time the way it computes them (a float64 running sum of the window, carried
+    from block to block, divided by the window's size), so the curve has the same samples without the
+    stepped curve or the filter's float64 copies of a whole song.
+    """
+    size = max(1, int(ramp_s * SAMPLE_RATE))
+    before = size // 2  # window of sample i: i - before .. i + size - before - 1
+    steps = _bar_steps(arr, n, gains_db)
+    gain = np.empty(n, dtype=np.float32)
+    running = 0.0
+    for lo in range(0, n, GAIN_BLOCK):
+        hi = min(n, lo + GAIN_BLOCK)
+        # position lo - before - 1 + j for j in 0 .. size + hi - lo: what leaves and enters the window
+        window = _steps_at(steps, lo - before - 1, hi - before - 1 + size, n)
+        moves = window[size:] - window[:-size]  # sample i's window sum minus sample i - 1's
+        if lo == 0:  # the first window summed in order from 0.0, then moved along
+            moves[0] = np.cumsum(np.concatenate([[0.0], window[1 : size + 1]]))[-1]
+        sums = np.cumsum(np.concatenate([[running], moves]))[1:] if lo else np.cumsum(moves)
+        running = float(sums[-1])
+        block = gain[lo:hi]
+        block[:] = sums / size
+        np.power(np.float32(10.0), block / np.float32(20.0), out=block)
+    return gain
 
 
 def dynamics_shape(analysis: Analysis) -> np.ndarray:
@@ -288,7 +329,9 @@ def play(
     """Arrange, render and master the metal remix of a song from its vocals and "other" stems (2, n).
 
     The song's own drums and bass are replaced by the band, so only these two stems come in; the remix has
-    their length. The parts render on ``render_threads`` threads; each is balanced, written to
+    their length. They are let go once the parts made from them are taken: a caller that passes its only
+    references (``play(held.pop("vocals"), ...)``) has them freed before the band renders.
+    The parts render on ``render_threads`` threads; each is balanced, written to
     ``out_dir/stems`` and added to the mix in a fixed order as it is taken, and only a few are rendered ahead
     of the one being added, so memory holds a few parts beside the mix (a 10-minute song stays within a few
     hundred MB per part). Deterministic for the same inputs and seed, byte for byte,
@@ -298,6 +341,8 @@ def play(
     files (``out_dir/midi``) and the pictures are made by ``Performance.finish`` (or dropped by ``abandon``).
     """
     n = int(vocals.shape[1])
+    song = {"vocals": vocals, "other": other}  # the stems' only references in here, cleared once used
+    del vocals, other
     out_dir = Path(out_dir)
     stem_dir = out_dir / "stems"
     stem_dir.mkdir(parents=True, exist_ok=True)
@@ -326,10 +371,10 @@ def play(
         return mastering.set_loudness(chain, lufs, in_place=True)
 
     def voice() -> np.ndarray | None:  # levelled by ``voiced`` once the lead's part is taken
-        return _vocal_chain(vocals, options.intensity) if options.keep_vocals else None
+        return _vocal_chain(song["vocals"], options.intensity) if options.keep_vocals else None
 
     def harmony() -> np.ndarray:  # levelled once the lead's part is made
-        return _other_chain(_fit(other, n))
+        return _other_chain(_fit(song["other"], n))
 
     def drums() -> tuple[np.ndarray, np.ndarray]:
         kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
@@ -366,7 +411,7 @@ def play(
 
     def lead_part() -> None:
         try:
-            _add_lead(arr, analysis, options, vocals, other)
+            _add_lead(arr, analysis, options, song["vocals"], song["other"])
         finally:
             lead_made.set()  # the first task, so it runs before any task waits for it
 
@@ -385,7 +430,10 @@ def play(
         mix = _stem_out("vocals", voiced(next(parts)), stem_dir, writes, writer, None)
         original = mastering.set_loudness(next(parts), other_lufs(), in_place=True)
         mix = _stem_out("other", original, stem_dir, writes, writer, mix)
+        # the parts made from the song's stems (the lead's tune, the voice, the harmony) are all taken: the
+        # stems go now, so a long song's band renders without them (the caller keeps no reference either)
         del original
+        song.clear()
         on_stage("rendering", 0.15)
         kit_bus, kick_env = next(parts)
         duck = mastering.kick_ducking(kick_env)

@@ -49,8 +49,9 @@ def play_into_folder(
     The mix is written as soon as it is mastered, while ``play``'s thread finishes the stems; then the MIDI
     files and pictures are made (``Performance.finish``), and the result waits for all of them.
 
-    ``played`` holds the two stems and is emptied, so the caller's last references to them go with it and a
-    long song's stems are freed before the mix is written. ``assets_dir`` None plays the shipped packs.
+    ``played`` holds the two stems and is emptied into ``play``, so the caller's last references to them go
+    with it and a long song's stems are freed once the parts made from them are rendered. ``assets_dir``
+    None plays the shipped packs.
     """
     from pipeline.assets import SHIPPED_ASSETS_DIR
     from pipeline.audio_io import write_audio
@@ -61,11 +62,16 @@ def play_into_folder(
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_dir))
     try:
-        vocals, other = played.pop("vocals"), played.pop("other")
+        # popped straight into the call: play holds the only references, and lets them go once it can
         performance = play(
-            vocals, other, analysis, options, assets_dir=assets_dir, out_dir=staging, on_stage=tracker.report
+            played.pop("vocals"),
+            played.pop("other"),
+            analysis,
+            options,
+            assets_dir=assets_dir,
+            out_dir=staging,
+            on_stage=tracker.report,
         )
-        del vocals, other
         try:
             # the mix first, while the stems are still being written; then the MIDI files and pictures
             mix_path = staging / "mix.wav"

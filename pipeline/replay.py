@@ -32,9 +32,13 @@ def replay(
     if vocals.shape != other.shape or vocals.ndim != 2 or vocals.shape[0] != 2:
         raise ValueError(f"expected two (2, n) stems of one length, got {vocals.shape} and {other.shape}")
     tracker = ProgressTracker(on_progress, stages=PLAY_STAGES)
+    # the holder is the only reference left here: emptied into play, which frees the stems once it can (a
+    # caller that passes its own only references, ``replay(held.pop("vocals"), ...)``, has them freed too)
+    played = {"vocals": vocals, "other": other}
+    del vocals, other
     with memory_errors():
         return play_into_folder(
-            {"vocals": vocals, "other": other},
+            played,
             analysis,
             separator,
             options or RemixOptions(),

@@ -67,19 +67,24 @@ def _clip_block(x: np.ndarray, gain: np.float32) -> np.ndarray:
     return resample(y, 1, OVERSAMPLE, _OS_FILTER).astype(np.float32, copy=False)[: x.size]
 
 
-def clipper(x: np.ndarray, drive_db: float) -> np.ndarray:
+def clipper(x: np.ndarray, drive_db: float, *, out: np.ndarray | None = None) -> np.ndarray:
     """Two asymmetric tanh stages at 2x oversampling (aliasing products fall above the audible band).
 
     Runs in overlapping blocks: the tanh stages are memoryless and the filters short, so each block with
     ``_CLIP_PAD`` samples of context either side gives the same samples as the whole signal at once, while the
-    oversampled copy of a long song never exists in full.
+    oversampled copy of a long song never exists in full. ``out`` (float32, ``x``'s size) receives the result
+    and may be ``x`` itself: each block's input tail is kept for the next block's context before it is
+    overwritten, so clipping in place gives the same samples without a second song-long buffer.
     """
     gain = np.float32(10 ** (drive_db / 20))
-    out = np.empty(x.size, dtype=np.float32)
+    out = np.empty(x.size, dtype=np.float32) if out is None else out
+    before = x[:0]  # the _CLIP_PAD input samples before the block, kept before they are overwritten
     for start in range(0, x.size, CLIP_BLOCK):
         stop = min(x.size, start + CLIP_BLOCK)
         lo, hi = max(0, start - _CLIP_PAD), min(x.size, stop + _CLIP_PAD)
-        out[start:stop] = _clip_block(x[lo:hi], gain)[start - lo : stop - lo]
+        context = np.concatenate([before, x[start:hi]])  # x[lo:hi] as it was read in
+        before = x[max(0, stop - _CLIP_PAD) : stop].copy()
+        out[start:stop] = _clip_block(context, gain)[start - lo : stop - lo]
     return out
 
 
@@ -100,17 +105,20 @@ def _cab_chunks(n: int, taps: int) -> list[tuple[int, int]] | None:
     return chunks
 
 
-def cabinet(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
+def cabinet(x: np.ndarray, ir: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     """Mono ``x`` heard through a cabinet impulse response, same length, float32.
 
     A long signal is convolved a few of ``oaconvolve``'s own blocks at a time, each chunk's tail added to
     the next chunk's head as ``oaconvolve`` adds a block's tail to the next block's: the same FFTs and sums,
-    so the same samples, without the whole song's padded, transformed and multiplied copies at once.
+    so the same samples, without the whole song's padded, transformed and multiplied copies at once. ``out``
+    (float32, ``x``'s size) receives the result and may be ``x`` itself: a chunk reads only its own samples,
+    and is written back only once it is convolved.
     """
+    out = np.empty(x.size, dtype=np.float32) if out is None else out
     chunks = _cab_chunks(x.size, ir.size)
     if chunks is None:
-        return oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32, copy=False)
-    out = np.empty(x.size, dtype=np.float32)
+        out[:] = oaconvolve(x, ir, mode="full")[: x.size]
+        return out
     tail = np.zeros(0, dtype=np.float32)
     for start, stop in chunks:
         part = oaconvolve(x[start:stop], ir, mode="full").astype(np.float32, copy=False)
@@ -126,9 +134,9 @@ def amp(
 ) -> np.ndarray:
     """A mono DI through the whole chain; returns mono float32 of the same length.
 
-    The pedal stages run block by block in their own buffers (``process_in_place``: the same samples as one
-    call on the whole take), so a long take holds about two song-long buffers, not one per stage; with
-    ``in_place`` a float32 ``di`` is used as the first of them (it is overwritten).
+    Every stage runs in one buffer: the pedal stages block by block (``process_in_place``: the same samples
+    as one call on the whole take), the clipper and the cabinet writing back into it, so a long take holds
+    one song-long buffer; with ``in_place`` a float32 ``di`` is that buffer (it is overwritten and returned).
     """
     v = voice or DEFAULT_VOICE
     pre = Pedalboard(
@@ -142,8 +150,7 @@ def amp(
     )
     mine = in_place and di.dtype == np.float32 and di.flags.c_contiguous
     x = process_in_place(pre, di[None, :] if mine else di[None, :].astype(np.float32))[0]
-    y = clipper(x, drive_db)
-    del x
+    clipper(x, drive_db, out=x)
     post = Pedalboard(
         [
             LowShelfFilter(120.0, v.low_shelf_db, 0.7),
@@ -152,9 +159,9 @@ def amp(
             PeakFilter(v.presence_hz, v.presence_db, 0.8),
         ]
     )
-    process_in_place(post, y[None, :])
-    y = cabinet(y, ir)
+    process_in_place(post, x[None, :])
+    cabinet(x, ir, out=x)
     cab_post = Pedalboard(
         [HighpassFilter(75.0), LowpassFilter(v.cab_lowpass_hz), HighShelfFilter(6000.0, v.air_db, 0.7)]
     )
-    return process_in_place(cab_post, y[None, :])[0]
+    return process_in_place(cab_post, x[None, :])[0]

@@ -17,7 +17,6 @@ from pedalboard import (
 
 from pipeline.arrange.events import Hit
 from pipeline.assets import DrumKit
-from pipeline.master import process_in_place
 from pipeline.types import SAMPLE_RATE
 
 BUSES = {
@@ -150,36 +149,82 @@ def render_hits(
     return {name: build_bus(strikes, name, n) for name in names}
 
 
+BLOCK = 1 << 16  # samples per block: process_in_place's, so each chain sees the same blocks as on a whole bus
+BUS_ORDER = ("kick", "snare", "toms", "cymbals")  # the order the buses are summed in (the mix's bytes)
+
+
+def _strike_piece(s: Strike, a: int, b: int) -> np.ndarray:
+    """Samples ``a:b`` (from the strike's start) of the strike as ``build_bus`` adds it: gain, then the
+    choke's fade-out where the hit is cut short; elementwise the same operations, so the same samples."""
+    piece = s.sample[:, a:b] * np.float32(s.gain)
+    if s.length < s.sample.shape[1]:
+        fade = min(s.length, int(0.015 * SAMPLE_RATE))
+        lo = max(a, s.length - fade)
+        if lo < b:
+            ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
+            first = s.length - fade
+            piece[:, lo - a :] *= ramp[lo - first : b - first]
+    return piece
+
+
+def strikes_by_block(strikes: list[Strike], name: str, n: int, block: int = BLOCK) -> list[list[Strike]]:
+    """Bus ``name``'s strikes listed under every block of ``block`` samples they sound in, in planned order
+    (the order ``build_bus`` adds them, so a block's samples are summed in the same order)."""
+    blocks: list[list[Strike]] = [[] for _ in range(-(-n // block))]
+    for s in strikes:
+        stop = min(n, s.start + s.length)
+        if s.bus != name or stop <= s.start:
+            continue
+        for k in range(s.start // block, (stop - 1) // block + 1):
+            blocks[k].append(s)
+    return blocks
+
+
+def bus_block(strikes: list[Strike], start: int, stop: int) -> np.ndarray:
+    """Samples ``start:stop`` of the raw bus of ``strikes`` (those sounding there), (2, stop - start) float32:
+    the same samples as ``build_bus``'s whole bus there."""
+    raw = np.zeros((2, stop - start), dtype=np.float32)
+    for s in strikes:
+        a, b = max(start, s.start), min(stop, s.start + s.length)
+        raw[:, a - start : b - start] += _strike_piece(s, a - s.start, b - s.start)
+    return raw
+
+
 def render_drums(
     hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """(drum stem (2, n), kick envelope (n,)) — the kick envelope feeds the guitars' ducking.
 
-    One bus at a time is rendered, processed and summed, so a long song never holds every raw bus at once.
+    Built a block of ``BLOCK`` samples at a time: each bus's strikes sounding in the block are summed, run
+    through the bus's chain (its plugins keep their state from block to block, as ``process_in_place`` runs
+    them), and added with the room's share of the block, so no song-long raw bus or room send exists; the
+    samples are those of whole buses processed one after another.
     """
     chains = _bus_chains()
-    strikes = plan_strikes(hits, kit, n, rng)
-    out = np.zeros((2, n), dtype=np.float32)
-    room_send = np.zeros((1, n), dtype=np.float32)
-    kick_env = np.zeros(n, dtype=np.float32)
-    for name in ("kick", "snare", "toms", "cymbals"):
-        raw = build_bus(strikes, name, n)
-        if name == "kick":
-            kick_env = np.maximum(np.abs(raw[0]), np.abs(raw[1]))  # |raw|.max(axis=0), one row's copy less
-        wet = process_in_place(chains[name], raw)  # block by block in the raw bus: the same samples
-        del raw
-        wet *= np.float32(10 ** (BUS_GAIN_DB[name] / 20))
-        out += wet
-        send = np.add(wet[0], wet[1])  # wet.mean(axis=0) * send level, in one mono buffer: the same samples
-        send /= np.float32(2.0)
-        send *= np.float32(ROOM_SEND[name])
-        room_send[0] += send
-        del send
-        del wet
     room = Pedalboard([Reverb(room_size=0.3, damping=0.55, wet_level=1.0, dry_level=0.0, width=1.0)])
-    # one diffuse room from the mono sum: half the cost of a stereo reverb, the kit's image comes from the
-    # stereo close and overhead samples
-    room_send = process_in_place(room, room_send)
-    room_send *= np.float32(ROOM_LEVEL)
-    out += room_send
+    for board in (*chains.values(), room):
+        board.reset()
+    strikes = plan_strikes(hits, kit, n, rng)
+    by_block = {name: strikes_by_block(strikes, name, n) for name in BUS_ORDER}
+    out = np.zeros((2, n), dtype=np.float32)
+    kick_env = np.empty(n, dtype=np.float32)
+    for k, start in enumerate(range(0, n, BLOCK)):
+        stop = min(n, start + BLOCK)
+        room_send = np.zeros((1, stop - start), dtype=np.float32)
+        for name in BUS_ORDER:
+            raw = bus_block(by_block[name][k], start, stop)
+            if name == "kick":
+                np.maximum(np.abs(raw[0]), np.abs(raw[1]), out=kick_env[start:stop])
+            wet = chains[name](raw, SAMPLE_RATE, reset=False)
+            wet *= np.float32(10 ** (BUS_GAIN_DB[name] / 20))
+            out[:, start:stop] += wet
+            send = np.add(wet[0], wet[1])  # wet.mean(axis=0) * send level, in one mono buffer: same samples
+            send /= np.float32(2.0)
+            send *= np.float32(ROOM_SEND[name])
+            room_send[0] += send
+        # one diffuse room from the mono sum: half the cost of a stereo reverb, the kit's image comes from
+        # the stereo close and overhead samples
+        wet_room = room(room_send, SAMPLE_RATE, reset=False)
+        wet_room *= np.float32(ROOM_LEVEL)
+        out[:, start:stop] += wet_room
     return out, kick_env

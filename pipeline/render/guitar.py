@@ -16,10 +16,17 @@ TAKES_PER_SIDE = 1  # 2 = quad-tracked: each side gets a second, separately play
 
 
 def render_di(
-    notes: list[Note], n: int, seed: int, detune_cents: float = 0.0, samples: GuitarSamples | None = None
+    notes: list[Note],
+    n: int,
+    seed: int,
+    detune_cents: float = 0.0,
+    samples: GuitarSamples | None = None,
+    *,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The clean DI of one take (mono float32, peak about 0.5); recorded notes when ``samples`` is given."""
-    di = render_part(notes, StringBank(seed, detune_cents, samples=samples), n)
+    """The clean DI of one take (mono float32, peak about 0.5); recorded notes when ``samples`` is given;
+    in ``out`` (float32 (n,)) when given."""
+    di = render_part(notes, StringBank(seed, detune_cents, samples=samples), n, out=out)
     di *= np.float32(0.25)
     return di
 
@@ -54,34 +61,53 @@ def render_guitars(
     amps/cabs so the sides differ in tone, not only in timing (heard as more metal than one cab on both).
     ``drive_gain`` (n,) scales the DI into the amp: under 1 the guitarist plays softer into it (crunch).
     """
+    stereo = np.empty((2, n), dtype=np.float32)
 
-    def side(index: int, notes: list[Note], cents: float) -> np.ndarray:
+    def side(index: int, notes: list[Note], cents: float) -> None:
+        """The side's takes summed in its row of the stem: the first take is played in the row itself."""
         cab = ir_right if index == 1 and ir_right is not None else ir
-        wet: np.ndarray | None = None
+        wet = stereo[index]
         for take in range(TAKES_PER_SIDE):
             played = notes if take == 0 else _retake(notes, seed * 7 + index * 3 + take)
-            di = render_di(played, n, seed * 2 + index + 1 + 10 * take, cents * (1 + 0.5 * take), samples)
+            di = render_di(
+                played,
+                n,
+                seed * 2 + index + 1 + 10 * take,
+                cents * (1 + 0.5 * take),
+                samples,
+                out=wet if take == 0 else None,
+            )
             if drive_gain is not None:
                 di *= drive_gain
             y = amp(di, cab, drive_db, in_place=True)
             del di
-            if wet is None:  # the first take is the sum's buffer; + 0.0 as if added into zeros (-0.0 -> 0.0)
+            if take == 0:  # + 0.0 as if added into zeros (-0.0 -> 0.0)
                 y += np.float32(0.0)
-                wet = y
             else:
                 wet += y
             del y
-        assert wet is not None
         wet /= np.float32(TAKES_PER_SIDE)
-        return wet
 
     # the two sides are independent takes (own seeds, own plugins): played on two threads, same samples
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="guitar") as pool:
-        sides = list(pool.map(side, (0, 1), (left, right), (-4.0, 4.0)))
-    lt, rt = sides
-    stereo = np.empty((2, n), dtype=np.float32)  # lt + 0.12 * rt, rt + 0.12 * lt, without temporaries
-    np.multiply(rt, np.float32(0.12), out=stereo[0])
-    stereo[0] += lt
-    np.multiply(lt, np.float32(0.12), out=stereo[1])
-    stereo[1] += rt
+        list(pool.map(side, (0, 1), (left, right), (-4.0, 4.0)))
+    _bleed(stereo, np.float32(0.12))
     return stereo
+
+
+BLEED_BLOCK = 1 << 16  # samples of the cross-bleed computed at a time
+
+
+def _bleed(stereo: np.ndarray, amount: np.float32) -> None:
+    """Each side heard a little in the other's: (lt + amount * rt, rt + amount * lt), in place.
+
+    A block of the left side is kept before it is overwritten, so no song-long copy is made; the sums are
+    the same (``amount * other + own`` is ``own + amount * other`` in floating point too).
+    """
+    for start in range(0, stereo.shape[1], BLEED_BLOCK):
+        lt, rt = stereo[0, start : start + BLEED_BLOCK], stereo[1, start : start + BLEED_BLOCK]
+        kept = lt.copy()
+        np.multiply(rt, amount, out=lt)
+        lt += kept
+        kept *= amount
+        rt += kept

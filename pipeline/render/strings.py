@@ -200,9 +200,15 @@ class StringBank:
         return self.cache[key]
 
 
-def render_part(notes: list[Note], bank: StringBank, n: int, release_s: float = 0.012) -> np.ndarray:
-    """Overlap-add the part's notes into a mono DI track of ``n`` samples."""
-    out = np.zeros(n, dtype=np.float32)
+def render_part(
+    notes: list[Note], bank: StringBank, n: int, release_s: float = 0.012, *, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Overlap-add the part's notes into a mono DI track of ``n`` samples; ``out`` (float32 (n,)), when
+    given, is that track's buffer (e.g. a row of the stem it ends up in): it is zeroed and returned."""
+    if out is None:
+        out = np.zeros(n, dtype=np.float32)
+    else:
+        out[:] = 0.0
     fade_len = int(release_s * SAMPLE_RATE)
     ramp = np.linspace(1.0, 0.0, fade_len, dtype=np.float32)
     bank.reserve(notes, n, fade_len)  # each note made only as long as its longest use below

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from pedalboard import (
     Compressor,
     Delay,
     Distortion,
+    HighpassFilter,
     LowpassFilter,
     LowShelfFilter,
     NoiseGate,
@@ -18,15 +20,17 @@ from pedalboard import (
     Pedalboard,
     Reverb,
 )
+from scipy.ndimage import uniform_filter1d
 from scipy.signal import fftconvolve, oaconvolve, resample_poly
 
-from pipeline import loudness
+from pipeline import loudness, play
 from pipeline import master as mastering
 from pipeline.arrange import arrange
 from pipeline.assets import load_band, load_kit
 from pipeline.master import master, process_in_place
-from pipeline.render import amp
+from pipeline.render import amp, bass, drums, guitar
 from pipeline.render.drums import render_hits
+from pipeline.render.strings import StringBank, render_part
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song
 from pipeline.types import SAMPLE_RATE, RemixOptions
@@ -41,6 +45,27 @@ def test_blocked_clipper_matches_the_whole_signal_at_once():
     whole = amp._clip_block(x, np.float32(10 ** (30.0 / 20)))
     assert blocked.shape == x.shape and blocked.dtype == np.float32
     assert np.abs(blocked - whole).max() < 1e-6
+
+
+@pytest.mark.parametrize("size", [30, 3 * amp.CLIP_BLOCK + 12_345, 2 * amp.CLIP_BLOCK])
+def test_the_clipper_in_its_own_buffer_equals_the_clipper_into_a_new_one(size):
+    rng = np.random.default_rng(size)
+    x = (rng.standard_normal(size) * 0.2).astype(np.float32)
+    expected = amp.clipper(x, 24.0)
+    assert amp.clipper(x, 24.0, out=x) is x
+    assert x.tobytes() == expected.tobytes()
+
+
+def test_the_amp_in_the_takes_own_buffer_equals_the_amp_on_a_copy():
+    band = load_band(ASSETS)
+    rng = np.random.default_rng(11)
+    di = (rng.standard_normal(amp.CLIP_BLOCK + 99_999) * 0.1).astype(np.float32)
+    kept = di.copy()
+    expected = amp.amp(di, band.ir, 20.0)
+    assert di.tobytes() == kept.tobytes()  # without in_place the DI is left as it was
+    played = amp.amp(di, band.ir, 20.0, in_place=True)
+    assert np.shares_memory(played, di)
+    assert played.tobytes() == expected.tobytes()
 
 
 def test_in_place_board_processing_matches_one_call():
@@ -207,6 +232,7 @@ def test_the_chunked_cabinet_equals_one_oaconvolve_call_bit_for_bit(monkeypatch,
     assert amp._cab_chunks(x.size, ir.size) is not None and len(amp._cab_chunks(x.size, ir.size)) > 2
     whole = oaconvolve(x, ir, mode="full")[: x.size].astype(np.float32, copy=False)
     assert amp.cabinet(x, ir).tobytes() == whole.tobytes()
+    assert amp.cabinet(x, ir, out=x) is x and x.tobytes() == whole.tobytes()  # in its own buffer
 
 
 def test_the_blocked_running_sums_equal_one_cumsum_bit_for_bit(monkeypatch):
@@ -252,3 +278,168 @@ def test_kick_ducking_per_hop_equals_the_per_sample_curve_bit_for_bit():
         curve = np.pad(np.repeat(smooth, hop), (0, n - smooth.size * hop), mode="edge")
         expected = (10 ** (-3.0 * curve / 20)).astype(np.float32)
         assert mastering.kick_ducking(env).tobytes() == expected.tobytes()
+
+
+def _drums_bus_after_bus(hits, kit, n, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The drum stem as whole-song buses, one after another: each raw bus built whole, processed, summed."""
+    chains = drums._bus_chains()
+    strikes = drums.plan_strikes(hits, kit, n, rng)
+    out = np.zeros((2, n), dtype=np.float32)
+    room_send = np.zeros((1, n), dtype=np.float32)
+    kick_env = np.zeros(n, dtype=np.float32)
+    for name in ("kick", "snare", "toms", "cymbals"):
+        raw = drums.build_bus(strikes, name, n)
+        if name == "kick":
+            kick_env = np.abs(raw).max(axis=0)
+        wet = process_in_place(chains[name], raw)
+        wet *= np.float32(10 ** (drums.BUS_GAIN_DB[name] / 20))
+        out += wet
+        room_send[0] += wet.mean(axis=0, dtype=np.float32) * np.float32(drums.ROOM_SEND[name])
+    room = Pedalboard([Reverb(room_size=0.3, damping=0.55, wet_level=1.0, dry_level=0.0, width=1.0)])
+    out += process_in_place(room, room_send) * np.float32(drums.ROOM_LEVEL)
+    return out, kick_env
+
+
+@pytest.mark.parametrize("extra", [0, 12_345])
+def test_the_drums_built_block_by_block_equal_whole_buses_bit_for_bit(extra):
+    song = make_song(tempo=150.0, bars=8, seed=5)  # ~13 s: several blocks, hits across their seams
+    hits = arrange(analysis_from_song(song), RemixOptions(style="thrash")).drums
+    kit = load_kit(ASSETS)
+    n = song.audio.shape[1] + extra
+    assert n > 4 * drums.BLOCK
+    stem, kick_env = drums.render_drums(hits, kit, n, np.random.default_rng(3))
+    expected, expected_env = _drums_bus_after_bus(hits, kit, n, np.random.default_rng(3))
+    assert np.any(stem) and np.any(kick_env)
+    assert stem.tobytes() == expected.tobytes()
+    assert kick_env.tobytes() == expected_env.tobytes()
+
+
+def test_a_block_of_a_drum_bus_equals_that_part_of_the_whole_bus():
+    song = make_song(tempo=170.0, bars=4, seed=6)
+    hits = arrange(analysis_from_song(song), RemixOptions(style="thrash")).drums
+    n = song.audio.shape[1]
+    strikes = drums.plan_strikes(hits, load_kit(ASSETS), n, np.random.default_rng(4))
+    for name in drums.BUS_ORDER:
+        whole = drums.build_bus(strikes, name, n)
+        for block in (1000, 4096, 65_536):
+            listed = drums.strikes_by_block(strikes, name, n, block)
+            for k, start in enumerate(range(0, n, block)):
+                stop = min(n, start + block)
+                assert drums.bus_block(listed[k], start, stop).tobytes() == whole[:, start:stop].tobytes()
+
+
+def _treatment_gain_whole(arr, n: int, gains_db: dict[str, float], ramp_s: float = 0.03) -> np.ndarray:
+    """The treatment gain as one stepped dB curve of the whole song, filtered at once."""
+    db = np.zeros(n, dtype=np.float32)
+    for bar, treatment in zip(arr.bars, arr.treatments, strict=True):
+        a, b = int(bar.start * SAMPLE_RATE), min(n, int(bar.end * SAMPLE_RATE))
+        db[a:b] = gains_db[treatment]
+    if arr.bars:
+        db[min(n, int(arr.bars[-1].end * SAMPLE_RATE)) :] = gains_db[arr.treatments[-1]]
+    db = uniform_filter1d(db, max(1, int(ramp_s * SAMPLE_RATE)), mode="nearest")
+    return np.power(np.float32(10.0), db / np.float32(20.0))
+
+
+@pytest.mark.parametrize("block", [7, 1000, 65_536])
+def test_the_treatment_gain_block_by_block_equals_one_filter_of_the_whole_curve(monkeypatch, block):
+    monkeypatch.setattr(play, "GAIN_BLOCK", block)
+    song = make_song(tempo=150.0, bars=6, sections=2, seed=3)
+    arr = arrange(analysis_from_song(song), RemixOptions(style="heavy"))
+    assert len(set(arr.treatments)) > 1
+    rng = np.random.default_rng(block)
+    # values far apart in magnitude: their float64 window sums are inexact, so a running sum started anew
+    # (each block filtered on its own with context) would give other samples; the curve must not
+    magnitudes = [1e-9, 31.123457, -7.3e-6, 0.1, -19.99]
+    odd = {t: float(rng.choice(magnitudes)) for t in set(arr.treatments)}
+    first = int(arr.bars[0].start * SAMPLE_RATE)
+    bars = SimpleNamespace(  # bars in a random order with gaps: later bars write over earlier ones
+        bars=[
+            SimpleNamespace(start=float(a), end=float(a + rng.uniform(0.01, 0.5)))
+            for a in rng.uniform(0, 3, 40)
+        ],
+        treatments=[str(t) for t in rng.choice(sorted(odd), 40)],
+    )
+    cases = [
+        (arr, song.audio.shape[1], play.TREATMENT_DRIVE_DB, 0.03),
+        (arr, song.audio.shape[1] + 54_321, odd, 0.03),
+        (arr, first + 3_000, odd, 0.05),  # the song ends inside the first bar's ramp
+        (bars, 4 * SAMPLE_RATE, odd, 0.03),
+        (bars, 1, odd, 0.03),
+        (arr, song.audio.shape[1], odd, 0.0),  # no ramp: a window of one sample
+    ]
+    for a, n, gains, ramp in cases:
+        expected = _treatment_gain_whole(a, n, gains, ramp)
+        assert play.treatment_gain(a, n, gains, ramp).tobytes() == expected.tobytes()
+
+
+def _guitars_side_by_side(left, right, n, ir, drive_db, seed, ir_right, samples, drive_gain) -> np.ndarray:
+    """The guitar stem as each side's takes in buffers of their own, then the two sides combined."""
+    sides = []
+    for index, notes, cents in ((0, left, -4.0), (1, right, 4.0)):
+        cab = ir_right if index == 1 and ir_right is not None else ir
+        wet = np.zeros(n, dtype=np.float32)
+        for take in range(guitar.TAKES_PER_SIDE):
+            played = notes if take == 0 else guitar._retake(notes, seed * 7 + index * 3 + take)
+            di = guitar.render_di(
+                played, n, seed * 2 + index + 1 + 10 * take, cents * (1 + 0.5 * take), samples
+            )
+            if drive_gain is not None:
+                di = di * drive_gain
+            wet += amp.amp(di, cab, drive_db)
+        sides.append(wet / np.float32(guitar.TAKES_PER_SIDE))
+    lt, rt = sides
+    return np.stack([lt + np.float32(0.12) * rt, rt + np.float32(0.12) * lt])
+
+
+@pytest.mark.parametrize("takes", [1, 2])
+def test_guitars_played_in_the_stems_rows_equal_sides_in_their_own_buffers(monkeypatch, takes):
+    monkeypatch.setattr(guitar, "TAKES_PER_SIDE", takes)
+    monkeypatch.setattr(guitar, "BLEED_BLOCK", 10_007)
+    song = make_song(tempo=140.0, bars=4, sections=2, seed=8)
+    arr = arrange(analysis_from_song(song), RemixOptions(style="heavy"))
+    band = load_band(ASSETS)
+    n = song.audio.shape[1] + 777
+    gain = play.treatment_gain(arr, n, {t: -6.0 * i for i, t in enumerate(sorted(set(arr.treatments)))})
+    pair = band.pair[1] if band.pair else band.ir[::-1].copy()
+    args = (arr.guitar_left, arr.guitar_right, n, band.ir, 24.0, 5, pair, band.guitar, gain)
+    stem = guitar.render_guitars(*args[:6], ir_right=pair, samples=band.guitar, drive_gain=gain)
+    assert stem.shape == (2, n) and np.any(stem[0]) and np.any(stem[1])
+    assert stem.tobytes() == _guitars_side_by_side(*args).tobytes()
+
+
+def test_a_part_rendered_into_a_given_buffer_equals_one_in_a_new_buffer():
+    song = make_song(tempo=120.0, bars=4, seed=2)
+    arr = arrange(analysis_from_song(song), RemixOptions(style="heavy"))
+    n = song.audio.shape[1]
+    expected = render_part(arr.guitar_left, StringBank(4), n)
+    row = np.full((2, n), 7.0, dtype=np.float32)[1]  # a dirty row of a stem: zeroed first
+    assert render_part(arr.guitar_left, StringBank(4), n, out=row) is row
+    assert row.tobytes() == expected.tobytes()
+
+
+def _bass_stage_by_stage(notes, n: int, seed: int, cab) -> np.ndarray:
+    """The bass with each stage run on the whole signal into a new array (as pedalboard and numpy return)."""
+    di = render_part(notes, StringBank(seed, 0.0, bass=True), n, release_s=0.02)[None, :] * np.float32(0.3)
+    low = Pedalboard([LowpassFilter(180.0)])(di, SAMPLE_RATE)
+    grit_band = amp.clipper(Pedalboard([HighpassFilter(300.0)])(di, SAMPLE_RATE)[0], 18.0)[None, :]
+    speaker = Pedalboard([PeakFilter(1200.0, 3.0, 0.8)] + ([LowpassFilter(3500.0)] if cab is None else []))
+    grit_band = speaker(grit_band, SAMPLE_RATE)
+    if cab is not None:
+        grit_band = amp.cabinet(grit_band[0], cab)[None, :]
+    mix = low * np.float32(2.0) + grit_band * np.float32(bass.GRIT_LEVEL)
+    mix = Pedalboard(
+        [HighpassFilter(35.0), Compressor(threshold_db=-20.0, ratio=4.0, attack_ms=5.0, release_ms=90.0)]
+    )(mix, SAMPLE_RATE)
+    return np.repeat(mix, 2, axis=0)
+
+
+@pytest.mark.parametrize("with_cab", [True, False])
+def test_the_bass_in_the_stems_rows_equals_each_stage_on_a_new_array(with_cab):
+    song = make_song(tempo=120.0, bars=8, sections=2, seed=4)  # 16 s: several blocks of every stage
+    arr = arrange(analysis_from_song(song), RemixOptions(style="doom"))
+    band = load_band(ASSETS)
+    cab = (band.bass_cab[1] if band.bass_cab else band.ir) if with_cab else None
+    n = song.audio.shape[1]
+    stem = bass.render_bass(arr.bass, n, 6, cab=cab)
+    assert stem.shape == (2, n) and np.any(stem)
+    assert stem.tobytes() == _bass_stage_by_stage(arr.bass, n, 6, cab).tobytes()
