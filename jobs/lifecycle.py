@@ -23,6 +23,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from jobs.models import Job
@@ -36,6 +38,9 @@ SUCCEEDED, FAILED, CANCELLED = Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Stat
 MAX_RECOVERIES = 1
 MAX_STAGE_LENGTH = 32  # Job.stage's column
 MAX_PROGRESS = 99.9  # only a finished job shows 100 %
+# The columns of a job that hands out nothing (failed, cancelled, back in the queue): its files are deleted
+# with them, a mix stored early included, so the row never names a file that is gone.
+NO_RESULTS: dict[str, Any] = {"outputs": {}, "mix_ready_at": None}
 
 
 def timeout_message(limit_s: int | None = None) -> str:
@@ -106,6 +111,17 @@ def record_progress(job_id: Any, stage: str, percent: float) -> bool:
     )
 
 
+def record_mix(job_id: Any, mix: dict[str, str]) -> bool:
+    """A running job's mix is stored (format -> key) while its stems, MIDI files and pictures are still being
+    made: a listener may play it now. False when the job is no longer running (its caller deletes the file).
+    """
+    return bool(
+        Job.objects.filter(pk=job_id, status=RUNNING).update(
+            outputs={"mix": dict(mix)}, mix_ready_at=timezone.now(), heartbeat_at=timezone.now()
+        )
+    )
+
+
 def beat(job_id: Any) -> None:
     """A running job's worker is alive (a long silent stage is not 'stuck')."""
     Job.objects.filter(pk=job_id, status=RUNNING).update(heartbeat_at=timezone.now())
@@ -120,7 +136,8 @@ def is_running(job_id: Any) -> bool:
 
 def succeed(job_id: Any, **results: Any) -> bool:
     """running -> succeeded with what the run made (``outputs``, ``analysis``, ``timings``...); False when the
-    job stopped running meanwhile (cancelled or deleted)."""
+    job stopped running meanwhile (cancelled or deleted). ``mix_ready_at`` keeps the time the mix was stored
+    early (now, when it was not)."""
     now = timezone.now()
     return bool(
         Job.objects.filter(pk=job_id, status=RUNNING).update(
@@ -131,6 +148,7 @@ def succeed(job_id: Any, **results: Any) -> bool:
             error_message="",
             finished_at=now,
             heartbeat_at=now,
+            mix_ready_at=Coalesce(F("mix_ready_at"), Value(now)),
             **results,
         )
     )
@@ -139,7 +157,8 @@ def succeed(job_id: Any, **results: Any) -> bool:
 def fail(
     job_id: Any, code: str, message: str | None = None, *, from_statuses: list[str] | None = None
 ) -> bool:
-    """Record a failure (only over the given statuses, running by default) and remove half-stored results.
+    """Record a failure (only over the given statuses, running by default) and remove half-stored results
+    (a mix stored early included: a failed job hands out nothing).
 
     ``message`` defaults to the code's own (``metalizer_site.error_codes``).
     """
@@ -149,14 +168,16 @@ def fail(
         error_code=code[: codes.MAX_CODE_LENGTH],
         error_message=codes.message(code) if message is None else message,
         finished_at=timezone.now(),
-        outputs={},
+        **NO_RESULTS,
     )
     discard_results(job_id)
     return bool(updated)
 
 
 def cancel(job_id: Any) -> bool:
-    """queued or running -> cancelled; False when the job had already finished (or is gone)."""
+    """queued or running -> cancelled; False when the job had already finished (or is gone).
+
+    A mix stored early is no longer handed out; its caller (``services.cancel_job``) deletes the files."""
     return bool(
         Job.objects.filter(pk=job_id, status__in=[QUEUED, RUNNING]).update(
             status=CANCELLED,
@@ -164,6 +185,7 @@ def cancel(job_id: Any) -> bool:
             finished_at=timezone.now(),
             error_code=codes.CANCELLED,
             error_message=codes.message(codes.CANCELLED),
+            **NO_RESULTS,
         )
     )
 
@@ -175,6 +197,7 @@ def wait_for_retry(job_id: Any, reason: str) -> None:
         stage="retrying",
         error_message=f"Retrying after {reason}.",
         queued_at=timezone.now(),
+        **NO_RESULTS,
     )
     discard_results(job_id)
 
@@ -190,7 +213,7 @@ def _queued_afresh() -> dict[str, Any]:
         "started_at": None,
         "heartbeat_at": None,
         "finished_at": None,
-        "outputs": {},
+        **NO_RESULTS,
         "worker": "",
     }
 

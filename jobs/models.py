@@ -117,7 +117,13 @@ class Job(models.Model):
     )
     timings = models.JSONField(null=True, blank=True)
     # part -> {format -> storage key}, e.g. {"mix": {"wav": "jobs/<id>/result/mix.wav"}, "midi": {"zip": ...}}
+    # While the job runs it may hold the mix alone: stored as soon as it was mastered (``mix_ready_at``).
     outputs = models.JSONField(default=dict, blank=True)
+    mix_ready_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the mix was stored and playable (before the stems, MIDI files and pictures).",
+    )
     # Which asset bank packs (ids, versions, file sha256s) played this job: assets_bank.materialize.
     assets_used = models.JSONField(null=True, blank=True)
 
@@ -189,6 +195,13 @@ class Job(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.SUCCEEDED and bool(self.outputs.get("mix"))
+
+    @property
+    def mix_ready(self) -> bool:
+        """The mix can be played: the job is done, or still storing the rest after its mix."""
+        if self.status == self.Status.RUNNING:
+            return self.mix_ready_at is not None and bool(self.outputs.get("mix"))
+        return self.is_ready
 
     def available_parts(self) -> list[str]:
         return [part for part in RESULT_PARTS if self.outputs.get(part)]

@@ -4,8 +4,10 @@ Every status change it makes (claimed, succeeded, failed, back in the queue for 
 ``jobs.lifecycle``'s.
 
 Kept apart from Celery so it reads top to bottom: the task wrapper only maps ``RetryLater`` onto
-``self.retry``. Outputs reach storage only after the pipeline has finished; any failure removes what
-was stored for the job's results, so nothing half-written is left behind.
+``self.retry``. The mix reaches storage as soon as the pipeline has written it (``EarlyMix``: a listener
+plays it while the stems, MIDI files and pictures are made); the rest only after the pipeline has finished.
+Any failure removes what was stored for the job's results, the early mix included, so nothing
+half-written is left behind.
 """
 
 from __future__ import annotations
@@ -120,6 +122,33 @@ class Heartbeat:
             connection.close()
 
 
+class EarlyMix:
+    """The pipeline's ``on_mix``: stores the mix in the job's output format and records it on the row at once,
+    so the listener can play it while the stems, MIDI files and pictures are still being made and stored.
+
+    It runs in the pipeline's own thread, between the mix and the rest: the row is written from the task's
+    thread and connection, like every progress report. Only the asked format goes up now (the one the page
+    plays and downloads by default); ``store_outputs`` stores the others with the rest and skips this one.
+    """
+
+    def __init__(self, job_id: Any, output_format: str) -> None:
+        self.job_id = job_id
+        self.output_format = output_format
+        self.stored: dict[str, str] = {}  # format -> key
+
+    def __call__(self, mixes: dict[str, Path]) -> None:
+        started = time.perf_counter()
+        fmt = self.output_format if self.output_format in mixes else "wav"
+        key = upload_file(Path(mixes[fmt]), f"{result_prefix(self.job_id)}/mix.{fmt}")
+        self.stored = {fmt: key}
+        if not lifecycle.record_mix(self.job_id, self.stored):
+            # Cancelled or deleted while the file went up: its cleanup may have run before the upload landed.
+            discard_results(self.job_id)
+            raise JobCancelled()
+        spent = time.perf_counter() - started
+        logger.info("job %s: the mix is stored and playable (%.2f s)", self.job_id, spent)
+
+
 # --- Running -------------------------------------------------------------------------------------------
 
 
@@ -201,7 +230,8 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
     stem_cache = StorageStemCache()
     # A re-style carries its source's analysis (and stem cache key) from the start: it is not analysed again.
     analysis = Analysis.from_dict(job.analysis) if job.analysis else None
-    result = _replay_cached(job, analysis, options, assets_dir, progress, stem_cache, work_dir)
+    early_mix = EarlyMix(job.pk, options.output_format)
+    result = _replay_cached(job, analysis, options, assets_dir, progress, stem_cache, work_dir, early_mix)
     if result is None:
         input_name = Path(job.input_file.name).name
         input_path = download_file(job.input_file.name, work_dir / "in" / input_name)
@@ -216,10 +246,12 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
             max_duration_s=float(settings.METALIZER_MAX_DURATION_S),
             analysis=analysis,
             separators=settings.METALIZER_SEPARATORS,
+            on_mix=early_mix,
         )
     storing = time.perf_counter()
-    outputs = store_outputs(job.pk, result, work_dir)
-    # Beside the pipeline's stages: fetching reused stems (set by _replay_cached) and storing the results.
+    outputs = store_outputs(job.pk, result, work_dir, stored_mix=early_mix.stored)
+    # Beside the pipeline's stages: fetching reused stems (set by _replay_cached) and storing the results (the
+    # mix stored early is part of "finishing", and the row's mix_ready_at says when it was playable).
     timings = {**result.timings, "storing": round(time.perf_counter() - storing, 3)}
     succeeded = lifecycle.succeed(
         job.pk,
@@ -243,6 +275,7 @@ def _replay_cached(
     progress: ProgressWriter,
     stem_cache: StorageStemCache,
     work_dir: Path,
+    early_mix: EarlyMix,
 ) -> Any:
     """A re-style whose stems are in the stem cache: play them with the stored analysis, without fetching
     or decoding the song. None when they are not there (then the song is remixed from its stored file)."""
@@ -265,27 +298,32 @@ def _replay_cached(
         progress,
         separator=cached.separator,
         stem_cache_key=job.stem_key,
+        on_mix=early_mix,
     )
     result.timings = {"reusing": fetched, **result.timings}
     return result
 
 
-def store_outputs(job_id: Any, result: Any, work_dir: Path) -> dict[str, Any]:
+def store_outputs(
+    job_id: Any, result: Any, work_dir: Path, *, stored_mix: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Upload the pipeline's files under ``jobs/<id>/result/``; returns part -> {format -> key}.
 
+    ``stored_mix`` (format -> key) are the mix files already stored (``EarlyMix``): kept, not sent again.
     A few files go up at once (an object store answers each request with some latency). On any failure
     the keys uploaded so far are deleted before the error propagates.
     """
+    stored_mix = dict(stored_mix or {})
     prefix = result_prefix(job_id)
     out_dir = Path(result.out_dir)
     plan: list[tuple[str, str, Path, str]] = []  # part, format (or picture name), local file, key
     for fmt in OUTPUT_FORMATS:
         path = out_dir / f"mix.{fmt}"
-        if path.is_file():
+        if path.is_file() and fmt not in stored_mix:
             plan.append(("mix", fmt, path, f"{prefix}/mix.{fmt}"))
     mix_path = Path(result.mix_path)
     mix_fmt = mix_path.suffix.lstrip(".").lower()
-    if not any(part == "mix" and fmt == mix_fmt for part, fmt, _p, _k in plan):
+    if mix_fmt not in stored_mix and not any(part == "mix" and fmt == mix_fmt for part, fmt, _p, _k in plan):
         plan.append(("mix", mix_fmt, mix_path, f"{prefix}/mix.{mix_fmt}"))
     for name, path in sorted(result.stems.items()):
         fmt = Path(path).suffix.lstrip(".").lower()
@@ -305,7 +343,7 @@ def store_outputs(job_id: Any, result: Any, work_dir: Path) -> dict[str, Any]:
     except BaseException:
         discard_results(job_id)
         raise
-    outputs: dict[str, Any] = {"mix": {}}
+    outputs: dict[str, Any] = {"mix": stored_mix}
     for (part, fmt, _path, _key), key in zip(plan, keys, strict=True):
         outputs.setdefault(part, {})[fmt] = key
     return outputs

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from pipeline.heap import release_free_memory
 from pipeline.paths import DEFAULT_MODELS_DIR
 from pipeline.progress import ProgressTracker
-from pipeline.remix_folder import memory_errors, play_into_folder
+from pipeline.remix_folder import MixCallback, memory_errors, play_into_folder
 from pipeline.replay import replay
 from pipeline.types import SAMPLE_RATE, Analysis, ProgressCallback, RemixOptions, RemixResult, Stems
 
@@ -59,12 +59,15 @@ def metalize(
     max_duration_s: float | None = None,
     analysis: Analysis | None = None,
     separators: Collection[str] | None = None,
+    on_mix: MixCallback | None = None,
 ) -> RemixResult:
     """Turn the song at ``input_path`` into a metal remix written under ``out_dir``.
 
     Writes ``mix.wav`` (and ``mix.<format>`` when another output format is asked for), ``stems/*.flac``,
     ``midi/*.mid``, pictures and ``result.json``; a failure leaves nothing half-written behind.
     ``on_progress(stage, percent)`` receives the stage name and the whole job's percent (0..100).
+    ``on_mix(mixes)`` is handed the mix files as soon as they are written, before the stems, MIDI files and
+    pictures are done (``remix_folder.MixCallback``), so a caller can let a listener play the mix first.
 
     With a stem cache (``stem_cache``, or a folder as ``cache_dir``) the song's stems and analysis are kept
     under a key of the file's bytes and the separator; a later run of the same file finds them without
@@ -98,6 +101,7 @@ def metalize(
             on_progress,
             separator=cached.separator,
             stem_cache_key=key,
+            on_mix=on_mix,
         )
     tracker = ProgressTracker(on_progress, stages=stages_for(choice.method))
     with memory_errors():
@@ -126,6 +130,7 @@ def metalize(
             tracker=tracker,
             analysis_reused=reused,
             stem_cache_key=key,
+            on_mix=on_mix,
         )
 
 

@@ -10,7 +10,7 @@ import contextlib
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,11 @@ from pipeline.errors import OUT_OF_MEMORY, PipelineError
 from pipeline.plain_json import json_default
 from pipeline.progress import ProgressTracker
 from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions, RemixResult, SeparatorInfo
+
+# on_mix(mixes): the mastered mix is written, format -> file (``wav`` always, and the asked output format);
+# the stems, MIDI files and pictures are still being made. The files stay in place until the call returns,
+# so a caller can store them (and let a listener play the mix) before the rest is done.
+MixCallback = Callable[[dict[str, Path]], None]
 
 
 @contextlib.contextmanager
@@ -43,11 +48,13 @@ def play_into_folder(
     tracker: ProgressTracker,
     analysis_reused: bool = False,
     stem_cache_key: str = "",
+    on_mix: MixCallback | None = None,
 ) -> RemixResult:
     """Arrange, render and master from the vocals and "other" stems; write the mix, stems, MIDI, result.json.
 
-    The mix is written as soon as it is mastered, while ``play``'s thread finishes the stems; then the MIDI
-    files and pictures are made (``Performance.finish``), and the result waits for all of them.
+    The mix is written as soon as it is mastered, while ``play``'s thread finishes the stems; ``on_mix`` is
+    handed it then (see ``MixCallback``); then the MIDI files and pictures are made (``Performance.finish``),
+    and the result waits for all of them.
 
     ``played`` holds the two stems and is emptied into ``play``, so the caller's last references to them go
     with it and a long song's stems are freed once the parts made from them are rendered. ``assets_dir``
@@ -82,6 +89,8 @@ def play_into_folder(
                 write_audio(mixes[options.output_format], performance.mix, options.output_format)
             tracker.report("mastering", 1.0)
             tracker.report("finishing", 0.0)  # the mix is on disk: a listener's page can say so
+            if on_mix is not None:
+                on_mix(dict(mixes))
             performance.finish()
         except BaseException:
             performance.abandon()  # nobody writes into the staging folder removed below
