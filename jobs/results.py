@@ -125,6 +125,14 @@ def result_key(job: Job, part: str, fmt: str) -> str:
     return key
 
 
+def served_early(job: Job, part: str, fmt: str | None) -> bool:
+    """A running job's mix, stored as soon as it was mastered (``jobs.runner.EarlyMix``), is served in the
+    format stored (``fmt`` None: its own); every other part and format waits until the job has succeeded."""
+    if part != "mix" or job.status != Job.Status.RUNNING or not job.mix_ready:
+        return False
+    return fmt is None or fmt in job.outputs["mix"]
+
+
 def original_key(job: Job) -> tuple[str, str]:
     """The uploaded song's storage key and format (its extension), for the A/B player and download."""
     key = job.input_file.name if job.input_file else ""

@@ -222,6 +222,25 @@ def separator_in_words(job: Job) -> dict[str, str | None]:
     return {"separator": facts.label, "separator_reason": why}
 
 
+def early_mix(job: Job) -> dict[str, Any] | None:
+    """The player of a running job's mix, stored as soon as it was mastered while the stems, MIDI files and
+    pictures are still being stored (None for a job not running: a finished one shows its whole result).
+
+    ``ready`` False: the page holds the player hidden, for job.js to show once the API says ``mix_ready``.
+    """
+    if job.status not in (Job.Status.QUEUED, Job.Status.RUNNING):
+        return None
+    ready = job.mix_ready
+    formats = (job.outputs.get("mix") or {}) if ready else {}
+    fmt = job.output_format if job.output_format in formats or not formats else next(iter(formats))
+    return {
+        "ready": ready,
+        "url": result_url(job, "mix") if ready else "",
+        "fmt": fmt,
+        "name": download_name(job, "mix", fmt),
+    }
+
+
 def job_result(job: Job) -> dict[str, Any] | None:
     """What the result section shows: A/B sources, picture, facts and mixer stems."""
     if not job.is_ready:
@@ -301,6 +320,7 @@ def render_detail(request: HttpRequest, job: Job, *, status: int = 200) -> HttpR
         "hours_left": hours_left(job, now),
         "advice": error_codes.advice(job.error_code) if job.status == Job.Status.FAILED else "",
         "result": job_result(job),
+        "early_mix": early_mix(job),
         "downloads": job_downloads(job),
         "is_owner": is_owner,
         "can_cancel": job.status in (Job.Status.QUEUED, Job.Status.RUNNING),

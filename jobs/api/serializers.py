@@ -105,6 +105,18 @@ class JobSerializer(serializers.ModelSerializer):
         help_text="While running: about how many seconds are left (the admission estimate for this server, "
         "then the job's own pace); null otherwise or when nothing says yet."
     )
+    mix_ready = serializers.SerializerMethodField(
+        help_text="The mix can be played and downloaded now (mix_url): true once the job has succeeded, and "
+        "already while it runs once the mix is mastered and stored (stage finishing), before the stems, MIDI "
+        "files and pictures. Those, and the mix's other formats, come when status is succeeded."
+    )
+    mix_ready_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the mix was stored and playable; null before."
+    )
+    mix_url = serializers.SerializerMethodField(
+        help_text="Where to download (or stream, with Range requests) the mix in the job's output format "
+        "while mix_ready is true; null otherwise."
+    )
 
     class Meta:
         model = Job
@@ -114,6 +126,9 @@ class JobSerializer(serializers.ModelSerializer):
             "stage",
             "progress",
             "seconds_left",
+            "mix_ready",
+            "mix_ready_at",
+            "mix_url",
             "error_code",
             "error_message",
             "options",
@@ -136,6 +151,16 @@ class JobSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_seconds_left(self, job: Job) -> int | None:
         return time_left.seconds_left(job)
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_mix_ready(self, job: Job) -> bool:
+        return job.mix_ready
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_mix_url(self, job: Job) -> str | None:
+        if not job.mix_ready:
+            return None
+        return self.context["request"].build_absolute_uri(result_url(job, "mix"))
 
     @extend_schema_field(RemixOptionsSerializer)
     def get_options(self, job: Job) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from jobs.results import (
     original_key,
     picture_key,
     result_key,
+    served_early,
     stems_zip_key,
 )
 from jobs.transcode import TranscodeError
@@ -237,7 +238,9 @@ class JobViewSet(viewsets.ViewSet):
                 str,
                 enum=[*RESULT_PARTS, *EXTRA_PARTS],
                 default="mix",
-                description="original: the uploaded song (available as soon as the job exists); "
+                description="mix: the remix (while the job still runs: once `mix_ready` is true, in its "
+                "output format only; other parts and formats answer 409 not_ready until it has succeeded); "
+                "original: the uploaded song (available as soon as the job exists); "
                 "stems: every stem in one ZIP; picture: the song picture (format png or svg; phone: a PNG "
                 "drawn for a phone's width).",
             ),
@@ -312,8 +315,8 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
             )
     elif requested_format and part not in ("midi", "stems") and requested_format not in OUTPUT_FORMATS:
         raise ApiError(codes.INVALID_FORMAT, f"Unknown format '{requested_format}'. Choose {FORMAT_CHOICES}.")
-    if not job.is_ready:
-        raise not_ready_error(job)
+    if not job.is_ready and not served_early(job, part, requested_format):
+        raise not_ready_error(job, part)
     try:
         if part == "picture":
             key = picture_key(job, fmt)
@@ -347,11 +350,18 @@ def too_large_error() -> ApiError:
     return ApiError.refused(too_large(upload_cap(None)))
 
 
-def not_ready_error(job: Job) -> ApiError:
+def not_ready_error(job: Job, part: str = "") -> ApiError:
     if job.status == Job.Status.FAILED:
         return ApiError(codes.JOB_FAILED, f"This remix failed: {job.error_message}")
     if job.status == Job.Status.CANCELLED:
         return ApiError(codes.JOB_CANCELLED, "This remix was cancelled.")
+    if part == "mix" and job.mix_ready:
+        stored = spelled(job.outputs["mix"])
+        return ApiError(
+            codes.NOT_READY,
+            f"The mix can be played now as {stored} (leave format out); its other formats come once the "
+            f"remix is done ({job.stage}, {job.progress:.0f}%).",
+        )
     return ApiError(
         codes.NOT_READY,
         f"The remix is not ready yet ({job.status}, {job.stage}, {job.progress:.0f}%).",

@@ -1,5 +1,7 @@
 // Job page: poll the job's API URL, move the progress bar and the steps, show the time left (the API's, smoothed
-// by eta.js), and reload when the job finishes (the server then renders the result or the failure).
+// by eta.js), show the mix's player as soon as the API says mix_ready (it is stored before the stems, MIDI
+// files and picture), and reload when the job finishes (the server then renders the result or the failure);
+// a listener playing the early mix of a job that succeeded is not cut off: the page reloads when it pauses.
 (function () {
   "use strict";
 
@@ -14,6 +16,37 @@
   var names = steps.map(function (li) { return li.dataset.step; });
   var finished = ["succeeded", "failed", "cancelled"];
   var estimator = new window.MetalizerEta();
+  var early = document.getElementById("early-mix");
+  var earlyAudio = document.getElementById("early-mix-audio");
+
+  function showEarlyMix(job) {
+    if (!early || !job.mix_ready || !job.mix_url || !early.hidden) return;
+    earlyAudio.src = job.mix_url;
+    document.getElementById("early-mix-download").href = job.mix_url;
+    early.hidden = false;
+  }
+
+  function playing() {
+    return !!earlyAudio && !early.hidden && !earlyAudio.paused && !earlyAudio.ended;
+  }
+
+  // A failed or cancelled job's mix is deleted with its other files: only a success waits for the listener.
+  function reloadWhenFree(job) {
+    if (job.status !== "succeeded" || !playing()) {
+      window.setTimeout(function () { window.location.reload(); }, 400);
+      return;
+    }
+    var note = document.getElementById("early-mix-note");
+    note.textContent = "Everything is stored: the stems, MIDI files and picture appear when the remix stops " +
+      "playing. ";
+    var now = document.createElement("a");
+    now.href = window.location.pathname;
+    now.textContent = "Show it now";
+    note.appendChild(now);
+    var reload = function () { window.location.reload(); };
+    earlyAudio.addEventListener("pause", reload);
+    earlyAudio.addEventListener("ended", reload);
+  }
 
   function setStep(current) {
     steps.forEach(function (li, i) {
@@ -49,8 +82,9 @@
     setStep(index);
     eta.textContent = timeLeft(job);
     box.dataset.status = job.status;
+    showEarlyMix(job);
     if (finished.indexOf(job.status) !== -1) {
-      window.setTimeout(function () { window.location.reload(); }, 400);
+      reloadWhenFree(job);
       return true;
     }
     return false;
