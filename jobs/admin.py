@@ -72,6 +72,7 @@ class JobAdmin(admin.ModelAdmin):
         "assets_used",
         "timings",
         "outputs",
+        "mix_ready_at",
         "error_code",
         "error_message",
         "celery_task_id",

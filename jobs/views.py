@@ -345,8 +345,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
             "uploaded": "just now"
             if now - job.created_at < timedelta(minutes=1)
             else f"{timesince(job.created_at, now)} ago",
-            "mix_url": result_url(job, "mix") if job.is_ready else "",
-            "mix_name": download_name(job, "mix", default_format(job, "mix")) if job.is_ready else "",
+            # a running job's mix too, once it is stored (before its stems, MIDI files and pictures)
+            "mix_url": result_url(job, "mix") if job.mix_ready else "",
+            "mix_name": download_name(job, "mix", default_format(job, "mix")) if job.mix_ready else "",
         }
         for job in jobs
     ]

@@ -262,6 +262,13 @@ def test_the_no_script_page_of_a_finishing_job_says_how_to_see_the_rest(client, 
     )
 
 
+def test_my_remixes_offers_the_mix_of_a_job_still_finishing(client, finishing_job):
+    html = client.get("/jobs/").content.decode()
+    url = f"/api/jobs/{finishing_job.pk}/result?part=mix"
+    link = f'href="{url}" download="Riff (metal, heavy).wav">Download remix'
+    assert link in html and "Running · 95%" in html
+
+
 def test_the_schema_describes_the_new_fields(client):
     import yaml
 
