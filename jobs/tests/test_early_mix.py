@@ -101,7 +101,7 @@ def test_the_mix_downloads_while_the_job_is_still_finishing(
     assert seen["stems"]["code"] == "not_ready" and seen["drums"] == 409
     assert seen["other_format"].status_code == 409
     assert "can be played now as " + output_format in error_of(seen["other_format"])["message"]
-    # the page shows the player, server-rendered, and stops its no-script refresh so it can play
+    # the page shows the player, server-rendered (without a script its refresh brings it, then the rest)
     page = seen["page"]
     assert EARLY_NOTE in page and "{#" not in page and "job.js (which" not in page  # no template comment
     assert (
@@ -109,7 +109,7 @@ def test_the_mix_downloads_while_the_job_is_still_finishing(
         in page
     )
     assert 'id="early-mix" aria-labelledby="early-mix-heading" hidden' not in page
-    assert 'http-equiv="refresh"' not in page and "js/job.js" in page
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page and "js/job.js" in page
     # once done: the same file (stored once), the other formats beside it, the time it was ready kept
     job.refresh_from_db()
     assert job.status == "succeeded"
@@ -253,13 +253,12 @@ def test_the_job_page_holds_the_player_hidden_until_the_mix_is_ready(client, son
     assert client.get(f"/api/jobs/{job.pk}").json()["mix_ready"] is False
 
 
-def test_the_no_script_page_of_a_finishing_job_says_how_to_see_the_rest(client, finishing_job):
+def test_the_page_of_a_finishing_job_offers_its_mix_and_still_refreshes(client, finishing_job):
     html = client.get(f"/jobs/{finishing_job.pk}/").content.decode()
     assert EARLY_NOTE in html
     assert f'href="/api/jobs/{finishing_job.pk}/result?part=mix" download="Riff (metal, heavy).wav"' in html
-    assert (
-        f'<a href="/jobs/{finishing_job.pk}/">reload it</a> to see the stems, MIDI files and picture' in html
-    )
+    # without a script the page keeps refreshing, to the whole result once the rest is stored
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in html
 
 
 def test_my_remixes_offers_the_mix_of_a_job_still_finishing(client, finishing_job):
