@@ -68,7 +68,7 @@ def test_upload_shows_transfer_and_job_progress_then_the_result(site, new_page, 
     values = [v for v, _how in progress]
     assert values == sorted(values), progress  # never moves backwards
     assert ("poll" in {how for _v, how in progress}) and 100 in values, progress
-    assert [s.get_attribute("data-state") for s in page.locator("#job-steps .step").all()] == ["done"] * 7
+    assert [s.get_attribute("data-state") for s in page.locator("#job-steps .step").all()] == ["done"] * 8
     assert page.locator("#job-percent").inner_text() == "100%"
     assert re.fullmatch(r"\d+ BPM( \(a guess\))?", page.locator("#fact-tempo").inner_text())
     assert page.locator(".meta").inner_text().endswith("expires in 24 h")
