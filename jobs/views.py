@@ -224,7 +224,7 @@ def separator_in_words(job: Job) -> dict[str, str | None]:
 
 def early_mix(job: Job) -> dict[str, Any] | None:
     """The player of a running job's mix, stored as soon as it was mastered while the stems, MIDI files and
-    pictures are still being stored (None for a job not running: a finished one shows its whole result).
+    pictures are still being stored (None for a finished job: its page shows the whole result, or why not).
 
     ``ready`` False: the page holds the player hidden, for job.js to show once the API says ``mix_ready``.
     """
