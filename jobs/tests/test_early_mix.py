@@ -278,3 +278,26 @@ def test_the_schema_describes_the_new_fields(client):
     assert job["mix_ready_at"]["format"] == "date-time"
     for field in ("status", "stage", "progress", "seconds_left", "links", "error_code", "finished_at"):
         assert field in job  # none of the original fields went
+
+
+def test_a_seed_job_still_answers_not_ready_until_complete(monkeypatch, held_queue, client, song_upload):
+    """The original API's clients poll until ``complete`` and read 409 before: its jobs keep that contract."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    generated = song_upload("Riff.wav", bars=2)
+    upload = SimpleUploadedFile("song.wav", generated.read(), content_type="audio/wav")
+    response = client.post("/api/remix?background=true", {"file": upload})
+    assert response.status_code == 200, response.content
+    job = Job.objects.get(pk=response.json()["job_id"])
+    seen: dict[str, Any] = {}
+
+    def listen(job_id: Any) -> None:
+        seen["stored"] = Job.objects.get(pk=job_id).mix_ready
+        seen["result"] = client.get(f"/api/jobs/{job_id}/result")
+        seen["job"] = client.get(f"/api/jobs/{job_id}").json()
+
+    assert run_acting_on_mix(monkeypatch, job, after=listen) == "succeeded"
+    assert seen["stored"] is True  # stored early all the same: the native page of the job may play it
+    assert seen["result"].status_code == 409
+    assert seen["job"]["status"] == "processing" and "download_url" not in seen["job"]
+    assert client.get(f"/api/jobs/{job.pk}/result").status_code == 200
