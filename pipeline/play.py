@@ -132,6 +132,17 @@ class Performance:
         return files[kind]
 
 
+VOCAL_BLOCK = 1 << 16  # samples per call of the grit's chain: ``process_in_place``'s block
+
+
+def _grit_blocks(board: Pedalboard, dry: np.ndarray) -> Generator[tuple[int, np.ndarray], None, None]:
+    """(start, grit) of each block of ``dry`` through ``board`` from its reset state, as ``process_in_place``
+    runs it on a copy of ``dry``: the same samples, a block at a time."""
+    board.reset()
+    for start in range(0, dry.shape[1], VOCAL_BLOCK):
+        yield start, board(dry[:, start : start + VOCAL_BLOCK], SAMPLE_RATE, reset=False)
+
+
 def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
     """Clean vocals on top: high-pass, compression, presence, a little parallel grit at high intensity."""
     # every stage block by block in its own buffer (``process_in_place``: the same samples as one call)
@@ -145,14 +156,20 @@ def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
         ),
         vocals.astype(np.float32),
     )
+    # dry + amount * grit * (dry's peak / grit's peak): the grit is made twice, block by block, once for its
+    # peak and once to mix into the dry buffer, so no song-long grit exists (a 10-minute song's 0.2 GB)
     grit_board = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])
-    grit = mastering.process_in_place(grit_board, dry.copy())
-    # dry + amount * grit * (dry's peak / grit's peak), built in the grit's buffer (peaks without |x| copies)
-    scale = np.float32(np.maximum(dry.max(), -dry.min()) / (np.maximum(grit.max(), -grit.min()) + 1e-9))
-    grit *= np.float32(0.12 * intensity)
-    grit *= scale
-    grit += dry
-    return grit
+    highs, lows = [], []
+    for _, grit in _grit_blocks(grit_board, dry):
+        highs.append(grit.max())
+        lows.append(grit.min())
+    scale = np.float32(np.maximum(dry.max(), -dry.min()) / (np.maximum(max(highs), -min(lows)) + 1e-9))
+    for start, grit in _grit_blocks(grit_board, dry):
+        grit *= np.float32(0.12 * intensity)
+        grit *= scale
+        block = dry[:, start : start + grit.shape[1]]
+        block += grit  # grit + dry: the same sum
+    return dry
 
 
 def _other_chain(other: np.ndarray) -> np.ndarray:

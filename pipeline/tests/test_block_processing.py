@@ -265,6 +265,30 @@ def test_the_stem_chains_in_place_equal_pedalboards_whole_array_call():
         assert process_in_place(blocked_board, song.copy()).tobytes() == whole.tobytes()
 
 
+def _vocal_chain_with_a_song_long_grit(vocals: np.ndarray, intensity: float) -> np.ndarray:
+    """The vocal chain as whole arrays: the grit made on a copy of the dry vocals, then scaled and added."""
+    dry = Pedalboard(
+        [
+            HighpassFilter(110.0),
+            Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=5.0, release_ms=120.0),
+            PeakFilter(3500.0, 2.5, 0.8),
+        ]
+    )(vocals.astype(np.float32), SAMPLE_RATE)
+    grit = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])(dry.copy(), SAMPLE_RATE)
+    scale = np.float32(np.abs(dry).max() / (np.abs(grit).max() + 1e-9))
+    return grit * np.float32(0.12 * intensity) * scale + dry
+
+
+@pytest.mark.parametrize(("extra", "intensity"), [(0, 1.0), (12_345, 0.7)])
+def test_the_vocal_chain_made_block_by_block_equals_the_song_long_grit_bit_for_bit(extra, intensity):
+    song = make_song(tempo=120.0, bars=8, with_vocals=True, seed=5).audio.astype(np.float32)
+    vocals = np.ascontiguousarray(song[:, : 3 * play.VOCAL_BLOCK + extra])
+    expected = _vocal_chain_with_a_song_long_grit(vocals, intensity)
+    made = play._vocal_chain(vocals, intensity)
+    assert made.dtype == np.float32 and made.shape == vocals.shape
+    assert made.tobytes() == expected.tobytes()
+
+
 def test_kick_ducking_per_hop_equals_the_per_sample_curve_bit_for_bit():
     rng = np.random.default_rng(9)
     for n in (64, 1000, 300_037):
