@@ -22,7 +22,7 @@ from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
-from pipeline.render.drum_tuning import tune_kit
+from pipeline.render.drum_tuning import tuned_kit
 from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
 from pipeline.render.lead import render_lead
@@ -375,7 +375,7 @@ def play(
     on_stage("rendering", 0.0)
     writes: dict[str, Future[Path]] = {}
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stems")
-    kit, kit_tuning = tune_kit(band.kit, arr.key_root)
+    kit_tuning: dict[str, float] = {}  # each drum's tuning, filled by the drums' task
 
     def other_lufs() -> float:  # once the lead's part is taken: the original steps back under a lead
         return STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
@@ -394,6 +394,9 @@ def play(
         return _other_chain(_fit(song["other"], n))
 
     def drums() -> tuple[np.ndarray, np.ndarray]:
+        # the kit tuned to the song's key here, beside the other parts, not before any of them starts
+        kit, tuning = tuned_kit(band.kit, arr.key_root)
+        kit_tuning.update(tuning)
         kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
         return mastering.set_loudness(kit_bus, STEM_LUFS["drums"], in_place=True), kick_env
 
