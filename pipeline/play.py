@@ -438,11 +438,13 @@ def play(
     # Each part renders on its own (its own seeded generator, its own plugins), so they run side by side;
     # they are summed into the mix in this fixed order, so the bytes do not depend on which finishes first.
     # The lead's part (tracking the tune when the analysis has none) is made while the first parts render;
-    # the lead renders only after it is taken. The MIDI files (pure Python, holding the GIL) wait for the mix.
+    # the lead renders only after it is taken, beside the drums (it has the longest one-thread tail: its
+    # delay and reverb), and the rhythm guitars' two threads beside the bass fill both cores to the end.
+    # The MIDI files (pure Python, holding the GIL) wait for the mix.
     # A stop or an error while playing leaves no thread writing into the folder the caller cleans up:
     # the render threads and a stem being written finish before the exception leaves play.
     parts = in_order(  # a generator: nothing starts before the first next()
-        [lead_part, voice, harmony, drums, guitars, lead, bass],
+        [lead_part, voice, harmony, drums, lead, guitars, bass],
         render_threads,
     )
     try:
@@ -461,10 +463,10 @@ def play(
         mix = _stem_out("drums", kit_bus, stem_dir, writes, writer, mix)
         del kit_bus
         on_stage("rendering", 0.4)
-        band_guitars = next(parts)
         solo = next(parts)
+        band_guitars = next(parts)
         if solo is not None:
-            band_guitars += solo
+            band_guitars += solo  # guitars + solo: the same sums in either order
             del solo
         band_guitars *= duck
         mix = _stem_out("guitars", band_guitars, stem_dir, writes, writer, mix)
