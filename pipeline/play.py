@@ -22,7 +22,7 @@ from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
-from pipeline.render.drum_tuning import tune_kit
+from pipeline.render.drum_tuning import tuned_kit
 from pipeline.render.drums import render_drums
 from pipeline.render.guitar import render_guitars
 from pipeline.render.lead import render_lead
@@ -132,6 +132,17 @@ class Performance:
         return files[kind]
 
 
+VOCAL_BLOCK = 1 << 16  # samples per call of the grit's chain: ``process_in_place``'s block
+
+
+def _grit_blocks(board: Pedalboard, dry: np.ndarray) -> Generator[tuple[int, np.ndarray], None, None]:
+    """(start, grit) of each block of ``dry`` through ``board`` from its reset state, as ``process_in_place``
+    runs it on a copy of ``dry``: the same samples, a block at a time."""
+    board.reset()
+    for start in range(0, dry.shape[1], VOCAL_BLOCK):
+        yield start, board(dry[:, start : start + VOCAL_BLOCK], SAMPLE_RATE, reset=False)
+
+
 def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
     """Clean vocals on top: high-pass, compression, presence, a little parallel grit at high intensity."""
     # every stage block by block in its own buffer (``process_in_place``: the same samples as one call)
@@ -145,14 +156,20 @@ def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
         ),
         vocals.astype(np.float32),
     )
+    # dry + amount * grit * (dry's peak / grit's peak): the grit is made twice, block by block, once for its
+    # peak and once to mix into the dry buffer, so no song-long grit exists (a 10-minute song's 0.2 GB)
     grit_board = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])
-    grit = mastering.process_in_place(grit_board, dry.copy())
-    # dry + amount * grit * (dry's peak / grit's peak), built in the grit's buffer (peaks without |x| copies)
-    scale = np.float32(np.maximum(dry.max(), -dry.min()) / (np.maximum(grit.max(), -grit.min()) + 1e-9))
-    grit *= np.float32(0.12 * intensity)
-    grit *= scale
-    grit += dry
-    return grit
+    highs, lows = [], []
+    for _, grit in _grit_blocks(grit_board, dry):
+        highs.append(grit.max())
+        lows.append(grit.min())
+    scale = np.float32(np.maximum(dry.max(), -dry.min()) / (np.maximum(max(highs), -min(lows)) + 1e-9))
+    for start, grit in _grit_blocks(grit_board, dry):
+        grit *= np.float32(0.12 * intensity)
+        grit *= scale
+        block = dry[:, start : start + grit.shape[1]]
+        block += grit  # grit + dry: the same sum
+    return dry
 
 
 def _other_chain(other: np.ndarray) -> np.ndarray:
@@ -358,7 +375,7 @@ def play(
     on_stage("rendering", 0.0)
     writes: dict[str, Future[Path]] = {}
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stems")
-    kit, kit_tuning = tune_kit(band.kit, arr.key_root)
+    kit_tuning: dict[str, float] = {}  # each drum's tuning, filled by the drums' task
 
     def other_lufs() -> float:  # once the lead's part is taken: the original steps back under a lead
         return STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
@@ -377,6 +394,9 @@ def play(
         return _other_chain(_fit(song["other"], n))
 
     def drums() -> tuple[np.ndarray, np.ndarray]:
+        # the kit tuned to the song's key here, beside the other parts, not before any of them starts
+        kit, tuning = tuned_kit(band.kit, arr.key_root)
+        kit_tuning.update(tuning)
         kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
         return mastering.set_loudness(kit_bus, STEM_LUFS["drums"], in_place=True), kick_env
 
@@ -418,11 +438,13 @@ def play(
     # Each part renders on its own (its own seeded generator, its own plugins), so they run side by side;
     # they are summed into the mix in this fixed order, so the bytes do not depend on which finishes first.
     # The lead's part (tracking the tune when the analysis has none) is made while the first parts render;
-    # the lead renders only after it is taken. The MIDI files (pure Python, holding the GIL) wait for the mix.
+    # the lead renders only after it is taken, beside the drums (it has the longest one-thread tail: its
+    # delay and reverb), and the rhythm guitars' two threads beside the bass fill both cores to the end.
+    # The MIDI files (pure Python, holding the GIL) wait for the mix.
     # A stop or an error while playing leaves no thread writing into the folder the caller cleans up:
     # the render threads and a stem being written finish before the exception leaves play.
     parts = in_order(  # a generator: nothing starts before the first next()
-        [lead_part, voice, harmony, drums, guitars, lead, bass],
+        [lead_part, voice, harmony, drums, lead, guitars, bass],
         render_threads,
     )
     try:
@@ -441,10 +463,10 @@ def play(
         mix = _stem_out("drums", kit_bus, stem_dir, writes, writer, mix)
         del kit_bus
         on_stage("rendering", 0.4)
-        band_guitars = next(parts)
         solo = next(parts)
+        band_guitars = next(parts)
         if solo is not None:
-            band_guitars += solo
+            band_guitars += solo  # guitars + solo: the same sums in either order
             del solo
         band_guitars *= duck
         mix = _stem_out("guitars", band_guitars, stem_dir, writes, writer, mix)

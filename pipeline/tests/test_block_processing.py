@@ -26,6 +26,7 @@ from scipy.signal import fftconvolve, oaconvolve, resample_poly
 from pipeline import loudness, play
 from pipeline import master as mastering
 from pipeline.arrange import arrange
+from pipeline.arrange.events import Hit
 from pipeline.assets import load_band, load_kit
 from pipeline.master import master, process_in_place
 from pipeline.render import amp, bass, drums, guitar
@@ -265,6 +266,30 @@ def test_the_stem_chains_in_place_equal_pedalboards_whole_array_call():
         assert process_in_place(blocked_board, song.copy()).tobytes() == whole.tobytes()
 
 
+def _vocal_chain_with_a_song_long_grit(vocals: np.ndarray, intensity: float) -> np.ndarray:
+    """The vocal chain as whole arrays: the grit made on a copy of the dry vocals, then scaled and added."""
+    dry = Pedalboard(
+        [
+            HighpassFilter(110.0),
+            Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=5.0, release_ms=120.0),
+            PeakFilter(3500.0, 2.5, 0.8),
+        ]
+    )(vocals.astype(np.float32), SAMPLE_RATE)
+    grit = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])(dry.copy(), SAMPLE_RATE)
+    scale = np.float32(np.abs(dry).max() / (np.abs(grit).max() + 1e-9))
+    return grit * np.float32(0.12 * intensity) * scale + dry
+
+
+@pytest.mark.parametrize(("extra", "intensity"), [(0, 1.0), (12_345, 0.7)])
+def test_the_vocal_chain_made_block_by_block_equals_the_song_long_grit_bit_for_bit(extra, intensity):
+    song = make_song(tempo=120.0, bars=8, with_vocals=True, seed=5).audio.astype(np.float32)
+    vocals = np.ascontiguousarray(song[:, : 3 * play.VOCAL_BLOCK + extra])
+    expected = _vocal_chain_with_a_song_long_grit(vocals, intensity)
+    made = play._vocal_chain(vocals, intensity)
+    assert made.dtype == np.float32 and made.shape == vocals.shape
+    assert made.tobytes() == expected.tobytes()
+
+
 def test_kick_ducking_per_hop_equals_the_per_sample_curve_bit_for_bit():
     rng = np.random.default_rng(9)
     for n in (64, 1000, 300_037):
@@ -312,6 +337,42 @@ def test_the_drums_built_block_by_block_equal_whole_buses_bit_for_bit(extra):
     assert np.any(stem) and np.any(kick_env)
     assert stem.tobytes() == expected.tobytes()
     assert kick_env.tobytes() == expected_env.tobytes()
+
+
+def test_buses_left_out_where_they_have_settled_give_the_whole_buses_bit_for_bit():
+    """Long silences on every bus (the chains settle and are left out), then strikes again, some of them
+    quiet enough that a compressor state a little off would show."""
+    kit = load_kit(ASSETS)
+    block_s = drums.BLOCK / SAMPLE_RATE
+    hits = [Hit(0.5 * i, "kick", 0.9) for i in range(6)] + [
+        Hit(0.25 + 0.5 * i, "snare", 0.8) for i in range(6)
+    ]
+    hits += [Hit(1.0, "tom-low", 0.9), Hit(1.2, "crash", 0.9)]
+    late = 6.5 * block_s  # after more than SETTLED_BLOCKS silent blocks on every bus
+    hits += [Hit(late + 0.1 * i, role, 0.05) for i, role in enumerate(("kick", "snare", "tom-mid", "ride"))]
+    hits += [Hit(late + 1.0, "tom-high", 1.0), Hit(10.5 * block_s, "kick", 0.02)]
+    hits.sort(key=lambda h: h.time)
+    n = 12 * drums.BLOCK + 777
+    strikes = drums.plan_strikes(hits, kit, n, np.random.default_rng(2))
+    assert any(any(drums._settled(drums.strikes_by_block(strikes, name, n))) for name in drums.BUS_ORDER)
+    stem, kick_env = drums.render_drums(hits, kit, n, np.random.default_rng(2))
+    expected, expected_env = _drums_bus_after_bus(hits, kit, n, np.random.default_rng(2))
+    assert stem.tobytes() == expected.tobytes()
+    assert kick_env.tobytes() == expected_env.tobytes()
+
+
+def test_a_bus_settles_after_its_silent_blocks_and_at_the_songs_start():
+    strike = [object()]
+    assert drums._settled([[], [], strike, [], [], [], strike, []], settled=2) == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_a_block_of_a_drum_bus_equals_that_part_of_the_whole_bus():

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from pipeline.assets import DrumKit, DrumLayer, load_kit
-from pipeline.render.drum_tuning import PITCHED_BANDS, TARGET_DEGREES, body_pitch, tune_kit, tuning_shift
+from pipeline.render.drum_tuning import (
+    PITCHED_BANDS,
+    TARGET_DEGREES,
+    body_pitch,
+    tune_kit,
+    tuned_kit,
+    tuning_shift,
+)
 from pipeline.types import SAMPLE_RATE
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -72,3 +79,18 @@ def test_the_shipped_kits_pitched_drums_land_on_the_key(key_root):
     assert {"snare", "ride"} <= set(shifts)
     for role in ("hihat-closed", "hihat-open", "crash", "china"):
         assert tuned.roles[role] is kit.roles[role]
+
+
+def test_the_kit_tuned_once_per_key_equals_a_fresh_tuning_and_is_reused():
+    kit = load_kit(ASSETS)
+    fresh, fresh_shifts = tune_kit(kit, 4)
+    tuned, shifts = tuned_kit(kit, 4)
+    again, again_shifts = tuned_kit(kit, 4)
+    assert again is tuned  # made once for this kit and key
+    assert shifts == again_shifts == fresh_shifts and shifts is not again_shifts
+    for role, layers in fresh.roles.items():
+        for made, expected in zip(tuned.roles[role], layers, strict=True):
+            assert made.audio.tobytes() == expected.audio.tobytes()
+    other, _ = tuned_kit(kit, 9)
+    assert other is not tuned
+    assert other.roles["kick"][0].audio.tobytes() == tune_kit(kit, 9)[0].roles["kick"][0].audio.tobytes()
