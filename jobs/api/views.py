@@ -315,7 +315,7 @@ def _serve_result(request: Any, job: Job, part: str, requested_format: str | Non
             )
     elif requested_format and part not in ("midi", "stems") and requested_format not in OUTPUT_FORMATS:
         raise ApiError(codes.INVALID_FORMAT, f"Unknown format '{requested_format}'. Choose {FORMAT_CHOICES}.")
-    # the seed contract answered 409 until a job was complete, and its clients rely on it: early mixes are native
+    # the seed contract answered 409 until a job was complete, its clients rely on it: early mixes are native
     early = job.contract != seed_contract.SEED and served_early(job, part, requested_format)
     if not job.is_ready and not early:
         raise not_ready_error(job, part)
