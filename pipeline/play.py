@@ -42,6 +42,12 @@ MAX_DYNAMICS_DB = 12.0  # the deepest the remix follows the original's quiet par
 STEM_FORMAT = "flac"
 FALLBACK_TEMPO = 120.0  # BPM, for an analysis that found none
 RENDER_THREADS = 2  # parts rendered at once: the two cores the service is sized for
+# A song whose five balanced stems fit in this many bytes (float32 stereo: about 5 minutes) keeps them until
+# the mix is mastered and writes them then: their FLAC encoding (~0.3 CPU-s per 3-minute stem) no longer
+# takes a core from the parts and the master, so the mix is ready sooner. A longer song writes each stem as
+# it comes, so its stems are never all held at once.
+STEM_HOLD_BYTES = 512 << 20
+STEM_NAMES = ("vocals", "other", "drums", "guitars", "bass")
 
 
 @dataclass
@@ -296,18 +302,33 @@ def _stem_out(
     writes: dict[str, Future[Path]],
     writer: Executor,
     mix: np.ndarray | None,
+    held: list[tuple[str, np.ndarray]] | None = None,
 ) -> np.ndarray:
-    """Add a balanced stem to the mix and have ``writer`` write it to disk meanwhile; returns the mix.
+    """Add a balanced stem to the mix and have ``writer`` write it to disk, now or (into ``held``) once
+    ``_write_held`` is called; returns the mix.
 
     The stem is not changed after this, so it is written while the next parts render, the mix is mastered
-    and the caller writes the mix (the FLAC encoder releases the GIL); the first stem is copied to start
+    or the caller writes the mix (the FLAC encoder releases the GIL); the first stem is copied to start
     the mix.
     """
-    writes[name] = writer.submit(write_audio, stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
+    if held is None:
+        writes[name] = writer.submit(write_audio, stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
+    else:
+        held.append((name, stem))
     if mix is None:
         return stem.copy()
     mix += stem
     return mix
+
+
+def _write_held(
+    held: list[tuple[str, np.ndarray]], stem_dir: Path, writes: dict[str, Future[Path]], writer: Executor
+) -> None:
+    """Have ``writer`` write the stems ``_stem_out`` held back, in the order they came; lets them go."""
+    while held:
+        name, stem = held.pop(0)
+        writes[name] = writer.submit(write_audio, stem_dir / f"{name}.{STEM_FORMAT}", stem, STEM_FORMAT)
+        del stem
 
 
 def in_order(tasks: list[Callable[[], Any]], workers: int) -> Generator[Any, None, None]:
@@ -342,6 +363,7 @@ def play(
     out_dir: Path,
     on_stage: Callable[[str, float], None] = lambda s, f: None,
     render_threads: int = RENDER_THREADS,
+    stem_hold_bytes: int = STEM_HOLD_BYTES,
 ) -> Performance:
     """Arrange, render and master the metal remix of a song from its vocals and "other" stems (2, n).
 
@@ -354,8 +376,10 @@ def play(
     hundred MB per part). Deterministic for the same inputs and seed, byte for byte,
     whichever part finishes first.
 
-    Returns as soon as the mix is mastered, the stems still being written on a background thread; the MIDI
-    files (``out_dir/midi``) and the pictures are made by ``Performance.finish`` (or dropped by ``abandon``).
+    Returns as soon as the mix is mastered, the stems still being written on a background thread (those of
+    a song whose stems fit in ``stem_hold_bytes`` begun only then, so the mix is mastered on both cores);
+    the MIDI files (``out_dir/midi``) and the pictures are made by ``Performance.finish`` (or dropped by
+    ``abandon``).
     """
     n = int(vocals.shape[1])
     song = {"vocals": vocals, "other": other}  # the stems' only references in here, cleared once used
@@ -375,6 +399,10 @@ def play(
     on_stage("rendering", 0.0)
     writes: dict[str, Future[Path]] = {}
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stems")
+    # the balanced stems waiting for the mix to be mastered (a short song's), or None: written as they come
+    held: list[tuple[str, np.ndarray]] | None = (
+        [] if len(STEM_NAMES) * 2 * n * np.dtype(np.float32).itemsize <= stem_hold_bytes else None
+    )
     kit_tuning: dict[str, float] = {}  # each drum's tuning, filled by the drums' task
 
     def other_lufs() -> float:  # once the lead's part is taken: the original steps back under a lead
@@ -449,9 +477,9 @@ def play(
     )
     try:
         next(parts)  # the lead's part, now in arr
-        mix = _stem_out("vocals", voiced(next(parts)), stem_dir, writes, writer, None)
+        mix = _stem_out("vocals", voiced(next(parts)), stem_dir, writes, writer, None, held)
         original = mastering.set_loudness(next(parts), other_lufs(), in_place=True)
-        mix = _stem_out("other", original, stem_dir, writes, writer, mix)
+        mix = _stem_out("other", original, stem_dir, writes, writer, mix, held)
         # the parts made from the song's stems (the lead's tune, the voice, the harmony) are all taken: the
         # stems go now, so a long song's band renders without them (the caller keeps no reference either)
         del original
@@ -460,7 +488,7 @@ def play(
         kit_bus, kick_env = next(parts)
         duck = mastering.kick_ducking(kick_env)
         del kick_env
-        mix = _stem_out("drums", kit_bus, stem_dir, writes, writer, mix)
+        mix = _stem_out("drums", kit_bus, stem_dir, writes, writer, mix, held)
         del kit_bus
         on_stage("rendering", 0.4)
         solo = next(parts)
@@ -469,12 +497,12 @@ def play(
             band_guitars += solo  # guitars + solo: the same sums in either order
             del solo
         band_guitars *= duck
-        mix = _stem_out("guitars", band_guitars, stem_dir, writes, writer, mix)
+        mix = _stem_out("guitars", band_guitars, stem_dir, writes, writer, mix, held)
         del band_guitars
         on_stage("rendering", 0.8)
         low = next(parts)
         low *= np.sqrt(duck)
-        mix = _stem_out("bass", low, stem_dir, writes, writer, mix)
+        mix = _stem_out("bass", low, stem_dir, writes, writer, mix, held)
         del low, duck
         on_stage("rendering", 1.0)
 
@@ -484,6 +512,8 @@ def play(
         )
         facts = performance_facts(arr, band, tempo, measured, options)
         facts["drums_tuned_semitones"] = kit_tuning
+        if held is not None:
+            _write_held(held, stem_dir, writes, writer)
     except BaseException:
         writer.shutdown(cancel_futures=True)
         raise

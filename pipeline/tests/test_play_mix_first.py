@@ -191,3 +191,37 @@ def test_pictures_drawn_on_two_threads_at_once_are_those_drawn_one_after_the_oth
     alone = _digests(tmp_path / "alone")
     assert len(alone) == 3
     assert _digests(tmp_path / "together-0") == alone == _digests(tmp_path / "together-1")
+
+
+def test_a_short_songs_stems_wait_for_the_mix_and_are_the_bytes_written_as_they_come(
+    song, analysis, waited, tmp_path
+):
+    """Stems that fit in ``stem_hold_bytes`` are written once the mix is mastered (none is on disk when
+    mastering begins); written as they come instead, every file is the same."""
+    on_disk_at_mastering: list[list[Path]] = []
+
+    def on_stage(stage: str, fraction: float) -> None:
+        if stage == "mastering" and fraction == 0.0:
+            on_disk_at_mastering.append(sorted((tmp_path / "held" / "stems").glob("*")))
+
+    held = play(
+        *stems_from_song(song),
+        analysis,
+        RemixOptions(style="power", seed=2),
+        assets_dir=ASSETS,
+        out_dir=tmp_path / "held",
+        on_stage=on_stage,
+    ).finish()
+    assert on_disk_at_mastering == [[]]
+    as_they_come = play(
+        *stems_from_song(song),
+        analysis,
+        RemixOptions(style="power", seed=2),
+        assets_dir=ASSETS,
+        out_dir=tmp_path / "as_they_come",
+        stem_hold_bytes=0,
+    ).finish()
+    assert np.array_equal(held.mix, as_they_come.mix)
+    assert np.array_equal(held.mix, waited[0])
+    assert _digests(tmp_path / "held") == _digests(tmp_path / "as_they_come") == waited[1]
+    assert set(held.stems) == set(as_they_come.stems) == STEMS
