@@ -8,6 +8,7 @@ The limiter is vectorised numpy/scipy so a 3-minute song masters in about a seco
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -214,6 +215,19 @@ def process_in_place(board: Pedalboard, audio: np.ndarray, block: int = 1 << 16)
     return audio
 
 
+def process_rows(
+    make: Callable[[], Pedalboard], audio: np.ndarray, threads: int = 2, block: int = 1 << 16
+) -> np.ndarray:
+    """``process_in_place(make(), audio)`` for a chain whose plugins each process every channel on its own
+    (filters; JUCE's compressor keeps one envelope per channel): each channel goes through its own chain on
+    its own thread, so a stereo chain takes both cores, with the same samples (tested per chain)."""
+    if threads < 2 or audio.shape[0] < 2:
+        return process_in_place(make(), audio, block)
+    with ThreadPoolExecutor(max_workers=min(threads, audio.shape[0]), thread_name_prefix="rows") as pool:
+        list(pool.map(lambda c: process_in_place(make(), audio[c : c + 1], block), range(audio.shape[0])))
+    return audio
+
+
 DYNAMICS_HOP_S = 0.5
 LEVEL_RIDE_RANGE_DB = (-9.0, 6.0)  # how far the leveller may pull a part down / push it up
 
@@ -406,6 +420,41 @@ def _shaped_frame_power(y: np.ndarray, ride_gain: np.ndarray | None, block: int 
     return _frame_sums(power)
 
 
+def bus_chain() -> Pedalboard:
+    """The master's bus compression and tilt (each channel on its own: ``process_rows``)."""
+    return Pedalboard(
+        [
+            Compressor(threshold_db=-16.0, ratio=2.5, attack_ms=20.0, release_ms=150.0),
+            LowShelfFilter(90.0, 1.5, 0.7),
+            HighShelfFilter(7000.0, 1.5, 0.7),
+        ]
+    )
+
+
+_GAIN_BLOCK = 1 << 18
+
+
+def _apply_gain(
+    y: np.ndarray, curve: np.ndarray, ride_gain: np.ndarray | None, threads: int = MASTER_THREADS
+) -> np.ndarray:
+    """``y`` (c, n) times the per-sample gain of the per-frame ``curve`` (``frame_gain_to_samples``) and
+    ``ride_gain``, in place, a block at a time on ``threads`` threads: each sample's product is the one the
+    whole curves give, and no song-long gain is made."""
+    n = y.shape[1]
+    centres = (np.arange(curve.size) + 0.5) * LIMITER_FRAME
+
+    def one(start: int) -> None:
+        stop = min(n, start + _GAIN_BLOCK)
+        gain = np.interp(np.arange(start, stop), centres, curve).astype(np.float32)
+        if ride_gain is not None:
+            gain *= ride_gain[start:stop]
+        y[:, start:stop] *= gain
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="master") as pool:
+        list(pool.map(one, range(0, n, _GAIN_BLOCK)))
+    return y
+
+
 def master(
     mix: np.ndarray,
     *,
@@ -428,27 +477,23 @@ def master(
     own short-term loudness ridden flat), limited to the target evenly, and then shaped by ``dynamics_db``,
     which only ever lowers the gain, so the true-peak ceiling holds. The integrated target counts the shape.
     """
-    bus = Pedalboard(
-        [
-            Compressor(threshold_db=-16.0, ratio=2.5, attack_ms=20.0, release_ms=150.0),
-            LowShelfFilter(90.0, 1.5, 0.7),
-            HighShelfFilter(7000.0, 1.5, 0.7),
-        ]
-    )
     y = mix if in_place and mix.dtype == np.float32 else mix.astype(np.float32)
-    y = process_in_place(bus, np.ascontiguousarray(y))
+    y = process_rows(bus_chain, np.ascontiguousarray(y), MASTER_THREADS)
     if not np.any(y):
         return y, {"lufs": SILENCE_LUFS, "true_peak_dbtp": -120.0}
     ride_gain = None
     if dynamics_db is not None and dynamics_db.size:
-        own = short_term(k_power(y), DYNAMICS_HOP_S)
+        own = short_term(k_power(y, threads=MASTER_THREADS), DYNAMICS_HOP_S)
         sounding = own > own.max() - 30.0
         levelling = np.clip(float(np.percentile(own[sounding], 90)) - own, *LEVEL_RIDE_RANGE_DB)
-        _scale_by_hops(y, levelling)
         ride = np.zeros(own.size)
         ride[: min(own.size, dynamics_db.size)] = np.minimum(dynamics_db[: own.size], 0.0)
-        # the shape's gain per sample, made once: every loudness search and the final gain read it
-        ride_gain = _hops_to_samples(ride, y.shape[1])
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="master") as side:
+            # the shape's gain per sample, made once (beside the levelling): every loudness search and the
+            # final gain read it
+            shape = side.submit(_hops_to_samples, ride, y.shape[1])
+            _scale_by_hops(y, levelling)
+            ride_gain = shape.result()
     ceiling = 10 ** ((ceiling_dbtp - _LIMITER_MARGIN_DB) / 20)
     for crest in (CLIP_CREST_DB, *HARDER_CLIP_CREST_DB):
         y = soft_clip(y, crest)
@@ -459,18 +504,13 @@ def master(
         curve, tried = _loudness_search(peaks, energy, target_lufs, ceiling)
         if tried[-1][1] >= target_lufs - 0.3:
             break
-    n = y.shape[1]
     del peaks, energy
-    gain = frame_gain_to_samples(curve, n)
-    if ride_gain is not None:
-        gain *= ride_gain
-        del ride_gain
-    out = y
-    out *= gain
-    del gain
+    out = _apply_gain(y, curve, ride_gain)
+    del ride_gain
     peak_db = true_peak_db(out)
     if peak_db > ceiling_dbtp - 0.1:  # safety: never over the ceiling, whatever the detector missed
         out *= np.float32(10 ** ((ceiling_dbtp - 0.1 - peak_db) / 20))
         peak_db = ceiling_dbtp - 0.1
     np.clip(out, -0.999, 0.999, out=out)
-    return out, {"lufs": round(integrated_loudness(out), 2), "true_peak_dbtp": round(peak_db, 2)}
+    lufs = integrated_loudness(out, threads=MASTER_THREADS)
+    return out, {"lufs": round(lufs, 2), "true_peak_dbtp": round(peak_db, 2)}

@@ -504,3 +504,38 @@ def test_the_bass_in_the_stems_rows_equals_each_stage_on_a_new_array(with_cab):
     stem = bass.render_bass(arr.bass, n, 6, cab=cab)
     assert stem.shape == (2, n) and np.any(stem)
     assert stem.tobytes() == _bass_stage_by_stage(arr.bass, n, 6, cab).tobytes()
+
+
+def test_the_master_bus_channel_by_channel_on_threads_equals_the_stereo_chain_bit_for_bit():
+    """The bus chain's plugins (compressor, shelves) each process every channel on their own, so each
+    channel through its own chain on its own thread gives the stereo chain's samples."""
+    song = make_song(tempo=120.0, bars=6, with_vocals=True, seed=4).audio.astype(np.float32)
+    song[1] *= np.float32(0.5)  # channels that differ
+    whole = mastering.bus_chain()(song, SAMPLE_RATE)
+    rows = mastering.process_rows(mastering.bus_chain, song.copy(), threads=2, block=4096)
+    assert rows.tobytes() == whole.tobytes()
+
+
+@pytest.mark.parametrize("n", [17_640, 300_017, 3 * (1 << 18) + 5])
+def test_k_weighting_each_channel_on_its_own_thread_equals_one_thread_bit_for_bit(n):
+    audio = (np.random.default_rng(n).standard_normal((2, n)) * 0.2).astype(np.float32)
+    audio[1] *= np.float32(0.3)
+    for frame in (1, loudness.step_frames()):
+        one = loudness.k_power(audio, frame=frame)
+        assert loudness.k_power(audio, frame=frame, threads=2).tobytes() == one.tobytes()
+    assert loudness.integrated_loudness(audio, threads=2) == loudness.integrated_loudness(audio)
+
+
+@pytest.mark.parametrize("ride", [False, True])
+def test_the_final_gain_applied_a_block_at_a_time_on_threads_equals_the_song_long_gain(ride):
+    rng = np.random.default_rng(21)
+    n = 3 * (1 << 18) + 1234
+    y = (rng.standard_normal((2, n)) * 0.3).astype(np.float32)
+    curve = rng.random(-(-n // mastering.LIMITER_FRAME)).astype(np.float32)
+    ride_gain = rng.random(n).astype(np.float32) if ride else None
+    gain = mastering.frame_gain_to_samples(curve, n)
+    if ride_gain is not None:
+        gain *= ride_gain
+    expected = y * gain
+    out = mastering._apply_gain(y, curve, ride_gain, threads=2)
+    assert out is y and out.tobytes() == expected.tobytes()
