@@ -149,39 +149,64 @@ def _grit_blocks(board: Pedalboard, dry: np.ndarray) -> Generator[tuple[int, np.
         yield start, board(dry[:, start : start + VOCAL_BLOCK], SAMPLE_RATE, reset=False)
 
 
+def _vocal_dry() -> Pedalboard:
+    """The vocals' high-pass, compression and presence (each channel on its own: ``process_rows``)."""
+    return Pedalboard(
+        [
+            HighpassFilter(110.0),
+            Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=5.0, release_ms=120.0),
+            PeakFilter(3500.0, 2.5, 0.8),
+        ]
+    )
+
+
 def _vocal_chain(vocals: np.ndarray, intensity: float) -> np.ndarray:
     """Clean vocals on top: high-pass, compression, presence, a little parallel grit at high intensity."""
-    # every stage block by block in its own buffer (``process_in_place``: the same samples as one call)
-    dry = mastering.process_in_place(
-        Pedalboard(
-            [
-                HighpassFilter(110.0),
-                Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=5.0, release_ms=120.0),
-                PeakFilter(3500.0, 2.5, 0.8),
-            ]
-        ),
-        vocals.astype(np.float32),
-    )
+    # every stage block by block in its own buffer (``process_in_place``: the same samples as one call), each
+    # channel on its own thread
+    dry = mastering.process_rows(_vocal_dry, vocals.astype(np.float32))
     # dry + amount * grit * (dry's peak / grit's peak): the grit is made twice, block by block, once for its
-    # peak and once to mix into the dry buffer, so no song-long grit exists (a 10-minute song's 0.2 GB)
-    grit_board = Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])
+    # peak and once to mix into the dry buffer, so no song-long grit exists (a 10-minute song's 0.2 GB); its
+    # plugins process each channel on its own, so each channel's grit is made on its own thread
+    rows = [dry[c : c + 1] for c in range(dry.shape[0])]
+    with ThreadPoolExecutor(max_workers=len(rows), thread_name_prefix="vocals") as pool:
+        peaks = list(pool.map(_grit_peaks, rows))
+        high, low = max(p[0] for p in peaks), min(p[1] for p in peaks)
+        scale = np.float32(np.maximum(dry.max(), -dry.min()) / (np.maximum(high, -low) + 1e-9))
+        list(pool.map(lambda row: _add_grit(row, np.float32(0.12 * intensity), scale), rows))
+    return dry
+
+
+def _grit_board() -> Pedalboard:
+    return Pedalboard([Distortion(drive_db=14.0), LowpassFilter(6000.0)])
+
+
+def _grit_peaks(dry: np.ndarray) -> tuple[np.float32, np.float32]:
+    """The highest and lowest sample of the grit of ``dry`` (c, n)."""
     highs, lows = [], []
-    for _, grit in _grit_blocks(grit_board, dry):
+    for _, grit in _grit_blocks(_grit_board(), dry):
         highs.append(grit.max())
         lows.append(grit.min())
-    scale = np.float32(np.maximum(dry.max(), -dry.min()) / (np.maximum(max(highs), -min(lows)) + 1e-9))
-    for start, grit in _grit_blocks(grit_board, dry):
-        grit *= np.float32(0.12 * intensity)
+    return max(highs), min(lows)
+
+
+def _add_grit(dry: np.ndarray, amount: np.float32, scale: np.float32) -> None:
+    """``dry`` += its grit * ``amount`` * ``scale``, block by block, in place."""
+    for start, grit in _grit_blocks(_grit_board(), dry):
+        grit *= amount
         grit *= scale
         block = dry[:, start : start + grit.shape[1]]
         block += grit  # grit + dry: the same sum
-    return dry
+
+
+def _other_board() -> Pedalboard:
+    """The original harmony's filters (each channel on its own: ``process_rows``)."""
+    return Pedalboard([HighpassFilter(220.0), LowpassFilter(7000.0), PeakFilter(450.0, -3.0, 1.0)])
 
 
 def _other_chain(other: np.ndarray) -> np.ndarray:
     """The original harmony, thinned so it sits under the band: no lows, softened highs."""
-    board = Pedalboard([HighpassFilter(220.0), LowpassFilter(7000.0), PeakFilter(450.0, -3.0, 1.0)])
-    return mastering.process_in_place(board, other.astype(np.float32))
+    return mastering.process_rows(_other_board, other.astype(np.float32))
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:
@@ -405,28 +430,31 @@ def play(
     )
     kit_tuning: dict[str, float] = {}  # each drum's tuning, filled by the drums' task
 
-    def other_lufs() -> float:  # once the lead's part is taken: the original steps back under a lead
+    def other_lufs() -> float:  # once the lead's part is made: the original steps back under a lead
         return STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
 
-    def voiced(chain: np.ndarray | None) -> np.ndarray:
-        if chain is None:
+    def voice() -> np.ndarray:
+        if not options.keep_vocals:
             return np.zeros((2, n), np.float32)
+        chain = _vocal_chain(song["vocals"], options.intensity)
+        lead_made.wait()  # levelled once the lead's part is made:
         # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
         lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs()
-        return mastering.set_loudness(chain, lufs, in_place=True)
+        return mastering.set_loudness(chain, lufs, in_place=True, threads=render_threads)
 
-    def voice() -> np.ndarray | None:  # levelled by ``voiced`` once the lead's part is taken
-        return _vocal_chain(song["vocals"], options.intensity) if options.keep_vocals else None
-
-    def harmony() -> np.ndarray:  # levelled once the lead's part is made
-        return _other_chain(_fit(song["other"], n))
+    def harmony() -> np.ndarray:
+        chain = _other_chain(_fit(song["other"], n))
+        lead_made.wait()  # levelled once the lead's part is made
+        return mastering.set_loudness(chain, other_lufs(), in_place=True, threads=render_threads)
 
     def drums() -> tuple[np.ndarray, np.ndarray]:
         # the kit tuned to the song's key here, beside the other parts, not before any of them starts
         kit, tuning = tuned_kit(band.kit, arr.key_root)
         kit_tuning.update(tuning)
         kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
-        return mastering.set_loudness(kit_bus, STEM_LUFS["drums"], in_place=True), kick_env
+        return mastering.set_loudness(
+            kit_bus, STEM_LUFS["drums"], in_place=True, threads=render_threads
+        ), kick_env
 
     def guitars() -> np.ndarray:
         drive = arr.style.drive_db * (0.75 + 0.25 * options.intensity)
@@ -441,19 +469,19 @@ def play(
             samples=band.guitar,
             drive_gain=treatment_gain(arr, n, TREATMENT_DRIVE_DB),
         )
-        return mastering.set_loudness(rhythm, STEM_LUFS["guitars"], in_place=True)
+        return mastering.set_loudness(rhythm, STEM_LUFS["guitars"], in_place=True, threads=render_threads)
 
     def lead() -> np.ndarray | None:
         lead_made.wait()
         if not arr.lead:
             return None
         solo = render_lead(arr.lead, n, band.ir, string_seed(options.seed, "lead"), harmony=arr.lead_harmony)
-        return mastering.set_loudness(solo, STEM_LUFS["lead"], in_place=True)
+        return mastering.set_loudness(solo, STEM_LUFS["lead"], in_place=True, threads=render_threads)
 
     def bass() -> np.ndarray:
         cab = band.bass_cab[1] if band.bass_cab else None
         low = render_bass(arr.bass, n, string_seed(options.seed, "bass"), cab=cab)
-        return mastering.set_loudness(low, STEM_LUFS["bass"], in_place=True)
+        return mastering.set_loudness(low, STEM_LUFS["bass"], in_place=True, threads=render_threads)
 
     lead_made = threading.Event()
 
@@ -472,17 +500,17 @@ def play(
     # A stop or an error while playing leaves no thread writing into the folder the caller cleans up:
     # the render threads and a stem being written finish before the exception leaves play.
     parts = in_order(  # a generator: nothing starts before the first next()
-        [lead_part, voice, harmony, drums, lead, guitars, bass],
+        [lead_part, harmony, voice, drums, lead, guitars, bass],
         render_threads,
     )
     try:
         next(parts)  # the lead's part, now in arr
-        mix = _stem_out("vocals", voiced(next(parts)), stem_dir, writes, writer, None, held)
-        original = mastering.set_loudness(next(parts), other_lufs(), in_place=True)
-        mix = _stem_out("other", original, stem_dir, writes, writer, mix, held)
+        # the harmony (the shorter chain) is taken first, so its thread goes on to the next part; the mix
+        # starts as other + vocals, the same sum as vocals + other
+        mix = _stem_out("other", next(parts), stem_dir, writes, writer, None, held)
+        mix = _stem_out("vocals", next(parts), stem_dir, writes, writer, mix, held)
         # the parts made from the song's stems (the lead's tune, the voice, the harmony) are all taken: the
         # stems go now, so a long song's band renders without them (the caller keeps no reference either)
-        del original
         song.clear()
         on_stage("rendering", 0.15)
         kit_bus, kick_env = next(parts)

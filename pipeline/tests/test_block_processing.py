@@ -506,13 +506,14 @@ def test_the_bass_in_the_stems_rows_equals_each_stage_on_a_new_array(with_cab):
     assert stem.tobytes() == _bass_stage_by_stage(arr.bass, n, 6, cab).tobytes()
 
 
-def test_the_master_bus_channel_by_channel_on_threads_equals_the_stereo_chain_bit_for_bit():
-    """The bus chain's plugins (compressor, shelves) each process every channel on their own, so each
-    channel through its own chain on its own thread gives the stereo chain's samples."""
+@pytest.mark.parametrize("chain", [mastering.bus_chain, play._vocal_dry, play._other_board, play._grit_board])
+def test_a_chain_run_channel_by_channel_on_threads_equals_the_stereo_chain_bit_for_bit(chain):
+    """These chains' plugins (filters, compressors, the grit's distortion) each process every channel on
+    their own, so each channel through its own chain on its own thread gives the stereo chain's samples."""
     song = make_song(tempo=120.0, bars=6, with_vocals=True, seed=4).audio.astype(np.float32)
     song[1] *= np.float32(0.5)  # channels that differ
-    whole = mastering.bus_chain()(song, SAMPLE_RATE)
-    rows = mastering.process_rows(mastering.bus_chain, song.copy(), threads=2, block=4096)
+    whole = chain()(song, SAMPLE_RATE)
+    rows = mastering.process_rows(chain, song.copy(), threads=2, block=4096)
     assert rows.tobytes() == whole.tobytes()
 
 
