@@ -13,6 +13,7 @@ from pedalboard import (
     NoiseGate,
     PeakFilter,
     Pedalboard,
+    Plugin,
 )
 from scipy.signal import firwin, oaconvolve
 from scipy.signal._signaltools import _calc_oa_lens  # private: the block layout oaconvolve picks
@@ -129,6 +130,14 @@ def cabinet(x: np.ndarray, ir: np.ndarray, *, out: np.ndarray | None = None) -> 
     return out
 
 
+def _chain(stages: list[Plugin]) -> Pedalboard:
+    """A chain of ``stages`` without its equaliser bands set to 0 dB: pedalboard passes every sample
+    through such a band unchanged (its coefficients cancel exactly; tested), so it is left out rather than
+    run over every sample of the take (the voices' unused pickup and honk bands, the lead's low shelf)."""
+    flat = (PeakFilter, LowShelfFilter, HighShelfFilter)
+    return Pedalboard([s for s in stages if not (isinstance(s, flat) and s.gain_db == 0.0)])
+
+
 def amp(
     di: np.ndarray, ir: np.ndarray, drive_db: float, voice: AmpVoice | None = None, *, in_place: bool = False
 ) -> np.ndarray:
@@ -139,7 +148,7 @@ def amp(
     one song-long buffer; with ``in_place`` a float32 ``di`` is that buffer (it is overwritten and returned).
     """
     v = voice or DEFAULT_VOICE
-    pre = Pedalboard(
+    pre = _chain(
         [
             NoiseGate(threshold_db=-70.0, ratio=4.0, attack_ms=1.0, release_ms=60.0),
             HighpassFilter(v.tight_hz),
@@ -151,7 +160,7 @@ def amp(
     mine = in_place and di.dtype == np.float32 and di.flags.c_contiguous
     x = process_in_place(pre, di[None, :] if mine else di[None, :].astype(np.float32))[0]
     clipper(x, drive_db, out=x)
-    post = Pedalboard(
+    post = _chain(
         [
             LowShelfFilter(120.0, v.low_shelf_db, 0.7),
             PeakFilter(v.scoop_hz, v.scoop_db, 0.8),
@@ -161,7 +170,7 @@ def amp(
     )
     process_in_place(post, x[None, :])
     cabinet(x, ir, out=x)
-    cab_post = Pedalboard(
+    cab_post = _chain(
         [HighpassFilter(75.0), LowpassFilter(v.cab_lowpass_hz), HighShelfFilter(6000.0, v.air_db, 0.7)]
     )
     return process_in_place(cab_post, x[None, :])[0]

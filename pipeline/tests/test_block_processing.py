@@ -540,3 +540,21 @@ def test_the_final_gain_applied_a_block_at_a_time_on_threads_equals_the_song_lon
     expected = y * gain
     out = mastering._apply_gain(y, curve, ride_gain, threads=2)
     assert out is y and out.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("voice", ["rhythm", "lead"])
+def test_the_amp_without_its_0_db_bands_equals_the_amp_with_every_band_bit_for_bit(monkeypatch, voice):
+    """pedalboard passes every sample through a 0 dB peak or shelf band unchanged, so the amp leaves such
+    bands out: the same take as the whole chain, every band run."""
+    from pipeline.render.lead import LEAD_VOICE
+
+    chosen = LEAD_VOICE if voice == "lead" else amp.DEFAULT_VOICE
+    ir = load_band(ASSETS).ir
+    rng = np.random.default_rng(13)
+    di = (rng.standard_normal(amp.CLIP_BLOCK + 99_999) * 0.1).astype(np.float32)
+    di[50_000:120_000] *= np.float32(1e-4)  # a quiet stretch, where the gate works
+    flat = (PeakFilter(3000.0, 0.0, 1.2), LowShelfFilter(120.0, 0.0, 0.7), PeakFilter(750.0, 6.0, 0.7))
+    assert len(amp._chain(list(flat))) == 1
+    left_out = amp.amp(di, ir, 24.0, chosen)
+    monkeypatch.setattr(amp, "_chain", Pedalboard)  # every band, 0 dB ones too
+    assert amp.amp(di, ir, 24.0, chosen).tobytes() == left_out.tobytes()
