@@ -102,3 +102,16 @@ def test_without_vocals_everything_goes_to_drums_bass_and_other() -> None:
     stems = dsp.separate(audio, with_vocals=False)
     assert set(stems) == {"drums", "bass", "other"}
     np.testing.assert_allclose(sum(stems.values()), audio, atol=1e-5)
+
+
+@pytest.mark.parametrize("with_vocals", [True, False])
+def test_blocks_separated_on_threads_equal_blocks_one_after_another_bit_for_bit(with_vocals: bool) -> None:
+    song = make_song(tempo=128.0, bars=12, with_vocals=True, seed=6).audio.astype(np.float32)
+    song = np.ascontiguousarray(song[:, : 3 * dsp.BLOCK + 4321])  # several blocks, the last one short
+    one = dsp.separate(song, with_vocals=with_vocals, threads=1)
+    reported: list[float] = []
+    threaded = dsp.separate(song, reported.append, with_vocals=with_vocals, threads=3)
+    assert one.keys() == threaded.keys()
+    for name, stem in one.items():
+        assert threaded[name].tobytes() == stem.tobytes(), name
+    assert reported == [1 / 4, 2 / 4, 3 / 4, 1.0]  # in order, one per block
