@@ -11,7 +11,15 @@ libraries (torch, essentia, pedalboard) load on the first call, and the names th
 separators' package (probing a file, the stem cache, the CLI) load on first use.
 """
 
+import os
 from importlib import import_module
+
+# The separators' torch threads wait for each other at every layer. OpenMP's default is to spin while
+# waiting, and on a machine where another process holds one of the two cores the spinning thread waits out
+# the other's time slice again and again: Spleeter on a 3-minute song took 28 s instead of 5 s (load ~3),
+# 10 s with passive waiting (5.7 s on an idle machine). Set before torch loads its OpenMP runtime (it reads
+# the variable once); an operator's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from pipeline import asset_layout
 from pipeline.errors import (

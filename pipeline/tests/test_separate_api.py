@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +108,18 @@ def test_the_progress_bar_gives_separating_the_share_its_separator_costs() -> No
     assert shares["auto"] == dict(STAGES)["separating"] == shares["spleeter"]
     assert shares["demucs"] > 10 * shares["spleeter"]  # htdemucs costs ~30x Spleeter's time
     assert {name for name, _ in stages_for("demucs")} == {name for name, _ in STAGES}
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_importing_the_pipeline_makes_torch_threads_wait_passively_unless_the_operator_said_otherwise(
+    given: str | None, seen: str
+) -> None:
+    """A fresh process: the pipeline sets OpenMP's wait policy before torch loads its runtime (passive
+    waiting keeps the separators' threads from spinning through another process's time slices); an
+    operator's own value stays."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    code = "import os, sys, pipeline; assert 'torch' not in sys.modules; print(os.environ['OMP_WAIT_POLICY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == seen
