@@ -423,11 +423,13 @@ def play(
 
     on_stage("rendering", 0.0)
     writes: dict[str, Future[Path]] = {}
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stems")
     # the balanced stems waiting for the mix to be mastered (a short song's), or None: written as they come
     held: list[tuple[str, np.ndarray]] | None = (
         [] if len(STEM_NAMES) * 2 * n * np.dtype(np.float32).itemsize <= stem_hold_bytes else None
     )
+    # stems written as they come take one thread beside the render; held ones are written two at a time once
+    # the mix is made (the FLAC encoder releases the GIL, the MIDI files and pictures do not)
+    writer = ThreadPoolExecutor(max_workers=1 if held is None else 2, thread_name_prefix="stems")
     kit_tuning: dict[str, float] = {}  # each drum's tuning, filled by the drums' task
 
     def other_lufs() -> float:  # once the lead's part is made: the original steps back under a lead
