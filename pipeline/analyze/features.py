@@ -10,6 +10,7 @@ Two frame grids:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,14 +172,22 @@ def compute_features(
     other stems) feeds the chroma, so drums and voice do not blur the harmony; ``bass_source`` (a real bass
     stem) feeds the bass chroma alone, so the low notes of keys and guitars do not pass for the bass.
     """
-    frames = tonal_frames(mono, sample_rate)
-    harmony = frames if harmonic_source is None else tonal_frames(harmonic_source, sample_rate)
-    bass_hpcp = harmony.bass_hpcp if bass_source is None else tonal_frames(bass_source, sample_rate).bass_hpcp
-    if low_source is None:
-        onset, low_onset = spectral_flux(mono, sample_rate, (0.0, LOW_BAND_HZ))
-    else:
-        (onset,) = spectral_flux(mono, sample_rate)
-        (low_onset,) = spectral_flux(low_source, sample_rate, (LOW_BAND_HZ,))
+
+    def onsets() -> tuple[np.ndarray, np.ndarray]:
+        if low_source is None:
+            onset, low_onset = spectral_flux(mono, sample_rate, (0.0, LOW_BAND_HZ))
+            return onset, low_onset
+        return spectral_flux(mono, sample_rate)[0], spectral_flux(low_source, sample_rate, (LOW_BAND_HZ,))[0]
+
+    # the onset envelopes (numpy FFTs, which release the GIL) on a thread beside essentia's per-frame loop
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="onsets") as pool:
+        flux = pool.submit(onsets)
+        frames = tonal_frames(mono, sample_rate)
+        harmony = frames if harmonic_source is None else tonal_frames(harmonic_source, sample_rate)
+        bass_hpcp = (
+            harmony.bass_hpcp if bass_source is None else tonal_frames(bass_source, sample_rate).bass_hpcp
+        )
+        onset, low_onset = flux.result()
     return Features(
         sample_rate=sample_rate,
         duration=len(mono) / sample_rate,

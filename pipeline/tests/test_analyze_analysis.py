@@ -89,3 +89,22 @@ def test_an_instrument_leaking_into_the_vocals_stem_is_not_singing() -> None:
     assert not sung and share < 0.1
     singer = song("c_major_128")
     assert has_vocals(singer.stems["vocals"], singer.stems["other"], singer.audio, SAMPLE_RATE)[0]
+
+
+def test_features_made_with_the_onsets_on_a_thread_equal_each_feature_made_alone() -> None:
+    from pipeline.analyze.features import LOW_BAND_HZ, compute_features, spectral_flux, tonal_frames
+
+    audio = make_song(tempo=120.0, bars=8, with_vocals=True, seed=8).audio.astype(np.float32)
+    mono, low, harmonic = audio.mean(axis=0), audio[0] * 0.5, audio[1] * 0.7
+    for sources in ({}, {"low_source": low, "harmonic_source": harmonic}):
+        made = compute_features(mono, 44100, **sources)
+        frames = tonal_frames(mono, 44100)
+        harmony = tonal_frames(sources.get("harmonic_source", mono), 44100)
+        if sources:
+            onset, low_onset = spectral_flux(mono, 44100)[0], spectral_flux(low, 44100, (LOW_BAND_HZ,))[0]
+        else:
+            onset, low_onset = spectral_flux(mono, 44100, (0.0, LOW_BAND_HZ))
+        assert made.onset.tobytes() == onset.tobytes() and made.low_onset.tobytes() == low_onset.tobytes()
+        assert made.hpcp.tobytes() == harmony.hpcp.tobytes()
+        assert made.bass_hpcp.tobytes() == harmony.bass_hpcp.tobytes()
+        assert made.mfcc.tobytes() == frames.mfcc.tobytes() and made.rms.tobytes() == frames.rms.tobytes()
