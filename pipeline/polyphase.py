@@ -13,10 +13,21 @@ this is one of the play's largest costs.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 from scipy.signal._upfirdn import _output_len  # private: the output length upfirdn gives
 
 TILE = 1 << 15  # outputs summed at a time: the tile and its products stay in cache between taps
+
+
+def half_band(size: int, beta: float) -> np.ndarray:
+    """A 2x interpolation/decimation filter of ``size`` (odd) taps cut at the lower rate's Nyquist, with every
+    other tap exactly zero: the resampler skips zero taps, so it costs about half a general filter of the same
+    length (upsampling passes the original samples through its centre tap)."""
+    h = firwin(size, 0.5, window=("kaiser", beta))
+    centre = size // 2
+    h[(np.arange(size) - centre) % 2 == 0] = 0.0
+    h[centre] = 0.5
+    return (h / h.sum()).astype(np.float32)
 
 
 def _filter(taps: np.ndarray, up: int, down: int) -> tuple[np.ndarray, int]:

@@ -74,3 +74,19 @@ def test_the_amp_clipper_on_the_numpy_path_equals_the_resample_poly_one():
     x[: x.size // 5] = 0.0  # the gate's silence
     gain = np.float32(10 ** (30.0 / 20))
     assert amp._clip_block(x, gain).tobytes() == _scipy_clip_block(x, gain).tobytes()
+
+
+@pytest.mark.parametrize(("size", "beta"), [(23, 6.0), (47, 7.0)])
+def test_a_half_band_filter_has_every_other_tap_zero_and_passes_the_band_below_its_cut(size, beta):
+    from scipy.signal import freqz
+
+    from pipeline.polyphase import half_band
+
+    h = half_band(size, beta)
+    centre = size // 2
+    assert h.dtype == np.float32 and h.size == size
+    assert all(h[k] == 0.0 for k in range(size) if (k - centre) % 2 == 0 and k != centre)
+    assert abs(float(h.astype(np.float64).sum()) - 1.0) < 1e-6  # unity gain at DC
+    _, response = freqz(h.astype(np.float64), worN=[0.2, 0.35, 0.75], fs=2)  # x 2 = fraction of the low rate
+    db = 20 * np.log10(np.abs(response))
+    assert abs(db[0]) < 0.1 and db[1] > -1.0 and db[2] < -60.0
