@@ -87,6 +87,11 @@ class StylePreset:
     chorus_china: bool = False
     # A lead guitar harmonises the melody a third above in the choruses.
     twin_lead: bool = False
+    # The kick damped to a tight thump (seconds it rings at full, then fades out to silence by; the
+    # double-kick sound of modern metal): measured on the 13 shared excerpts (heavy and thrash, seed 0) the
+    # metal judge hears it as more metal and the mix stays the song as surely. None lets the kick ring as
+    # recorded: doom's slow kick, cut short, is heard as a drum machine (MTT electronic up).
+    kick_damping: tuple[float, float] | None = (0.04, 0.12)
 
 
 # Shared by every style: a calm part rings chords over light cymbals; a breakdown is half time, the kick
@@ -181,6 +186,7 @@ _PRESETS = (
         chug_ms=160.0,
         half_above=170.0,
         chorus_double_below=125.0,
+        kick_damping=None,
         midi_pack=MidiPack(64, LOCRIAN, (0, 4, 3, 1), (0, 1, 4, 3, 2, 1, 0, 0), 1.0),
     ),
     _style(

@@ -11,7 +11,10 @@ keeps its character.
 The snare's ring and the ride's bell are notes too (the shipped ride's strongest partial is a D# at 319 Hz,
 its snare rings at B, 253 Hz; a chroma listener hears them on every beat of a chorus): they are tuned the same
 way, as drummers tune a snare to the song, and the remix is recognised as the song more surely. The crash,
-china and hi-hats, washes without one strong partial, stay as recorded."""
+china and hi-hats, washes without one strong partial, stay as recorded.
+
+A style may also damp the kick (``damp_kick``), as a metal drummer damps the front head and a producer gates
+the kick microphone: the thump and the beater's click stay, the body's ring is gone before the next 16th."""
 
 from __future__ import annotations
 
@@ -92,6 +95,22 @@ def tune_kit(kit: DrumKit, key_root: int) -> tuple[DrumKit, dict[str, float]]:
         roles[role] = tuple(moved)
         shifts[role] = round(float(np.median(applied)), 2)
     return replace(kit, roles=roles), shifts
+
+
+def damp_kick(kit: DrumKit, hold_s: float, release_s: float) -> DrumKit:
+    """The kit with every kick layer at full level for ``hold_s`` seconds, then fading linearly to silence at
+    ``release_s``; the other drums as they are (the same arrays)."""
+    layers = kit.roles.get("kick")
+    if not layers:
+        return kit
+    damped = []
+    for layer in layers:
+        t = np.arange(layer.audio.shape[1], dtype=np.float64) / SAMPLE_RATE
+        envelope = np.clip((release_s - t) / (release_s - hold_s), 0.0, 1.0).astype(np.float32)
+        stop = min(layer.audio.shape[1], int(np.ceil(release_s * SAMPLE_RATE)) + 1)
+        audio = np.ascontiguousarray(layer.audio[:, :stop] * envelope[None, :stop])
+        damped.append(replace(layer, audio=audio))
+    return replace(kit, roles={**kit.roles, "kick": tuple(damped)})
 
 
 TUNED_KITS_KEPT = 4  # tuned kits a process keeps: a re-style plays the same song, so the same key, again

@@ -39,7 +39,19 @@ ROOM_SEND = {"kick": 0.15, "snare": 1.0, "toms": 1.0, "cymbals": 0.3}
 ROOM_LEVEL = 0.25
 KICK_HIGHPASS_HZ = 55.0
 KICK_SUB_DB = -2.0  # low shelf at 70 Hz
-KICK_CLICK_DB = 10.0  # beater click at 3.8 kHz
+KICK_CLICK_DB = 10.0  # the beater's click, at KICK_CLICK_HZ
+# The kit is voiced around the song's harmony: a listener following the chords (and a chroma listener, which
+# reads 100 Hz - 4 kHz) hears the kit's energy in that range as notes over every chord. So the kick's click
+# sits at 5 kHz rather than 3.8, the cymbals are high-passed twice over (12 dB per octave from 350 Hz: the
+# crash's and ride's low mids go) and get their air back above 6 kHz, and the snare's crack is lifted above
+# 5 kHz. Measured with the kick damped and the kit 3 dB lower (STEM_LUFS) on the 13 shared excerpts, heavy
+# seed 0: mix identified 13/13 against 10/13, MSD metal median 0.603 against 0.556, MTT electronic 0.31
+# against 0.36 (bench/sound_eval.py; README, "Sound").
+KICK_CLICK_HZ = 5000.0
+CYMBAL_HIGHPASS_HZ = 350.0
+CYMBAL_HIGHPASS_POLES = 2  # first-order high-passes in a row (pedalboard's HighpassFilter is 6 dB/octave)
+CYMBAL_AIR_DB = 3.0  # high shelf at 6 kHz
+SNARE_AIR_DB = 6.0  # high shelf at 5 kHz
 
 
 def _bus_chains() -> dict[str, Pedalboard]:
@@ -52,7 +64,7 @@ def _bus_chains() -> dict[str, Pedalboard]:
                 HighpassFilter(KICK_HIGHPASS_HZ),
                 LowShelfFilter(70.0, KICK_SUB_DB, 0.7),
                 PeakFilter(380.0, -6.0, 1.0),
-                PeakFilter(3800.0, KICK_CLICK_DB, 0.9),
+                PeakFilter(KICK_CLICK_HZ, KICK_CLICK_DB, 0.9),
                 Compressor(**sr_compress),
             ]
         ),
@@ -60,12 +72,18 @@ def _bus_chains() -> dict[str, Pedalboard]:
             [
                 HighpassFilter(80.0),
                 PeakFilter(200.0, 3.0, 1.0),
-                HighShelfFilter(5000.0, 3.0, 0.7),
+                HighShelfFilter(5000.0, SNARE_AIR_DB, 0.7),
                 Compressor(**sr_compress),
             ]
         ),
         "toms": Pedalboard([HighpassFilter(60.0), PeakFilter(500.0, -4.0, 1.0), Compressor(**sr_compress)]),
-        "cymbals": Pedalboard([HighpassFilter(350.0), PeakFilter(3000.0, -2.0, 1.0)]),
+        "cymbals": Pedalboard(
+            [
+                *(HighpassFilter(CYMBAL_HIGHPASS_HZ) for _ in range(CYMBAL_HIGHPASS_POLES)),
+                PeakFilter(3000.0, -2.0, 1.0),
+                HighShelfFilter(6000.0, CYMBAL_AIR_DB, 0.7),
+            ]
+        ),
     }
 
 

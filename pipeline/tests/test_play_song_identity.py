@@ -105,3 +105,49 @@ def test_a_quiet_and_a_loud_section_are_played_differently_and_stay_apart_in_lou
     inside_loud = curve[(times > split + 2.0) & (times < song.duration - 3.0)]
     assert np.median(inside_loud) - np.median(inside_quiet) >= 3.0
     assert perf.facts["lufs"] == pytest.approx(-9.0, abs=0.5) and perf.facts["true_peak_dbtp"] <= -1.0
+
+
+def _chroma_range_peak_energy(x: np.ndarray) -> float:
+    """Energy of the spectral peaks between 100 Hz and 4 kHz, frame by frame: where a chroma listener (HPCP:
+    the cover-song identifier's) reads the notes, and where a listener follows the chords."""
+    from scipy.signal import stft
+
+    freqs, _, z = stft(x.mean(axis=0), fs=SAMPLE_RATE, nperseg=4096, noverlap=2048)
+    power = np.abs(z[(freqs >= 100.0) & (freqs <= 4000.0)]) ** 2
+    peaks = (power[1:-1] > power[:-2]) & (power[1:-1] >= power[2:])
+    return float((power[1:-1] * peaks).sum())
+
+
+@pytest.fixture(scope="module")
+def loud_song():
+    return make_song(
+        tempo=100.0, key="E", scale="minor", progression=("i", "VI", "III", "VII"), bars=8, sections=1, seed=3
+    )
+
+
+@pytest.mark.parametrize("style", ["heavy", "thrash", "black", "power", "doom", "djent"])
+def test_in_a_loud_section_the_kit_stays_under_the_harmony_where_the_chords_are_heard(
+    loud_song, style, tmp_path
+):
+    """The rule that keeps the tune on top: in a loud section, the drums' energy in the notes' range is below
+    the harmony's (the band's guitars and bass with the song's own harmony, as mixed). Louder, with the
+    kick's ring and the cymbals' low mids in that range, the kit covered the chords (2.3-2.6 dB over them
+    on this song; cover-id found 10 of the 13 shared excerpts' mixes, the band alone 11)."""
+    import soundfile as sf
+
+    analysis = analysis_from_song(loud_song, energies=(1.0,))
+    perf = play(
+        loud_song.stems["vocals"],
+        loud_song.stems["other"],
+        analysis,
+        RemixOptions(style=style),
+        assets_dir=ASSETS,
+        out_dir=tmp_path,
+    )
+    assert perf.facts["sections_played"]["full"] >= len(loud_song.downbeats) - 1  # loud all through
+
+    def stem(name: str) -> np.ndarray:
+        return sf.read(perf.stems[name], dtype="float32", always_2d=True)[0].T
+
+    harmony = stem("guitars") + stem("bass") + stem("other")
+    assert _chroma_range_peak_energy(stem("drums")) < _chroma_range_peak_energy(harmony)

@@ -14,6 +14,7 @@ from pipeline.render.drum_tuning import (
     PITCHED_BANDS,
     TARGET_DEGREES,
     body_pitch,
+    damp_kick,
     tune_kit,
     tuned_kit,
     tuning_shift,
@@ -94,3 +95,37 @@ def test_the_kit_tuned_once_per_key_equals_a_fresh_tuning_and_is_reused():
     other, _ = tuned_kit(kit, 9)
     assert other is not tuned
     assert other.roles["kick"][0].audio.tobytes() == tune_kit(kit, 9)[0].roles["kick"][0].audio.tobytes()
+
+
+def test_a_damped_kick_keeps_its_thump_and_is_silent_once_released():
+    kick = DrumLayer(audio=_drum(60.0, seconds=0.9), vel_min=0.0, vel_max=1.0, gain=1.0)
+    crash = DrumLayer(audio=_drum(400.0), vel_min=0.0, vel_max=1.0, gain=1.0)
+    kit = DrumKit("t", "me", "CC0", Path("."), {"kick": (kick,), "crash": (crash,)})
+    damped = damp_kick(kit, 0.04, 0.12).roles["kick"][0].audio
+    hold = int(0.04 * SAMPLE_RATE)
+    assert damped[:, :hold].tobytes() == kick.audio[:, :hold].tobytes()  # the thump and click untouched
+    assert damped.shape[1] <= int(0.12 * SAMPLE_RATE) + 1  # nothing rings past the release
+    fading = np.abs(damped[0, hold:]) / (np.abs(kick.audio[0, hold : damped.shape[1]]) + 1e-12)
+    assert np.all(np.diff(fading[np.abs(kick.audio[0, hold : damped.shape[1]]) > 1e-3]) <= 1e-6)
+    assert damp_kick(kit, 0.04, 0.12).roles["crash"][0] is crash
+    assert kit.roles["kick"][0] is kick  # the shared kit is left as it was
+
+
+def test_the_shipped_kits_damped_kick_rings_out_no_longer_than_its_release():
+    from pipeline.arrange.events import Hit
+    from pipeline.render.drums import render_drums
+
+    kit = load_kit(ASSETS)
+    hits = [Hit(0.1, "kick", 0.85)]
+    n = SAMPLE_RATE
+    ringing, _ = render_drums(hits, kit, n, np.random.default_rng(0))
+    damped, _ = render_drums(hits, damp_kick(kit, 0.04, 0.12), n, np.random.default_rng(0))
+
+    def db(x: np.ndarray, a: float, b: float) -> float:
+        part = x[:, int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
+        return 10 * float(np.log10(np.mean(part.astype(np.float64) ** 2) + 1e-20))
+
+    assert abs(db(damped, 0.1, 0.14) - db(ringing, 0.1, 0.14)) < 1.0  # the same attack
+    # a quarter second after the hit the recorded kick still rings; the damped one is gone (the room's and
+    # the bus filters' tails only)
+    assert db(damped, 0.35, 0.6) < db(ringing, 0.35, 0.6) - 15.0
