@@ -7,13 +7,15 @@ The limiter is vectorised numpy/scipy so a 3-minute song masters in about a seco
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
+import threadpoolctl
 from pedalboard import Compressor, HighShelfFilter, LowShelfFilter, Pedalboard
-from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import fftconvolve, firwin
 
 from pipeline.loudness import SILENCE_LUFS, gated_loudness, integrated_loudness, k_power, short_term
@@ -92,8 +94,9 @@ def _phase_gain(taps: np.ndarray, factor: int) -> float:
 _TP_EXACT_GAIN = _phase_gain(_TP_EXACT, 4)
 
 
-_TP_BATCH = 32  # the loudest candidate frames, measured first by the exact search
 _TP_RUN = 64  # neighbouring candidate frames oversampled in one call
+_TP_ROWS = 16  # samples per row of the interpolation matrix (the approximate envelope's matmul)
+_TP_TILE = 1 << 16  # samples per tile of the approximate envelope (a multiple of _TP_FRAME and _TP_ROWS)
 
 
 def _frame_runs(frames: np.ndarray, longest: int) -> list[tuple[int, int]]:
@@ -107,28 +110,91 @@ def _frame_runs(frames: np.ndarray, longest: int) -> list[tuple[int, int]]:
     return runs
 
 
+@functools.cache
+def _interpolation_matrix(rows: int = _TP_ROWS) -> tuple[np.ndarray, int]:
+    """The 4x exact interpolator as a (rows + 2 * reach, 4 * rows) matrix and its reach in samples: a window
+    of ``rows`` samples with ``reach`` more either side, times the matrix, gives the ``rows`` samples' four
+    oversampled values each (sample ``r``'s phase ``p`` in column ``4 * r + p``). Its coefficients are read
+    from ``resample``'s answer to a unit impulse, so they are the float32 values the exact path multiplies by.
+    """
+    size = 4 * _TP_EXACT.size
+    impulse = np.zeros((1, size), dtype=np.float32)
+    impulse[0, size // 2] = 1.0
+    response = resample(impulse, 4, 1, _TP_EXACT)[0]  # output 4 * i + p: coefficient of x[i] at 4 * i + p
+    offsets = np.flatnonzero(response) - 4 * (size // 2)  # 4 * (i - k) + p for the impulse at k
+    reach = -(-int(np.abs(offsets).max()) // 4)
+    matrix = np.zeros((rows + 2 * reach, 4 * rows), dtype=np.float32)
+    for r in range(rows):
+        for k in range(rows + 2 * reach):  # window k is sample r + (k - reach) of the row's start
+            at = 4 * (r + reach - k) + np.arange(4) + 4 * (size // 2)
+            inside = (at >= 0) & (at < response.size)
+            matrix[k, 4 * r + np.arange(4)[inside]] = response[at[inside]]
+    return matrix, reach
+
+
+@functools.cache
+def _blas() -> threadpoolctl.ThreadpoolController:
+    return threadpoolctl.ThreadpoolController()
+
+
+def _approximate_frame_peaks(x: np.ndarray, sample_peak: float, threads: int) -> tuple[np.ndarray, float]:
+    """Per _TP_FRAME frame, the largest magnitude over channels of the 4x oversampled values, made by one
+    float32 matrix product per tile, and how far any of them can be from the exact path's value.
+
+    The product sums the same terms as the exact path but in BLAS's order (and with fused multiply-adds), so
+    a value differs from the exact sum by rounding alone: a float32 sum of ``terms`` products is within
+    ``terms * 2**-24`` times the sum of the products' magnitudes of the real sum, whatever the order, and
+    those magnitudes add up to at most the interpolator's gain times ``sample_peak``, the song's largest
+    magnitude. The two paths
+    differ by at most twice that; the bound returned is twice that again.
+    """
+    matrix, reach = _interpolation_matrix()
+    rows = _TP_ROWS
+    c, n = x.shape
+    frames = -(-n // _TP_FRAME)
+    peaks = np.empty(frames, dtype=np.float32)
+
+    def one(start: int) -> None:
+        stop = min(n, start + _TP_TILE)
+        count = -(-(stop - start) // rows)
+        window = np.zeros((c, count * rows + 2 * reach), dtype=np.float32)
+        lo, hi = max(0, start - reach), min(n, start + count * rows + reach)
+        window[:, lo - (start - reach) : hi - (start - reach)] = x[:, lo:hi]
+        windows = np.lib.stride_tricks.sliding_window_view(window, matrix.shape[0], axis=1)[:, ::rows]
+        up = np.matmul(np.ascontiguousarray(windows), matrix)
+        np.abs(up, out=up)
+        row_max = up.max(axis=2).max(axis=0)  # rows past the song's end hold the zeros' values, which are 0
+        row_max = np.pad(row_max, (0, -row_max.size % (_TP_FRAME // rows)))
+        first = start // _TP_FRAME
+        part = row_max.reshape(-1, _TP_FRAME // rows).max(axis=1)
+        peaks[first : first + part.size] = part[: frames - first]
+
+    # one BLAS thread per call: the tiles are spread over ``threads`` here, and OpenBLAS's own threads would
+    # spin on the cores after each call
+    with (
+        _blas().limit(limits=1, user_api="blas"),
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="master") as pool,
+    ):
+        list(pool.map(one, range(0, n, _TP_TILE)))
+    terms = matrix.shape[0]
+    error = 2 * (2 * terms * 2.0**-24 * _TP_EXACT_GAIN * sample_peak + float(np.finfo(np.float32).tiny))
+    return peaks, error
+
+
 def _exact_peak(x: np.ndarray, threads: int = MASTER_THREADS) -> float:
     """Largest magnitude of the samples of (c, n) and their 4x oversampled reconstruction.
 
-    The same value as the whole envelope's maximum, from a fraction of the work: a frame can hold a higher
-    peak than the one found so far only where its neighbourhood's samples, amplified by the interpolator's
-    largest gain, reach it. The loudest few frames are measured first, which finds a peak near the highest;
-    then every frame that could still beat it, in one batch, so the neighbouring frames a loud master leaves
-    in reach are measured together in long runs, on ``threads`` threads. The batch may measure a frame a one
-    by one search would have skipped, but every value measured is a real peak and no frame that could beat
-    the result goes unmeasured, so the maximum is the same.
+    The same value as the whole envelope's maximum, from a fraction of the work: an approximate envelope,
+    each value within a known rounding bound of the exact one (``_approximate_frame_peaks``), names the
+    frames that can hold the highest exact value, those within twice the bound of the approximate maximum;
+    only they are oversampled by the exact path, in runs of neighbouring frames on ``threads`` threads.
     """
     n = x.shape[1]
-    frame_max = np.empty(-(-n // _TP_FRAME), dtype=np.float32)
-    step = 256 * _TP_FRAME  # frames' sample peaks a block at a time: no song-long copy
-    for start in range(0, n, step):
-        mags = np.abs(x[:, start : start + step]).max(axis=0)
-        mags = np.pad(mags, (0, -mags.size % _TP_FRAME)).reshape(-1, _TP_FRAME)
-        frame_max[start // _TP_FRAME : start // _TP_FRAME + mags.shape[0]] = mags.max(axis=1)
-    best = float(frame_max.max())
-    # the interpolator reaches 25 samples: a frame's oversampled values depend on it and its neighbours
-    bound = maximum_filter1d(frame_max, size=3, mode="constant") * np.float32(_TP_EXACT_GAIN)
-    order = np.argsort(-bound, kind="stable")
+    best = max(float(x.max()), -float(x.min()))  # the samples' own peak (no song-long copy)
+    if best == 0.0:
+        return best
+    approx, error = _approximate_frame_peaks(x, best, threads)
+    frames = np.flatnonzero(approx >= approx.max() - 2 * error)
 
     def run_peak(run: tuple[int, int]) -> float:
         start, stop = run[0] * _TP_FRAME, min(n, run[1] * _TP_FRAME)
@@ -137,12 +203,7 @@ def _exact_peak(x: np.ndarray, threads: int = MASTER_THREADS) -> float:
         return float(max(up.max(), -up.min()))
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="master") as pool:
-        for batch in (order[:_TP_BATCH], order[_TP_BATCH:]):
-            batch = batch[bound[batch] > best]  # loudest first: the rest of the song cannot beat ``best``
-            if not batch.size:
-                break
-            best = max(best, *pool.map(run_peak, _frame_runs(batch, _TP_RUN)))
-    return best
+        return max(best, *pool.map(run_peak, _frame_runs(frames, _TP_RUN)))
 
 
 def true_peak_db(audio: np.ndarray) -> float:

@@ -205,15 +205,57 @@ def test_the_true_peak_search_finds_the_whole_envelopes_peak_exactly(seed, copie
         assert mastering._exact_peak(song, threads=threads) == expected
 
 
-def test_the_exact_peak_in_small_batches_and_runs_equals_the_whole_oversampled_maximum(monkeypatch):
-    song = make_song(tempo=128.0, bars=4, with_vocals=True, seed=3).audio.astype(np.float32)
-    song *= np.float32(0.9 / np.abs(song).max())  # a limited master: every frame near the peak is a candidate
+def _whole_true_peak(song: np.ndarray) -> float:
     whole = resample_poly(song, 4, 1, axis=1, window=mastering._TP_EXACT)
-    expected = max(float(np.abs(whole).max()), float(np.abs(song).max()))
-    for batch, run in ((1, 1), (3, 2), (7, 64), (256, 5)):
-        monkeypatch.setattr(mastering, "_TP_BATCH", batch)
-        monkeypatch.setattr(mastering, "_TP_RUN", run)
-        assert mastering._exact_peak(song, threads=2) == expected
+    return max(float(np.abs(whole).max()), float(np.abs(song).max()))
+
+
+def _hard_songs() -> dict[str, np.ndarray]:
+    """Signals whose true peak is hard to find: a limited master (every frame near the peak), a hard-clipped
+    one, full-scale alternating signs (the interpolator's worst case), ties, edges and short songs."""
+    rng = np.random.default_rng(7)
+    song = make_song(tempo=128.0, bars=4, with_vocals=True, seed=3).audio.astype(np.float32)
+    limited = song * np.float32(0.9 / np.abs(song).max())
+    clipped = np.clip(song * np.float32(4.0), -0.8, 0.8).astype(np.float32)
+    n = song.shape[1]
+    worst = np.tile(np.float32([0.7, -0.7]), (2, n // 2))
+    signs = np.sign(mastering._TP_EXACT[::4][::-1]).astype(np.float32)  # one phase's taps' signs, in reach
+    worst[1, 70_000 : 70_000 + signs.size] = np.float32(0.7) * signs
+    ties = np.zeros((2, 3 * mastering._TP_TILE + 5), dtype=np.float32)
+    ties[:, 100::9000] = np.float32(0.5)  # the same click in many frames: every one of them is a candidate
+    edge = (rng.standard_normal((2, 5000)) * 0.1).astype(np.float32)
+    edge[:, :3] = edge[:, -3:] = np.float32(0.9)  # the peaks at the song's first and last samples
+    short = (rng.standard_normal((2, 37)) * 0.3).astype(np.float32)
+    quiet = (song * np.float32(1e-30)).astype(np.float32)
+    return {
+        "limited": limited,
+        "clipped": clipped,
+        "worst": worst,
+        "ties": ties,
+        "edge": edge,
+        "short": short,
+        "mono": limited[:1],
+        "quiet": quiet,
+    }
+
+
+@pytest.mark.parametrize("name", list(_hard_songs()))
+def test_the_exact_peak_of_hard_signals_equals_the_whole_oversampled_maximum(name):
+    song = _hard_songs()[name]
+    expected = _whole_true_peak(song)
+    for threads in (1, 2):
+        assert mastering._exact_peak(song, threads=threads) == expected
+
+
+def test_the_approximate_envelope_stays_within_its_bound_of_the_exact_one():
+    for song in _hard_songs().values():
+        whole = np.abs(resample_poly(song, 4, 1, axis=1, window=mastering._TP_EXACT).astype(np.float32))
+        width = 4 * mastering._TP_FRAME
+        frames = np.pad(whole.max(axis=0), (0, -whole.shape[1] % width)).reshape(-1, width).max(axis=1)
+        approx, error = mastering._approximate_frame_peaks(song, float(np.abs(song).max()), threads=2)
+        assert approx.shape == frames.shape
+        assert np.all(np.abs(approx.astype(np.float64) - frames) <= error / 2)
+        assert error < 1e-4 * float(np.abs(song).max()) + 1e-30  # tight: few frames are measured exactly
 
 
 def test_frame_runs_split_consecutive_frames_into_bounded_runs():
