@@ -162,8 +162,9 @@ def _approximate_frame_peaks(x: np.ndarray, sample_peak: float, threads: int) ->
         window[:, lo - (start - reach) : hi - (start - reach)] = x[:, lo:hi]
         windows = np.lib.stride_tricks.sliding_window_view(window, matrix.shape[0], axis=1)[:, ::rows]
         up = np.matmul(np.ascontiguousarray(windows), matrix)
+        up.reshape(c, -1)[:, 4 * (stop - start) :] = 0.0  # past the song's end: no oversampled value there
         np.abs(up, out=up)
-        row_max = up.max(axis=2).max(axis=0)  # rows past the song's end hold the zeros' values, which are 0
+        row_max = up.max(axis=2).max(axis=0)
         row_max = np.pad(row_max, (0, -row_max.size % (_TP_FRAME // rows)))
         first = start // _TP_FRAME
         part = row_max.reshape(-1, _TP_FRAME // rows).max(axis=1)
