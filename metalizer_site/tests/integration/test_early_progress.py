@@ -38,7 +38,10 @@ def _timeline(client: ApiClient, job_id: str, timeout: float = 400) -> list[tupl
 def test_a_job_moves_before_separation_ends_and_its_time_left_never_jumps_up(
     client: ApiClient, worker: Worker, songs_dir: Path
 ) -> None:
-    song = song_file(songs_dir / "early progress.wav", seconds=50, seed=4)
+    # long enough that separation outlasts several of the worker's progress writes (at most one per
+    # METALIZER_PROGRESS_MIN_INTERVAL_S, 2 s) on an idle machine too: a 50 s song separated in ~5 s there,
+    # which leaves room for two writes whatever the separator reports; 120 s gave four, 180 s five or more
+    song = song_file(songs_dir / "early progress.wav", seconds=180, seed=4)
     created = client.upload(song, style="heavy", output_format="wav", separator="spleeter")
     assert created.status_code == 201, created.text
     seen = _timeline(client, created.json()["id"])
