@@ -115,3 +115,29 @@ def test_blocks_separated_on_threads_equal_blocks_one_after_another_bit_for_bit(
     for name, stem in one.items():
         assert threaded[name].tobytes() == stem.tobytes(), name
     assert reported == [1 / 4, 2 / 4, 3 / 4, 1.0]  # in order, one per block
+
+
+def test_a_stop_raised_by_progress_leaves_the_rest_of_the_song_unseparated(monkeypatch: pytest.MonkeyPatch):
+    """A cancelled job stops after the blocks under way, not after the whole song's (``Executor.map`` cancels
+    the blocks not yet begun when its results are abandoned)."""
+    from pipeline.errors import Interrupted
+
+    class Stop(Interrupted):
+        pass
+
+    started: list[int] = []
+    real = dsp._separate_segment
+
+    def counted(segment: np.ndarray, with_vocals: bool) -> dict[str, np.ndarray]:
+        started.append(1)
+        return real(segment, with_vocals)
+
+    monkeypatch.setattr(dsp, "_separate_segment", counted)
+    song = np.random.default_rng(3).normal(0.0, 0.1, (2, 24 * dsp.BLOCK)).astype(np.float32)
+
+    def stop(fraction: float) -> None:
+        raise Stop()
+
+    with pytest.raises(Stop):
+        dsp.separate(song, stop, threads=2)
+    assert len(started) <= 4  # the first block, and at most the few begun beside it; not all 24
