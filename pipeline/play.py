@@ -50,7 +50,7 @@ RENDER_THREADS = 2  # parts rendered at once: the two cores the service is sized
 # takes a core from the parts and the master, so the mix is ready sooner. A longer song writes each stem as
 # it comes, so its stems are never all held at once.
 STEM_HOLD_BYTES = 512 << 20
-STEM_NAMES = ("vocals", "other", "drums", "guitars", "bass")
+REMIX_STEMS = ("vocals", "other", "drums", "guitars", "bass")  # what a remix writes (not the separator's)
 
 
 @dataclass
@@ -428,7 +428,7 @@ def play(
     writes: dict[str, Future[Path]] = {}
     # the balanced stems waiting for the mix to be mastered (a short song's), or None: written as they come
     held: list[tuple[str, np.ndarray]] | None = (
-        [] if len(STEM_NAMES) * 2 * n * np.dtype(np.float32).itemsize <= stem_hold_bytes else None
+        [] if len(REMIX_STEMS) * 2 * n * np.dtype(np.float32).itemsize <= stem_hold_bytes else None
     )
     # stems written as they come take one thread beside the render; held ones are written two at a time once
     # the mix is made (the FLAC encoder releases the GIL, the MIDI files and pictures do not)
