@@ -1,7 +1,14 @@
-"""The numpy polyphase resampler gives resample_poly's float32 samples, bit for bit, where it is used."""
+"""The compiled polyphase resampler gives resample_poly's float32 samples, bit for bit, where it is used."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numba
 import numpy as np
 import pytest
 from scipy.signal import resample_poly
@@ -11,6 +18,8 @@ from pipeline import polyphase
 from pipeline.polyphase import resample
 from pipeline.render import amp
 from pipeline.testing.synth import make_song
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository, where `pipeline` imports from
 
 USES = [  # (taps, up, down): the amp's clipper, the master's clipper and both true-peak meters
     (amp._OS_FILTER, 2, 1),
@@ -34,7 +43,7 @@ def _awkward(n: int, seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize(("taps", "up", "down"), USES)
 @pytest.mark.parametrize("n", [97, 98, 4096, 100_003])
-def test_the_numpy_polyphase_path_equals_resample_poly_bit_for_bit(monkeypatch, taps, up, down, n):
+def test_the_compiled_polyphase_path_equals_resample_poly_bit_for_bit(monkeypatch, taps, up, down, n):
     monkeypatch.setattr(polyphase, "TILE", 1000)  # several tiles, one cut short
     x = _awkward(n, n)
     expected = resample_poly(x, up, down, axis=1, window=taps)
@@ -48,6 +57,71 @@ def test_the_numpy_polyphase_path_equals_resample_poly_bit_for_bit(monkeypatch, 
         resample(view, up, down, taps).tobytes()
         == resample_poly(view, up, down, axis=1, window=taps).tobytes()
     )
+
+
+@pytest.mark.parametrize(("taps", "up", "down"), USES)
+@pytest.mark.parametrize("tile", [1, 2, 3, 7, 64])
+def test_tiles_of_any_size_give_the_same_samples(monkeypatch, taps, up, down, tile):
+    """Tile edges fall on every phase and offset, and on the signal's edges (its zero padding)."""
+    monkeypatch.setattr(polyphase, "TILE", tile)
+    x = _awkward(301, tile)
+    assert resample(x, up, down, taps).tobytes() == resample_poly(x, up, down, axis=1, window=taps).tobytes()
+
+
+@pytest.mark.parametrize(("taps", "up", "down"), USES)
+def test_channels_of_any_layout_and_count_give_the_same_samples(taps, up, down):
+    x = _awkward(2 * 1501, 5)
+    for samples in (
+        x[:, ::2],  # every other sample: rows with a stride
+        np.asfortranarray(x),  # channels interleaved
+        np.concatenate([x, x[::-1] * np.float32(0.5)]),  # four channels
+        x[:1],  # one row of a (1, n) array
+    ):
+        expected = resample_poly(samples, up, down, axis=1, window=taps)
+        assert resample(samples, up, down, taps).tobytes() == expected.tobytes()
+
+
+def test_threads_resampling_at_once_give_the_samples_of_one_after_another():
+    """The kernel releases the GIL, so the master's and the renderers' threads run it side by side."""
+    assert polyphase._kernel.targetoptions["nogil"]
+    songs = [_awkward(60_000, seed) for seed in range(6)]
+    alone = [resample(x, 2, 1, mastering._CLIP_OS).tobytes() for x in songs]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(lambda x: resample(x, 2, 1, mastering._CLIP_OS).tobytes(), songs))
+    assert together == alone
+
+
+def test_the_kernel_is_compiled_without_fast_math():
+    """Fast-math would let LLVM reorder the sums and fuse multiply-adds: other samples than scipy's."""
+    assert polyphase._kernel.targetoptions.get("fastmath") is False
+
+
+def test_without_a_writable_cache_folder_the_kernel_is_compiled_in_memory(monkeypatch):
+    real = numba.njit
+
+    def no_cache_folder(*args: object, **options: object) -> object:
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function '_sum_taps': no locator available")
+        return real(*args, **options)
+
+    monkeypatch.setattr(numba, "njit", no_cache_folder)
+    kernel = polyphase._compile(polyphase._sum_taps)
+    monkeypatch.setattr(polyphase, "_kernel", kernel)
+    x = _awkward(4096, 11)
+    expected = resample_poly(x, 1, 2, axis=1, window=amp._OS_FILTER)
+    assert resample(x, 1, 2, amp._OS_FILTER).tobytes() == expected.tobytes()
+
+
+def test_a_second_process_loads_the_compiled_kernel_from_the_cache(tmp_path):
+    script = "from pipeline import polyphase; print(sum(polyphase._kernel.stats.cache_hits.values()))"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        for _ in range(2)
+    ]
+    assert [run.stdout.strip() for run in runs] == ["0", "1"]
 
 
 def test_float64_and_very_short_signals_give_resample_polys_samples_too():
@@ -69,7 +143,7 @@ def _scipy_clip_block(x: np.ndarray, gain: np.float32) -> np.ndarray:
     return resample_poly(y, 1, 2, window=amp._OS_FILTER).astype(np.float32, copy=False)[: x.size]
 
 
-def test_the_amp_clipper_on_the_numpy_path_equals_the_resample_poly_one():
+def test_the_amp_clipper_on_the_compiled_path_equals_the_resample_poly_one():
     x = make_song(tempo=120.0, bars=2, seed=1).audio[0].astype(np.float32) * np.float32(0.3)
     x[: x.size // 5] = 0.0  # the gate's silence
     gain = np.float32(10 ** (30.0 / 20))
