@@ -185,7 +185,8 @@ def resample(x: np.ndarray, up: int, down: int, taps: np.ndarray) -> np.ndarray:
     rows = np.atleast_2d(x)
     out = np.empty((rows.shape[0], count), dtype=np.float32)
     for row, into in zip(rows, out, strict=True):
-        _kernel(
-            np.ascontiguousarray(row), plan.at, plan.coef, plan.bounds, down, plan.base, plan.skip, into, TILE
-        )
+        row = np.ascontiguousarray(row)
+        if not row.flags.writeable:  # numba types read-only arrays apart: the one signature takes a copy
+            row = row.copy()
+        _kernel(row, plan.at, plan.coef, plan.bounds, down, plan.base, plan.skip, into, TILE)
     return out if x.ndim == 2 else out[0]

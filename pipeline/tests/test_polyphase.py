@@ -76,6 +76,7 @@ def test_channels_of_any_layout_and_count_give_the_same_samples(taps, up, down):
         np.asfortranarray(x),  # channels interleaved
         np.concatenate([x, x[::-1] * np.float32(0.5)]),  # four channels
         x[:1],  # one row of a (1, n) array
+        np.frombuffer(x.tobytes(), dtype=np.float32).reshape(x.shape),  # read-only
     ):
         expected = resample_poly(samples, up, down, axis=1, window=taps)
         assert resample(samples, up, down, taps).tobytes() == expected.tobytes()
