@@ -149,6 +149,25 @@ class EarlyMix:
         logger.info("job %s: the mix is stored and playable (%.2f s)", self.job_id, spent)
 
 
+class EarlyFiles:
+    """The pipeline's ``on_file``: stores each stem and picture as soon as it is written, in the pipeline's
+    own thread while the next ones are still being encoded, so what is left to store after the pipeline is
+    what came last (the MIDI files go up together at the end, as one ZIP). ``store_outputs`` skips these.
+    A failed upload raises into the pipeline, which stops; the job's results are discarded with the rest."""
+
+    def __init__(self, job_id: Any) -> None:
+        self.job_id = job_id
+        self.stored: dict[tuple[str, str], str] = {}  # (part, format or picture name) -> key
+
+    def __call__(self, kind: str, name: str, path: Path) -> None:
+        prefix = result_prefix(self.job_id)
+        if kind == "stems":
+            fmt = path.suffix.lstrip(".").lower()
+            self.stored[(name, fmt)] = upload_file(path, f"{prefix}/stems/{name}.{fmt}")
+        elif kind == "pictures":
+            self.stored[("pictures", name)] = upload_file(path, f"{prefix}/pictures/{path.name}")
+
+
 # --- Running -------------------------------------------------------------------------------------------
 
 
@@ -231,7 +250,10 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
     # A re-style carries its source's analysis (and stem cache key) from the start: it is not analysed again.
     analysis = Analysis.from_dict(job.analysis) if job.analysis else None
     early_mix = EarlyMix(job.pk, options.output_format)
-    result = _replay_cached(job, analysis, options, assets_dir, progress, stem_cache, work_dir, early_mix)
+    early_files = EarlyFiles(job.pk)
+    result = _replay_cached(
+        job, analysis, options, assets_dir, progress, stem_cache, work_dir, early_mix, early_files
+    )
     if result is None:
         input_name = Path(job.input_file.name).name
         input_path = download_file(job.input_file.name, work_dir / "in" / input_name)
@@ -247,9 +269,10 @@ def _run_claimed(job: Job, work_dir: Path) -> str:
             analysis=analysis,
             separators=settings.METALIZER_SEPARATORS,
             on_mix=early_mix,
+            on_file=early_files,
         )
     storing = time.perf_counter()
-    outputs = store_outputs(job.pk, result, work_dir, stored_mix=early_mix.stored)
+    outputs = store_outputs(job.pk, result, work_dir, stored_mix=early_mix.stored, stored=early_files.stored)
     # Beside the pipeline's stages: fetching reused stems (set by _replay_cached) and storing the results (the
     # mix stored early is part of "finishing", and the row's mix_ready_at says when it was playable).
     timings = {**result.timings, "storing": round(time.perf_counter() - storing, 3)}
@@ -276,6 +299,7 @@ def _replay_cached(
     stem_cache: StorageStemCache,
     work_dir: Path,
     early_mix: EarlyMix,
+    early_files: EarlyFiles,
 ) -> Any:
     """A re-style whose stems are in the stem cache: play them with the stored analysis, without fetching
     or decoding the song. None when they are not there (then the song is remixed from its stored file)."""
@@ -299,17 +323,24 @@ def _replay_cached(
         separator=cached.separator,
         stem_cache_key=job.stem_key,
         on_mix=early_mix,
+        on_file=early_files,
     )
     result.timings = {"reusing": fetched, **result.timings}
     return result
 
 
 def store_outputs(
-    job_id: Any, result: Any, work_dir: Path, *, stored_mix: dict[str, str] | None = None
+    job_id: Any,
+    result: Any,
+    work_dir: Path,
+    *,
+    stored_mix: dict[str, str] | None = None,
+    stored: dict[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
     """Upload the pipeline's files under ``jobs/<id>/result/``; returns part -> {format -> key}.
 
-    ``stored_mix`` (format -> key) are the mix files already stored (``EarlyMix``): kept, not sent again.
+    ``stored_mix`` (format -> key) are the mix files already stored (``EarlyMix``), ``stored`` ((part,
+    format) -> key) the stems and pictures stored as they came (``EarlyFiles``): kept, not sent again.
     A few files go up at once (an object store answers each request with some latency). On any failure
     the keys uploaded so far are deleted before the error propagates.
     """
@@ -336,6 +367,8 @@ def store_outputs(
         plan.append(("midi", "zip", zip_path, f"{prefix}/midi.zip"))
     for name, path in sorted(result.pictures.items()):
         plan.append(("pictures", name, Path(path), f"{prefix}/pictures/{Path(path).name}"))
+    stored = dict(stored or {})
+    plan = [item for item in plan if (item[0], item[1]) not in stored]
     try:
         # Leaving the pool waits for every upload, so a failure is cleaned up only after the last one.
         with ThreadPoolExecutor(max_workers=UPLOADS_AT_ONCE) as pool:
@@ -344,6 +377,8 @@ def store_outputs(
         discard_results(job_id)
         raise
     outputs: dict[str, Any] = {"mix": stored_mix}
+    for (part, fmt), key in stored.items():
+        outputs.setdefault(part, {})[fmt] = key
     for (part, fmt, _path, _key), key in zip(plan, keys, strict=True):
         outputs.setdefault(part, {})[fmt] = key
     return outputs

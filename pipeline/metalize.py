@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from pipeline.heap import release_free_memory
 from pipeline.paths import DEFAULT_MODELS_DIR
 from pipeline.progress import ProgressTracker
-from pipeline.remix_folder import MixCallback, memory_errors, play_into_folder
+from pipeline.remix_folder import FileCallback, MixCallback, memory_errors, play_into_folder
 from pipeline.replay import replay
 from pipeline.types import SAMPLE_RATE, Analysis, ProgressCallback, RemixOptions, RemixResult, Stems
 
@@ -60,6 +60,7 @@ def metalize(
     analysis: Analysis | None = None,
     separators: Collection[str] | None = None,
     on_mix: MixCallback | None = None,
+    on_file: FileCallback | None = None,
 ) -> RemixResult:
     """Turn the song at ``input_path`` into a metal remix written under ``out_dir``.
 
@@ -67,7 +68,9 @@ def metalize(
     ``midi/*.mid``, pictures and ``result.json``; a failure leaves nothing half-written behind.
     ``on_progress(stage, percent)`` receives the stage name and the whole job's percent (0..100).
     ``on_mix(mixes)`` is handed the mix files as soon as they are written, before the stems, MIDI files and
-    pictures are done (``remix_folder.MixCallback``), so a caller can let a listener play the mix first.
+    pictures are done (``remix_folder.MixCallback``), so a caller can let a listener play the mix first;
+    ``on_file(kind, name, file)`` each of those as it is written (``remix_folder.FileCallback``), so a caller
+    can store them while the rest are made.
 
     With a stem cache (``stem_cache``, or a folder as ``cache_dir``) the song's stems and analysis are kept
     under a key of the file's bytes and the separator; a later run of the same file finds them without
@@ -102,6 +105,7 @@ def metalize(
             separator=cached.separator,
             stem_cache_key=key,
             on_mix=on_mix,
+            on_file=on_file,
         )
     tracker = ProgressTracker(on_progress, stages=stages_for(choice.method))
     with memory_errors():
@@ -131,6 +135,7 @@ def metalize(
             analysis_reused=reused,
             stem_cache_key=key,
             on_mix=on_mix,
+            on_file=on_file,
         )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Generator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,21 @@ class Performance:
             finally:
                 self._after.stop()
         return self
+
+    def files_as_made(self) -> Iterator[tuple[str, str, Path]]:
+        """(kind, name, file) of every stem, MIDI file and picture as soon as it is written (kind "stems",
+        "midi" or "pictures"), starting the MIDI files and pictures: a caller can store each while the rest
+        are made. Raises a file's error when it comes to it; ``finish`` afterwards waits for nothing more."""
+        self._after.start()
+        kinds = {write: ("stems", name) for name, write in self._after.stems.items()}
+        kinds.update({made: (kind, "") for kind, made in self._after.started.items()})
+        for done in as_completed(kinds):
+            kind, name = kinds[done]
+            if kind == "stems":
+                yield kind, name, done.result()
+            else:
+                for each, path in sorted(done.result().items()):
+                    yield kind, each, path
 
     def abandon(self) -> None:
         """Stop the background writes without their files: the MIDI files and pictures are not made, a stem

@@ -24,6 +24,10 @@ from pipeline.types import SAMPLE_RATE, Analysis, RemixOptions, RemixResult, Sep
 # the stems, MIDI files and pictures are still being made. The files stay in place until the call returns,
 # so a caller can store them (and let a listener play the mix) before the rest is done.
 MixCallback = Callable[[dict[str, Path]], None]
+# on_file(kind, name, file): one more file of the remix is written ("stems": "drums" ..., "midi": "bass" ...,
+# "pictures": "song" ...), while the others are still being made; it stays in place until the call returns,
+# so a caller can store each file as it comes instead of all of them at the end.
+FileCallback = Callable[[str, str, Path], None]
 
 
 @contextlib.contextmanager
@@ -49,12 +53,13 @@ def play_into_folder(
     analysis_reused: bool = False,
     stem_cache_key: str = "",
     on_mix: MixCallback | None = None,
+    on_file: FileCallback | None = None,
 ) -> RemixResult:
     """Arrange, render and master from the vocals and "other" stems; write the mix, stems, MIDI, result.json.
 
     The mix is written as soon as it is mastered, while ``play``'s thread finishes the stems; ``on_mix`` is
     handed it then (see ``MixCallback``); then the MIDI files and pictures are made (``Performance.finish``),
-    and the result waits for all of them.
+    and the result waits for all of them, handing each to ``on_file`` as it is written (``FileCallback``).
 
     ``played`` holds the two stems and is emptied into ``play``, so the caller's last references to them go
     with it and a long song's stems are freed once the parts made from them are rendered. ``assets_dir``
@@ -91,6 +96,9 @@ def play_into_folder(
             tracker.report("finishing", 0.0)  # the mix is on disk: a listener's page can say so
             if on_mix is not None:
                 on_mix(dict(mixes))
+            if on_file is not None:
+                for kind, name, path in performance.files_as_made():
+                    on_file(kind, name, path)
             performance.finish()
         except BaseException:
             performance.abandon()  # nobody writes into the staging folder removed below

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.progress import ProgressTracker
-from pipeline.remix_folder import MixCallback, memory_errors, play_into_folder
+from pipeline.remix_folder import FileCallback, MixCallback, memory_errors, play_into_folder
 from pipeline.types import PLAY_STAGES, Analysis, ProgressCallback, RemixOptions, RemixResult, SeparatorInfo
 
 
@@ -23,13 +23,14 @@ def replay(
     separator: SeparatorInfo,
     stem_cache_key: str = "",
     on_mix: MixCallback | None = None,
+    on_file: FileCallback | None = None,
 ) -> RemixResult:
     """Arrange, render, master and write a remix of a song separated and analysed before.
 
     ``vocals`` and ``other`` are the song's float32 ``(2, n)`` stems (e.g. from a ``StemCache`` entry),
     ``analysis`` its stored analysis and ``separator`` who made the stems. Writes what ``metalize`` writes;
     the result says the analysis was reused. ``on_progress`` runs 0..100 over the playing stages only;
-    ``on_mix`` is ``metalize``'s.
+    ``on_mix`` and ``on_file`` are ``metalize``'s.
     """
     if vocals.shape != other.shape or vocals.ndim != 2 or vocals.shape[0] != 2:
         raise ValueError(f"expected two (2, n) stems of one length, got {vocals.shape} and {other.shape}")
@@ -50,4 +51,5 @@ def replay(
             analysis_reused=True,
             stem_cache_key=stem_cache_key,
             on_mix=on_mix,
+            on_file=on_file,
         )

@@ -122,6 +122,53 @@ def test_the_mix_downloads_while_the_job_is_still_finishing(
     assert done["mix_ready"] is True and done["mix_url"] == api["mix_url"]
 
 
+def test_the_stems_and_pictures_are_stored_as_they_are_written_each_file_once(
+    monkeypatch, held_queue, client, song_upload
+):
+    """Storing overlaps the making (issue 29): each stem and picture goes up while the job is still
+    finishing, the next ones still being written; the MIDI ZIP and the mix's other formats follow. What a
+    client sees is unchanged: the parts are handed out once the job has succeeded, each stored once."""
+    job = queued_job(client, song_upload, output_format="mp3")
+    uploads: list[str] = []
+    real_upload = runner.upload_file
+
+    def counted(path: Any, key: str) -> str:
+        uploads.append(key)
+        return real_upload(path, key)
+
+    seen: list[tuple[str, str, str, str, list[str], int]] = []
+
+    class Watching(runner.EarlyFiles):
+        def __call__(self, kind, name, path):  # type: ignore[no-untyped-def]
+            super().__call__(kind, name, path)
+            row = Job.objects.get(pk=self.job_id)
+            drums = client.get(f"/api/jobs/{self.job_id}/result?part=drums").status_code
+            seen.append((kind, name, row.status, row.stage, result_files(), drums))
+
+    monkeypatch.setattr(runner, "upload_file", counted)
+    monkeypatch.setattr(runner, "EarlyFiles", Watching)
+    assert process_job.apply(args=[str(job.pk)], task_id=job.celery_task_id).get() == "succeeded"
+    job.refresh_from_db()
+    stems = sorted(name for kind, name, *_ in seen if kind == "stems")
+    assert stems == ["bass", "drums", "guitars", "other", "vocals"]
+    assert {kind for kind, *_ in seen} == {"stems", "midi", "pictures"}
+    # the MIDI files go up as one ZIP, with the rest
+    assert not [files for kind, _n, _s, _t, files, _d in seen if kind == "midi" and "midi.zip" in files]
+    assert all((status, stage) == ("running", "finishing") for _k, _n, status, stage, _f, _d in seen)
+    first_files = seen[0][4]
+    assert "midi.zip" not in first_files and "mix.wav" not in first_files  # stored before the rest
+    assert all(drums == 409 for *_, drums in seen)  # not handed out before the job succeeds
+    assert len(uploads) == len(set(uploads))  # every file stored once
+    for name in stems:
+        assert job.outputs[name]["flac"].endswith(f"/result/stems/{name}.flac")
+    assert set(job.outputs["pictures"]) == {name for kind, name, *_ in seen if kind == "pictures"}
+    assert {"mp3", "wav"} <= set(job.outputs["mix"]) and "zip" in job.outputs["midi"]
+    drums = client.get(f"/api/jobs/{job.pk}/result?part=drums")
+    assert drums.status_code == 200
+    audio, rate = sf.read(io.BytesIO(body_of(drums)))
+    assert rate == 44100 and abs(len(audio) / rate - job.duration) < 1.0
+
+
 def test_a_re_style_stores_its_mix_early_too(monkeypatch, client, song_upload, held_queue):
     """A re-style plays from the stem cache (``pipeline.replay``): its mix is playable first as well."""
     source = queued_job(client, song_upload)

@@ -81,3 +81,56 @@ def test_a_failing_on_mix_stops_the_remix_and_leaves_nothing_behind(song, tmp_pa
     time.sleep(0.3)
     assert list(out.iterdir()) == []
     assert not [t for t in set(threading.enumerate()) - before if t.name.startswith(("stems", "after-mix"))]
+
+
+def test_on_file_gets_every_stem_midi_file_and_picture_once_with_the_published_bytes(song, tmp_path):
+    out = tmp_path / "out"
+    handed: list[tuple[str, str, str, bytes]] = []
+
+    def on_file(kind: str, name: str, path: Path) -> None:
+        handed.append((kind, name, path.name, path.read_bytes()))
+
+    result = replay(
+        *stems_from_song(song),
+        analysis_from_song(song),
+        out,
+        RemixOptions(style="thrash", seed=1),
+        ASSETS,
+        separator=SEPARATOR,
+        on_file=on_file,
+    )
+    published = {
+        **{("stems", name): path for name, path in result.stems.items()},
+        **{("midi", name): path for name, path in result.midi.items()},
+        **{("pictures", name): path for name, path in result.pictures.items()},
+    }
+    assert len(published) >= 5 + 2 + 1
+    assert sorted((kind, name) for kind, name, _, _ in handed) == sorted(published)  # each file, once
+    for kind, name, file_name, data in handed:
+        assert published[(kind, name)].name == file_name and published[(kind, name)].read_bytes() == data
+
+
+def test_a_failing_on_file_stops_the_remix_and_leaves_nothing_behind(song, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    handed: list[str] = []
+
+    def refuses_the_second(kind: str, name: str, _path: Path) -> None:
+        handed.append(f"{kind}/{name}")
+        if len(handed) == 2:
+            raise ConnectionError("the store went away")
+
+    before = set(threading.enumerate())
+    with pytest.raises(ConnectionError):
+        replay(
+            *stems_from_song(song),
+            analysis_from_song(song),
+            out,
+            RemixOptions(style="thrash", seed=1),
+            ASSETS,
+            separator=SEPARATOR,
+            on_file=refuses_the_second,
+        )
+    time.sleep(0.3)
+    assert len(handed) == 2 and list(out.iterdir()) == []
+    assert not [t for t in set(threading.enumerate()) - before if t.name.startswith(("stems", "after-mix"))]
