@@ -20,6 +20,7 @@ from pipeline.arrange.seeds import load_riff_seeds
 from pipeline.assets import BandAssets, load_band, midi_seeds
 from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
+from pipeline.loudness import under_loud_parts
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
 from pipeline.render.drum_tuning import damp_kick, tuned_kit
@@ -293,10 +294,7 @@ def dynamics_shape(analysis: Analysis) -> np.ndarray:
     if analysis.loudness_curve:
         curve = np.asarray(analysis.loudness_curve, dtype=np.float64)
         at = np.arange(n_hops) * hop / LOUDNESS_HOP_S
-        curve = np.interp(at, np.arange(curve.size), curve)
-        sounding = curve > curve.max() - 40.0
-        ref = float(np.percentile(curve[sounding], 95)) if sounding.any() else float(curve.max())
-        rel = curve - ref
+        rel = under_loud_parts(np.interp(at, np.arange(curve.size), curve))
     else:
         rel = np.zeros(n_hops)
         for sec in analysis.sections:
@@ -613,6 +611,7 @@ def performance_facts(
         "chorus_feel": arr.chorus_feel,
         "chorus_felt_tempo": round(float(arr.chorus_felt_tempo), 2),
         "double_time": arr.feel == "double",
+        "free_time": arr.free_time,
         "bars": len(arr.bars),
         "sections_played": {t: arr.treatments.count(t) for t in TREATMENTS},
         "form": [

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from pipeline.arrange.bass import arrange_bass
 from pipeline.arrange.drums import arrange_drums
 from pipeline.arrange.events import Hit, Note
-from pipeline.arrange.feel import choose_feel, felt_tempo
+from pipeline.arrange.feel import Feel, choose_feel, felt_tempo
 from pipeline.arrange.form import SectionPlan, bar_treatments, plan_form
+from pipeline.arrange.free_time import bar_dynamics, in_free_time, swell_sections, swelling
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
 from pipeline.arrange.guitar import Stroke, guitar_take, write_riffs
 from pipeline.arrange.seeds import Riff
@@ -40,12 +41,21 @@ class Arrangement:
     chorus_feel: str = "normal"
     chorus_felt_tempo: float = 0.0
     strokes_right: list[Stroke] = field(default_factory=list)  # the right guitar's and the bass's
+    free_time: bool = False  # the song has no pulse to lock to: the band swelled with it (``free_time``)
 
 
 def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
     """The whole band's parts on the song's grid; ``riff_seeds`` (see ``seeds``) shape the rhythm guitar."""
     style = PRESETS[options.style]
-    feel = choose_feel(style, analysis.tempo, options.feel)
+    free = in_free_time(analysis)
+    if free:  # no pulse to lock to: the band swells with the song's loudness (see ``free_time``)
+        analysis = replace(analysis, sections=swell_sections(analysis))
+        style, riff_seeds = swelling(style), None
+    feel = (
+        Feel("normal", "normal")
+        if free and options.feel == "auto"
+        else choose_feel(style, analysis.tempo, options.feel)
+    )
     key_root = pitch_class(analysis.key)
     form = plan_form(analysis.sections, options.intensity, analysis.duration)
     bars = build_bars(
@@ -61,7 +71,10 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         return part_rng(options.seed, options.style, part)
 
     strokes, attacks = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds)
-    drums = arrange_drums(bars, style, treatments, options.intensity, attacks, rng("drums"), analysis.tempo)
+    dynamics = bar_dynamics(bars, analysis) if free else None
+    drums = arrange_drums(
+        bars, style, treatments, options.intensity, attacks, rng("drums"), analysis.tempo, dynamics
+    )
     ringing = strokes
     if style.ringing_right and any(b.feel == "double" for b in bars):
         ringing = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True)[0]
@@ -84,4 +97,5 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         chorus_feel=feel.chorus,
         chorus_felt_tempo=felt_tempo(analysis.tempo, feel.chorus),
         strokes_right=ringing,
+        free_time=free,
     )
