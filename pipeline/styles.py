@@ -104,22 +104,6 @@ BREAKDOWN_GROOVE = Groove("riff", "........X.......", "x...x...x...x...", "china
 BREAKDOWN_RIFFS = ("x..x..x.x..x.x..", "X--x..x...x.x...", "x.x..x..x.x..X--")
 BACKBEAT_HATS = Groove("riff", "....X.......X...", "x.x.x.x.x.x.x.x.")
 DOUBLE_KICK = "xxxxxxxxxxxxxxxx"
-# A song in free time (``arrange.free_time``: no pulse the band can lock to) is swelled, not drummed over,
-# in every style: no double kick and no driving hats on a grid the song does not have; a ride and a soft
-# kick where the song is quiet, the snare once a bar, and crash washes on the beat where it swells. The
-# guitars ring the song's chords, and tremolo-pick them where it is loudest (post-metal's wall of sound).
-SWELL_GROOVES = {
-    CALM: Groove("x...............", "................", "x.......x.......", "ride"),
-    GROOVE: Groove("x.......x.......", "........X.......", "x...x...x...x...", "ride"),
-    FULL: Groove("x.....x.x.......", "........X.......", "x...x...x...x...", "crash"),
-    BREAKDOWN: Groove("x.......x.......", "........X.......", "x...x...x...x...", "china"),
-}
-SWELL_RIFFS = {
-    CALM: CALM_RIFFS,
-    GROOVE: ("X-------X-------", "X---------------"),
-    FULL: ("tttttttttttttttt",),
-    BREAKDOWN: ("X-------X-------",),
-}
 
 
 def _style(

@@ -9,9 +9,9 @@ import numpy as np
 from pipeline.arrange.bass import arrange_bass
 from pipeline.arrange.drums import arrange_drums
 from pipeline.arrange.events import Hit, Note
-from pipeline.arrange.feel import Feel, choose_feel, felt_tempo
+from pipeline.arrange.feel import choose_feel, felt_tempo
 from pipeline.arrange.form import SectionPlan, bar_treatments, plan_form
-from pipeline.arrange.free_time import bar_dynamics, in_free_time, swell_sections, swelling
+from pipeline.arrange.free_time import bar_dynamics, in_free_time, swell_sections
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
 from pipeline.arrange.guitar import Stroke, guitar_take, write_riffs
 from pipeline.arrange.seeds import Riff
@@ -50,12 +50,7 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
     free = in_free_time(analysis)
     if free:  # no pulse to lock to: the band swells with the song's loudness (see ``free_time``)
         analysis = replace(analysis, sections=swell_sections(analysis))
-        style, riff_seeds = swelling(style), None
-    feel = (
-        Feel("normal", "normal")
-        if free and options.feel == "auto"
-        else choose_feel(style, analysis.tempo, options.feel)
-    )
+    feel = choose_feel(style, analysis.tempo, options.feel)
     key_root = pitch_class(analysis.key)
     form = plan_form(analysis.sections, options.intensity, analysis.duration)
     bars = build_bars(

@@ -17,14 +17,11 @@ ride and a soft kick where the song is quiet to crash washes over the snare once
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from pipeline.arrange.form import FULL_FROM, GROOVE_FROM
 from pipeline.arrange.grid import Bar
 from pipeline.loudness import under_loud_parts
-from pipeline.styles import SWELL_GROOVES, SWELL_RIFFS, StylePreset
 from pipeline.types import LOUDNESS_HOP_S, Analysis, Section
 
 # essentia's beat-tracking confidence (the analysis' 0..1) under which a tracked grid is still a guess:
@@ -44,11 +41,6 @@ DYNAMICS_FLOOR = 0.45
 def in_free_time(analysis: Analysis) -> bool:
     """Has the song no beat the band can lock to (its grid a guess)?"""
     return analysis.tempo_is_guess or analysis.tempo_confidence < FREE_TIME_CONFIDENCE
-
-
-def swelling(style: StylePreset) -> StylePreset:
-    """The style as it plays a song in free time: the swell grooves and riffs, its own sound."""
-    return replace(style, grooves=SWELL_GROOVES, riffs=SWELL_RIFFS)
 
 
 def _under_loud_parts(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:

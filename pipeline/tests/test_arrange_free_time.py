@@ -79,17 +79,17 @@ def test_a_beatless_quiet_pad_song_is_heard_as_in_free_time(pad_analysis):
 
 
 @pytest.mark.parametrize("style", ["heavy", "doom"])
-def test_a_beatless_pad_song_is_swelled_drums_low_then_growing_without_a_double_kick(
+def test_a_beatless_pad_song_is_swelled_drums_low_then_growing_no_double_kick_while_quiet(
     pad_song, pad_analysis, style, tmp_path
 ):
     options = RemixOptions(style=style)
     arr = arrange(pad_analysis, options)
-    assert arr.free_time and arr.feel == "normal" and arr.chorus_feel == "normal"
-    kicks = np.array(sorted(h.time for h in arr.drums if h.role == "kick"))
-    sixteenth = 60.0 / pad_analysis.tempo / 4
-    # a double kick rolls 16ths; swelling, the kick never plays two neighbouring 16ths
-    assert kicks.size >= 4 and np.diff(kicks).min() > 1.5 * sixteenth
+    assert arr.free_time
     third = pad_song.duration / 3
+    sixteenth = 60.0 / pad_analysis.tempo / 4
+    # where the song is quiet the kit touches the beat (a ride, a soft kick): no double kick rolling 16ths
+    quiet_kicks = np.array(sorted(h.time for h in arr.drums if h.role == "kick" and h.time < third))
+    assert quiet_kicks.size >= 2 and np.diff(quiet_kicks).min() > 1.5 * sixteenth
     early = [h.velocity for h in arr.drums if h.time < third]
     late = [h.velocity for h in arr.drums if 2 * third <= h.time < pad_song.duration - 3.0]
     assert early and late and np.mean(early) < 0.7 * np.mean(late)
