@@ -42,6 +42,8 @@ class Arrangement:
     chorus_felt_tempo: float = 0.0
     strokes_right: list[Stroke] = field(default_factory=list)  # the right guitar's and the bass's
     free_time: bool = False  # the song has no pulse to lock to: the band swelled with it (``free_time``)
+    # how hard the drums play each bar (free time: as loud as the song is there); empty: every bar in full
+    drum_dynamics: list[float] = field(default_factory=list)
 
 
 def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
@@ -93,4 +95,5 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         chorus_felt_tempo=felt_tempo(analysis.tempo, feel.chorus),
         strokes_right=ringing,
         free_time=free,
+        drum_dynamics=dynamics or [],
     )
