@@ -164,3 +164,18 @@ def short_term(power: np.ndarray, hop_s: float, frame: int = 1, rate: int = SAMP
     lo, hi = np.clip(centres - half, 0, power.size), np.clip(centres + half, 0, power.size)
     mean = (_running_sums(power, hi) - _running_sums(power, lo)) / (np.maximum(hi - lo, 1) * frame)
     return -0.691 + 10 * np.log10(np.maximum(mean, 1e-12))
+
+
+# A loudness curve's loud parts: its 95th percentile over the values within this many dB of its loudest (the
+# song's sounding parts; a silent intro or a fade does not lower the reference).
+_SOUNDING_DB = 40.0
+_LOUD_PERCENTILE = 95
+
+
+def under_loud_parts(curve: np.ndarray) -> np.ndarray:
+    """A short-term loudness curve (LUFS) as dB relative to the song's loud parts (0 there, negative under
+    them): the song's dynamics, whatever level it was mastered at."""
+    curve = np.asarray(curve, dtype=np.float64)
+    sounding = curve > curve.max() - _SOUNDING_DB
+    ref = float(np.percentile(curve[sounding], _LOUD_PERCENTILE)) if sounding.any() else float(curve.max())
+    return curve - ref

@@ -215,14 +215,22 @@ def true_peak_db(audio: np.ndarray) -> float:
     return 20 * np.log10(peak) if peak > 0 else -120.0
 
 
-def set_loudness(audio: np.ndarray, target: float, *, in_place: bool = False, threads: int = 1) -> np.ndarray:
+def set_loudness(
+    audio: np.ndarray,
+    target: float,
+    *,
+    in_place: bool = False,
+    threads: int = 1,
+    measured: np.ndarray | None = None,
+) -> np.ndarray:
     """Scale a stem to a target integrated loudness (silent stems are returned unchanged).
 
     With ``in_place`` a float32 stem is scaled in its own buffer instead of copied (long songs); ``threads``
-    measure its channels side by side (``k_power``).
+    measure its channels side by side (``k_power``). ``measured``: the part of the stem whose loudness is
+    brought to the target (all of it by default), e.g. where it plays at full strength.
     """
     out = audio if in_place and audio.dtype == np.float32 else audio.astype(np.float32)
-    current = integrated_loudness(out, threads)
+    current = integrated_loudness(out if measured is None else measured, threads)
     if current > -69.0:
         out *= np.float32(10 ** ((target - current) / 20))
     return out

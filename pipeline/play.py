@@ -20,6 +20,7 @@ from pipeline.arrange.seeds import load_riff_seeds
 from pipeline.assets import BandAssets, load_band, midi_seeds
 from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
+from pipeline.loudness import under_loud_parts
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
 from pipeline.render.drum_tuning import damp_kick, tuned_kit
@@ -297,6 +298,26 @@ def treatment_gain(arr: Arrangement, n: int, gains_db: dict[str, float], ramp_s:
     return gain
 
 
+# Bars whose drums play at least this share of full strength (``Arrangement.drum_dynamics``) level the kit.
+FULL_STRENGTH = 0.9
+
+
+def _played_full(kit_bus: np.ndarray, arr: Arrangement) -> np.ndarray | None:
+    """The kit where it plays at full strength, when it plays softer elsewhere (a song in free time, its
+    drums as loud as the song): the kit is levelled there, so it sits in the loud parts where it would in
+    any song, instead of being raised by its soft bars. None: every bar in full, levelled as a whole."""
+    if not arr.drum_dynamics:
+        return None
+    spans = [
+        (int(bar.start * SAMPLE_RATE), int(bar.end * SAMPLE_RATE))
+        for bar, strength in zip(arr.bars, arr.drum_dynamics, strict=True)
+        if strength >= FULL_STRENGTH
+    ]
+    if not spans:
+        return None
+    return np.concatenate([kit_bus[:, a:b] for a, b in spans], axis=1)
+
+
 def dynamics_shape(analysis: Analysis) -> np.ndarray:
     """The original's loudness shape per DYNAMICS_HOP_S, dB under its loud parts (0 .. -MAX_DYNAMICS_DB).
 
@@ -308,10 +329,7 @@ def dynamics_shape(analysis: Analysis) -> np.ndarray:
     if analysis.loudness_curve:
         curve = np.asarray(analysis.loudness_curve, dtype=np.float64)
         at = np.arange(n_hops) * hop / LOUDNESS_HOP_S
-        curve = np.interp(at, np.arange(curve.size), curve)
-        sounding = curve > curve.max() - 40.0
-        ref = float(np.percentile(curve[sounding], 95)) if sounding.any() else float(curve.max())
-        rel = curve - ref
+        rel = under_loud_parts(np.interp(at, np.arange(curve.size), curve))
     else:
         rel = np.zeros(n_hops)
         for sec in analysis.sections:
@@ -475,7 +493,11 @@ def play(
             kit = damp_kick(kit, *arr.style.kick_damping)
         kit_bus, kick_env = render_drums(arr.drums, kit, n, part_rng(options.seed, options.style, "drum_kit"))
         return mastering.set_loudness(
-            kit_bus, STEM_LUFS["drums"], in_place=True, threads=render_threads
+            kit_bus,
+            STEM_LUFS["drums"],
+            in_place=True,
+            threads=render_threads,
+            measured=_played_full(kit_bus, arr),
         ), kick_env
 
     def guitars() -> np.ndarray:
@@ -628,6 +650,7 @@ def performance_facts(
         "chorus_feel": arr.chorus_feel,
         "chorus_felt_tempo": round(float(arr.chorus_felt_tempo), 2),
         "double_time": arr.feel == "double",
+        "free_time": arr.free_time,
         "bars": len(arr.bars),
         "sections_played": {t: arr.treatments.count(t) for t in TREATMENTS},
         "form": [

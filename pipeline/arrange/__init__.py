@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -11,6 +11,7 @@ from pipeline.arrange.drums import arrange_drums
 from pipeline.arrange.events import Hit, Note
 from pipeline.arrange.feel import choose_feel, felt_tempo
 from pipeline.arrange.form import SectionPlan, bar_treatments, plan_form
+from pipeline.arrange.free_time import bar_dynamics, in_free_time, swell_sections
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
 from pipeline.arrange.guitar import Stroke, guitar_take, write_riffs
 from pipeline.arrange.seeds import Riff
@@ -40,11 +41,17 @@ class Arrangement:
     chorus_feel: str = "normal"
     chorus_felt_tempo: float = 0.0
     strokes_right: list[Stroke] = field(default_factory=list)  # the right guitar's and the bass's
+    free_time: bool = False  # the song has no pulse to lock to: the band swelled with it (``free_time``)
+    # how hard the drums play each bar (free time: as loud as the song is there); empty: every bar in full
+    drum_dynamics: list[float] = field(default_factory=list)
 
 
 def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
     """The whole band's parts on the song's grid; ``riff_seeds`` (see ``seeds``) shape the rhythm guitar."""
     style = PRESETS[options.style]
+    free = in_free_time(analysis)
+    if free:  # no pulse to lock to: the band swells with the song's loudness (see ``free_time``)
+        analysis = replace(analysis, sections=swell_sections(analysis))
     feel = choose_feel(style, analysis.tempo, options.feel)
     key_root = pitch_class(analysis.key)
     form = plan_form(analysis.sections, options.intensity, analysis.duration)
@@ -61,7 +68,10 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         return part_rng(options.seed, options.style, part)
 
     strokes, attacks = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds)
-    drums = arrange_drums(bars, style, treatments, options.intensity, attacks, rng("drums"), analysis.tempo)
+    dynamics = bar_dynamics(bars, analysis) if free else None
+    drums = arrange_drums(
+        bars, style, treatments, options.intensity, attacks, rng("drums"), analysis.tempo, dynamics
+    )
     ringing = strokes
     if style.ringing_right and any(b.feel == "double" for b in bars):
         ringing = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True)[0]
@@ -84,4 +94,6 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         chorus_feel=feel.chorus,
         chorus_felt_tempo=felt_tempo(analysis.tempo, feel.chorus),
         strokes_right=ringing,
+        free_time=free,
+        drum_dynamics=dynamics or [],
     )

@@ -61,8 +61,10 @@ def arrange_drums(
     riff_attacks: dict[int, list[int]],
     rng: np.random.Generator,
     tempo: float,
+    dynamics: list[float] | None = None,
 ) -> list[Hit]:
-    """All drum hits. ``riff_attacks`` maps bar index -> guitar attack slots (for kick="riff").
+    """All drum hits. ``riff_attacks`` maps bar index -> guitar attack slots (for kick="riff");
+    ``dynamics`` scales each bar's velocities (a song in free time: as loud as the song is there).
 
     Each bar plays its section's treatment: the style's groove for it, a crash on every new section, a fill
     (snare and toms down the kit) into each next one, and one final hit where the song ends.
@@ -72,7 +74,7 @@ def arrange_drums(
     for n, bar in enumerate(bars):
         fast = felt_tempo(tempo, bar.feel) > DOUBLE_KICK_MAX_BPM
         treatment = treatments[n]
-        dyn = TREATMENT_DYNAMICS[treatment]
+        dyn = TREATMENT_DYNAMICS[treatment] * (dynamics[n] if dynamics else 1.0)
         n_slots = len(bar.slots)
         if treatment == ENDING:
             if bar.bar_in_section == 0:  # the last hit: everyone together, then let it ring

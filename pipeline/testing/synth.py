@@ -291,6 +291,62 @@ def make_song(
     )
 
 
+def make_pad_song(
+    *,
+    key: str = "D",
+    scale: str = "minor",
+    progression: Sequence[str] = ("i", "VI", "III", "VII", "iv", "i"),
+    chord_seconds: Sequence[float] = (4.6, 3.1, 5.4, 3.8, 4.9, 6.2),
+    levels_db: tuple[float, float] = (-20.0, 0.0),
+    seed: int = 0,
+    sample_rate: int = 44100,
+) -> SynthSong:
+    """A song in free time: slow pad chords of uneven lengths (no beat, no drums), swelling in on each chord
+    and growing from ``levels_db[0]`` to ``levels_db[1]`` (dB, a linear ramp over the song) before peak
+    normalisation to -12 dBFS: an ambient or rubato song, quiet and beatless. Its ``beats`` are empty and its
+    ``tempo`` 0 (it has none); ``chords`` hold the true changes. Everything is in the "other" stem."""
+    if len(chord_seconds) != len(progression):
+        raise ValueError("one length per chord")
+    rng = np.random.default_rng(seed)
+    sr = sample_rate
+    duration = float(sum(chord_seconds)) + 1.5
+    n = int(duration * sr)
+    other = np.zeros(n, dtype=np.float32)
+    chords: list[tuple[float, float, int, str]] = []
+    t = 0.0
+    for numeral, length in zip(progression, chord_seconds, strict=True):
+        root, quality = parse_numeral(numeral, key, scale)
+        chords.append((t, t + length, root, quality))
+        m = int((length + 1.5) * sr)  # each chord rings into the next
+        env = np.minimum(np.arange(m) / (0.8 * sr), 1.0) * np.exp(-np.arange(m) / (3.0 * sr))
+        base = 50 + (root - 2) % 12
+        third = 3 if quality == "min" else 4
+        pad = np.zeros(m, dtype=np.float32)
+        for midi in (base - 12, base, base + third, base + 7, base + 12):
+            detune = 1.0 + rng.uniform(-0.002, 0.002)
+            pad += _osc("dull", _midi_hz(midi) * detune, m, sr)
+        _add(other, int(t * sr), _fade((pad * env).astype(np.float32), sr, release=0.3))
+        t += length
+    ramp_db = np.linspace(levels_db[0], levels_db[1], n)
+    other *= (10.0 ** (ramp_db / 20.0)).astype(np.float32)
+    other *= np.float32(0.25 / max(float(np.abs(other).max()), 1e-9))
+    audio = np.stack([other, 0.92 * other])
+    silent = np.zeros_like(audio)
+    return SynthSong(
+        audio=audio,
+        sample_rate=sr,
+        tempo=0.0,
+        beats=[],
+        downbeats=[],
+        beats_per_bar=4,
+        key=NOTE_NAMES[pitch_class(key)],
+        scale=scale,
+        chords=chords,
+        section_starts=[0.0],
+        stems={"vocals": silent, "drums": silent.copy(), "bass": silent.copy(), "other": audio.copy()},
+    )
+
+
 def _render_bar(
     stems: dict[str, np.ndarray],
     sr: int,

@@ -78,3 +78,15 @@ def test_the_master_follows_the_songs_dynamics_instead_of_flattening_them(song_a
     flat, _ = master(band)
     flat_curve = np.array(short_term_curve(flat, SAMPLE_RATE, DYNAMICS_HOP_S))
     assert abs(np.median(flat_curve[2 * quarter + 4 : -4]) - np.median(flat_curve[4 : quarter * 2 - 4])) < 1.5
+
+
+def test_set_loudness_can_level_a_stem_by_the_part_where_it_plays_in_full(song_audio):
+    """A stem played softer in places (a song in free time's drums) is levelled where it plays in full, so its
+    soft part does not raise the rest."""
+    half = song_audio.shape[1] // 2
+    stem = song_audio.astype(np.float32).copy()
+    stem[:, :half] *= np.float32(0.5)  # its first half 6 dB softer
+    full = stem[:, half:].copy()
+    out = set_loudness(stem, -16.0, measured=full)
+    assert integrated_loudness(out[:, half:]) == pytest.approx(-16.0, abs=0.05)
+    assert integrated_loudness(set_loudness(stem, -16.0)[:, half:]) > -16.0 + 1.0  # levelled whole: raised
