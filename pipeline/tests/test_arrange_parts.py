@@ -135,8 +135,9 @@ def test_the_band_plays_the_songs_tempo_unless_the_style_or_the_listener_chooses
     assert arrange(analysis, RemixOptions(style="heavy", feel="half")).felt_tempo == pytest.approx(50.0)
     assert arrange(analysis, RemixOptions(style="thrash")).feel == "double"  # thrash doubles a 100 BPM song
     fast = analysis_from_song(make_song(tempo=180.0, key="E", scale="minor", bars=4, sections=1))
-    assert arrange(fast, RemixOptions(style="doom")).feel == "half"  # doom halves a 180 BPM song
-    assert arrange(fast, RemixOptions(style="doom", feel="normal")).felt_tempo == pytest.approx(180.0)
+    # doom never halves a song (its grooves halve the feel already): a 180 BPM song at its own pulse
+    assert arrange(fast, RemixOptions(style="doom")).felt_tempo == pytest.approx(180.0)
+    assert arrange(fast, RemixOptions(style="doom", feel="half")).felt_tempo == pytest.approx(90.0)
     doom = arrange(analysis, RemixOptions(style="doom"))  # its half-time verses at 100 BPM, choruses doubled
     assert (doom.feel, doom.chorus_feel) == ("normal", "double")
     mid = analysis_from_song(make_song(tempo=130.0, key="E", scale="minor", bars=4, sections=1))
