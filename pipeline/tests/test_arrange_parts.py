@@ -73,6 +73,23 @@ def test_chugs_are_power_chords_and_open_chords_ring_with_the_chords_third_where
             assert played <= {0, 7, 12}
 
 
+def test_doom_rings_power_chords_without_the_third_except_in_its_calm_parts(analysis):
+    """Doom's open chords are root, fifth and octave, as doom plays them under its drive (a third there
+    muddies the chord the song is heard by); a calm part, played clean and light, still rings the third."""
+    arr = arrange(analysis, RemixOptions(style="doom"))
+
+    def calm(stroke) -> bool:
+        bar = next(b for b in arr.bars if b.start - 0.02 <= stroke.time < b.end)
+        return arr.treatments[bar.index] == "calm"
+
+    opens = [s for s in arr.strokes if s.kind != "chug" and not calm(s)]
+    assert opens and all(s.third is None for s in opens)
+    assert all(s.third is not None for s in arr.strokes if s.kind != "chug" and calm(s))
+    for stroke in opens:
+        played = {n.pitch - stroke.root for n in arr.guitar_left if abs(n.time - stroke.time) < 0.02}
+        assert played <= {0, 7, 12}
+
+
 def test_the_two_guitar_takes_play_the_same_notes_with_different_timing(analysis):
     arr = arrange(analysis, RemixOptions(style="thrash", seed=5))
     assert [n.pitch for n in arr.guitar_left] == [n.pitch for n in arr.guitar_right]
@@ -135,8 +152,9 @@ def test_the_band_plays_the_songs_tempo_unless_the_style_or_the_listener_chooses
     assert arrange(analysis, RemixOptions(style="heavy", feel="half")).felt_tempo == pytest.approx(50.0)
     assert arrange(analysis, RemixOptions(style="thrash")).feel == "double"  # thrash doubles a 100 BPM song
     fast = analysis_from_song(make_song(tempo=180.0, key="E", scale="minor", bars=4, sections=1))
-    assert arrange(fast, RemixOptions(style="doom")).feel == "half"  # doom halves a 180 BPM song
-    assert arrange(fast, RemixOptions(style="doom", feel="normal")).felt_tempo == pytest.approx(180.0)
+    # doom never halves a song (its grooves halve the feel already): a 180 BPM song at its own pulse
+    assert arrange(fast, RemixOptions(style="doom")).felt_tempo == pytest.approx(180.0)
+    assert arrange(fast, RemixOptions(style="doom", feel="half")).felt_tempo == pytest.approx(90.0)
     doom = arrange(analysis, RemixOptions(style="doom"))  # its half-time verses at 100 BPM, choruses doubled
     assert (doom.feel, doom.chorus_feel) == ("normal", "double")
     mid = analysis_from_song(make_song(tempo=130.0, key="E", scale="minor", bars=4, sections=1))

@@ -129,3 +129,31 @@ def test_the_shipped_kits_damped_kick_rings_out_no_longer_than_its_release():
     # a quarter second after the hit the recorded kick still rings; the damped one is gone (the room's and
     # the bus filters' tails only)
     assert db(damped, 0.35, 0.6) < db(ringing, 0.35, 0.6) - 15.0
+
+
+def test_dooms_kick_is_damped_later_than_every_other_styles_and_keeps_its_body_until_then():
+    """Doom's slow kick keeps its body longer than the tight thump of the other styles (cut as short, it is
+    heard as a drum machine) but is damped too: left ringing as recorded, its double kick's tail hums under
+    the chords in the range the chroma reads."""
+    from pipeline.arrange.events import Hit
+    from pipeline.render.drums import render_drums
+    from pipeline.styles import PRESETS
+
+    doom = PRESETS["doom"].kick_damping
+    assert doom is not None
+    others = [p.kick_damping for name, p in PRESETS.items() if name != "doom"]
+    assert all(d is not None and d[0] < doom[0] and d[1] < doom[1] for d in others)
+
+    kit = load_kit(ASSETS)
+    hits = [Hit(0.1, "kick", 0.85)]
+    n = SAMPLE_RATE
+    ringing, _ = render_drums(hits, kit, n, np.random.default_rng(0))
+    damped, _ = render_drums(hits, damp_kick(kit, *doom), n, np.random.default_rng(0))
+
+    def db(x: np.ndarray, a: float, b: float) -> float:
+        part = x[:, int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
+        return 10 * float(np.log10(np.mean(part.astype(np.float64) ** 2) + 1e-20))
+
+    hold, release = 0.1 + doom[0], 0.1 + doom[1]
+    assert abs(db(damped, 0.1, hold) - db(ringing, 0.1, hold)) < 0.5  # the body untouched while held
+    assert db(damped, release + 0.05, 0.6) < db(ringing, release + 0.05, 0.6) - 10.0  # gone once released
