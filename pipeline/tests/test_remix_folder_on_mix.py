@@ -60,29 +60,6 @@ def test_on_mix_gets_the_published_mix_files_before_the_midi_and_pictures(song, 
     assert result.mix_path == out / "mix.mp3" and result.pictures and result.midi
 
 
-def test_a_failing_on_mix_stops_the_remix_and_leaves_nothing_behind(song, tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-
-    def refuses(_mixes: dict[str, Path]) -> None:
-        raise ConnectionError("the store went away")
-
-    before = set(threading.enumerate())
-    with pytest.raises(ConnectionError):
-        replay(
-            *stems_from_song(song),
-            analysis_from_song(song),
-            out,
-            RemixOptions(style="thrash", seed=1),
-            ASSETS,
-            separator=SEPARATOR,
-            on_mix=refuses,
-        )
-    time.sleep(0.3)
-    assert list(out.iterdir()) == []
-    assert not [t for t in set(threading.enumerate()) - before if t.name.startswith(("stems", "after-mix"))]
-
-
 def test_on_file_gets_every_stem_midi_file_and_picture_once_with_the_published_bytes(song, tmp_path):
     out = tmp_path / "out"
     handed: list[tuple[str, str, str, bytes]] = []
@@ -110,14 +87,17 @@ def test_on_file_gets_every_stem_midi_file_and_picture_once_with_the_published_b
         assert published[(kind, name)].name == file_name and published[(kind, name)].read_bytes() == data
 
 
-def test_a_failing_on_file_stops_the_remix_and_leaves_nothing_behind(song, tmp_path):
+@pytest.mark.parametrize("hook, fails_at", [("on_mix", 1), ("on_file", 2)])
+def test_a_failing_hook_stops_the_remix_and_leaves_nothing_behind(song, tmp_path, hook, fails_at):
+    """The caller's storing fails (the mix's, or the second file's): the remix stops, nothing is left in the
+    folder and no thread of it is still writing."""
     out = tmp_path / "out"
     out.mkdir()
-    handed: list[str] = []
+    calls: list[tuple[object, ...]] = []
 
-    def refuses_the_second(kind: str, name: str, _path: Path) -> None:
-        handed.append(f"{kind}/{name}")
-        if len(handed) == 2:
+    def refuses(*args: object) -> None:
+        calls.append(args)
+        if len(calls) == fails_at:
             raise ConnectionError("the store went away")
 
     before = set(threading.enumerate())
@@ -129,8 +109,8 @@ def test_a_failing_on_file_stops_the_remix_and_leaves_nothing_behind(song, tmp_p
             RemixOptions(style="thrash", seed=1),
             ASSETS,
             separator=SEPARATOR,
-            on_file=refuses_the_second,
+            **{hook: refuses},
         )
     time.sleep(0.3)
-    assert len(handed) == 2 and list(out.iterdir()) == []
+    assert len(calls) == fails_at and list(out.iterdir()) == []
     assert not [t for t in set(threading.enumerate()) - before if t.name.startswith(("stems", "after-mix"))]
