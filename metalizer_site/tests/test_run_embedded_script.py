@@ -69,6 +69,7 @@ def start_script(tmp_path: Path, **environ: str) -> Running:
         stdout=output.open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_signals_as_from_a_terminal,
     )
     running = Running(script, f"http://127.0.0.1:{port}", data, output)
     deadline = time.monotonic() + 120
@@ -98,6 +99,16 @@ def stop_and_wait(running: Running, sig: int, within_s: float) -> float:
         if time.monotonic() - started > within_s:
             raise AssertionError(f"still running after {within_s} s: {left}\n{running.log()}")
         time.sleep(0.2)
+
+
+def _signals_as_from_a_terminal() -> None:
+    """In the script's process before it starts: SIGINT and SIGTERM delivered and at their defaults, as in a
+    shell a terminal starts. A child inherits ignored and blocked signals, and bash cannot trap a signal that
+    was ignored when it started: in the full suite the test process has had SIGINT ignored by the time this
+    file runs (something earlier in the same process sets it), and the script then never heard the Ctrl-C."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 @pytest.fixture
