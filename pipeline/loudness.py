@@ -155,6 +155,16 @@ def integrated_loudness(audio: np.ndarray, threads: int = 1) -> float:
     return gated_loudness(k_power(audio, threads=threads))
 
 
+def spans_loudness(audio: np.ndarray, spans: list[tuple[int, int]], threads: int = 1) -> float:
+    """Integrated loudness (LUFS) of ``audio``'s sample spans (start, stop) read as one signal: K-weighted
+    once over the whole, in 100 ms frames, the frames inside the spans gated together (no copy of the audio).
+    SILENCE_LUFS when they hold less than one block."""
+    frame = step_frames()
+    power = k_power(audio, frame=frame, threads=threads)
+    inside = [power[a // frame : b // frame] for a, b in spans]
+    return gated_loudness(np.concatenate(inside), frame) if inside else SILENCE_LUFS
+
+
 def short_term(power: np.ndarray, hop_s: float, frame: int = 1, rate: int = SAMPLE_RATE) -> np.ndarray:
     """Short-term loudness (LUFS, 3 s windows centred on each hop, shortened at the edges) every ``hop_s``,
     from K-weighted power per sample or per ``frame`` samples (``hop_s`` and 1.5 s whole frames)."""

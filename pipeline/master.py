@@ -18,7 +18,14 @@ from pedalboard import Compressor, HighShelfFilter, LowShelfFilter, Pedalboard
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import fftconvolve, firwin
 
-from pipeline.loudness import SILENCE_LUFS, gated_loudness, integrated_loudness, k_power, short_term
+from pipeline.loudness import (
+    SILENCE_LUFS,
+    gated_loudness,
+    integrated_loudness,
+    k_power,
+    short_term,
+    spans_loudness,
+)
 from pipeline.polyphase import half_band, resample
 from pipeline.types import SAMPLE_RATE
 
@@ -221,16 +228,18 @@ def set_loudness(
     *,
     in_place: bool = False,
     threads: int = 1,
-    measured: np.ndarray | None = None,
+    measured: list[tuple[int, int]] | None = None,
 ) -> np.ndarray:
     """Scale a stem to a target integrated loudness (silent stems are returned unchanged).
 
     With ``in_place`` a float32 stem is scaled in its own buffer instead of copied (long songs); ``threads``
-    measure its channels side by side (``k_power``). ``measured``: the part of the stem whose loudness is
-    brought to the target (all of it by default), e.g. where it plays at full strength.
+    measure its channels side by side (``k_power``). ``measured``: the sample spans (start, stop) whose
+    loudness is brought to the target (all of the stem by default), e.g. where it plays at full strength.
     """
     out = audio if in_place and audio.dtype == np.float32 else audio.astype(np.float32)
-    current = integrated_loudness(out if measured is None else measured, threads)
+    current = (
+        integrated_loudness(out, threads) if measured is None else spans_loudness(out, measured, threads)
+    )
     if current > -69.0:
         out *= np.float32(10 ** ((target - current) / 20))
     return out

@@ -302,10 +302,10 @@ def treatment_gain(arr: Arrangement, n: int, gains_db: dict[str, float], ramp_s:
 FULL_STRENGTH = 0.9
 
 
-def _played_full(kit_bus: np.ndarray, arr: Arrangement) -> np.ndarray | None:
-    """The kit where it plays at full strength, when it plays softer elsewhere (a song in free time, its
-    drums as loud as the song): the kit is levelled there, so it sits in the loud parts where it would in
-    any song, instead of being raised by its soft bars. None: every bar in full, levelled as a whole."""
+def _played_full(arr: Arrangement) -> list[tuple[int, int]] | None:
+    """The sample spans where the kit plays at full strength, when it plays softer elsewhere (a song in free
+    time, its drums as loud as the song): the kit is levelled there, so it sits in the loud parts where it
+    would in any song, instead of being raised by its soft bars. None: every bar in full, levelled whole."""
     if not arr.drum_dynamics:
         return None
     spans = [
@@ -313,9 +313,7 @@ def _played_full(kit_bus: np.ndarray, arr: Arrangement) -> np.ndarray | None:
         for bar, strength in zip(arr.bars, arr.drum_dynamics, strict=True)
         if strength >= FULL_STRENGTH
     ]
-    if not spans:
-        return None
-    return np.concatenate([kit_bus[:, a:b] for a, b in spans], axis=1)
+    return spans or None
 
 
 def dynamics_shape(analysis: Analysis) -> np.ndarray:
@@ -497,7 +495,7 @@ def play(
             STEM_LUFS["drums"],
             in_place=True,
             threads=render_threads,
-            measured=_played_full(kit_bus, arr),
+            measured=_played_full(arr),
         ), kick_env
 
     def guitars() -> np.ndarray:

@@ -32,7 +32,7 @@ FREE_TIME_CONFIDENCE = 0.3
 # 0.8 (``form.FULL_FROM``: the band opens up), -4.8 dB -> 0.68 (``GROOVE_FROM``), -15 dB -> 0.
 ENERGY_SPAN_DB = 15.0
 SMOOTHING_S = 4.0  # loudness is read over this window: a swell, not a single loud chord
-MIN_SECTION_S = 8.0  # a shorter stretch at another level joins the one before it
+MIN_SECTION_S = 8.0  # a shorter stretch at another level joins its longer neighbour
 # Drums are played as hard as the song is loud: full at its loud parts, DYNAMICS_FLOOR this far under them.
 DYNAMICS_SPAN_DB = 12.0
 DYNAMICS_FLOOR = 0.45
