@@ -11,10 +11,8 @@ output. The zeros outside the signal add +-0.0 products, which leave a sum that 
 as the scalar loop's skipped terms do. The amp's clipper and the master's clipper and true-peak meters
 oversample every sample of the song, so this was one of the play's largest costs.
 
-The kernel releases the GIL (its callers run channels and blocks on threads of their own). It is compiled
-when this module is imported (so the worker's start-up import pays it, not a job) into numba's cache
-(``NUMBA_CACHE_DIR``, else ``__pycache__`` beside this file, else the user's cache folder), from which a
-later process loads it; with no writable cache folder it is compiled in memory, once per process.
+The kernel releases the GIL (its callers run channels and blocks on threads of their own); it is compiled
+at import and cached as ``pipeline.compiled`` says.
 """
 
 from __future__ import annotations
@@ -22,10 +20,11 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from scipy.signal import firwin, resample_poly
 from scipy.signal._upfirdn import _output_len  # private: the output length upfirdn gives
+
+from pipeline.compiled import compile_kernel
 
 TILE = 1 << 10  # outputs of a phase summed at a time: their sums and their input stay in the L1 cache
 
@@ -98,18 +97,7 @@ def _sum_taps(
                         into[phases * k] = acc[lo + k]
 
 
-def _compile(kernel):  # noqa: ANN001, ANN202 (a numba dispatcher)
-    """``kernel`` compiled for ``_SIGNATURE``, releasing the GIL, without fast-math (numba's default, stated
-    because the samples depend on it), cached on disk where numba finds a writable cache folder (it refuses
-    caching with a RuntimeError when it finds none: then compiled in memory)."""
-    options = {"nogil": True, "fastmath": False}
-    try:
-        return numba.njit(_SIGNATURE, cache=True, **options)(kernel)
-    except RuntimeError:
-        return numba.njit(_SIGNATURE, **options)(kernel)
-
-
-_kernel = _compile(_sum_taps)
+_kernel = compile_kernel(_SIGNATURE, _sum_taps)
 
 
 def half_band(size: int, beta: float) -> np.ndarray:

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from scipy import ndimage
 
+from pipeline.separate.median import median_along
 from pipeline.types import SAMPLE_RATE, StageProgress, no_progress
 
 NAME = "dsp:hpss-centre"
@@ -127,8 +128,8 @@ def masks(spec: np.ndarray, with_vocals: bool = True) -> dict[str, np.ndarray]:
     power_r = right.real**2 + right.imag**2
     mag = np.sqrt(0.5 * (power_l + power_r))
 
-    harm = ndimage.median_filter(mag, size=(1, HARMONIC_KERNEL), mode="nearest")
-    perc = ndimage.median_filter(mag, size=(PERCUSSIVE_KERNEL, 1), mode="nearest")
+    harm = median_along(mag, HARMONIC_KERNEL, axis=1)  # ndimage.median_filter's samples, "nearest" edges
+    perc = median_along(mag, PERCUSSIVE_KERNEL, axis=0)
     harm_p, perc_p = harm**MASK_POWER, perc**MASK_POWER
     total = harm_p + perc_p + 1e-12
     m_harm = harm_p / total

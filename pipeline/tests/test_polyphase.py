@@ -15,6 +15,7 @@ from scipy.signal import resample_poly
 
 from pipeline import master as mastering
 from pipeline import polyphase
+from pipeline.compiled import compile_kernel
 from pipeline.polyphase import resample
 from pipeline.render import amp
 from pipeline.testing.synth import make_song
@@ -106,7 +107,7 @@ def test_without_a_writable_cache_folder_the_kernel_is_compiled_in_memory(monkey
         return real(*args, **options)
 
     monkeypatch.setattr(numba, "njit", no_cache_folder)
-    kernel = polyphase._compile(polyphase._sum_taps)
+    kernel = compile_kernel(polyphase._SIGNATURE, polyphase._sum_taps)
     monkeypatch.setattr(polyphase, "_kernel", kernel)
     x = _awkward(4096, 11)
     expected = resample_poly(x, 1, 2, axis=1, window=amp._OS_FILTER)
