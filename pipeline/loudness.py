@@ -10,17 +10,18 @@ The K-weighting filters are designed as libebur128 designs them (the bilinear tr
 analogue prototypes), which gives BS.1770's published 48 kHz coefficients exactly; the meter agrees with
 pyloudnorm's "DeMan" filters to 0.001 LU. pyloudnorm's default filters (RBJ-cookbook biquads) read about
 0.045 LU quieter. The signal is filtered block by block with the filter state carried over, so no weighted
-copy of a long song is made; power can be summed over frames (the analysis keeps one value per 100 ms).
+copy of a long song is made; power can be summed over frames (the analysis keeps one value per 100 ms). The
+filtering is a compiled kernel (``pipeline.compiled``) that gives ``scipy.signal.sosfilt``'s samples: every
+stem of a remix and the master's bus are measured, several times over, so it was a second of each play.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import sosfilt
 
+from pipeline.compiled import compile_kernel
 from pipeline.types import SAMPLE_RATE
 
 SILENCE_LUFS = -70.0  # the absolute gate: anything quieter reads as this
@@ -59,50 +60,83 @@ def step_frames(rate: int = SAMPLE_RATE) -> int:
     return int(round(_STEP_S * rate))
 
 
-def _weigh(
-    sos: np.ndarray, part: np.ndarray, state: np.ndarray, pool: ThreadPoolExecutor | None
-) -> np.ndarray:
-    """``part`` (c, m) K-weighted, carrying ``state`` (sections, c, 2) over in place; with ``pool``, each
-    channel filtered on its own thread (``sosfilt`` filters each row on its own, so the same samples)."""
-    if pool is None:
-        weighted, state[...] = sosfilt(sos, part, axis=1, zi=state)
-        return weighted
+def _k_power_kernel(x: np.ndarray, sos: np.ndarray, state: np.ndarray, power: np.ndarray) -> None:
+    """``power[i]``: the sum over channels (in order, from +0.0) of the square of ``x[c, i]`` filtered
+    through the two second-order sections ``sos`` (2, 6), carrying ``state`` (2, c, 2) over in place.
 
-    def row(c: int) -> np.ndarray:
-        weighted, state[:, c : c + 1] = sosfilt(sos, part[c : c + 1], axis=1, zi=state[:, c : c + 1])
-        return weighted[0]
+    Each section is ``sosfilt``'s transposed direct form II with its float32 operations in its order
+    (``y = b0 x + z0; z0 = b1 x - a1 y + z1; z1 = b2 x - a2 y``), so the weighted samples are ``sosfilt``'s
+    and their power is what ``einsum("cn,cn->n")`` of them gives. The two channels of a stereo signal are
+    filtered side by side in one loop: two independent chains of dependent operations keep the core busy
+    that one chain leaves waiting."""
+    c_n, m = x.shape
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    first = 0
+    if c_n >= 2:
+        left, right = x[0], x[1]
+        p00, p01, p10, p11 = state[0, 0, 0], state[0, 0, 1], state[1, 0, 0], state[1, 0, 1]
+        q00, q01, q10, q11 = state[0, 1, 0], state[0, 1, 1], state[1, 1, 0], state[1, 1, 1]
+        for i in range(m):
+            xl, xr = left[i], right[i]
+            yl = b00 * xl + p00
+            yr = b00 * xr + q00
+            p00 = b01 * xl - a01 * yl + p01
+            q00 = b01 * xr - a01 * yr + q01
+            p01 = b02 * xl - a02 * yl
+            q01 = b02 * xr - a02 * yr
+            wl = b10 * yl + p10
+            wr = b10 * yr + q10
+            p10 = b11 * yl - a11 * wl + p11
+            q10 = b11 * yr - a11 * wr + q11
+            p11 = b12 * yl - a12 * wl
+            q11 = b12 * yr - a12 * wr
+            power[i] = (np.float32(0.0) + wl * wl) + wr * wr
+        state[0, 0, 0], state[0, 0, 1], state[1, 0, 0], state[1, 0, 1] = p00, p01, p10, p11
+        state[0, 1, 0], state[0, 1, 1], state[1, 1, 0], state[1, 1, 1] = q00, q01, q10, q11
+        first = 2
+    for c in range(first, c_n):
+        row = x[c]
+        z00, z01, z10, z11 = state[0, c, 0], state[0, c, 1], state[1, c, 0], state[1, c, 1]
+        for i in range(m):
+            y = b00 * row[i] + z00
+            z00 = b01 * row[i] - a01 * y + z01
+            z01 = b02 * row[i] - a02 * y
+            w = b10 * y + z10
+            z10 = b11 * y - a11 * w + z11
+            z11 = b12 * y - a12 * w
+            if c == 0:
+                power[i] = np.float32(0.0) + w * w
+            else:
+                power[i] += w * w
+        state[0, c, 0], state[0, c, 1], state[1, c, 0], state[1, c, 1] = z00, z01, z10, z11
 
-    return np.stack(list(pool.map(row, range(part.shape[0]))))
+
+_k_power_block = compile_kernel(
+    "void(float32[:, ::1], float32[:, ::1], float32[:, :, ::1], float32[::1])", _k_power_kernel
+)
 
 
-def k_power(audio: np.ndarray, *, frame: int = 1, rate: int = SAMPLE_RATE, threads: int = 1) -> np.ndarray:
+def k_power(audio: np.ndarray, *, frame: int = 1, rate: int = SAMPLE_RATE) -> np.ndarray:
     """K-weighted power summed over channels: per sample (n,) float32, or with ``frame`` > 1 summed over
-    each whole frame of that many samples (n // frame,) float64, the last partial frame left out.
-
-    With ``threads`` > 1 the channels are filtered side by side (the filter releases the GIL): the same
-    values, in less time where a core is free (the master's serial stretches)."""
+    each whole frame of that many samples (n // frame,) float64, the last partial frame left out."""
     x = np.atleast_2d(audio)
     n = x.shape[1]
     sos = k_weighting(rate).astype(np.float32)
     state = np.zeros((sos.shape[0], x.shape[0], 2), dtype=np.float32)
     block = _FILTER_BLOCK if frame == 1 else max(1, _FILTER_BLOCK // frame) * frame
     power = np.empty(n, dtype=np.float32) if frame == 1 else np.empty(n // frame, dtype=np.float64)
-    workers = min(threads, x.shape[0])
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="k-weighting") if workers > 1 else None
-    try:
-        for start in range(0, n, block):
-            part = x[:, start : start + block].astype(np.float32, copy=False)
-            weighted = _weigh(sos, part, state, pool)
-            if frame == 1:
-                power[start : start + block] = np.einsum("cn,cn->n", weighted, weighted)
-                continue
-            whole = part.shape[1] // frame * frame
-            sums = np.einsum("cn,cn->n", weighted[:, :whole], weighted[:, :whole]).reshape(-1, frame)
-            first = start // frame
-            power[first : first + sums.shape[0]] = sums.sum(axis=1, dtype=np.float64)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    weighted = np.empty(min(n, block), dtype=np.float32)  # a block's power, summed into frames
+    for start in range(0, n, block):
+        part = np.ascontiguousarray(x[:, start : start + block], dtype=np.float32)
+        if frame == 1:
+            _k_power_block(part, sos, state, power[start : start + part.shape[1]])
+            continue
+        into = weighted[: part.shape[1]]
+        _k_power_block(part, sos, state, into)
+        whole = part.shape[1] // frame * frame
+        first = start // frame
+        power[first : first + whole // frame] = into[:whole].reshape(-1, frame).sum(axis=1, dtype=np.float64)
     return power
 
 
@@ -147,20 +181,20 @@ def gated_loudness(power: np.ndarray, frame: int = 1, rate: int = SAMPLE_RATE) -
     return float(-0.691 + 10 * np.log10(z.mean()))
 
 
-def integrated_loudness(audio: np.ndarray, threads: int = 1) -> float:
+def integrated_loudness(audio: np.ndarray) -> float:
     """Integrated loudness (LUFS) of (channels, n) audio at SAMPLE_RATE; SILENCE_LUFS for silence or audio
-    shorter than one block. ``threads``: see ``k_power``."""
+    shorter than one block."""
     if audio.shape[-1] < int(_BLOCK_S * SAMPLE_RATE) or not np.any(audio):
         return SILENCE_LUFS
-    return gated_loudness(k_power(audio, threads=threads))
+    return gated_loudness(k_power(audio))
 
 
-def spans_loudness(audio: np.ndarray, spans: list[tuple[int, int]], threads: int = 1) -> float:
+def spans_loudness(audio: np.ndarray, spans: list[tuple[int, int]]) -> float:
     """Integrated loudness (LUFS) of ``audio``'s sample spans (start, stop) read as one signal: K-weighted
     once over the whole, in 100 ms frames, the frames inside the spans gated together (no copy of the audio).
     SILENCE_LUFS when they hold less than one block."""
     frame = step_frames()
-    power = k_power(audio, frame=frame, threads=threads)
+    power = k_power(audio, frame=frame)
     inside = [power[a // frame : b // frame] for a, b in spans]
     return gated_loudness(np.concatenate(inside), frame) if inside else SILENCE_LUFS
 

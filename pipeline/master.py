@@ -227,19 +227,16 @@ def set_loudness(
     target: float,
     *,
     in_place: bool = False,
-    threads: int = 1,
     measured: list[tuple[int, int]] | None = None,
 ) -> np.ndarray:
     """Scale a stem to a target integrated loudness (silent stems are returned unchanged).
 
-    With ``in_place`` a float32 stem is scaled in its own buffer instead of copied (long songs); ``threads``
-    measure its channels side by side (``k_power``). ``measured``: the sample spans (start, stop) whose
-    loudness is brought to the target (all of the stem by default), e.g. where it plays at full strength.
+    With ``in_place`` a float32 stem is scaled in its own buffer instead of copied (long songs).
+    ``measured``: the sample spans (start, stop) whose loudness is brought to the target (all of the stem by
+    default), e.g. where it plays at full strength.
     """
     out = audio if in_place and audio.dtype == np.float32 else audio.astype(np.float32)
-    current = (
-        integrated_loudness(out, threads) if measured is None else spans_loudness(out, measured, threads)
-    )
+    current = integrated_loudness(out) if measured is None else spans_loudness(out, measured)
     if current > -69.0:
         out *= np.float32(10 ** ((target - current) / 20))
     return out
@@ -565,7 +562,7 @@ def master(
         return y, {"lufs": SILENCE_LUFS, "true_peak_dbtp": -120.0}
     ride_gain = None
     if dynamics_db is not None and dynamics_db.size:
-        own = short_term(k_power(y, threads=MASTER_THREADS), DYNAMICS_HOP_S)
+        own = short_term(k_power(y), DYNAMICS_HOP_S)
         sounding = own > own.max() - 30.0
         levelling = np.clip(float(np.percentile(own[sounding], 90)) - own, *LEVEL_RIDE_RANGE_DB)
         ride = np.zeros(own.size)
@@ -594,5 +591,5 @@ def master(
         out *= np.float32(10 ** ((ceiling_dbtp - 0.1 - peak_db) / 20))
         peak_db = ceiling_dbtp - 0.1
     np.clip(out, -0.999, 0.999, out=out)
-    lufs = integrated_loudness(out, threads=MASTER_THREADS)
+    lufs = integrated_loudness(out)
     return out, {"lufs": round(lufs, 2), "true_peak_dbtp": round(peak_db, 2)}

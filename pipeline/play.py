@@ -476,12 +476,12 @@ def play(
         lead_made.wait()  # levelled once the lead's part is made:
         # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
         lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs()
-        return mastering.set_loudness(chain, lufs, in_place=True, threads=render_threads)
+        return mastering.set_loudness(chain, lufs, in_place=True)
 
     def harmony() -> np.ndarray:
         chain = _other_chain(_fit(song["other"], n))
         lead_made.wait()  # levelled once the lead's part is made
-        return mastering.set_loudness(chain, other_lufs(), in_place=True, threads=render_threads)
+        return mastering.set_loudness(chain, other_lufs(), in_place=True)
 
     def drums() -> tuple[np.ndarray, np.ndarray]:
         # the kit tuned to the song's key here, beside the other parts, not before any of them starts
@@ -494,7 +494,6 @@ def play(
             kit_bus,
             STEM_LUFS["drums"],
             in_place=True,
-            threads=render_threads,
             measured=_played_full(arr),
         ), kick_env
 
@@ -511,19 +510,19 @@ def play(
             samples=band.guitar,
             drive_gain=treatment_gain(arr, n, TREATMENT_DRIVE_DB),
         )
-        return mastering.set_loudness(rhythm, STEM_LUFS["guitars"], in_place=True, threads=render_threads)
+        return mastering.set_loudness(rhythm, STEM_LUFS["guitars"], in_place=True)
 
     def lead() -> np.ndarray | None:
         lead_made.wait()
         if not arr.lead:
             return None
         solo = render_lead(arr.lead, n, band.ir, string_seed(options.seed, "lead"), harmony=arr.lead_harmony)
-        return mastering.set_loudness(solo, STEM_LUFS["lead"], in_place=True, threads=render_threads)
+        return mastering.set_loudness(solo, STEM_LUFS["lead"], in_place=True)
 
     def bass() -> np.ndarray:
         cab = band.bass_cab[1] if band.bass_cab else None
         low = render_bass(arr.bass, n, string_seed(options.seed, "bass"), cab=cab)
-        return mastering.set_loudness(low, STEM_LUFS["bass"], in_place=True, threads=render_threads)
+        return mastering.set_loudness(low, STEM_LUFS["bass"], in_place=True)
 
     lead_made = threading.Event()
 

@@ -21,7 +21,7 @@ from pedalboard import (
     Reverb,
 )
 from scipy.ndimage import uniform_filter1d
-from scipy.signal import fftconvolve, oaconvolve, resample_poly
+from scipy.signal import fftconvolve, oaconvolve, resample_poly, sosfilt
 
 from pipeline import loudness, play
 from pipeline import master as mastering
@@ -559,14 +559,30 @@ def test_a_chain_run_channel_by_channel_on_threads_equals_the_stereo_chain_bit_f
     assert rows.tobytes() == whole.tobytes()
 
 
+def _k_power_by_sosfilt(audio: np.ndarray, frame: int) -> np.ndarray:
+    """The reference: the whole song through ``sosfilt`` at once, squared and summed over channels by
+    ``einsum``, then (``frame`` > 1) summed over whole frames in float64."""
+    weighted = sosfilt(loudness.k_weighting().astype(np.float32), audio, axis=1)
+    power = np.einsum("cn,cn->n", weighted, weighted)
+    if frame == 1:
+        return power
+    whole = power.size // frame * frame
+    return power[:whole].reshape(-1, frame).sum(axis=1, dtype=np.float64)
+
+
 @pytest.mark.parametrize("n", [17_640, 300_017, 3 * (1 << 18) + 5])
-def test_k_weighting_each_channel_on_its_own_thread_equals_one_thread_bit_for_bit(n):
-    audio = (np.random.default_rng(n).standard_normal((2, n)) * 0.2).astype(np.float32)
-    audio[1] *= np.float32(0.3)
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_k_weighting_block_by_block_in_the_compiled_kernel_equals_sosfilt_on_the_whole_song(n, channels):
+    """Bit for bit: each section's float32 operations in sosfilt's order, the state carried across blocks,
+    the channels' powers summed in einsum's order (stereo channels are filtered side by side)."""
+    audio = (np.random.default_rng(n).standard_normal((channels, n)) * 0.2).astype(np.float32)
+    audio[-1] *= np.float32(0.3)
     for frame in (1, loudness.step_frames()):
-        one = loudness.k_power(audio, frame=frame)
-        assert loudness.k_power(audio, frame=frame, threads=2).tobytes() == one.tobytes()
-    assert loudness.integrated_loudness(audio, threads=2) == loudness.integrated_loudness(audio)
+        expected = _k_power_by_sosfilt(audio, frame)
+        assert loudness.k_power(audio, frame=frame).tobytes() == expected.tobytes()
+    strided = np.zeros((channels, 2 * n), np.float32)[:, ::2]  # every other sample: copied a block at a time
+    strided[...] = audio
+    assert loudness.k_power(strided).tobytes() == _k_power_by_sosfilt(audio, 1).tobytes()
 
 
 @pytest.mark.parametrize("ride", [False, True])
