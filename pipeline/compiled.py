@@ -1,6 +1,6 @@
 """How the pipeline compiles its numeric kernels (numba): one set of options and one cache policy.
 
-A kernel is compiled for one signature when its module is imported (so the worker's start-up import pays
+A kernel is compiled for its signatures when its module is imported (so the worker's start-up import pays
 it, not a job), releasing the GIL (its callers run blocks and channels on threads of their own), without
 fast-math (numba's default, stated because the samples depend on it: LLVM may then neither reorder a sum
 nor fuse a multiply and an add). It is cached on disk (``NUMBA_CACHE_DIR``, else ``__pycache__`` beside
@@ -17,8 +17,9 @@ from typing import Any
 import numba
 
 
-def compile_kernel(signature: str, kernel: Callable[..., Any]) -> Any:
-    """``kernel`` compiled for ``signature`` (a numba dispatcher), as the module docstring says."""
+def compile_kernel(signature: str | list[str], kernel: Callable[..., Any]) -> Any:
+    """``kernel`` compiled for ``signature`` (or each of a list: a numba dispatcher), as the module docstring
+    says."""
     options = {"nogil": True, "fastmath": False}
     try:
         return numba.njit(signature, cache=True, **options)(kernel)

@@ -140,27 +140,36 @@ def k_power(audio: np.ndarray, *, frame: int = 1, rate: int = SAMPLE_RATE) -> np
     return power
 
 
-_CUM_BLOCK = 1 << 18  # values summed at a time by ``_running_sums``
+def _sums_before_kernel(power: np.ndarray, ranked: np.ndarray, sums: np.ndarray) -> None:
+    """``sums[j]``: the sum of ``power[:ranked[j]]`` for ascending indices ``ranked``, added one value after
+    another in float64 from 0.0, as ``np.cumsum(power, dtype=np.float64)`` adds them."""
+    total = 0.0
+    j = 0
+    for i in range(power.size + 1):
+        while j < ranked.size and ranked[j] == i:
+            sums[j] = total
+            j += 1
+        if i < power.size:
+            total += np.float64(power[i])
+
+
+_sums_before = compile_kernel(
+    ["void(float32[::1], int64[::1], float64[::1])", "void(float64[::1], int64[::1], float64[::1])"],
+    _sums_before_kernel,
+)
 
 
 def _running_sums(power: np.ndarray, at: np.ndarray) -> np.ndarray:
     """``concatenate([[0.0], cumsum(power, dtype=float64)])[at]`` for indices ``at`` (0 .. power.size),
-    without the song-long float64 copy: the running sum goes on block by block from the last block's total,
-    adding the same values in the same order, so every sum is the same to the last bit."""
+    without the song-long float64 copy: one running sum over ``power`` (a compiled loop), read at each index
+    on the way, adding the same values in the same order, so every sum is the same to the last bit."""
     flat = at.ravel()
-    out = np.empty(flat.size, dtype=np.float64)
     order = np.argsort(flat, kind="stable")
-    ranked = flat[order]
-    total = np.zeros(1, dtype=np.float64)
-    for start in range(0, power.size + 1, _CUM_BLOCK):
-        stop = min(power.size, start + _CUM_BLOCK)
-        # sums[i]: cum[start + i]
-        sums = np.cumsum(np.concatenate([total, power[start:stop]]), dtype=np.float64)
-        lo, hi = np.searchsorted(ranked, [start, stop], side="left")
-        if stop == power.size:
-            hi = ranked.size
-        out[order[lo:hi]] = sums[ranked[lo:hi] - start]
-        total = sums[-1:]
+    ranked = np.ascontiguousarray(flat[order], dtype=np.int64)
+    sums = np.empty(flat.size, dtype=np.float64)
+    _sums_before(np.ascontiguousarray(power), ranked, sums)
+    out = np.empty(flat.size, dtype=np.float64)
+    out[order] = sums
     return out.reshape(at.shape)
 
 

@@ -278,14 +278,18 @@ def test_the_chunked_cabinet_equals_one_oaconvolve_call_bit_for_bit(monkeypatch,
     assert amp.cabinet(x, ir, out=x) is x and x.tobytes() == whole.tobytes()  # in its own buffer
 
 
-def test_the_blocked_running_sums_equal_one_cumsum_bit_for_bit(monkeypatch):
-    monkeypatch.setattr(loudness, "_CUM_BLOCK", 1000)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_running_sums_equal_one_cumsum_bit_for_bit(dtype):
+    """Read at repeated, unsorted and 2-D indices, the ends included; per-sample (float32) and per-frame
+    (float64) power."""
     rng = np.random.default_rng(8)
-    for n in (0, 999, 1000, 1001, 54_321):
-        power = (rng.random(n) ** 4).astype(np.float32)
+    for n in (0, 1, 999, 54_321):
+        power = (rng.random(n) ** 4).astype(dtype)
         cum = np.concatenate([[0.0], np.cumsum(power, dtype=np.float64)])
-        at = np.concatenate([rng.integers(0, n + 1, 300), [0, n]])
-        assert np.array_equal(loudness._running_sums(power, at), cum[at])
+        at = np.concatenate([rng.integers(0, n + 1, 300), [0, n, n, 0]])
+        assert loudness._running_sums(power, at).tobytes() == cum[at].tobytes()
+        grid = at[:300].reshape(20, 15)
+        assert loudness._running_sums(power, grid).tobytes() == cum[grid].tobytes()
 
 
 def test_the_stem_chains_in_place_equal_pedalboards_whole_array_call():
