@@ -248,11 +248,34 @@ def write_audio(
                 format=sf_format,
             ) as out:
                 for start in range(0, audio.shape[1], _BLOCK_FRAMES):
-                    out.write(np.clip(audio[:, start : start + _BLOCK_FRAMES].T, -1.0, 1.0))
+                    block = np.clip(audio[:, start : start + _BLOCK_FRAMES].T, -1.0, 1.0)
+                    known = sf_subtype == "PCM_16" and sf_format in _LIBSNDFILE_PCM16_FORMATS
+                    out.write(_as_libsndfile_pcm16(block, sf_format) if known else block)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+_LIBSNDFILE_PCM16_FORMATS = ("WAV", "FLAC")  # whose float-to-16-bit rule _as_libsndfile_pcm16 knows
+
+
+def _as_libsndfile_pcm16(block: np.ndarray, sf_format: str) -> np.ndarray:
+    """Float samples within +-1 as the 16-bit integers libsndfile would write for them, so a file written from
+    these has the same bytes as one written from the floats, without libsndfile's per-sample conversion
+    (most of a WAV's writing time, a quarter of a FLAC's). libsndfile's two rules (tested against it): a
+    FLAC sample is ``x * 2^15`` rounded to nearest even, a WAV sample ``x * 2^31`` so rounded and then
+    floored to 16 bits; both at most 32767. Every step is exact in float32 (scaling by powers of two)."""
+    if sf_format == "FLAC":
+        pcm = block * np.float32(2.0**15)
+        np.rint(pcm, out=pcm)
+    else:
+        pcm = block * np.float32(2.0**31)
+        np.rint(pcm, out=pcm)
+        pcm *= np.float32(2.0**-16)
+        np.floor(pcm, out=pcm)
+    np.minimum(pcm, np.float32(32767.0), out=pcm)
+    return pcm.astype(np.int16)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -346,6 +346,37 @@ def test_write_mp3_is_320k(tmp_path: Path) -> None:
     assert int(out.stdout.strip()) == 320000
 
 
+def _samples_libsndfile_would_write(audio: np.ndarray, fmt: str, path: Path) -> bytes:
+    """The file libsndfile writes from the clipped floats themselves (the reference), as 16-bit samples."""
+    with sf.SoundFile(path, "w", samplerate=SR_OUT, channels=2, subtype="PCM_16", format=fmt.upper()) as out:
+        out.write(np.clip(audio, -1.0, 1.0).T)
+    return sf.read(path, dtype="int16")[0].tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac"])
+def test_write_audio_writes_the_16_bit_samples_libsndfile_makes_of_floats(tmp_path: Path, fmt: str) -> None:
+    """write_audio converts to 16 bits itself, by libsndfile's rule for the format: the same samples (and
+    file bytes) as libsndfile's own conversion, for a song, values over full scale, values a hair from a
+    16-bit step (where the two formats' rules differ) and halfway between two steps."""
+    rng = np.random.default_rng(5)
+    song = tone(2.0, SR_OUT, (440.0, 660.0)).T.astype(np.float32) * np.float32(0.9)
+    steps = rng.integers(-32768, 32768, 4000).astype(np.float64)
+    edges = np.concatenate(
+        [
+            rng.uniform(-1.3, 1.3, 4000),
+            (steps + 0.5) / 32768,
+            (steps - 1e-5) / 32768,
+            (steps + 0.5) / 2**31,
+            [1.0, -1.0, 0.0, -0.0, 1 - 2**-24, -1 + 2**-24, 1e-40, -1e-40],
+        ]
+    ).astype(np.float32)
+    audio = np.concatenate([song, np.stack([edges, edges[::-1]])], axis=1)
+    reference = _samples_libsndfile_would_write(audio, fmt, tmp_path / f"reference.{fmt}")
+    ours = write_audio(tmp_path / f"ours.{fmt}", audio, fmt)
+    assert sf.read(ours, dtype="int16")[0].tobytes() == reference
+    assert ours.read_bytes() == (tmp_path / f"reference.{fmt}").read_bytes()
+
+
 def test_write_audio_clips_instead_of_wrapping(tmp_path: Path) -> None:
     loud = np.full((2, SR_OUT * 3), 1.7, dtype=np.float32)
     back, _ = sf.read(write_audio(tmp_path / "loud.wav", loud), dtype="float32")
