@@ -11,7 +11,9 @@ One job per module: features (shared frames), rhythm, meter, tonal, sections, lo
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -19,6 +21,7 @@ import numpy as np
 from pipeline.analyze import loudness, meter, rhythm, sections, tonal, vocals
 from pipeline.analyze.features import Features, compute_features, spectral_flux
 from pipeline.errors import ANALYSIS_FAILED, PipelineError
+from pipeline.forked import Aside
 from pipeline.separate.catalogue import separates_drums_and_bass
 from pipeline.types import LOUDNESS_HOP_S, SAMPLE_RATE, Analysis, Chord, StageProgress, Stems, no_progress
 
@@ -68,6 +71,46 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         progress(fraction)
 
     mono = audio.mean(axis=0)
+    sung = True  # without a vocals stem nobody can tell; the remix keeps whatever is there
+    sung_windows: list[bool] = []
+    vocal_share = None
+    melody = None
+    # essentia's trackers hold the GIL for seconds: the beats of the mix and the tune are tracked in forked
+    # children (the other core) while the rest of the analysis runs here; a stop or an error ends them
+    with contextlib.ExitStack() as children:
+        mix_beats = children.enter_context(Aside(rhythm.track_beats, mono))
+        melody_job = None
+        if stems is not None:
+            sung, vocal_share, sung_windows = vocals.has_vocals(stems.vocals, stems.other, audio, sr)
+            # the tune where no voice carries it, for the lead guitar
+            from pipeline.arrange.lead import melody_source, song_melody
+
+            source = melody_source(stems.vocals, stems.other, bool(sung))
+            melody_job = children.enter_context(Aside(song_melody, source))
+        lap("vocals", 0.05)
+        analysis = _analyze_rest(audio, mono, stems, lap, mix_beats.result)
+        if melody_job is not None:
+            melody = melody_job.result()
+    lap("melody", 1.0)
+    analysis.melody = melody
+    analysis.has_vocals = bool(sung)
+    analysis.sung = sung_windows
+    if vocal_share is not None:
+        analysis.extra["vocal_share"] = vocal_share
+    analysis.extra["timings"] = timings
+    return analysis
+
+
+def _analyze_rest(
+    audio: np.ndarray,
+    mono: np.ndarray,
+    stems: Stems | None,
+    lap: Callable[[str, float], None],
+    mix_beats: Callable[[], rhythm.Tracked],
+) -> Analysis:
+    """Everything but the voice and the melody: features, rhythm, meter, chords, key, sections, loudness.
+    ``mix_beats`` gives ``rhythm.track_beats(mono)``."""
+    sr = SAMPLE_RATE
     real_drums_and_bass = stems is not None and separates_drums_and_bass(stems.separator.name)
     bass_from_stem = real_drums_and_bass and BASS_FROM_BASS_STEM
     if stems is None:
@@ -92,7 +135,7 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         if beat_info.is_guess:  # no clear beat in the drums: the mix may still have one
             beat_info, beat_source = None, "mix"
     if beat_info is None:
-        beat_info = rhythm.estimate_rhythm(mono, features)
+        beat_info = rhythm.estimate_rhythm(mono, features, tracked=mix_beats)
     lap("rhythm", 0.6)
 
     bar_info = meter.estimate_meter(features, beat_info.beats)
@@ -119,20 +162,6 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         "beat_source": beat_source,
         "bass_source": "bass stem" if bass_from_stem else "bass + other" if stems is not None else "mix",
     }
-    sung = True  # without a vocals stem nobody can tell; the remix keeps whatever is there
-    sung_windows: list[bool] = []
-    if stems is not None:
-        sung, share, sung_windows = vocals.has_vocals(stems.vocals, stems.other, audio, sr)
-        extra["vocal_share"] = share
-    lap("vocals", 0.93)
-    melody = None
-    if stems is not None:  # the tune where no voice carries it, for the lead guitar
-        from pipeline.arrange.lead import melody_source, song_melody
-
-        melody = song_melody(melody_source(stems.vocals, stems.other, bool(sung)))
-    lap("melody", 1.0)
-    extra["timings"] = timings
-
     return Analysis(
         duration=round(features.duration, 4),
         tempo=round(beat_info.tempo, 2),
@@ -149,10 +178,8 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
         ],
         sections=song_sections,
         loudness_lufs=lufs,
-        has_vocals=bool(sung),
+        has_vocals=True,  # the voice's part (has_vocals, sung, melody) is filled in by _analyze
         loudness_curve=curve,
-        sung=sung_windows,
-        melody=melody,
         extra=extra,
     )
 

@@ -9,6 +9,7 @@ regular grid at a plausible tempo and ``is_guess = True``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,15 +44,26 @@ class Rhythm:
     octave: str  # "as tracked" or "doubled": what the octave check did
 
 
-def estimate_rhythm(mono: np.ndarray, features: Features) -> Rhythm:
-    """Beats and tempo of ``mono`` (at features.sample_rate)."""
-    duration = features.duration
-    if _is_silent(features) or duration < 2.0:
-        return _guess(features, DEFAULT_TEMPO, 0.0)
+Tracked = tuple[float, np.ndarray, float]  # essentia's tempo (BPM), beat times (s), confidence (0..5.32)
+
+
+def track_beats(mono: np.ndarray) -> Tracked:
+    """essentia's multi-feature beat tracker on ``mono``: its tempo, beat times and confidence, unrefined."""
     bpm, ticks, confidence, _estimates, _intervals = es.RhythmExtractor2013(method="multifeature")(
         np.ascontiguousarray(mono, dtype=np.float32)
     )
-    ticks = np.asarray(ticks, dtype=np.float64)
+    return float(bpm), np.asarray(ticks, dtype=np.float64), float(confidence)
+
+
+def estimate_rhythm(
+    mono: np.ndarray, features: Features, tracked: Callable[[], Tracked] | None = None
+) -> Rhythm:
+    """Beats and tempo of ``mono`` (at features.sample_rate). ``tracked``: gives ``track_beats(mono)``
+    when asked (tracked elsewhere meanwhile); not asked for a silent or very short song."""
+    duration = features.duration
+    if _is_silent(features) or duration < 2.0:
+        return _guess(features, DEFAULT_TEMPO, 0.0)
+    bpm, ticks, confidence = tracked() if tracked is not None else track_beats(mono)
     ticks = ticks[ticks < _sounding_end(features)]
     confidence = float(np.clip(confidence / _MAX_CONFIDENCE, 0.0, 1.0))
     if len(ticks) < 8 or not MIN_TEMPO / 2 <= bpm <= MAX_TEMPO * 1.5:
