@@ -30,12 +30,13 @@ T = TypeVar("T")
 class Aside(Generic[T]):
     """``fn(*args)`` running in a forked child: ``result()`` waits for it, ``cancel()`` stops it. One of the
     two must be called (``with`` calls ``cancel`` on the way out, which does nothing once the result is in),
-    so no child is left behind."""
+    so no child is left behind. ``beside=False``: no child, ``result()`` computes it (a caller that cannot
+    afford a child's working memory beside its own)."""
 
-    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+    def __init__(self, fn: Callable[..., T], *args: Any, beside: bool = True) -> None:
         self._fn, self._args = fn, args
         self._pid, self._pipe = 0, -1
-        if hasattr(os, "fork"):
+        if beside and hasattr(os, "fork"):
             self._start()
 
     def _start(self) -> None:

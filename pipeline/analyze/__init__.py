@@ -34,6 +34,10 @@ BASS_FROM_BASS_STEM = False
 # The drums stem carries the beat when it holds at least this share of the mix's energy; below it (piano,
 # strings, ambient pads: what a network leaves in drums is bleed) the beat is tracked on the mix.
 DRUMS_MIN_ENERGY_SHARE = 0.05
+# Songs up to this long track their beats and tune in forked children beside the rest of the analysis; a
+# longer one tracks them here, one after another: the children's working memory beside a 10-minute song's
+# analysis took the run from 2.2 to 2.7 GiB (summed over the processes), past the 2.5 GB it must stay within.
+TRACK_BESIDE_MAX_S = 8 * 60.0
 
 
 def analyze(
@@ -77,16 +81,14 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
     melody = None
     # essentia's trackers hold the GIL for seconds: the beats of the mix and the tune are tracked in forked
     # children (the other core) while the rest of the analysis runs here; a stop or an error ends them
+    beside = audio.shape[-1] <= TRACK_BESIDE_MAX_S * sr
     with contextlib.ExitStack() as children:
-        mix_beats = children.enter_context(Aside(rhythm.track_beats, mono))
+        mix_beats = children.enter_context(Aside(rhythm.track_beats, mono, beside=beside))
         melody_job = None
         if stems is not None:
             sung, vocal_share, sung_windows = vocals.has_vocals(stems.vocals, stems.other, audio, sr)
-            # the tune where no voice carries it, for the lead guitar
-            from pipeline.arrange.lead import melody_source, song_melody
-
-            source = melody_source(stems.vocals, stems.other, bool(sung))
-            melody_job = children.enter_context(Aside(song_melody, source))
+            job = Aside(_melody, stems.vocals, stems.other, bool(sung), beside=beside)
+            melody_job = children.enter_context(job)
         lap("vocals", 0.05)
         analysis = _analyze_rest(audio, mono, stems, lap, mix_beats.result)
         if melody_job is not None:
@@ -182,6 +184,13 @@ def _analyze_rest(
         loudness_curve=curve,
         extra=extra,
     )
+
+
+def _melody(vocals_stem: np.ndarray, other: np.ndarray, sung: bool) -> list[tuple[float, float, int]]:
+    """The tune where no voice carries it, for the lead guitar (``arrange.lead.song_melody``)."""
+    from pipeline.arrange.lead import melody_source, song_melody
+
+    return song_melody(melody_source(vocals_stem, other, sung))
 
 
 def _mono_sum(*parts: np.ndarray) -> np.ndarray:

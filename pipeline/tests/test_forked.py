@@ -102,3 +102,22 @@ def test_the_analysis_with_its_trackers_in_children_equals_the_one_computed_in_o
         one["extra"].pop("timings")
     assert beside == alone
     assert beside["melody"] is not None and beside["beats"]
+
+
+def test_a_song_longer_than_the_limit_tracks_in_this_process(monkeypatch):
+    """A long song's analysis has no room for the children's working memory beside it: no fork at all, and
+    the same analysis."""
+    from pipeline import analyze as analysis_module
+
+    played = song("e_minor_92")
+    beside = analyze(played.audio, stems=stems_of(played)).to_dict()
+
+    def no_fork() -> int:
+        raise AssertionError("a long song must not fork")
+
+    monkeypatch.setattr(forked.os, "fork", no_fork)
+    monkeypatch.setattr(analysis_module, "TRACK_BESIDE_MAX_S", played.audio.shape[1] / 44100 - 1.0)
+    alone = analyze(played.audio, stems=stems_of(played)).to_dict()
+    for one in (beside, alone):
+        one["extra"].pop("timings")
+    assert beside == alone
