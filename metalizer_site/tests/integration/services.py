@@ -172,10 +172,16 @@ def check_redis() -> redis.Redis:
 
 
 def claim_redis_db(owner: str) -> int:
-    """Pick an empty Redis db index (1..n-1, never 0) and mark it as ours so a parallel run picks another."""
+    """Pick an empty Redis db index (1..n-1, never 0) and mark it as ours so a parallel run picks another.
+
+    An index some connection still has selected is skipped, empty or not: a worker of an earlier test that
+    has not exited yet would otherwise take this test's messages (seen: a queued message gone)."""
     admin = check_redis()
     count = int(admin.config_get("databases").get("databases", 16))
+    attached = {int(client.get("db", 0)) for client in admin.client_list()}
     for index in range(1, count):
+        if index in attached:
+            continue
         client = redis.Redis(host=HOST, port=REDIS_PORT, db=index, socket_timeout=5)
         if client.dbsize() == 0 and client.set(_REDIS_CLAIM_KEY, owner, nx=True, ex=6 * 3600):
             return index

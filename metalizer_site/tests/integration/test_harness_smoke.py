@@ -53,7 +53,17 @@ def test_fresh_postgres_database_is_created_and_dropped() -> None:
     assert exists is None
 
 
-def test_redis_db_claim_is_private_and_flushed(redis_db: int) -> None:
+def test_redis_db_claim_is_private_and_flushed() -> None:
+    """On a db of its own: the session's db (the ``redis_db`` fixture) serves the session's Celery worker,
+    which would take the messages this test queues."""
+    redis_db = services.claim_redis_db("smoke-first-claim")
+    try:
+        _check_private_and_flushed(redis_db)
+    finally:
+        services.release_redis_db(redis_db)
+
+
+def _check_private_and_flushed(redis_db: int) -> None:
     client = services.redis_client(redis_db)
     client.rpush("heavy", b"message-1", b"message-2")
     client.rpush("unrelated", b"x")
