@@ -32,7 +32,8 @@ HEAVY_MODULES = (
     "pipeline.separate",
     "pipeline.separate.catalogue",
     "pipeline.separate.spleeter_model",
-    "torch",
+    "onnxruntime",  # Spleeter's networks
+    "torch",  # htdemucs
     "matplotlib.figure",  # the picture draws on its own Figure with the Agg canvas, never pyplot
     "matplotlib.backends.backend_agg",
 )

