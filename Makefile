@@ -105,6 +105,7 @@ bench: install
 	$(BIN)/python bench/separate_bench.py
 	$(BIN)/python bench/analyze_bench.py
 	$(BIN)/python bench/play_bench.py
+	$(BIN)/python bench/first_remix_bench.py
 	$(BIN)/python bench/long_song_memory.py --minutes 10
 	$(BIN)/python bench/api_load.py
 	$(BIN)/python bench/restyle_bench.py --rounds 3
