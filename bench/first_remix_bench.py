@@ -5,7 +5,7 @@
 
 Runs ``python -m pipeline SONG -o OUT --no-cache`` (decode, separate, analyse, play, write every file; a new
 process each time, so its imports count, as they do for the command line) ``--repeat`` times and prints the
-median wall time, the real-time factor, the median of each stage (``result.json``'s timings), the CPU time
+median wall time, the real-time factor, the median of each stage (``result.json``'s ``timings``), the CPU time
 of each run (the process and its children) and the machine's load. The default song is a generated 3-minute
 one with vocals (``pipeline.testing.synth``), so the bench needs nothing outside the repository.
 """
@@ -49,12 +49,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         song = args.song
         if song is None:
-            song = write_song(
-                make_song(
-                    tempo=120.0, key="E", scale="minor", bars=90, sections=11, with_vocals=True, seed=1
-                ),
-                Path(tmp) / "song.flac",
-            )
+            made = make_song(tempo=120.0, key="E", bars=90, sections=11, with_vocals=True, seed=1)
+            song = write_song(Path(tmp) / "song.flac", made)
         print(f"song: {song}; separator {args.separator}; load {_load()}")
         walls, cpus, duration = [], [], 0.0
         stages: dict[str, list[float]] = {}
@@ -73,7 +69,7 @@ def main() -> None:
             cpus.append(_children_cpu_s() - cpu0)
             result = json.loads((out / "result.json").read_text())
             duration = float(result["duration"])
-            for stage, seconds in result["timings_s"].items():
+            for stage, seconds in result["timings"].items():
                 stages.setdefault(stage, []).append(float(seconds))
             print(f"  run {run + 1}: {walls[-1]:.2f} s wall, {cpus[-1]:.1f} CPU-s; load {_load()}")
     wall = statistics.median(walls)

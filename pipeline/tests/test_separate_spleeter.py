@@ -104,7 +104,7 @@ def test_damaged_weights_file_is_reported_not_used(tmp_path: Path) -> None:
     assert caught.value.code == errors.SEPARATION_FAILED and "make models" in caught.value.message
 
 
-def _torch_networks(magnitude: np.ndarray, weights: Path) -> dict[str, np.ndarray]:
+def _torch_networks(magnitude: np.ndarray, weights: Path, last: bool = False) -> dict[str, np.ndarray]:
     """The reference: the torch port's networks on the same segment."""
     nets = spleeter_model.load_model(weights)
     with torch.no_grad():
