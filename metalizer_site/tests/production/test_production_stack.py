@@ -196,7 +196,7 @@ def test_s3_unreachable_during_a_job_fails_or_retries_clearly_and_leaves_no_part
 ) -> None:
     client = stack.client()
     # long enough that the worker is still at it when S3 goes away, even on a fast machine
-    song = song_file(tmp_path / "storage outage.wav", seconds=20, seed=11)
+    song = song_file(tmp_path / "storage outage.wav", seconds=45, seed=11)  # ~5 s of work at 0.11x
     job_id = client.create_job(song)
 
     def past_download() -> dict:
