@@ -60,3 +60,16 @@ def test_the_key_depends_on_the_file_bytes_and_the_separator(tmp_path: Path) -> 
     assert key != song_key(song, "demucs:955717e8-8726e21a")
     song.write_bytes(song.read_bytes() + b"\0")
     assert key != song_key(song, "dsp:hpss-centre:v1")
+
+
+def test_stems_encoded_on_two_threads_give_the_files_one_thread_gives(tmp_path: Path) -> None:
+    """The same bytes in the same upload order (the manifest last), louder-than-full-scale stems included."""
+    from pipeline.stem_cache import write_entry
+
+    stems = _stems(frames=3 * SR + 17, seed=4)
+    stems.bass *= np.float32(5.0)  # a gain other than 1 in the manifest
+    one = write_entry(tmp_path / "one", stems, threads=1)
+    two = write_entry(tmp_path / "two", stems, threads=2)
+    assert [p.name for p in one] == [p.name for p in two] == [*(f"{n}.flac" for n in STEM_NAMES), MANIFEST]
+    for a, b in zip(one, two, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
