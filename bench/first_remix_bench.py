@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -26,18 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_seconds, load  # noqa: E402
 from pipeline.testing.synth import make_song, write_song  # noqa: E402
 
 GOAL_S = 20.0
-
-
-def _children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
 
 
 def main() -> None:
@@ -51,12 +41,12 @@ def main() -> None:
         if song is None:
             made = make_song(tempo=120.0, key="E", bars=90, sections=11, with_vocals=True, seed=1)
             song = write_song(Path(tmp) / "song.flac", made)
-        print(f"song: {song}; separator {args.separator}; load {_load()}")
+        print(f"song: {song}; separator {args.separator}; load {load()}")
         walls, cpus, duration = [], [], 0.0
         stages: dict[str, list[float]] = {}
         for run in range(max(1, args.repeat)):
             out = Path(tmp) / f"run{run}"
-            cpu0, start = _children_cpu_s(), time.perf_counter()
+            cpu0, start = cpu_seconds(children=True), time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "pipeline", str(song), "-o", str(out), "--no-cache"]
                 + ["--separator", args.separator],
@@ -66,12 +56,12 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
             walls.append(time.perf_counter() - start)
-            cpus.append(_children_cpu_s() - cpu0)
+            cpus.append(cpu_seconds(children=True) - cpu0)
             result = json.loads((out / "result.json").read_text())
             duration = float(result["duration"])
             for stage, seconds in result["timings"].items():
                 stages.setdefault(stage, []).append(float(seconds))
-            print(f"  run {run + 1}: {walls[-1]:.2f} s wall, {cpus[-1]:.1f} CPU-s; load {_load()}")
+            print(f"  run {run + 1}: {walls[-1]:.2f} s wall, {cpus[-1]:.1f} CPU-s; load {load()}")
     wall = statistics.median(walls)
     verdict = "meets" if wall <= GOAL_S else "misses"
     print(

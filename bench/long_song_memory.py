@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import load  # noqa: E402
 from pipeline.testing.synth import make_song, write_song  # noqa: E402
 
 TARGET_GB = 2.5
@@ -68,7 +69,7 @@ def main() -> None:
         if args.by_stage:  # the same run through metalize() in a child that watches its own memory
             cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(song), str(out)]
             cmd += ["--separator", args.separator]
-        load_before = _load()
+        load_before = load()
         t0 = time.perf_counter()
         # --by-stage: the child's stderr (each stage's peak as it ends) is passed through as it comes
         stderr = None if args.by_stage else subprocess.PIPE
@@ -94,7 +95,7 @@ def main() -> None:
     print(f"  peak RSS   {peak_gb:7.2f} GB  (target <= {TARGET_GB} GB for 10 min: {verdict})")
     separating = result.get("timings", {}).get("separating", 0.0)
     print(f"  separating {separating / args.minutes:7.1f} s per minute of audio")
-    print(f"  load       {load_before} before, {_load()} after (1/5/15-min averages, 2 cores)")
+    print(f"  load       {load_before} before, {load()} after (1/5/15-min averages)")
 
 
 def run_by_stage(song: Path, out: Path, separator: str) -> None:
@@ -121,10 +122,6 @@ def run_by_stage(song: Path, out: Path, separator: str) -> None:
     metalize(song, out, RemixOptions(separator=separator), on_progress=on_progress)
     peaks[current[0]] = max(peaks.get(current[0], 0.0), high_water_gb())
     print(json.dumps({stage: round(gb, 3) for stage, gb in peaks.items()}))
-
-
-def _load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 if __name__ == "__main__":

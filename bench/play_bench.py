@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import resource
 import statistics
 import sys
@@ -29,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import cpu_seconds, load  # noqa: E402
 from pipeline.arrange.lead import melody_source, song_melody  # noqa: E402
 from pipeline.audio_io import write_audio  # noqa: E402
 from pipeline.paths import DEFAULT_ASSETS_DIR as ASSETS  # noqa: E402
@@ -36,16 +36,6 @@ from pipeline.play import play  # noqa: E402
 from pipeline.testing.synth import make_song  # noqa: E402
 from pipeline.tests.play_helpers import analysis_from_song, stems_from_song  # noqa: E402
 from pipeline.types import RemixOptions  # noqa: E402
-
-
-def _cpu_s() -> float:
-    """User + system CPU seconds of this process, all its threads."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
 
 
 def main() -> None:
@@ -94,7 +84,7 @@ def main() -> None:
             if fraction >= 1.0:
                 marks[stage] = time.perf_counter()
 
-        cpu0 = _cpu_s()
+        cpu0 = cpu_seconds()
         with tempfile.TemporaryDirectory() as tmp:
             perf = play(
                 vocals,
@@ -110,7 +100,7 @@ def main() -> None:
             mix_walls.append(time.perf_counter() - t0)
             perf.finish()
             all_walls.append(time.perf_counter() - t0)
-        cpus.append(_cpu_s() - cpu0)
+        cpus.append(cpu_seconds() - cpu0)
     total, cpu = statistics.median(walls), statistics.median(cpus)
     mix_written, all_written = statistics.median(mix_walls), statistics.median(all_walls)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -130,7 +120,7 @@ def main() -> None:
     )
     print(f"  all written {all_written:5.2f} s  RTF {all_written / seconds:.3f}  (stems, MIDI, pictures too)")
     print(f"  CPU time   {cpu:6.2f} s  user+sys, all threads ({cpu / seconds:.3f} x real time)")
-    print(f"  walls      {', '.join(f'{w:.2f}' for w in walls)} s; load average {_load()}")
+    print(f"  walls      {', '.join(f'{w:.2f}' for w in walls)} s; load average {load()}")
     print(f"  mix walls  {', '.join(f'{w:.2f}' for w in mix_walls)} s")
     print(f"  all walls  {', '.join(f'{w:.2f}' for w in all_walls)} s")
     print(f"  peak RSS   {peak_rss / 1024:.0f} MiB (before play: {base_rss / 1024:.0f} MiB)")
