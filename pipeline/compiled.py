@@ -25,3 +25,9 @@ def compile_kernel(signature: str | list[str], kernel: Callable[..., Any]) -> An
         return numba.njit(signature, cache=True, **options)(kernel)
     except RuntimeError:
         return numba.njit(signature, **options)(kernel)
+
+
+def compile_step(step: Callable[..., Any]) -> Any:
+    """``step`` as a numba function that kernels call, inlined into each (so it adds no call per sample and is
+    cached with them), typed by its callers, without fast-math like them."""
+    return numba.njit(inline="always", fastmath=False)(step)

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipeline.compiled import compile_kernel
+from pipeline.compiled import compile_kernel, compile_step
 from pipeline.types import SAMPLE_RATE
 
 SILENCE_LUFS = -70.0  # the absolute gate: anything quieter reads as this
@@ -60,56 +60,63 @@ def step_frames(rate: int = SAMPLE_RATE) -> int:
     return int(round(_STEP_S * rate))
 
 
-def _k_power_kernel(x: np.ndarray, sos: np.ndarray, state: np.ndarray, power: np.ndarray) -> None:
-    """``power[i]``: the sum over channels (in order, from +0.0) of the square of ``x[c, i]`` filtered
-    through the two second-order sections ``sos`` (2, 6), carrying ``state`` (2, c, 2) over in place.
+@compile_step
+def _k_weigh_sample(x, c, z):  # noqa: ANN001, ANN202 (numba types it)
+    """One sample ``x`` through the two sections (coefficients ``c``: b0, b1, b2, a1, a2 of each) from their
+    state ``z`` (z0, z1 of each): the weighted sample and the new state. Each section is ``sosfilt``'s
+    transposed direct form II with its float32 operations in its order:
+    ``y = b0 x + z0; z0 = b1 x - a1 y + z1; z1 = b2 x - a2 y``."""
+    y = c[0] * x + z[0]
+    w = c[5] * y + z[2]
+    return w, (
+        c[1] * x - c[3] * y + z[1],
+        c[2] * x - c[4] * y,
+        c[6] * y - c[8] * w + z[3],
+        c[7] * y - c[9] * w,
+    )
 
-    Each section is ``sosfilt``'s transposed direct form II with its float32 operations in its order
-    (``y = b0 x + z0; z0 = b1 x - a1 y + z1; z1 = b2 x - a2 y``), so the weighted samples are ``sosfilt``'s
-    and their power is what ``einsum("cn,cn->n")`` of them gives. The two channels of a stereo signal are
-    filtered side by side in one loop: two independent chains of dependent operations keep the core busy
-    that one chain leaves waiting."""
+
+def _k_power_kernel(x: np.ndarray, sos: np.ndarray, state: np.ndarray, power: np.ndarray) -> None:
+    """``power[i]``: the sum over channels (in order, from +0.0) of the square of ``x[c, i]`` weighted by
+    ``_k_weigh_sample`` through the two sections of ``sos`` (2, 6), carrying ``state`` (2, c, 2) over in
+    place: ``sosfilt``'s weighted samples, and their power as ``einsum("cn,cn->n")`` of them gives it. The two
+    channels of a stereo signal are filtered side by side in one loop: two independent chains of dependent
+    operations keep the core busy that one chain leaves waiting."""
     c_n, m = x.shape
-    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    c = (
+        sos[0, 0],
+        sos[0, 1],
+        sos[0, 2],
+        sos[0, 4],
+        sos[0, 5],
+        sos[1, 0],
+        sos[1, 1],
+        sos[1, 2],
+        sos[1, 4],
+        sos[1, 5],
+    )
     first = 0
     if c_n >= 2:
         left, right = x[0], x[1]
-        p00, p01, p10, p11 = state[0, 0, 0], state[0, 0, 1], state[1, 0, 0], state[1, 0, 1]
-        q00, q01, q10, q11 = state[0, 1, 0], state[0, 1, 1], state[1, 1, 0], state[1, 1, 1]
+        zl = (state[0, 0, 0], state[0, 0, 1], state[1, 0, 0], state[1, 0, 1])
+        zr = (state[0, 1, 0], state[0, 1, 1], state[1, 1, 0], state[1, 1, 1])
         for i in range(m):
-            xl, xr = left[i], right[i]
-            yl = b00 * xl + p00
-            yr = b00 * xr + q00
-            p00 = b01 * xl - a01 * yl + p01
-            q00 = b01 * xr - a01 * yr + q01
-            p01 = b02 * xl - a02 * yl
-            q01 = b02 * xr - a02 * yr
-            wl = b10 * yl + p10
-            wr = b10 * yr + q10
-            p10 = b11 * yl - a11 * wl + p11
-            q10 = b11 * yr - a11 * wr + q11
-            p11 = b12 * yl - a12 * wl
-            q11 = b12 * yr - a12 * wr
+            wl, zl = _k_weigh_sample(left[i], c, zl)
+            wr, zr = _k_weigh_sample(right[i], c, zr)
             power[i] = (np.float32(0.0) + wl * wl) + wr * wr
-        state[0, 0, 0], state[0, 0, 1], state[1, 0, 0], state[1, 0, 1] = p00, p01, p10, p11
-        state[0, 1, 0], state[0, 1, 1], state[1, 1, 0], state[1, 1, 1] = q00, q01, q10, q11
+        state[0, 0, 0], state[0, 0, 1], state[1, 0, 0], state[1, 0, 1] = zl
+        state[0, 1, 0], state[0, 1, 1], state[1, 1, 0], state[1, 1, 1] = zr
         first = 2
-    for c in range(first, c_n):
-        row = x[c]
-        z00, z01, z10, z11 = state[0, c, 0], state[0, c, 1], state[1, c, 0], state[1, c, 1]
+    for ch in range(first, c_n):
+        row = x[ch]
+        z = (state[0, ch, 0], state[0, ch, 1], state[1, ch, 0], state[1, ch, 1])
         for i in range(m):
-            y = b00 * row[i] + z00
-            z00 = b01 * row[i] - a01 * y + z01
-            z01 = b02 * row[i] - a02 * y
-            w = b10 * y + z10
-            z10 = b11 * y - a11 * w + z11
-            z11 = b12 * y - a12 * w
-            if c == 0:
+            w, z = _k_weigh_sample(row[i], c, z)
+            if ch == 0:
                 power[i] = np.float32(0.0) + w * w
             else:
                 power[i] += w * w
-        state[0, c, 0], state[0, c, 1], state[1, c, 0], state[1, c, 1] = z00, z01, z10, z11
+        state[0, ch, 0], state[0, ch, 1], state[1, ch, 0], state[1, ch, 1] = z
 
 
 _k_power_block = compile_kernel(
