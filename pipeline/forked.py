@@ -52,9 +52,8 @@ class Aside(Generic[T]):
             os.close(read_end)
             os.close(write_end)
             return
-        if (
-            pid == 0
-        ):  # the child: compute, send, leave at once (no atexit, no buffers of the parent's flushed)
+        if pid == 0:
+            # the child: compute, send, leave at once (no atexit, no buffers of the parent's flushed)
             status = 1
             try:
                 # a stop meant for the parent's handlers (a worker's, the command line's) just ends the child

