@@ -122,8 +122,15 @@ def _hpcp(sample_rate: int, low: float, high: float) -> Any:
     )
 
 
-def tonal_frames(mono: np.ndarray, sample_rate: int) -> TonalFrames:
-    """HPCP (no harmonic folding: measured best for key), bass HPCP, MFCC and RMS per TONAL_HOP frame."""
+def tonal_frames(
+    mono: np.ndarray, sample_rate: int, *, harmony: bool = True, timbre: bool = True
+) -> TonalFrames:
+    """HPCP (no harmonic folding: measured best for key), bass HPCP, MFCC and RMS per TONAL_HOP frame.
+
+    ``harmony`` / ``timbre`` off: the HPCPs / the MFCC and RMS are not computed (empty rows): a song with
+    stems reads its harmony off the harmonic stems and its timbre off the mix, and every essentia call is
+    paid per frame, holding the GIL.
+    """
     window = es.Windowing(type="blackmanharris62", size=TONAL_FRAME)
     spectrum = es.Spectrum(size=TONAL_FRAME)
     peaks = es.SpectralPeaks(
@@ -138,22 +145,24 @@ def tonal_frames(mono: np.ndarray, sample_rate: int) -> TonalFrames:
     bass_hpcp = _hpcp(sample_rate, BASS_MIN_HZ, BASS_MAX_HZ)
     mfcc = es.MFCC(inputSize=TONAL_FRAME // 2 + 1, sampleRate=sample_rate, numberCoefficients=13)
     signal = np.ascontiguousarray(mono, dtype=np.float32)
-    chroma, bass, timbre, rms = [], [], [], []
+    chroma, bass, colour, rms = [], [], [], []
     for frame in es.FrameGenerator(signal, frameSize=TONAL_FRAME, hopSize=TONAL_HOP, startFromZero=True):
         spec = spectrum(window(frame))
-        freqs, mags = peaks(spec)
-        chroma.append(hpcp(freqs, mags))
-        low = freqs < BASS_MAX_HZ
-        bass.append(bass_hpcp(freqs[low], mags[low]))
-        timbre.append(mfcc(spec)[1])
-        rms.append(float(np.sqrt(np.mean(frame**2))))
-    if not chroma:
+        if harmony:
+            freqs, mags = peaks(spec)
+            chroma.append(hpcp(freqs, mags))
+            low = freqs < BASS_MAX_HZ
+            bass.append(bass_hpcp(freqs[low], mags[low]))
+        if timbre:
+            colour.append(mfcc(spec)[1])
+            rms.append(float(np.sqrt(np.mean(frame**2))))
+    if not (chroma or colour):
         zeros = np.zeros((1, 12), np.float32)
         return TonalFrames(zeros, zeros, np.zeros((1, 13), np.float32), np.zeros(1, np.float32))
     return TonalFrames(
-        hpcp=np.asarray(chroma, dtype=np.float32),
-        bass_hpcp=np.asarray(bass, dtype=np.float32),
-        mfcc=np.asarray(timbre, dtype=np.float32),
+        hpcp=np.asarray(chroma, dtype=np.float32).reshape(-1, 12),
+        bass_hpcp=np.asarray(bass, dtype=np.float32).reshape(-1, 12),
+        mfcc=np.asarray(colour, dtype=np.float32).reshape(-1, 13),
         rms=np.asarray(rms, dtype=np.float32),
     )
 
@@ -182,10 +191,14 @@ def compute_features(
     # the onset envelopes (numpy FFTs, which release the GIL) on a thread beside essentia's per-frame loop
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="onsets") as pool:
         flux = pool.submit(onsets)
-        frames = tonal_frames(mono, sample_rate)
-        harmony = frames if harmonic_source is None else tonal_frames(harmonic_source, sample_rate)
+        frames = tonal_frames(mono, sample_rate, harmony=harmonic_source is None)
+        harmony = (
+            frames if harmonic_source is None else tonal_frames(harmonic_source, sample_rate, timbre=False)
+        )
         bass_hpcp = (
-            harmony.bass_hpcp if bass_source is None else tonal_frames(bass_source, sample_rate).bass_hpcp
+            harmony.bass_hpcp
+            if bass_source is None
+            else tonal_frames(bass_source, sample_rate, timbre=False).bass_hpcp
         )
         onset, low_onset = flux.result()
     return Features(

@@ -108,3 +108,18 @@ def test_features_made_with_the_onsets_on_a_thread_equal_each_feature_made_alone
         assert made.hpcp.tobytes() == harmony.hpcp.tobytes()
         assert made.bass_hpcp.tobytes() == harmony.bass_hpcp.tobytes()
         assert made.mfcc.tobytes() == frames.mfcc.tobytes() and made.rms.tobytes() == frames.rms.tobytes()
+
+
+def test_tonal_frames_make_only_the_rows_asked_for_and_the_same_ones() -> None:
+    from pipeline.analyze.features import tonal_frames
+
+    mono = make_song(tempo=100.0, bars=4, with_vocals=True, seed=3).audio.mean(axis=0).astype(np.float32)
+    whole = tonal_frames(mono, 44100)
+    harmony = tonal_frames(mono, 44100, timbre=False)
+    timbre = tonal_frames(mono, 44100, harmony=False)
+    assert len(whole.hpcp) > 10
+    assert harmony.hpcp.tobytes() == whole.hpcp.tobytes()
+    assert harmony.bass_hpcp.tobytes() == whole.bass_hpcp.tobytes()
+    assert harmony.mfcc.shape == (0, 13) and harmony.rms.size == 0
+    assert timbre.mfcc.tobytes() == whole.mfcc.tobytes() and timbre.rms.tobytes() == whole.rms.tobytes()
+    assert timbre.hpcp.shape == (0, 12) and timbre.bass_hpcp.shape == (0, 12)
