@@ -79,21 +79,19 @@ def _analyze(audio: np.ndarray, stems: Stems | None, progress: StageProgress) ->
     sung_windows: list[bool] = []
     vocal_share = None
     melody = None
-    # essentia's trackers hold the GIL for seconds: the beats of the mix and the tune are tracked in forked
-    # children (the other core) while the rest of the analysis runs here; a stop or an error ends them
+    # essentia's trackers hold the GIL for seconds: the beats of the mix and the voice (who sings, then the
+    # tune) are tracked in forked children (the other core) while the rest of the analysis runs here; a stop
+    # or an error ends them
     beside = audio.shape[-1] <= TRACK_BESIDE_MAX_S * sr
     with contextlib.ExitStack() as children:
         mix_beats = children.enter_context(Aside(rhythm.track_beats, mono, beside=beside))
-        melody_job = None
+        voice = None
         if stems is not None:
-            sung, vocal_share, sung_windows = vocals.has_vocals(stems.vocals, stems.other, audio, sr)
-            job = Aside(_melody, stems.vocals, stems.other, bool(sung), beside=beside)
-            melody_job = children.enter_context(job)
-        lap("vocals", 0.05)
+            voice = children.enter_context(Aside(_voice, stems.vocals, stems.other, audio, beside=beside))
         analysis = _analyze_rest(audio, mono, stems, lap, mix_beats.result)
-        if melody_job is not None:
-            melody = melody_job.result()
-    lap("melody", 1.0)
+        if voice is not None:
+            sung, vocal_share, sung_windows, melody = voice.result()
+    lap("voice", 1.0)
     analysis.melody = melody
     analysis.has_vocals = bool(sung)
     analysis.sung = sung_windows
@@ -186,11 +184,16 @@ def _analyze_rest(
     )
 
 
-def _melody(vocals_stem: np.ndarray, other: np.ndarray, sung: bool) -> list[tuple[float, float, int]]:
-    """The tune where no voice carries it, for the lead guitar (``arrange.lead.song_melody``)."""
+def _voice(
+    vocals_stem: np.ndarray, other: np.ndarray, audio: np.ndarray
+) -> tuple[bool, float, list[bool], list[tuple[float, float, int]]]:
+    """Whether anyone sings (``vocals.has_vocals``: verdict, share, per window), and the tune where no voice
+    carries it, for the lead guitar (``arrange.lead.song_melody``): one job, as the tune's source depends on
+    the verdict."""
     from pipeline.arrange.lead import melody_source, song_melody
 
-    return song_melody(melody_source(vocals_stem, other, sung))
+    sung, share, windows = vocals.has_vocals(vocals_stem, other, audio, SAMPLE_RATE)
+    return sung, share, windows, song_melody(melody_source(vocals_stem, other, sung))
 
 
 def _mono_sum(*parts: np.ndarray) -> np.ndarray:
