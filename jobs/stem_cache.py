@@ -13,7 +13,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -76,11 +76,12 @@ class StorageStemCache:
             logger.warning("stem cache entry %s could not be read: %s", key[:12], exc)
             return None
 
-    def put(self, key: str, stems: Stems, analysis: Analysis | None = None) -> None:
-        """Upload the entry (manifest last). Storage errors propagate: the pipeline logs and carries on."""
+    def put(self, key: str, stems: Stems, analysis: Analysis | Future[Analysis] | None = None) -> None:
+        """Upload the entry, each file once written (the stems while a pending ``analysis`` is made, the
+        manifest last). Storage errors propagate: the pipeline logs and carries on."""
         prefix = entry_prefix(key)
         with _scratch() as tmp:
-            for path in entry_format.write_entry(tmp, stems, analysis):
+            for path in entry_format.entry_files_as_written(tmp, stems, analysis):
                 upload_file(path, f"{prefix}/{path.name}")
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import time
 from collections.abc import Collection
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,11 +121,18 @@ def metalize(
         stems = separate(audio, choice=choice, progress=tracker.for_stage("separating"))
         release_free_memory()  # the separator's freed buffers go back to the OS before the analysis peaks
         reused = analysis is not None
-        if analysis is None:
-            analysis = analyze(audio, stems=stems, progress=tracker.for_stage("analysing"))
-            release_free_memory()  # and the analysis' before the band renders
-        if key:
-            _keep(cache, key, stems, analysis)
+        # the stems are kept (encoded, stored) beside the analysis, the entry completed once it is made
+        analysed: Future[Analysis] = Future()
+        keeper = _keep_beside(cache, key, stems, analysed) if key else None
+        try:
+            if analysis is None:
+                analysis = analyze(audio, stems=stems, progress=tracker.for_stage("analysing"))
+                release_free_memory()  # and the analysis' before the band renders
+            analysed.set_result(analysis)
+        finally:
+            analysed.cancel()  # no analysis (an error, a stop): the entry is left incomplete, never used
+            if keeper is not None:
+                keeper.join()
         # The band replaces the song's drums and bass: only the vocals and "other" stems are played on, and
         # dropping the rest before playing keeps a long song's peak memory down.
         played, separator = {"vocals": stems.vocals, "other": stems.other}, stems.separator
@@ -164,10 +173,21 @@ def _cached_song(cache: StemCache, key: str) -> CachedSong | None:
         return None
 
 
-def _keep(cache: StemCache, key: str, stems: Stems, analysis: Analysis) -> None:
+def _keep_beside(cache: StemCache, key: str, stems: Stems, analysis: Future[Analysis]) -> threading.Thread:
+    """Keep the song's stems and (once made) analysis in ``cache`` on a thread of its own (join it)."""
+    thread = threading.Thread(
+        target=_keep, args=(cache, key, stems, analysis), name="stem-cache", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _keep(cache: StemCache, key: str, stems: Stems, analysis: Analysis | Future[Analysis]) -> None:
     started = time.perf_counter()
     try:
         cache.put(key, stems, analysis)
+    except CancelledError:  # the song was not analysed: the caller raises why
+        return
     except Exception as exc:  # noqa: BLE001 - a full or unreachable cache must not fail the song
         logger.warning("could not keep stems of %s in %r: %s", key[:12], cache, exc)
         return

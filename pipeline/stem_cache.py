@@ -16,8 +16,8 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -53,8 +53,10 @@ class StemCache(Protocol):
         """The entry's stems ``names`` (and analysis), or None when absent, incomplete or unreadable."""
         ...
 
-    def put(self, key: str, stems: Stems, analysis: Analysis | None = None) -> None:
-        """Keep ``stems`` (all four) and the song's ``analysis`` under ``key``."""
+    def put(self, key: str, stems: Stems, analysis: Analysis | Future[Analysis] | None = None) -> None:
+        """Keep ``stems`` (all four) and the song's ``analysis`` under ``key``. The analysis may still be
+        being made (a ``Future``): the stems are stored meanwhile, the entry completed once it comes; when
+        it fails or is cancelled, ``put`` raises its error and leaves no complete entry."""
         ...
 
 
@@ -90,12 +92,17 @@ def _write_stem(path: Path, stem: np.ndarray, gain: float) -> Path:
     return path
 
 
-def write_entry(
-    folder: Path, stems: Stems, analysis: Analysis | None = None, threads: int = WRITE_THREADS
-) -> list[Path]:
-    """Write an entry's files into ``folder``; returns them in upload order (the manifest last). The stems
-    are encoded ``threads`` at a time (each file is the same whichever thread writes it): a first remix
-    waits for them before it plays, ~0.5 CPU-s per 3-minute stem."""
+def entry_files_as_written(
+    folder: Path,
+    stems: Stems,
+    analysis: Analysis | Future[Analysis] | None = None,
+    threads: int = WRITE_THREADS,
+) -> Iterator[Path]:
+    """Write an entry's files into ``folder``, yielding each once written, in upload order (the manifest
+    last). The stems are encoded ``threads`` at a time (each file is the same whichever thread writes it),
+    ~0.5 CPU-s per 3-minute stem. ``analysis`` may still be being made (a ``Future``): the stems are written,
+    and can be stored, meanwhile; its error (or cancellation) is raised before the analysis file and the
+    manifest, so no complete entry is made without it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     arrays = stems.as_dict()
@@ -104,25 +111,36 @@ def write_entry(
         name: max(float(arrays[name].max(initial=0.0)), -float(arrays[name].min(initial=0.0)), 1.0)
         for name in STEM_NAMES
     }
+    frames = int(arrays["vocals"].shape[1])
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="stem-cache") as pool:
-        written = pool.map(
+        yield from pool.map(
             lambda name: _write_stem(folder / stem_file(name), arrays[name], gains[name]), STEM_NAMES
         )
-        files: list[Path] = list(written)
+    if isinstance(analysis, Future):
+        analysis = analysis.result()
     if analysis is not None:
-        files.append(folder / ANALYSIS)
-        files[-1].write_text(json.dumps(analysis.to_dict(), default=json_default))
+        (folder / ANALYSIS).write_text(json.dumps(analysis.to_dict(), default=json_default))
+        yield folder / ANALYSIS
     manifest = {
         "format": FORMAT_VERSION,
         "separator": stems.separator.name,
         "reason": stems.separator.reason,
         "gains": gains,
-        "frames": int(arrays["vocals"].shape[1]),
+        "frames": frames,
         "analysis": analysis is not None,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest))
-    files.append(folder / MANIFEST)
-    return files
+    yield folder / MANIFEST
+
+
+def write_entry(
+    folder: Path,
+    stems: Stems,
+    analysis: Analysis | Future[Analysis] | None = None,
+    threads: int = WRITE_THREADS,
+) -> list[Path]:
+    """Write an entry's files into ``folder`` (``entry_files_as_written``); returns them in upload order."""
+    return list(entry_files_as_written(folder, stems, analysis, threads))
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -187,7 +205,7 @@ class FileStemCache:
     def get(self, key: str, names: Sequence[str] = STEM_NAMES) -> CachedSong | None:
         return read_entry(self.root / key, names)
 
-    def put(self, key: str, stems: Stems, analysis: Analysis | None = None) -> None:
+    def put(self, key: str, stems: Stems, analysis: Analysis | Future[Analysis] | None = None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         entry = self.root / key
         tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=self.root))

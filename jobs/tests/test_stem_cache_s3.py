@@ -48,3 +48,26 @@ def test_the_purge_empties_the_bucket_of_entries_no_job_uses(s3_storage):  # noq
     Job.objects.all().delete()
     assert purge_stem_cache(timezone.now() + timedelta(hours=2), ttl_hours=1) == 1
     assert s3_storage.object_keys(f"{PREFIX}/") == []
+
+
+def test_the_stems_go_up_while_the_analysis_is_made_and_the_manifest_once_it_comes(s3_storage):  # noqa: F811
+    import threading
+    import time
+    from concurrent.futures import Future
+
+    key = "9" * 64
+    stems_up = sorted(f"{PREFIX}/{key}/{n}.flac" for n in STEM_NAMES)
+    analysis: Future = Future()
+    keeper = threading.Thread(target=StorageStemCache().put, args=(key, make_stems(seconds=1.0), analysis))
+    keeper.start()
+    deadline = time.monotonic() + 60
+    while s3_storage.object_keys(f"{PREFIX}/") != stems_up:  # in the bucket before the analysis exists
+        assert keeper.is_alive() and time.monotonic() < deadline, s3_storage.object_keys(f"{PREFIX}/")
+        time.sleep(0.05)
+    assert StorageStemCache().get(key) is None  # no manifest yet: not an entry anyone uses
+    analysis.set_result(make_analysis())
+    keeper.join(timeout=60)
+    assert not keeper.is_alive()
+    entry = StorageStemCache().get(key)
+    assert entry is not None and entry.analysis == make_analysis()
+    assert delete_entry(key) == 6

@@ -179,3 +179,24 @@ def test_cli_second_run_in_another_style_reuses_the_cache_and_says_so(first, son
     assert summary["separator"]["cached"] is True and summary["analysis_reused"] is True
     written = json.loads((tmp_path / "cli" / "result.json").read_text())
     assert written["options"]["feel"] == "double" and written["options"]["style"] == "doom"
+
+
+def test_a_first_run_whose_analysis_fails_keeps_no_entry_and_leaves_no_thread(
+    song_file, tmp_path, monkeypatch
+):
+    """The stems are kept beside the analysis: without an analysis the entry is never completed."""
+    import threading
+
+    from pipeline.errors import ANALYSIS_FAILED
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise PipelineError(ANALYSIS_FAILED, "made to fail by the test")
+
+    monkeypatch.setattr("pipeline.analyze.analyze", fail)
+    cache_dir = tmp_path / "cache"
+    with pytest.raises(PipelineError, match="made to fail"):
+        metalize(song_file, tmp_path / "out", RemixOptions(separator="dsp"), cache_dir=cache_dir)
+    key = stem_cache.song_key(song_file, "dsp:hpss-centre:v1")
+    assert FileStemCache(cache_dir).get(key) is None
+    assert not (cache_dir / key).exists() and list(cache_dir.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("stem-cache")]

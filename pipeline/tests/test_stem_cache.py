@@ -73,3 +73,40 @@ def test_stems_encoded_on_two_threads_give_the_files_one_thread_gives(tmp_path: 
     assert [p.name for p in one] == [p.name for p in two] == [*(f"{n}.flac" for n in STEM_NAMES), MANIFEST]
     for a, b in zip(one, two, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_the_stems_are_written_while_the_analysis_is_made_and_the_entry_completed_once_it_comes(
+    tmp_path: Path,
+) -> None:
+    from concurrent.futures import Future
+
+    from pipeline.stem_cache import ANALYSIS, entry_files_as_written
+    from pipeline.testing.synth import make_song
+    from pipeline.tests.play_helpers import analysis_from_song
+
+    analysis = analysis_from_song(make_song(tempo=120.0, bars=2, seed=1))
+    pending: Future = Future()
+    files = entry_files_as_written(tmp_path / "entry", _stems(), pending)
+    stems_written = [next(files) for _ in STEM_NAMES]  # before the analysis exists
+    assert [p.name for p in stems_written] == [f"{n}.flac" for n in STEM_NAMES]
+    assert all(p.stat().st_size > 0 for p in stems_written)
+    assert not (tmp_path / "entry" / MANIFEST).exists()
+    pending.set_result(analysis)
+    assert [p.name for p in files] == [ANALYSIS, MANIFEST]
+    FileStemCache(tmp_path).put("whole", _stems(), pending)
+    back = FileStemCache(tmp_path).get("whole")
+    assert back is not None and back.analysis is not None
+    assert back.analysis.to_dict() == analysis.to_dict()
+
+
+def test_an_analysis_that_never_comes_leaves_no_entry(tmp_path: Path) -> None:
+    from concurrent.futures import CancelledError, Future
+
+    import pytest
+
+    never: Future = Future()
+    never.cancel()  # the song was not analysed (an error, a stop)
+    with pytest.raises(CancelledError):
+        FileStemCache(tmp_path / "cache").put("k", _stems(), never)
+    assert FileStemCache(tmp_path / "cache").get("k") is None
+    assert list((tmp_path / "cache").iterdir()) == []  # the half-written entry went with it
