@@ -110,3 +110,18 @@ def test_an_analysis_that_never_comes_leaves_no_entry(tmp_path: Path) -> None:
         FileStemCache(tmp_path / "cache").put("k", _stems(), never)
     assert FileStemCache(tmp_path / "cache").get("k") is None
     assert list((tmp_path / "cache").iterdir()) == []  # the half-written entry went with it
+
+
+def test_stems_decoded_side_by_side_are_those_decoded_one_by_one(tmp_path: Path) -> None:
+    from pipeline.stem_cache import _read_stem, read_entry, read_manifest, stem_file
+
+    stems = _stems(frames=2 * SR + 5, seed=6)
+    stems.other *= np.float32(3.0)  # a gain other than 1
+    FileStemCache(tmp_path).put("k", stems)
+    manifest = read_manifest(tmp_path / "k")
+    assert manifest is not None
+    back = read_entry(tmp_path / "k", ("vocals", "other", "drums"))
+    assert back is not None and list(back.stems) == ["vocals", "other", "drums"]
+    for name, stem in back.stems.items():
+        alone = _read_stem(tmp_path / "k" / stem_file(name), manifest["frames"], manifest["gains"][name])
+        assert stem.tobytes() == alone.tobytes(), name
