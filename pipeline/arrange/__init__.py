@@ -9,15 +9,16 @@ import numpy as np
 from pipeline.arrange.bass import arrange_bass
 from pipeline.arrange.drums import arrange_drums
 from pipeline.arrange.events import Hit, Note
-from pipeline.arrange.feel import choose_feel, felt_tempo
+from pipeline.arrange.feel import SONG_16THS, choose_feel, felt_tempo
 from pipeline.arrange.form import SectionPlan, bar_treatments, plan_form
 from pipeline.arrange.free_time import bar_dynamics, in_free_time, swell_sections
 from pipeline.arrange.grid import Bar, build_bars, pitch_class
 from pipeline.arrange.guitar import Stroke, guitar_take, write_riffs
+from pipeline.arrange.lead import voice_free_bars
 from pipeline.arrange.seeds import Riff
 from pipeline.seeding import part_rng
 from pipeline.styles import PRESETS, StylePreset
-from pipeline.types import Analysis, RemixOptions
+from pipeline.types import SUNG_HOP_S, Analysis, RemixOptions
 
 __all__ = ["Arrangement", "Bar", "Hit", "Note", "Stroke", "arrange"]
 
@@ -46,6 +47,15 @@ class Arrangement:
     drum_dynamics: list[float] = field(default_factory=list)
 
 
+def _song_16ths_under_voice(bars: list[Bar], sung: list[bool]) -> list[Bar]:
+    """``bars``, those under double-time drums where a voice sings read on the song's own 16ths."""
+    free = voice_free_bars(bars, sung, SUNG_HOP_S)
+    return [
+        replace(b, picking=SONG_16THS) if b.feel == "double" and not ok else b
+        for b, ok in zip(bars, free, strict=True)
+    ]
+
+
 def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | None = None) -> Arrangement:
     """The whole band's parts on the song's grid; ``riff_seeds`` (see ``seeds``) shape the rhythm guitar."""
     style = PRESETS[options.style]
@@ -61,6 +71,11 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         key_root,
         "min" if analysis.scale == "minor" else "maj",
     )
+    # where a voice sings over double-time drums, a style may have its right guitar and bass ring the chords
+    # on the song's own 16ths under the tune while the left guitar drives the doubled grid
+    ring_bars = bars
+    if style.sung_song_16ths and analysis.has_vocals and options.keep_vocals and analysis.sung:
+        ring_bars = _song_16ths_under_voice(bars, analysis.sung)
     treatments = bar_treatments(form, [b.section for b in bars])
     labels = [p.label for p in form]
 
@@ -73,6 +88,8 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
         bars, style, treatments, options.intensity, attacks, rng("drums"), analysis.tempo, dynamics
     )
     ringing = strokes
+    if ring_bars is not bars:
+        ringing = write_riffs(ring_bars, style, treatments, labels, options.seed, riff_seeds)[0]
     if style.ringing_right and any(b.feel == "double" for b in bars):
         ringing = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True)[0]
     left = guitar_take(strokes, rng("guitar_left"), options.intensity, style.chug_ms)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from pipeline.arrange.feel import slots_per_beat
 from pipeline.styles import PRESETS
 from pipeline.testing.synth import make_song
 from pipeline.tests.play_helpers import analysis_from_song, minor_progression_song
-from pipeline.types import RemixOptions
+from pipeline.types import SUNG_HOP_S, RemixOptions
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +246,42 @@ def test_doom_choruses_pick_the_doubled_grid_under_the_doubled_drums(analysis):
     assert per_bar["full"] and per_bar["other"]
     assert min(per_bar["full"]) > 16  # more strokes than 16ths of the song's own beat hold
     assert max(per_bar["other"]) <= 16
+
+
+@pytest.mark.parametrize("style", ["power", "doom"])
+def test_under_a_singing_voice_one_guitar_and_the_bass_ring_the_songs_16ths_in_double_time(style):
+    """Power's and doom's double-time choruses: the kit doubles everywhere and the left guitar drives the
+    doubled grid, but where the song's voice sings the right guitar and the bass read the riff on the song's
+    own 16ths (the chords ring under the tune); where no one sings, and in a remix without the voice, both
+    guitars drive."""
+    song = make_song(tempo=110.0, key="E", scale="minor", bars=12, sections=1)
+    sung_until = song.duration / 2  # a voice over the first half, an instrumental second half
+    analysis = replace(
+        analysis_from_song(song, energies=(0.9,)),
+        sung=[t < sung_until for t in np.arange(0.0, song.duration, SUNG_HOP_S)],
+    )
+    voiced = arrange(analysis, RemixOptions(style=style, seed=0))
+    unvoiced = arrange(analysis, RemixOptions(style=style, seed=0, keep_vocals=False))
+    assert voiced.chorus_feel == "double"
+    assert unvoiced.strokes_right == unvoiced.strokes
+    seen = {"sung": 0, "free": 0}
+    for bar, mode in zip(voiced.bars, voiced.treatments, strict=True):
+        if mode != "full" or bar.section_end or len(bar.slots) != 32:
+            continue
+
+        def count(events, bar=bar):
+            return sum(bar.start - 0.01 <= e.time < bar.end - 0.01 for e in events)
+
+        assert count([h for h in voiced.drums if h.role == "kick"]) >= 15  # the double kick, voice or not
+        assert count(voiced.strokes) == count(unvoiced.strokes)  # the left guitar drives throughout
+        bass = [n for n in voiced.bass if bar.start - 0.01 <= n.time < bar.end - 0.01]
+        length = bar.end - bar.start
+        if bar.end <= sung_until - length:  # inside the sung half
+            seen["sung"] += 1
+            assert count(voiced.strokes_right) <= 16  # the song's own 16ths at most
+            assert count(voiced.strokes_right) < count(voiced.strokes)
+            assert len(bass) == count(voiced.strokes_right)
+        elif bar.start >= sung_until + 2 * length:  # inside the instrumental half (the voice's tail past)
+            seen["free"] += 1
+            assert count(voiced.strokes_right) == count(voiced.strokes)
+    assert seen["sung"] >= 3 and seen["free"] >= 3
