@@ -13,7 +13,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,8 +23,9 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from jobs.storage import STORAGE_ERRORS, delete_tree, download_file, list_tree, upload_file
-from pipeline import STEM_NAMES, Analysis, CachedSong, Stems
+from pipeline import STEM_NAMES, CachedSong, Stems
 from pipeline import stem_cache as entry_format
+from pipeline.stem_cache import AnalysisToCome
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class StorageStemCache:
             logger.warning("stem cache entry %s could not be read: %s", key[:12], exc)
             return None
 
-    def put(self, key: str, stems: Stems, analysis: Analysis | Future[Analysis] | None = None) -> None:
+    def put(self, key: str, stems: Stems, analysis: AnalysisToCome | None = None) -> None:
         """Upload the entry, each file once written (the stems while a pending ``analysis`` is made, the
         manifest last). Storage errors propagate: the pipeline logs and carries on."""
         prefix = entry_prefix(key)

@@ -19,7 +19,7 @@ from pipeline.replay import replay
 from pipeline.types import SAMPLE_RATE, Analysis, ProgressCallback, RemixOptions, RemixResult, Stems
 
 if TYPE_CHECKING:
-    from pipeline.stem_cache import CachedSong, StemCache
+    from pipeline.stem_cache import AnalysisToCome, CachedSong, StemCache
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def _keep_beside(cache: StemCache, key: str, stems: Stems, analysis: Future[Anal
     return thread
 
 
-def _keep(cache: StemCache, key: str, stems: Stems, analysis: Analysis | Future[Analysis]) -> None:
+def _keep(cache: StemCache, key: str, stems: Stems, analysis: AnalysisToCome) -> None:
     started = time.perf_counter()
     try:
         cache.put(key, stems, analysis)

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 import numpy as np
 import soundfile as sf
@@ -34,6 +34,9 @@ FORMAT_VERSION = 1
 # The stems the playing half needs: the band replaces the song's own drums and bass.
 PLAYED_STEMS = ("vocals", "other")
 _BLOCK = 1 << 18
+# The song's analysis as a cache entry takes it: made already, or still being made (its stems are written,
+# and stored, meanwhile; the entry is completed once it comes).
+AnalysisToCome: TypeAlias = Analysis | Future[Analysis]
 
 
 @dataclass
@@ -53,7 +56,7 @@ class StemCache(Protocol):
         """The entry's stems ``names`` (and analysis), or None when absent, incomplete or unreadable."""
         ...
 
-    def put(self, key: str, stems: Stems, analysis: Analysis | Future[Analysis] | None = None) -> None:
+    def put(self, key: str, stems: Stems, analysis: AnalysisToCome | None = None) -> None:
         """Keep ``stems`` (all four) and the song's ``analysis`` under ``key``. The analysis may still be
         being made (a ``Future``): the stems are stored meanwhile, the entry completed once it comes; when
         it fails or is cancelled, ``put`` raises its error and leaves no complete entry."""
@@ -96,7 +99,7 @@ def _write_stem(path: Path, stem: np.ndarray, gain: float) -> Path:
 def entry_files_as_written(
     folder: Path,
     stems: Stems,
-    analysis: Analysis | Future[Analysis] | None = None,
+    analysis: AnalysisToCome | None = None,
     threads: int = WRITE_THREADS,
 ) -> Iterator[Path]:
     """Write an entry's files into ``folder``, yielding each once written, in upload order (the manifest
@@ -137,7 +140,7 @@ def entry_files_as_written(
 def write_entry(
     folder: Path,
     stems: Stems,
-    analysis: Analysis | Future[Analysis] | None = None,
+    analysis: AnalysisToCome | None = None,
     threads: int = WRITE_THREADS,
 ) -> list[Path]:
     """Write an entry's files into ``folder`` (``entry_files_as_written``); returns them in upload order."""
@@ -207,7 +210,7 @@ class FileStemCache:
     def get(self, key: str, names: Sequence[str] = STEM_NAMES) -> CachedSong | None:
         return read_entry(self.root / key, names)
 
-    def put(self, key: str, stems: Stems, analysis: Analysis | Future[Analysis] | None = None) -> None:
+    def put(self, key: str, stems: Stems, analysis: AnalysisToCome | None = None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         entry = self.root / key
         tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=self.root))
