@@ -120,8 +120,9 @@ def _snr_db(reference: np.ndarray, other: np.ndarray) -> float:
 @pytest.mark.parametrize("real", [False, True])
 def test_the_onnx_graph_separates_as_the_torch_port_does(models_dir: Path, monkeypatch, real: bool) -> None:
     """ONNX Runtime runs the exported graph: the vocals the torch port gives, but for rounding (float32 sums
-    in another order): on the real weights >= 110 dB apart (measured 130 dB on a whole song); random
-    weights, whose masks sit near one half where a rounding moves them most, >= 60 dB."""
+    in another order): on the real weights >= 100 dB apart (measured 130 dB on a whole song, 108 dB on this
+    excerpt on another machine's CPU: the kernels ONNX Runtime picks, and so the order of the sums, follow
+    the CPU); random weights, whose masks sit near one half where a rounding moves them most, >= 60 dB."""
     if real and spleeter_model.find_weights(REPO_MODELS) is None:
         pytest.skip("converted Spleeter weights not in models/")
     audio = make_song(tempo=120, bars=8, seed=6, with_vocals=True).audio[:, : 15 * SR]
@@ -130,7 +131,7 @@ def test_the_onnx_graph_separates_as_the_torch_port_does(models_dir: Path, monke
     monkeypatch.setattr(spleeter_model, "run_networks", _torch_networks)
     torch_voice = spleeter_model.vocals(audio, weights)
     assert float(np.abs(torch_voice).max()) > 0
-    assert _snr_db(torch_voice, onnx_voice) >= (110.0 if real else 60.0)
+    assert _snr_db(torch_voice, onnx_voice) >= (100.0 if real else 60.0)
 
 
 def test_the_graph_is_exported_once_for_its_weights_and_again_for_other_weights(tmp_path: Path, monkeypatch):
