@@ -30,6 +30,7 @@ from pipeline.paths import DEFAULT_MODELS_DIR, sha256_of
 
 OFFICIAL_ROOT = "https://dl.fbaipublicfiles.com/demucs/"
 CHUNK = 1 << 20
+DOWNLOAD_ATTEMPTS = 3  # an interrupted or damaged download is tried again (resumed, or afresh) this often
 
 
 class FetchError(Exception):
@@ -80,9 +81,31 @@ def expected_prefix(file_name: str) -> str:
 
 
 def download(
-    url: str, dest: Path, sha256_prefix: str, *, out: TextIO | None = None, timeout: float = 60
+    url: str,
+    dest: Path,
+    sha256_prefix: str,
+    *,
+    out: TextIO | None = None,
+    timeout: float = 60,
+    attempts: int = DOWNLOAD_ATTEMPTS,
 ) -> Path:
-    """Fetch ``url`` to ``dest`` (resuming a ``.part`` file if there is one) and verify its hash."""
+    """Fetch ``url`` to ``dest`` (resuming a ``.part`` file if there is one) and verify its hash; a download
+    interrupted or arriving damaged is tried again (resumed, or from the start), up to ``attempts`` times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _download_once(url, dest, sha256_prefix, out, timeout)
+        except _TryAgain as exc:
+            if attempt == attempts:
+                raise FetchError(str(exc)) from exc.__cause__
+            _say(out, f"{exc} (try {attempt} of {attempts}: again)")
+    raise AssertionError("unreachable")
+
+
+class _TryAgain(FetchError):
+    """A download that another try may complete (interrupted, or damaged on the way)."""
+
+
+def _download_once(url: str, dest: Path, sha256_prefix: str, out: TextIO | None, timeout: float) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_file() and sha256_of(dest).startswith(sha256_prefix):
         _say(out, f"{dest.name}: already present and verified")
@@ -103,13 +126,13 @@ def download(
         else:
             raise FetchError(f"Download of {url} failed: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise FetchError(
+        raise _TryAgain(
             f"Download of {url} was interrupted ({exc}); run the command again to resume."
         ) from exc
     actual = sha256_of(part)
     if not actual.startswith(sha256_prefix):
         part.unlink(missing_ok=True)
-        raise FetchError(
+        raise _TryAgain(
             f"{dest.name} failed verification: sha256 {actual[:16]}... does not start with {sha256_prefix}. "
             "The download was deleted; run the command again."
         )

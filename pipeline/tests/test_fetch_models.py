@@ -19,6 +19,7 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Serves a folder, honouring ``Range: bytes=N-`` when the server allows it; records what it sent."""
 
     allow_ranges = True
+    damaged_sends = 0  # this many responses go out with their bytes damaged (as a bad transfer does)
     sent: list[tuple[str, int]] = []
 
     def log_message(self, *args: object) -> None:
@@ -39,6 +40,9 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
         else:
             self.send_response(200)
         body = data[start:]
+        if type(self).damaged_sends > 0:
+            type(self).damaged_sends -= 1
+            body = bytes(b ^ 0xFF for b in body[:64]) + body[64:]
         self.send_header("Content-Length", str(len(body)))
         # Recorded before the body goes out: the client may finish reading before this thread runs again.
         type(self).sent.append((self.path, len(body)))
@@ -56,6 +60,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
     RangeHandler.sent = []
     RangeHandler.allow_ranges = True
+    RangeHandler.damaged_sends = 0
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -93,6 +98,30 @@ def test_checksum_mismatch_deletes_the_download_and_says_so(server: tuple[str, P
     with pytest.raises(FetchError, match="failed verification"):
         download(url + "0badc0de-12345678.th", dest, "12345678")
     assert list(dest.parent.iterdir()) == []
+
+
+def test_a_download_damaged_on_the_way_is_fetched_again(server: tuple[str, Path], tmp_path: Path) -> None:
+    url, root = server
+    RangeHandler.damaged_sends = 1
+    name = publish(root, CONTENT)
+    dest = tmp_path / name
+    said = io.StringIO()
+    download(url + "hybrid_transformer/" + name, dest, fetch_models.expected_prefix(name), out=said)
+    assert dest.read_bytes() == CONTENT
+    assert RangeHandler.sent == [(f"/hybrid_transformer/{name}", len(CONTENT))] * 2
+    assert "failed verification" in said.getvalue() and "try 1 of 3" in said.getvalue()
+
+
+def test_a_download_damaged_every_time_is_given_up_with_the_reason(
+    server: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, root = server
+    RangeHandler.damaged_sends = 3
+    name = publish(root, CONTENT)
+    dest = tmp_path / "models" / name
+    with pytest.raises(FetchError, match="failed verification"):
+        download(url + "hybrid_transformer/" + name, dest, fetch_models.expected_prefix(name), attempts=3)
+    assert len(RangeHandler.sent) == 3 and list(dest.parent.iterdir()) == []
 
 
 def test_interrupted_download_resumes_from_the_part_file(server: tuple[str, Path], tmp_path: Path) -> None:
