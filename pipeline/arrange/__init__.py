@@ -17,7 +17,7 @@ from pipeline.arrange.guitar import Stroke, guitar_take, write_riffs
 from pipeline.arrange.lead import voice_free_bars
 from pipeline.arrange.seeds import Riff
 from pipeline.seeding import part_rng
-from pipeline.styles import PRESETS, StylePreset
+from pipeline.styles import PRESETS, RING_IN_DOUBLE_TIME, RING_ON_DOUBLED_SONGS, StylePreset
 from pipeline.types import SUNG_HOP_S, Analysis, RemixOptions
 
 __all__ = ["Arrangement", "Bar", "Hit", "Note", "Stroke", "arrange"]
@@ -90,7 +90,10 @@ def arrange(analysis: Analysis, options: RemixOptions, riff_seeds: list[Riff] | 
     ringing = strokes
     if ring_bars is not bars:
         ringing = write_riffs(ring_bars, style, treatments, labels, options.seed, riff_seeds)[0]
-    if style.ringing_right and any(b.feel == "double" for b in bars):
+    split = style.ringing_right == RING_IN_DOUBLE_TIME or (
+        style.ringing_right == RING_ON_DOUBLED_SONGS and feel.verse == "double"
+    )
+    if split and any(b.feel == "double" for b in bars):
         ringing = write_riffs(bars, style, treatments, labels, options.seed, riff_seeds, song_16ths=True)[0]
     left = guitar_take(strokes, rng("guitar_left"), options.intensity, style.chug_ms)
     right = guitar_take(ringing, rng("guitar_right"), options.intensity, style.chug_ms)

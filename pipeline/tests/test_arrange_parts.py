@@ -285,3 +285,30 @@ def test_under_a_singing_voice_one_guitar_and_the_bass_ring_the_songs_16ths_in_d
             seen["free"] += 1
             assert count(voiced.strokes_right) == count(voiced.strokes)
     assert seen["sung"] >= 3 and seen["free"] >= 3
+
+
+def test_power_on_a_song_it_doubles_throughout_splits_its_guitars_as_heavy_does():
+    """A song slower than power's ``double_below`` is played in double time from the first bar to the last:
+    the left guitar drives the doubled grid, the right guitar and the bass ring the chords on the song's own
+    16ths (no section keeps the song's pulse otherwise). A song it doubles in its choruses only keeps both
+    guitars on the doubled grid where no one sings (``test_under_a_singing_voice_...``)."""
+    slow = analysis_from_song(make_song(tempo=80.0, key="E", scale="minor", bars=8, sections=1))
+    arr = arrange(slow, RemixOptions(style="power", seed=0))
+    assert (arr.feel, arr.chorus_feel) == ("double", "double")
+    split = 0
+    for bar in arr.bars:
+        if bar.section_end or len(bar.slots) != 32:
+            continue
+
+        def count(events, bar=bar):
+            return sum(bar.start - 0.01 <= e.time < bar.end - 0.01 for e in events)
+
+        assert count(arr.strokes_right) <= 16  # the song's own 16ths at most
+        assert count(arr.strokes_right) < count(arr.strokes)  # the left picks the doubled grid
+        assert count(arr.bass) == count(arr.strokes_right)
+        split += 1
+    assert split >= 4
+    chorus_only = analysis_from_song(make_song(tempo=110.0, key="E", scale="minor", bars=8, sections=1))
+    arr = arrange(chorus_only, RemixOptions(style="power", seed=0))
+    assert (arr.feel, arr.chorus_feel) == ("normal", "double")
+    assert arr.strokes_right == arr.strokes
