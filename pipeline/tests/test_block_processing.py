@@ -327,13 +327,25 @@ def _vocal_chain_with_a_song_long_grit(vocals: np.ndarray, intensity: float) -> 
 
 
 @pytest.mark.parametrize(("extra", "intensity"), [(0, 1.0), (12_345, 0.7)])
-def test_the_vocal_chain_made_block_by_block_equals_the_song_long_grit_bit_for_bit(extra, intensity):
+@pytest.mark.parametrize("hold_bytes", [0, play.GRIT_HOLD_BYTES], ids=["grit-made-twice", "grit-kept"])
+def test_the_vocal_chain_made_block_by_block_equals_the_song_long_grit_bit_for_bit(
+    extra, intensity, hold_bytes
+):
     song = make_song(tempo=120.0, bars=8, with_vocals=True, seed=5).audio.astype(np.float32)
     vocals = np.ascontiguousarray(song[:, : 3 * play.VOCAL_BLOCK + extra])
     expected = _vocal_chain_with_a_song_long_grit(vocals, intensity)
-    made = play._vocal_chain(vocals, intensity)
+    made = play._vocal_chain(vocals, intensity, hold_bytes=hold_bytes)
     assert made.dtype == np.float32 and made.shape == vocals.shape
     assert made.tobytes() == expected.tobytes()
+
+
+def test_the_vocal_chain_keeping_its_grit_equals_making_it_twice_on_a_3_minute_song():
+    """A play's vocals: the grit's blocks kept from the peak pass give the mix pass the same samples as the
+    grit made again, over a whole song."""
+    song = make_song(tempo=120.0, bars=90, with_vocals=True, seed=1).audio.astype(np.float32)
+    kept = play._vocal_chain(song, 1.0)
+    assert song.nbytes <= play.GRIT_HOLD_BYTES  # the path a 3-minute play takes
+    assert kept.tobytes() == play._vocal_chain(song, 1.0, hold_bytes=0).tobytes()
 
 
 def test_kick_ducking_per_hop_equals_the_per_sample_curve_bit_for_bit():
