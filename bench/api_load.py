@@ -262,7 +262,7 @@ def main() -> None:
             from metalizer_site.tests.production.stack import production_stack
 
             print("starting the production stack (PostgreSQL, Redis, SeaweedFS, gunicorn) ...", flush=True)
-            with production_stack(workdir / "stack", workers=False) as stack:
+            with production_stack(workdir / "stack", workers=False, s3_relay=False) as stack:
                 report = run_load(stack.base, stack.token, stack.web.process.pid, args, workdir)
                 report["gunicorn"] = " ".join(stack.web.argv[1:])
 

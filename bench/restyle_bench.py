@@ -125,7 +125,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     song = args.song or song_file(workdir / "three-minutes.wav", seconds=args.seconds, seed=7, vocals=True)
     print(f"song: {song} ({song.stat().st_size / 1e6:.1f} MB)", flush=True)
     print("starting the production stack (PostgreSQL, Redis, SeaweedFS, gunicorn, Celery) ...", flush=True)
-    with production_stack(workdir / "stack", workers=True) as stack:
+    with production_stack(workdir / "stack", workers=True, s3_relay=False) as stack:
         client = stack.client()
         db_url = stack.postgres.url
         if not args.no_warmup:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from boto3.s3.transfer import TransferConfig
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from metalizer_site.env import QUEUE_BACKENDS, STORAGE_BACKENDS, Env, database_config, redis_url, weak_secret
+from metalizer_site.s3_storage import BACKEND as S3_BACKEND
+from metalizer_site.s3_storage import s3_storage_options
 from pipeline.types import MIN_SONG_DURATION_S, SEPARATOR_METHODS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -166,23 +167,15 @@ if METALIZER_STORAGE == "s3":
             "read every song and rewrite the bank. Use the store's own generated secret."
         )
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env.str("METALIZER_S3_BUCKET"),
-            "endpoint_url": env.str("METALIZER_S3_ENDPOINT_URL") or None,
-            "access_key": env.str("METALIZER_S3_ACCESS_KEY"),
-            "secret_key": env.str("METALIZER_S3_SECRET_KEY"),
-            "region_name": env.str("METALIZER_S3_REGION", "us-east-1"),
-            "querystring_auth": True,
-            "querystring_expire": METALIZER_S3_SIGNED_URL_TTL_S,
-            "file_overwrite": True,
-            "default_acl": None,
-            "signature_version": "s3v4",
-            "addressing_style": "path",
-            # Upload parts one at a time from the file on disk: boto3's default threaded transfer reads up
-            # to ten 8 MB parts of a file object into memory at once, i.e. a whole 50 MB upload.
-            "transfer_config": TransferConfig(use_threads=False),
-        },
+        "BACKEND": S3_BACKEND,
+        "OPTIONS": s3_storage_options(
+            bucket=env.str("METALIZER_S3_BUCKET"),
+            endpoint_url=env.str("METALIZER_S3_ENDPOINT_URL") or None,
+            access_key=env.str("METALIZER_S3_ACCESS_KEY"),
+            secret_key=env.str("METALIZER_S3_SECRET_KEY"),
+            region=env.str("METALIZER_S3_REGION", "us-east-1"),
+            signed_url_ttl_s=METALIZER_S3_SIGNED_URL_TTL_S,
+        ),
     }
 else:
     _default_storage = {

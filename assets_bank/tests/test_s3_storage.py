@@ -10,6 +10,8 @@ import requests
 from assets_bank.materialize import materialize
 from assets_bank.models import Asset
 from assets_bank.tests.conftest import audio_bytes, tone_burst, upload
+from metalizer_site.s3_storage import BACKEND as S3_BACKEND
+from metalizer_site.s3_storage import s3_storage_options
 from metalizer_site.tests.integration import services
 from pipeline.asset_layout import DEFAULT_KIT
 from pipeline.assets import load_kit
@@ -37,20 +39,15 @@ def s3_storage(settings, seaweed: services.S3Server) -> services.S3Server:
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": seaweed.bucket,
-                "endpoint_url": seaweed.endpoint,
-                "access_key": seaweed.access_key,
-                "secret_key": seaweed.secret_key,
-                "region_name": seaweed.region,
-                "querystring_auth": True,
-                "querystring_expire": 300,
-                "file_overwrite": True,
-                "default_acl": None,
-                "signature_version": "s3v4",
-                "addressing_style": "path",
-            },
+            "BACKEND": S3_BACKEND,
+            "OPTIONS": s3_storage_options(
+                bucket=seaweed.bucket,
+                endpoint_url=seaweed.endpoint,
+                access_key=seaweed.access_key,
+                secret_key=seaweed.secret_key,
+                region=seaweed.region,
+                signed_url_ttl_s=300,
+            ),
         },
     }
     return seaweed
