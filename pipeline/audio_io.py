@@ -246,6 +246,7 @@ def write_audio(
                 channels=audio.shape[0],
                 subtype=sf_subtype,
                 format=sf_format,
+                compression_level=row.compression_level,
             ) as out:
                 for start in range(0, audio.shape[1], _BLOCK_FRAMES):
                     block = np.clip(audio[:, start : start + _BLOCK_FRAMES].T, -1.0, 1.0)

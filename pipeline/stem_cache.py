@@ -25,6 +25,7 @@ from typing import Protocol, TypeAlias
 import numpy as np
 import soundfile as sf
 
+from pipeline.output_formats import FLAC_COMPRESSION_LEVEL
 from pipeline.plain_json import json_default
 from pipeline.types import SAMPLE_RATE, STEM_NAMES, Analysis, SeparatorInfo, Stems
 
@@ -90,7 +91,15 @@ WRITE_THREADS = 2
 
 
 def _write_stem(path: Path, stem: np.ndarray, gain: float) -> Path:
-    with sf.SoundFile(path, "w", samplerate=SAMPLE_RATE, channels=2, subtype="PCM_24", format="FLAC") as out:
+    with sf.SoundFile(
+        path,
+        "w",
+        samplerate=SAMPLE_RATE,
+        channels=2,
+        subtype="PCM_24",
+        format="FLAC",
+        compression_level=FLAC_COMPRESSION_LEVEL,
+    ) as out:
         for start in range(0, stem.shape[1], _BLOCK):
             out.write(stem[:, start : start + _BLOCK].T / np.float32(gain))
     return path

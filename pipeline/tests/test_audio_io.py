@@ -20,6 +20,7 @@ from pipeline.audio_io import (
     write_audio,
 )
 from pipeline.errors import PipelineError
+from pipeline.output_formats import FLAC_COMPRESSION_LEVEL, OUTPUT_FORMATS
 from pipeline.types import SILENT_PEAK_DBFS
 
 needs_ffmpeg = pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg is not installed")
@@ -348,7 +349,15 @@ def test_write_mp3_is_320k(tmp_path: Path) -> None:
 
 def _samples_libsndfile_would_write(audio: np.ndarray, fmt: str, path: Path) -> bytes:
     """The file libsndfile writes from the clipped floats themselves (the reference), as 16-bit samples."""
-    with sf.SoundFile(path, "w", samplerate=SR_OUT, channels=2, subtype="PCM_16", format=fmt.upper()) as out:
+    with sf.SoundFile(
+        path,
+        "w",
+        samplerate=SR_OUT,
+        channels=2,
+        subtype="PCM_16",
+        format=fmt.upper(),
+        compression_level=OUTPUT_FORMATS[fmt].compression_level,
+    ) as out:
         out.write(np.clip(audio, -1.0, 1.0).T)
     return sf.read(path, dtype="int16")[0].tobytes()
 
@@ -375,6 +384,34 @@ def test_write_audio_writes_the_16_bit_samples_libsndfile_makes_of_floats(tmp_pa
     ours = write_audio(tmp_path / f"ours.{fmt}", audio, fmt)
     assert sf.read(ours, dtype="int16")[0].tobytes() == reference
     assert ours.read_bytes() == (tmp_path / f"reference.{fmt}").read_bytes()
+
+
+def test_flac_is_written_at_the_pipelines_level_the_same_samples_as_libsndfiles_default(
+    tmp_path: Path,
+) -> None:
+    """FLAC_COMPRESSION_LEVEL (libFLAC's level 4) is what write_audio and the stem cache use: lossless, so
+    the same samples as libsndfile's default level, in a file about as large (a cheaper search)."""
+    from scipy.signal import lfilter
+
+    from pipeline.stem_cache import _write_stem
+
+    rng = np.random.default_rng(2)  # two partly correlated noisy channels: the levels' searches differ
+    common = lfilter([1.0], [1.0, -0.95], rng.normal(0, 0.02, 4 * SR_OUT))
+    audio = np.stack(
+        [common + rng.normal(0, 0.01, common.size), 0.7 * common + rng.normal(0, 0.01, common.size)]
+    )
+    audio = audio.astype(np.float32)
+    ours = write_audio(tmp_path / "ours.flac", audio, "flac")
+    cached = _write_stem(tmp_path / "cached.flac", audio, 1.0)
+    for path, subtype in ((ours, "PCM_16"), (cached, "PCM_24")):
+        default = tmp_path / f"default-{subtype}.flac"
+        samples, _sr = sf.read(path, dtype="int32")
+        with sf.SoundFile(default, "w", samplerate=SR_OUT, channels=2, subtype=subtype, format="FLAC") as out:
+            out.write(samples)  # int32 samples: written as they are, at libsndfile's default level
+        assert np.array_equal(sf.read(default, dtype="int32")[0], samples)
+        assert path.read_bytes() != default.read_bytes()  # another level's encoding ...
+        assert path.stat().st_size <= default.stat().st_size * 1.02  # ... about as small
+    assert OUTPUT_FORMATS["flac"].compression_level == FLAC_COMPRESSION_LEVEL
 
 
 def test_write_audio_clips_instead_of_wrapping(tmp_path: Path) -> None:
