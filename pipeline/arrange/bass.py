@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.arrange.events import Note
+from pipeline.arrange.events import Note, clamp
 from pipeline.arrange.guitar import Stroke
 
 
@@ -21,10 +21,8 @@ def arrange_bass(strokes: list[Stroke], rng: np.random.Generator, intensity: flo
         length = s.end - s.time
         if s.kind == "trem" and n + 1 < len(strokes):
             length = strokes[n + 1].end - s.time
-        vel = float(
-            np.clip((0.85 if s.accent else 0.75) * (0.85 + 0.15 * intensity) + rng.normal(0, 0.03), 0.2, 1.0)
-        )
-        dt = float(np.clip(rng.normal(0.0, 0.002), -0.005, 0.005))
+        vel = clamp((0.85 if s.accent else 0.75) * (0.85 + 0.15 * intensity) + rng.normal(0, 0.03), 0.2, 1.0)
+        dt = clamp(rng.normal(0.0, 0.002), -0.005, 0.005)
         pitch = s.bass if s.bass is not None else s.root - 12
         notes.append(
             Note(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.arrange.events import Hit
+from pipeline.arrange.events import Hit, clamp
 from pipeline.arrange.feel import felt_tempo, pattern_slot
 from pipeline.arrange.grid import Bar
 from pipeline.styles import BREAKDOWN, CALM, ENDING, FULL, GROOVE, StylePreset
@@ -48,8 +48,8 @@ class _Humaniser:
             vel = min(1.0, vel * 1.12)
         elif accent == "o":
             vel *= 0.45
-        vel = float(np.clip(vel + self.rng.normal(0.0, 0.04), 0.08, 1.0))
-        dt = float(np.clip(self.rng.normal(0.0, 0.0025), -0.006, 0.006))
+        vel = clamp(vel + self.rng.normal(0.0, 0.04), 0.08, 1.0)
+        dt = clamp(self.rng.normal(0.0, 0.0025), -0.006, 0.006)
         return Hit(time=max(0.0, t + dt), role=role, velocity=vel)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pipeline.arrange.events import Note
+from pipeline.arrange.events import Note, clamp
 from pipeline.arrange.feel import SONG_16THS, pattern_slot
 from pipeline.arrange.grid import Bar
 from pipeline.arrange.seeds import Riff, RiffBar, by_density, plain_riff
@@ -167,9 +167,9 @@ def guitar_take(
     """One guitarist's take: timing and dynamics vary a little, so two takes double-track naturally."""
     notes: list[Note] = []
     for s in strokes:
-        dt = float(np.clip(rng.normal(0.0, 0.004), -0.01, 0.01))
+        dt = clamp(rng.normal(0.0, 0.004), -0.01, 0.01)
         base = 0.9 if s.accent else 0.75
-        vel = float(np.clip(base * (0.85 + 0.15 * intensity) + rng.normal(0.0, 0.05), 0.2, 1.0))
+        vel = clamp(base * (0.85 + 0.15 * intensity) + rng.normal(0.0, 0.05), 0.2, 1.0)
         length = s.end - s.time
         if s.kind == "chug":
             length = min(length * 0.95, chug_ms / 1000.0 * (1.0 + 0.6 * (length > 0.25)))
