@@ -4,6 +4,7 @@ the one place its settings are written (``s3_storage_options``: the settings and
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
@@ -71,16 +72,17 @@ class S3Storage(s3.S3Storage):
             self._session = super()._create_session()
         return self._session
 
+    def _made_once(self, per_thread: threading.local, make: Callable[[], Any]) -> Any:
+        """This thread's connection in ``per_thread``, made by ``make`` under the lock when missing."""
+        if getattr(per_thread, "connection", None) is None:
+            with self._session_lock:
+                return make()
+        return per_thread.connection
+
     @property
     def connection(self) -> Any:
-        if getattr(self._connections, "connection", None) is None:
-            with self._session_lock:
-                return super().connection
-        return self._connections.connection
+        return self._made_once(self._connections, lambda: super(S3Storage, self).connection)
 
     @property
     def unsigned_connection(self) -> Any:
-        if getattr(self._unsigned_connections, "connection", None) is None:
-            with self._session_lock:
-                return super().unsigned_connection
-        return self._unsigned_connections.connection
+        return self._made_once(self._unsigned_connections, lambda: super(S3Storage, self).unsigned_connection)
