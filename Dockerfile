@@ -69,8 +69,8 @@ RUN METALIZER_DEBUG=0 METALIZER_SECRET_KEY="$(python -c 'import secrets; print(s
     && rm -rf /tmp/build-data
 
 # PORT: the port gunicorn binds (it reads the variable itself) and the HEALTHCHECK asks; a host-networked
-# container picks a free one. NUMBA_CACHE_DIR: librosa's numba caches compiled code, and site-packages is not
-# writable by the app user.
+# container picks a free one. NUMBA_CACHE_DIR: numba caches the compiled kernels (pipeline/compiled.py), and
+# site-packages is not writable by the app user.
 ENV METALIZER_DATA_DIR=/data \
     METALIZER_MODELS_DIR=/app/models \
     METALIZER_ASSETS_DIR=/app/assets \
