@@ -175,11 +175,13 @@ def test_delete_answers_503_on_the_job_page_when_the_file_store_is_down(
 ):
     from botocore.config import Config
 
+    from metalizer_site.s3_storage import BACKEND
+
     source = finished_source(client, song_upload)
     settings.STORAGES = {  # an S3 store nobody listens on: every call fails to connect
         **settings.STORAGES,
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": BACKEND,  # the site's S3 storage, as production has it
             "OPTIONS": {
                 "bucket_name": "metalizer",
                 "endpoint_url": "http://127.0.0.1:1",
