@@ -29,7 +29,13 @@ from django.db import close_old_connections, connection
 import pipeline
 from assets_bank.for_jobs import prepare_job_assets
 from jobs import lifecycle
-from jobs.interrupts import JobCancelled, JobTimedOut, soft_time_limit_raises_timed_out, stop_behind
+from jobs.interrupts import (
+    JobCancelled,
+    JobTimedOut,
+    raise_if_out_of_time,
+    soft_time_limit_raises_timed_out,
+    stop_behind,
+)
 from jobs.models import Job
 from jobs.services import work_dir_of
 from jobs.stem_cache import StorageStemCache
@@ -70,7 +76,8 @@ class ProgressWriter:
     at once when the stage changes, so a job that fails names the stage it failed in.
 
     Each write doubles as a heartbeat and a cancellation check: when the row is no longer running
-    (cancelled or deleted), it raises JobCancelled inside the pipeline, which stops it.
+    (cancelled or deleted), it raises JobCancelled inside the pipeline, which stops it. Every report, written
+    or not, raises JobTimedOut once the soft time limit has passed.
     """
 
     def __init__(
@@ -86,6 +93,7 @@ class ProgressWriter:
         self.writes = 0
 
     def __call__(self, stage: str, percent: float) -> None:
+        raise_if_out_of_time()
         now = self.clock()
         recent = self.last_write is not None and now - self.last_write < self.min_interval_s
         if recent and stage == self.last_stage:

@@ -8,6 +8,7 @@ billiard does), or billiard's own handler raises ``SoftTimeLimitExceeded``. The 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -153,3 +154,20 @@ def test_a_deleted_job_stops_as_cancelled_and_leaves_nothing(monkeypatch, held_q
     monkeypatch.setattr(runner, "ProgressWriter", lambda job_id: DeletingAtAnalysis(job_id, min_interval_s=0))
     assert process_job.apply(args=[str(job.pk)], task_id=job.celery_task_id).get() == "cancelled"
     assert not Job.objects.filter(pk=job.pk).exists() and stored_files(stem_cache=False) == []
+
+
+def soft_limit_signal_dropped(_job_id: object) -> None:
+    """The signal arrives inside a library that catches and drops whatever is raised in it."""
+    with contextlib.suppress(BaseException):
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+
+@pytest.mark.parametrize("stage", ["separating", "analysing", "rendering"])
+def test_a_soft_time_limit_stop_dropped_where_it_was_raised_still_fails_the_job_as_a_timeout(
+    monkeypatch, held_queue, client, song_upload, stage
+):
+    result, job, surfaced = run_with(monkeypatch, client, song_upload, stage, soft_limit_signal_dropped)
+    assert result == "failed"
+    assert (job.status, job.error_code) == ("failed", "timeout")
+    assert job.outputs == {} and [p.name for p in stored_files(stem_cache=False)] == ["song.wav"]
+    assert surfaced == [stage]  # raised again by the same progress report, not a stage later
