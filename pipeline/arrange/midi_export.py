@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import mido
@@ -22,6 +23,14 @@ GM_DRUMS = {
     "tom-low": 43,
 }
 GM_PROGRAMS = {"guitar": 30, "bass": 33, "lead": 29}  # distortion guitar, finger bass, overdrive guitar
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _message(kind: str, channel: int, note: int, velocity: int) -> mido.Message:
+    """The note message of these fields, checked once. mido checks every field of every message it makes
+    (most of a song's MIDI writing time); a part's thousands of notes repeat a few hundred distinct
+    messages, and ``_write`` copies each with its time, so the one kept here is never changed."""
+    return mido.Message(kind, channel=channel, note=note, velocity=velocity)
 
 
 def _ticks(seconds: float, tempo_bpm: float) -> int:
@@ -54,8 +63,8 @@ def write_drums(path: Path, hits: list[Hit], tempo_bpm: float) -> Path:
         note = GM_DRUMS[h.role]
         vel = max(1, min(127, round(h.velocity * 127)))
         start = _ticks(h.time, tempo_bpm)
-        events.append((start, mido.Message("note_on", channel=9, note=note, velocity=vel)))
-        events.append((start + PPQ // 8, mido.Message("note_off", channel=9, note=note, velocity=0)))
+        events.append((start, _message("note_on", 9, note, vel)))
+        events.append((start + PPQ // 8, _message("note_off", 9, note, 0)))
     return _write(path, "drums", events, tempo_bpm)
 
 
@@ -69,6 +78,6 @@ def write_notes(
         start = _ticks(n.time, tempo_bpm)
         end = max(start + 1, _ticks(n.time + n.duration, tempo_bpm))
         vel = max(1, min(127, round(n.velocity * 127)))
-        events.append((start, mido.Message("note_on", channel=channel, note=n.pitch, velocity=vel)))
-        events.append((end, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
+        events.append((start, _message("note_on", channel, n.pitch, vel)))
+        events.append((end, _message("note_off", channel, n.pitch, 0)))
     return _write(path, name, events, tempo_bpm)
