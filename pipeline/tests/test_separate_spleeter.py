@@ -139,25 +139,49 @@ def test_the_graph_is_exported_once_for_its_weights_and_again_for_other_weights(
 
     weights = save_random_weights(tmp_path, seed=2)
     audio = np.random.default_rng(1).normal(0, 0.1, (2, 3 * SR)).astype(np.float32)
+    legacy = weights.with_suffix(".onnx")  # the one graph of both networks, written before
+    legacy.write_bytes(b"both networks")
 
-    def pinned_to() -> str:
-        graph = onnx.load(spleeter_model.graph_path(weights), load_external_data=False)
-        return {p.key: p.value for p in graph.metadata_props}["weights"]
+    def pinned_to() -> set[str]:
+        graphs = [
+            onnx.load(path, load_external_data=False) for path in spleeter_model.graph_paths(weights).values()
+        ]
+        return {{p.key: p.value for p in graph.metadata_props}["weights"] for graph in graphs}
+
+    def exported_at() -> list[int]:
+        return [path.stat().st_mtime_ns for path in spleeter_model.graph_paths(weights).values()]
 
     first = spleeter_model.vocals(audio, weights)
-    assert pinned_to() == spleeter_model.fingerprint(weights)
-    exported = spleeter_model.graph_path(weights).stat().st_mtime_ns
-    spleeter_model._session.cache_clear()  # a new process: the graph beside the weights is used as it is
+    assert pinned_to() == {spleeter_model.fingerprint(weights)} and not legacy.exists()
+    exported = exported_at()
+    spleeter_model._sessions.cache_clear()  # a new process: the graphs beside the weights are used as made
     assert spleeter_model.vocals(audio, weights).tobytes() == first.tobytes()
-    assert spleeter_model.graph_path(weights).stat().st_mtime_ns == exported
+    assert exported_at() == exported
     save_random_weights(tmp_path, seed=3)  # other weights under the same name: exported again
     other = spleeter_model.vocals(audio, weights)
-    assert pinned_to() == spleeter_model.fingerprint(weights) and other.tobytes() != first.tobytes()
+    assert pinned_to() == {spleeter_model.fingerprint(weights)} and other.tobytes() != first.tobytes()
 
-    def read_only(_weights: Path) -> Path:
+    def read_only(_weights: Path) -> dict[str, Path]:
         raise PermissionError(13, "Read-only file system")
 
     save_random_weights(tmp_path, seed=4)  # and where the folder cannot be written: exported into memory
     monkeypatch.setattr(spleeter_model, "write_graph", read_only)
     in_memory = spleeter_model.vocals(audio, weights)
     assert in_memory.shape == audio.shape and in_memory.tobytes() != other.tobytes()
+
+
+def test_the_networks_run_side_by_side_give_what_each_gives_run_alone() -> None:
+    """Each network is a graph of its own, and ``run_networks`` runs the two at once on a thread each: every
+    output is the one its session gives run alone on the calling thread, byte for byte (the real weights:
+    their masks are what the vocals are made of)."""
+    weights = spleeter_model.find_weights(REPO_MODELS)
+    if weights is None:
+        pytest.skip("converted Spleeter weights not in models/")
+    shape = (1, 2, spleeter_model.T_FRAMES, spleeter_model.F_BINS)
+    magnitude = np.abs(np.random.default_rng(5).normal(0, 1, shape)).astype(np.float32)
+    together = spleeter_model.run_networks(magnitude, weights)
+    sessions = spleeter_model._sessions(Path(weights), spleeter_model.fingerprint(weights))
+    assert set(together) == set(sessions) == set(spleeter_model.INSTRUMENTS)
+    for name, session in sessions.items():
+        alone = session.run([name], {"magnitude": magnitude})[0]
+        assert together[name].shape == shape and together[name].tobytes() == alone.tobytes()

@@ -127,8 +127,9 @@ def test_conversion_places_each_keras_weight_in_the_torch_port(tmp_path: Path) -
     np.testing.assert_array_equal(
         state["vocals.dec_bn.0.running_var"].numpy(), tensors["batch_normalization_6/moving_variance"]
     )
-    graph = spleeter_model.graph_path(weights)  # the graph the separator runs, exported beside the weights
-    assert graph.is_file() and graph.stat().st_mtime_ns >= weights.stat().st_mtime_ns
+    graphs = spleeter_model.graph_paths(weights)  # the graphs the separator runs, exported beside the weights
+    assert set(graphs) == set(spleeter_model.INSTRUMENTS)
+    assert all(g.is_file() and g.stat().st_mtime_ns >= weights.stat().st_mtime_ns for g in graphs.values())
     audio = np.random.default_rng(0).normal(0, 0.1, (2, 3 * 44100)).astype(np.float32)
     stems = separate(audio, method="spleeter", models_dir=weights.parent)
     assert stems.separator.name == "spleeter:2stems" and np.isfinite(stems.vocals).all()
