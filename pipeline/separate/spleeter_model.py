@@ -256,31 +256,59 @@ _WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.f
 _WINDOW_SUM = 1.5  # sum of the squared periodic Hann window over hops of N_FFT / 4
 
 
+def _segment_spectrum(chunk: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
+    """One channel's windowed frames of ``chunk`` (its samples of the segment) transformed, (frames, bins);
+    their magnitude below F_BINS written into ``magnitude`` (T_FRAMES, F_BINS), the networks' input."""
+    frames = np.lib.stride_tricks.sliding_window_view(chunk, N_FFT)[::HOP] * _WINDOW
+    spec = np.fft.rfft(frames, axis=-1)
+    magnitude[: spec.shape[0]] = np.abs(spec[:, :F_BINS])
+    return spec
+
+
+def _add_voice(first: int, out: np.ndarray, spec: np.ndarray, voc: np.ndarray, acc: np.ndarray) -> None:
+    """Add one channel's vocal frames of a segment to ``out`` (that channel of the padded song): its
+    spectrum ``spec`` through Spleeter's ratio mask of the networks' ``voc`` and ``acc`` estimates."""
+    count = spec.shape[0]
+    voc, acc = voc[:count], acc[:count]
+    total = voc**2 + acc**2 + EPSILON
+    mask = np.zeros(spec.shape, dtype=np.float32)
+    mask[:, :F_BINS] = (voc**2 + EPSILON / 2) / total
+    voice = np.fft.irfft(spec * mask, n=N_FFT, axis=-1).astype(np.float32) * _WINDOW
+    for k in range(count):
+        pos = (first + k) * HOP
+        out[pos : pos + N_FFT] += voice[k]
+
+
 def vocals(audio: np.ndarray, weights: Path, progress: StageProgress = no_progress) -> np.ndarray:
-    """The vocal stem of float32 ``(2, n)`` audio, segment by segment (512 frames, ~11.9 s at a time)."""
+    """The vocal stem of float32 ``(2, n)`` audio, segment by segment (512 frames, ~11.9 s at a time).
+
+    Each channel's transforms run on a thread of their own (numpy's FFT releases the GIL): between two runs
+    of the networks, which keep both cores busy, the segment's spectra and vocal frames would otherwise take
+    one core (a quarter of the whole). Every channel goes through the same operations as the two together, so
+    the samples are the same."""
     n = audio.shape[1]
     n_frames = -(-(n + N_FFT) // HOP)  # frames with 4096 zeros in front, padded at the end
     padded_len = (n_frames - 1) * HOP + N_FFT
     out = np.zeros((2, padded_len), dtype=np.float32)
     n_segments = -(-n_frames // T_FRAMES)
-    for s in range(n_segments):
-        first, last = s * T_FRAMES, min((s + 1) * T_FRAMES, n_frames)
-        start = first * HOP - N_FFT  # sample index in the original audio of the first frame
-        chunk = _slice(audio, start, start + (last - first - 1) * HOP + N_FFT)
-        frames = np.lib.stride_tricks.sliding_window_view(chunk, N_FFT, axis=-1)[:, ::HOP] * _WINDOW
-        spec = np.fft.rfft(frames, axis=-1)  # (2, frames, bins)
-        mag = np.zeros((1, 2, T_FRAMES, F_BINS), dtype=np.float32)
-        mag[0, :, : last - first] = np.abs(spec[:, :, :F_BINS])
-        masked = run_networks(mag, weights, last=s == n_segments - 1)
-        est = {name: out[0, :, : last - first] for name, out in masked.items()}
-        total = est["vocals"] ** 2 + est["accompaniment"] ** 2 + EPSILON
-        mask = np.zeros(spec.shape, dtype=np.float32)
-        mask[:, :, :F_BINS] = (est["vocals"] ** 2 + EPSILON / 2) / total
-        voice = np.fft.irfft(spec * mask, n=N_FFT, axis=-1).astype(np.float32) * _WINDOW
-        for k in range(last - first):
-            pos = (first + k) * HOP
-            out[:, pos : pos + N_FFT] += voice[:, k]
-        progress(0.8 * (s + 1) / n_segments)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spleeter-stft") as pool:
+
+        def per_channel(fn: Any, *args: Any) -> list[Any]:
+            """fn of each argument's first channel, and beside it of each one's second."""
+            second = pool.submit(fn, *(arg[1] for arg in args))
+            return [fn(*(arg[0] for arg in args)), second.result()]
+
+        for s in range(n_segments):
+            first, last = s * T_FRAMES, min((s + 1) * T_FRAMES, n_frames)
+            start = first * HOP - N_FFT  # sample index in the original audio of the first frame
+            chunk = _slice(audio, start, start + (last - first - 1) * HOP + N_FFT)
+            mag = np.zeros((1, 2, T_FRAMES, F_BINS), dtype=np.float32)
+            spec = per_channel(_segment_spectrum, chunk, mag[0])
+            est = run_networks(mag, weights, last=s == n_segments - 1)
+            per_channel(
+                functools.partial(_add_voice, first), out, spec, est["vocals"][0], est["accompaniment"][0]
+            )
+            progress(0.8 * (s + 1) / n_segments)
     return np.ascontiguousarray(out[:, N_FFT : N_FFT + n] / _WINDOW_SUM)
 
 

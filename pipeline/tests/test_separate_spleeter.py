@@ -185,3 +185,38 @@ def test_the_networks_run_side_by_side_give_what_each_gives_run_alone() -> None:
     for name, session in sessions.items():
         alone = session.run([name], {"magnitude": magnitude})[0]
         assert together[name].shape == shape and together[name].tobytes() == alone.tobytes()
+
+
+def _vocals_both_channels_at_once(audio: np.ndarray, weights: Path) -> np.ndarray:
+    """The reference: each segment's two channels transformed, masked and added back together."""
+    sm = spleeter_model
+    n = audio.shape[1]
+    n_frames = -(-(n + sm.N_FFT) // sm.HOP)
+    out = np.zeros((2, (n_frames - 1) * sm.HOP + sm.N_FFT), dtype=np.float32)
+    for first in range(0, n_frames, sm.T_FRAMES):
+        count = min(sm.T_FRAMES, n_frames - first)
+        start = first * sm.HOP - sm.N_FFT
+        chunk = sm._slice(audio, start, start + (count - 1) * sm.HOP + sm.N_FFT)
+        frames = np.lib.stride_tricks.sliding_window_view(chunk, sm.N_FFT, axis=-1)[:, :: sm.HOP] * sm._WINDOW
+        spec = np.fft.rfft(frames, axis=-1)
+        mag = np.zeros((1, 2, sm.T_FRAMES, sm.F_BINS), dtype=np.float32)
+        mag[0, :, :count] = np.abs(spec[:, :, : sm.F_BINS])
+        est = {k: v[0, :, :count] for k, v in sm.run_networks(mag, weights).items()}
+        mask = np.zeros(spec.shape, dtype=np.float32)
+        total = est["vocals"] ** 2 + est["accompaniment"] ** 2 + sm.EPSILON
+        mask[:, :, : sm.F_BINS] = (est["vocals"] ** 2 + sm.EPSILON / 2) / total
+        voice = np.fft.irfft(spec * mask, n=sm.N_FFT, axis=-1).astype(np.float32) * sm._WINDOW
+        for k in range(count):
+            out[:, (first + k) * sm.HOP : (first + k) * sm.HOP + sm.N_FFT] += voice[:, k]
+    return np.ascontiguousarray(out[:, sm.N_FFT : sm.N_FFT + n] / sm._WINDOW_SUM)
+
+
+def test_the_vocals_made_a_channel_per_thread_are_those_of_both_channels_at_once(models_dir: Path) -> None:
+    """``vocals`` transforms each channel on a thread of its own: the samples of the two channels
+    transformed, masked and overlap-added together, byte for byte (three segments, the last one short)."""
+    weights = spleeter_model.find_weights(models_dir)
+    audio = make_song(tempo=120, bars=14, seed=6, with_vocals=True).audio[:, : 26 * SR]
+    audio = np.ascontiguousarray(audio * np.array([[1.0], [0.6]], dtype=np.float32))  # unlike channels
+    voice = spleeter_model.vocals(audio, weights)
+    assert float(np.abs(voice).max()) > 0
+    assert voice.tobytes() == _vocals_both_channels_at_once(audio, weights).tobytes()
