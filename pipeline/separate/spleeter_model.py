@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -40,6 +41,8 @@ T_FRAMES = 512
 FILTERS = (16, 32, 64, 128, 256, 512)
 INSTRUMENTS = ("vocals", "accompaniment")
 EPSILON = 1e-10
+
+T = TypeVar("T")
 
 
 def find_weights(models_dir: Path | None) -> Path | None:
@@ -244,12 +247,14 @@ def run_networks(magnitude: np.ndarray, weights: Path, last: bool = False) -> di
     def one(name: str) -> np.ndarray:
         return made[name].run([name], {"magnitude": magnitude}, run)[0]
 
-    first, *others = INSTRUMENTS
-    with ThreadPoolExecutor(max_workers=len(others), thread_name_prefix="spleeter") as pool:
-        beside = {name: pool.submit(one, name) for name in others}
-        outputs = {first: one(first)}
-        outputs.update({name: future.result() for name, future in beside.items()})
-    return outputs
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spleeter") as pool:
+        return dict(zip(INSTRUMENTS, _two_at_once(pool, one, INSTRUMENTS), strict=True))
+
+
+def _two_at_once(pool: Executor, fn: Callable[..., T], *pairs: Sequence[Any]) -> list[T]:
+    """``[fn(*firsts), fn(*seconds)]`` of ``pairs``: the second call on ``pool`` while the first runs here."""
+    second = pool.submit(fn, *(pair[1] for pair in pairs))
+    return [fn(*(pair[0] for pair in pairs)), second.result()]
 
 
 _WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
@@ -292,22 +297,15 @@ def vocals(audio: np.ndarray, weights: Path, progress: StageProgress = no_progre
     out = np.zeros((2, padded_len), dtype=np.float32)
     n_segments = -(-n_frames // T_FRAMES)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spleeter-stft") as pool:
-
-        def per_channel(fn: Any, *args: Any) -> list[Any]:
-            """fn of each argument's first channel, and beside it of each one's second."""
-            second = pool.submit(fn, *(arg[1] for arg in args))
-            return [fn(*(arg[0] for arg in args)), second.result()]
-
         for s in range(n_segments):
             first, last = s * T_FRAMES, min((s + 1) * T_FRAMES, n_frames)
             start = first * HOP - N_FFT  # sample index in the original audio of the first frame
             chunk = _slice(audio, start, start + (last - first - 1) * HOP + N_FFT)
             mag = np.zeros((1, 2, T_FRAMES, F_BINS), dtype=np.float32)
-            spec = per_channel(_segment_spectrum, chunk, mag[0])
+            spec = _two_at_once(pool, _segment_spectrum, chunk, mag[0])
             est = run_networks(mag, weights, last=s == n_segments - 1)
-            per_channel(
-                functools.partial(_add_voice, first), out, spec, est["vocals"][0], est["accompaniment"][0]
-            )
+            voc, acc = est["vocals"][0], est["accompaniment"][0]
+            _two_at_once(pool, functools.partial(_add_voice, first), out, spec, voc, acc)
             progress(0.8 * (s + 1) / n_segments)
     return np.ascontiguousarray(out[:, N_FFT : N_FFT + n] / _WINDOW_SUM)
 
