@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -227,8 +228,24 @@ def _settled(blocks: list[list[Strike]], settled: int = SETTLED_BLOCKS) -> list[
     return quiet
 
 
+DRUM_THREADS = 2  # buses processed at once: the two cores a worker has
+
+
+def _wet_block(
+    chain: Pedalboard, name: str, strikes: list[Strike], start: int, stop: int, kick_env: np.ndarray
+) -> np.ndarray:
+    """Samples ``start:stop`` of bus ``name`` through its chain (which carries on from the block before), at
+    the bus's gain; the kick's envelope there is written into ``kick_env``."""
+    raw = bus_block(strikes, start, stop)
+    if name == "kick":
+        np.maximum(np.abs(raw[0]), np.abs(raw[1]), out=kick_env[start:stop])
+    wet = chain(raw, SAMPLE_RATE, reset=False)
+    wet *= np.float32(10 ** (BUS_GAIN_DB[name] / 20))
+    return wet
+
+
 def render_drums(
-    hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator
+    hits: list[Hit], kit: DrumKit, n: int, rng: np.random.Generator, threads: int = DRUM_THREADS
 ) -> tuple[np.ndarray, np.ndarray]:
     """(drum stem (2, n), kick envelope (n,)) — the kick envelope feeds the guitars' ducking.
 
@@ -238,6 +255,10 @@ def render_drums(
     samples are those of whole buses processed one after another. A bus silent long enough (``_settled``)
     is left out of a silent block: its chain would give zeros there and stay as it is, and adding zeros to
     the stem (which never holds -0.0: it starts at +0.0) or to the room's send changes nothing.
+
+    The buses' chains are independent, so a block's buses run on ``threads`` threads (each chain one block
+    after another) while the room of the block before runs here; the buses are added to the stem and the
+    room's send in ``BUS_ORDER`` whichever finishes first, so the samples do not depend on the threads.
     """
     chains = _bus_chains()
     room = Pedalboard([Reverb(room_size=0.3, damping=0.55, wet_level=1.0, dry_level=0.0, width=1.0)])
@@ -248,27 +269,44 @@ def render_drums(
     settled = {name: _settled(by_block[name]) for name in BUS_ORDER}
     out = np.zeros((2, n), dtype=np.float32)
     kick_env = np.empty(n, dtype=np.float32)
-    for k, start in enumerate(range(0, n, BLOCK)):
-        stop = min(n, start + BLOCK)
-        room_send = np.zeros((1, stop - start), dtype=np.float32)
-        for name in BUS_ORDER:
-            if settled[name][k]:
-                if name == "kick":
-                    kick_env[start:stop] = 0.0
-                continue
-            raw = bus_block(by_block[name][k], start, stop)
-            if name == "kick":
-                np.maximum(np.abs(raw[0]), np.abs(raw[1]), out=kick_env[start:stop])
-            wet = chains[name](raw, SAMPLE_RATE, reset=False)
-            wet *= np.float32(10 ** (BUS_GAIN_DB[name] / 20))
-            out[:, start:stop] += wet
-            send = np.add(wet[0], wet[1])  # wet.mean(axis=0) * send level, in one mono buffer: same samples
-            send /= np.float32(2.0)
-            send *= np.float32(ROOM_SEND[name])
-            room_send[0] += send
-        # one diffuse room from the mono sum: half the cost of a stereo reverb, the kit's image comes from
-        # the stereo close and overhead samples
-        wet_room = room(room_send, SAMPLE_RATE, reset=False)
-        wet_room *= np.float32(ROOM_LEVEL)
-        out[:, start:stop] += wet_room
+    starts = list(range(0, n, BLOCK))
+
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="drums") as pool:
+
+        def buses(k: int) -> dict[str, Future[np.ndarray]]:
+            """Block ``k``'s buses under way (those not settled there)."""
+            start, stop = starts[k], min(n, starts[k] + BLOCK)
+            if settled["kick"][k]:
+                kick_env[start:stop] = 0.0
+            return {
+                name: pool.submit(_wet_block, chains[name], name, by_block[name][k], start, stop, kick_env)
+                for name in BUS_ORDER
+                if not settled[name][k]
+            }
+
+        coming = buses(0) if starts else {}
+        try:
+            for k, start in enumerate(starts):
+                stop = min(n, start + BLOCK)
+                wets = {name: made.result() for name, made in coming.items()}
+                # every chain has taken this block: the next block's buses start while this one is summed
+                coming = buses(k + 1) if k + 1 < len(starts) else {}
+                room_send = np.zeros((1, stop - start), dtype=np.float32)
+                for name in BUS_ORDER:
+                    if name not in wets:
+                        continue
+                    wet = wets.pop(name)
+                    out[:, start:stop] += wet
+                    send = np.add(wet[0], wet[1])  # wet.mean(axis=0) * send level in one buffer: same samples
+                    send /= np.float32(2.0)
+                    send *= np.float32(ROOM_SEND[name])
+                    room_send[0] += send
+                # one diffuse room from the mono sum: half the cost of a stereo reverb, the kit's image comes
+                # from the stereo close and overhead samples
+                wet_room = room(room_send, SAMPLE_RATE, reset=False)
+                wet_room *= np.float32(ROOM_LEVEL)
+                out[:, start:stop] += wet_room
+        finally:  # an error or a stop: no chain left running on a pool thread
+            for made in coming.values():
+                made.cancel()
     return out, kick_env

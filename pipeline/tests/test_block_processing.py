@@ -383,14 +383,16 @@ def _drums_bus_after_bus(hits, kit, n, rng) -> tuple[np.ndarray, np.ndarray]:
     return out, kick_env
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("extra", [0, 12_345])
-def test_the_drums_built_block_by_block_equal_whole_buses_bit_for_bit(extra):
+def test_the_drums_built_block_by_block_equal_whole_buses_bit_for_bit(extra, threads):
+    """Bus after bus, whole, as the reference; built a block at a time with the buses on ``threads``."""
     song = make_song(tempo=150.0, bars=8, seed=5)  # ~13 s: several blocks, hits across their seams
     hits = arrange(analysis_from_song(song), RemixOptions(style="thrash")).drums
     kit = load_kit(ASSETS)
     n = song.audio.shape[1] + extra
     assert n > 4 * drums.BLOCK
-    stem, kick_env = drums.render_drums(hits, kit, n, np.random.default_rng(3))
+    stem, kick_env = drums.render_drums(hits, kit, n, np.random.default_rng(3), threads=threads)
     expected, expected_env = _drums_bus_after_bus(hits, kit, n, np.random.default_rng(3))
     assert np.any(stem) and np.any(kick_env)
     assert stem.tobytes() == expected.tobytes()
