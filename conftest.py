@@ -34,6 +34,30 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _parts_rendered_anew() -> Iterator[None]:
+    """Every play in a test renders every part (the process's part memo holds nothing), so a test comparing
+    two plays compares two renders; the memo's own tests turn it on (``part_memo_on``)."""
+    from pipeline.part_memo import MEMO
+
+    room = MEMO.max_bytes
+    MEMO.max_bytes = 0
+    MEMO.clear()
+    yield
+    MEMO.max_bytes = room
+    MEMO.clear()
+
+
+@pytest.fixture
+def part_memo_on() -> Iterator[None]:
+    """The part memo with its production budget, empty at the start of the test."""
+    from pipeline.part_memo import MEMO, MEMO_BYTES
+
+    MEMO.max_bytes = MEMO_BYTES
+    MEMO.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def media_in_tmp(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | None]:
     """Point local storage and the worker's scratch folder at this test's tmp dir (every test)."""
     settings = request.getfixturevalue("settings")

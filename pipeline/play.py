@@ -21,6 +21,7 @@ from pipeline.assets import BandAssets, load_band, midi_seeds
 from pipeline.audio_io import write_audio
 from pipeline.errors import RENDER_FAILED, PipelineError
 from pipeline.loudness import under_loud_parts
+from pipeline.part_memo import MEMO
 from pipeline.picture import draw_song
 from pipeline.render.bass import render_bass
 from pipeline.render.drum_tuning import damp_kick, tuned_kit
@@ -473,6 +474,7 @@ def play(
     stem_dir = out_dir / "stems"
     stem_dir.mkdir(parents=True, exist_ok=True)
     band = load_band(assets_dir)
+    MEMO.make_room_for(n)
 
     on_stage("arranging", 0.0)
     arr = arrange(analysis, options, load_riff_seeds(midi_seeds(assets_dir, options.style)))
@@ -498,14 +500,17 @@ def play(
     def voice() -> np.ndarray:
         if not options.keep_vocals:
             return np.zeros((2, n), np.float32)
-        chain = _vocal_chain(song["vocals"], options.intensity)
+        # the same stems give the same chain in every style: kept for the next re-style (``part_memo``)
+        fields = ("vocal chain", song["vocals"], options.intensity)
+        chain = MEMO.part(fields, lambda: _vocal_chain(song["vocals"], options.intensity))
         lead_made.wait()  # levelled once the lead's part is made:
         # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
         lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs()
         return mastering.set_loudness(chain, lufs, in_place=True)
 
     def harmony() -> np.ndarray:
-        chain = _other_chain(_fit(song["other"], n))
+        fields = ("harmony chain", song["other"], n)
+        chain = MEMO.part(fields, lambda: _other_chain(_fit(song["other"], n)))
         lead_made.wait()  # levelled once the lead's part is made
         return mastering.set_loudness(chain, other_lufs(), in_place=True)
 

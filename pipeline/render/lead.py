@@ -9,6 +9,7 @@ from pedalboard import Delay, Pedalboard, Reverb
 
 from pipeline.arrange.events import Note
 from pipeline.master import process_in_place
+from pipeline.part_memo import MEMO
 from pipeline.render.amp import AmpVoice, amp
 from pipeline.render.strings import StringBank, render_part
 from pipeline.types import SAMPLE_RATE
@@ -51,6 +52,13 @@ def _lead_voice(notes: list[Note], n: int, ir: np.ndarray, seed: int, drive_db: 
     return out
 
 
+def _kept_voice(notes: list[Note], n: int, ir: np.ndarray, seed: int, drive_db: float) -> np.ndarray:
+    """``_lead_voice``, or the same voice this process has already played (``part_memo``): a song's tune is
+    the same in every style."""
+    fields = ("lead voice", notes, n, ir, seed, drive_db)
+    return MEMO.part(fields, lambda: _lead_voice(notes, n, ir, seed, drive_db))
+
+
 def render_lead(
     notes: list[Note],
     n: int,
@@ -66,8 +74,8 @@ def render_lead(
     stereo = np.empty((2, n), dtype=np.float32)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="lead") as pool:
         # the tune and its twin are independent guitars (own seeds, own plugins): played on two threads
-        twin_voice = pool.submit(_lead_voice, harmony, n, ir, seed + 1, drive_db) if harmony else None
-        stereo[0] = _lead_voice(notes, n, ir, seed, drive_db)
+        twin_voice = pool.submit(_kept_voice, harmony, n, ir, seed + 1, drive_db) if harmony else None
+        stereo[0] = _kept_voice(notes, n, ir, seed, drive_db)
         twin = twin_voice.result() if twin_voice is not None else None
     stereo[1] = stereo[0]
     if twin is not None:  # built in place: a long song holds the stereo stem and the twin voice
