@@ -66,11 +66,16 @@ class StorageStemCache:
                 manifest = entry_format.read_manifest(tmp)
                 if manifest is None:
                     return None
-                files = entry_format.entry_files(manifest, names)
+                # the stems this worker decoded for the song's last re-style, while the entry is the same
+                kept = entry_format.kept_stems(key, manifest, names)
+                files = entry_format.entry_files(manifest, () if kept is not None else names)
                 # A few files at once: an object store answers each request with some latency.
-                with ThreadPoolExecutor(max_workers=min(4, len(files))) as pool:
+                with ThreadPoolExecutor(max_workers=max(1, min(4, len(files)))) as pool:
                     list(pool.map(lambda name: download_file(f"{prefix}/{name}", tmp / name), files))
-                return entry_format.read_entry(tmp, names, manifest)
+                song = entry_format.read_entry(tmp, names, manifest, decoded=kept)
+                if song is not None and kept is None:
+                    entry_format.keep_stems(key, manifest, song.stems)
+                return song
         except FileNotFoundError:
             return None
         except STORAGE_ERRORS as exc:

@@ -1,10 +1,11 @@
-"""Parts a process has already rendered, kept to hand out again: a re-style plays the song's tune, voice and
-harmony exactly as the remix before it did.
+"""Parts a process has already rendered or decoded, kept to hand out again: a re-style plays the song's tune,
+voice and harmony exactly as the remix before it did, from the stems the re-style before it decoded.
 
 A listener's "Try another style" reaches the worker that has just played the song (a heavy worker plays one
 song at a time and lives for many): the lead guitar plays the same notes with the same seed and cabinet in
 every style, and the vocals' and harmony's chains read the same stems, so rendering them again is repeated
-work (the lead guitar's voice is the costliest part of a play). Each part is kept under a digest of
+work (the lead guitar's voice is the costliest part of a play), as is fetching and decoding the song's
+stems from the stem cache again (``pipeline.stem_cache.kept_stems``). Each part is kept under a digest of
 everything its samples depend on, in memory only, so a deploy (a new process) never meets an old entry; the
 newest entries are kept within ``MEMO_BYTES``, and a song longer than ``MEMO_SONG_MAX_S`` keeps nothing,
 so a long song's parts never stay in memory. A part handed out is a fresh copy (callers scale parts in
@@ -23,11 +24,11 @@ import numpy as np
 
 from pipeline.types import SAMPLE_RATE
 
-# A 3-minute song's lead voice and its twin (mono) and its vocals' and harmony's chains (stereo) take about
-# 190 MB as float32: the budget holds one such song's parts, and most of a 5-minute song's. The parts of a
-# song longer than MEMO_SONG_MAX_S are never kept, and its play starts by emptying the memo, so a long
-# song's peak memory is what it was without one.
-MEMO_BYTES = 256 << 20
+# What a re-style of a 3-minute song keeps: its two stems from the stem cache, its vocals' and harmony's
+# chains (all stereo) and its lead voice and twin (mono), about 320 MB as float32; a 5-minute song's, about
+# 530 MB. The parts of a song longer than MEMO_SONG_MAX_S are never kept, and its play starts by emptying
+# the memo, so a long song's peak memory is what it was without one.
+MEMO_BYTES = 512 << 20
 MEMO_SONG_MAX_S = 300.0
 
 
@@ -84,25 +85,39 @@ class PartMemo:
         no room at all (``max_bytes`` 0) nothing is hashed or kept."""
         if self.max_bytes <= 0:
             return make()
+        kept = self.peek(fields)
+        if kept is not None:
+            return kept
+        made = make()
+        self.keep(fields, made)
+        return made
+
+    def peek(self, fields: tuple[Any, ...]) -> np.ndarray | None:
+        """A copy of the part kept under the digest of ``fields``, or None."""
+        if self.max_bytes <= 0:
+            return None
         key = digest(*fields)
         with self._lock:
             kept = self._parts.get(key)
-            if kept is not None:
-                self._parts.move_to_end(key)
-                self.hits += 1
-            else:
+            if kept is None:
                 self.misses += 1
-        if kept is not None:
-            return kept.copy()
-        made = make()
-        if made.shape[-1] <= self.longest and made.nbytes <= self.max_bytes:
-            copy = made.copy()
-            copy.flags.writeable = False
-            with self._lock:
-                self._parts[key] = copy
-                self._parts.move_to_end(key)
-                self._evict()
-        return made
+                return None
+            self._parts.move_to_end(key)
+            self.hits += 1
+        return kept.copy()
+
+    def keep(self, fields: tuple[Any, ...], part: np.ndarray, *, copy: bool = True) -> None:
+        """Keep ``part`` (a copy of it, or itself when the caller gives it up: ``copy=False``) under the
+        digest of ``fields`` when it fits (the oldest parts make room)."""
+        if self.max_bytes <= 0 or part.shape[-1] > self.longest or part.nbytes > self.max_bytes:
+            return
+        key = digest(*fields)
+        kept = part.copy() if copy else part
+        kept.flags.writeable = False
+        with self._lock:
+            self._parts[key] = kept
+            self._parts.move_to_end(key)
+            self._evict()
 
     @property
     def nbytes(self) -> int:

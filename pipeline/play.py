@@ -450,6 +450,7 @@ def play(
     on_stage: Callable[[str, float], None] = lambda s, f: None,
     render_threads: int = RENDER_THREADS,
     stem_hold_bytes: int = STEM_HOLD_BYTES,
+    stems_recur: bool = True,
 ) -> Performance:
     """Arrange, render and master the metal remix of a song from its vocals and "other" stems (2, n).
 
@@ -466,6 +467,10 @@ def play(
     a song whose stems fit in ``stem_hold_bytes`` begun only then, so the mix is mastered on both cores);
     the MIDI files (``out_dir/midi``) and the pictures are made by ``Performance.finish`` (or dropped by
     ``abandon``).
+
+    The parts every style shares are kept for the song's next play in this process (``part_memo``): the
+    lead's voice always, the vocals' and harmony's chains when ``stems_recur`` (stems a re-style will play
+    again, from the stem cache; a first remix's own are never played again, so their chains are not kept).
     """
     n = int(vocals.shape[1])
     song = {"vocals": vocals, "other": other}  # the stems' only references in here, cleared once used
@@ -502,7 +507,8 @@ def play(
             return np.zeros((2, n), np.float32)
         # the same stems give the same chain in every style: kept for the next re-style (``part_memo``)
         fields = ("vocal chain", song["vocals"], options.intensity)
-        chain = MEMO.part(fields, lambda: _vocal_chain(song["vocals"], options.intensity))
+        make = lambda: _vocal_chain(song["vocals"], options.intensity)  # noqa: E731
+        chain = MEMO.part(fields, make) if stems_recur else make()
         lead_made.wait()  # levelled once the lead's part is made:
         # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
         lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs()
@@ -510,7 +516,8 @@ def play(
 
     def harmony() -> np.ndarray:
         fields = ("harmony chain", song["other"], n)
-        chain = MEMO.part(fields, lambda: _other_chain(_fit(song["other"], n)))
+        make = lambda: _other_chain(_fit(song["other"], n))  # noqa: E731
+        chain = MEMO.part(fields, make) if stems_recur else make()
         lead_made.wait()  # levelled once the lead's part is made
         return mastering.set_loudness(chain, other_lufs(), in_place=True)
 

@@ -83,6 +83,7 @@ def play_into_folder(
             assets_dir=assets_dir,
             out_dir=staging,
             on_stage=tracker.report,
+            stems_recur=separator.cached,  # a cache entry's stems are played again by the next re-style
         )
         try:
             # the mix first, while the stems are still being written; then the MIDI files and pictures

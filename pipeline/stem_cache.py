@@ -26,6 +26,7 @@ import numpy as np
 import soundfile as sf
 
 from pipeline.output_formats import FLAC_COMPRESSION_LEVEL
+from pipeline.part_memo import MEMO
 from pipeline.plain_json import json_default
 from pipeline.types import SAMPLE_RATE, STEM_NAMES, Analysis, SeparatorInfo, Stems
 
@@ -156,6 +157,24 @@ def write_entry(
     return list(entry_files_as_written(folder, stems, analysis, threads))
 
 
+def _kept_fields(key: str, manifest: dict, names: Sequence[str]) -> tuple[str, ...]:
+    return ("cached stems", key, json.dumps(manifest, sort_keys=True), *names)
+
+
+def kept_stems(key: str, manifest: dict, names: Sequence[str]) -> dict[str, np.ndarray] | None:
+    """The stems ``names`` of entry ``key`` as this process last decoded them (``keep_stems``), while the
+    entry's manifest is the same; None when they are not kept (``part_memo``). A worker's next re-style of
+    a song skips fetching and decoding them: the same samples (fresh copies)."""
+    stacked = MEMO.peek(_kept_fields(key, manifest, names))
+    return None if stacked is None else dict(zip(names, stacked, strict=True))
+
+
+def keep_stems(key: str, manifest: dict, stems: dict[str, np.ndarray]) -> None:
+    """Keep the stems of entry ``key`` just decoded (``read_entry``) for ``kept_stems``."""
+    names = tuple(stems)
+    MEMO.keep(_kept_fields(key, manifest, names), np.stack([stems[name] for name in names]), copy=False)
+
+
 def read_manifest(folder: Path) -> dict | None:
     try:
         manifest = json.loads((Path(folder) / MANIFEST).read_text())
@@ -165,9 +184,13 @@ def read_manifest(folder: Path) -> dict | None:
 
 
 def read_entry(
-    folder: Path, names: Sequence[str] = STEM_NAMES, manifest: dict | None = None
+    folder: Path,
+    names: Sequence[str] = STEM_NAMES,
+    manifest: dict | None = None,
+    decoded: dict[str, np.ndarray] | None = None,
 ) -> CachedSong | None:
-    """The entry in ``folder`` (its stems ``names``), or None when incomplete or unreadable."""
+    """The entry in ``folder`` (its stems ``names``), or None when incomplete or unreadable; with the stems
+    ``decoded`` already (``kept_stems``), only the manifest and the analysis are read from the folder."""
     folder = Path(folder)
     manifest = manifest if manifest is not None else read_manifest(folder)
     try:
@@ -175,10 +198,13 @@ def read_entry(
             return None
         frames = int(manifest["frames"])
         gains = {name: float(manifest["gains"][name]) for name in names}
-        # decoded side by side (libFLAC releases the GIL): a re-style waits for its two stems
-        with ThreadPoolExecutor(max_workers=max(1, min(len(names), WRITE_THREADS))) as pool:
-            decoded = pool.map(lambda name: _read_stem(folder / stem_file(name), frames, gains[name]), names)
-            stems = dict(zip(names, decoded, strict=True))
+        if decoded is not None:
+            stems = dict(decoded)
+        else:
+            # decoded side by side (libFLAC releases the GIL): a re-style waits for its two stems
+            with ThreadPoolExecutor(max_workers=max(1, min(len(names), WRITE_THREADS))) as pool:
+                read = pool.map(lambda name: _read_stem(folder / stem_file(name), frames, gains[name]), names)
+                stems = dict(zip(names, read, strict=True))
         analysis = None
         if manifest.get("analysis"):
             analysis = Analysis.from_dict(json.loads((folder / ANALYSIS).read_text()))

@@ -117,3 +117,25 @@ def test_purging_the_source_keeps_what_its_restyle_needs_and_the_last_purge_remo
     media = default_storage.location
     assert sorted(os.listdir(media)) in ([], ["jobs"], ["jobs", PREFIX], [PREFIX])
     assert os.listdir(os.path.join(media, "jobs")) == []
+
+
+def test_a_workers_next_restyle_takes_the_stems_it_decoded_while_the_entry_is_unchanged(part_memo_on):
+    cache, key, original = StorageStemCache(), "f" * 64, make_stems()
+    cache.put(key, original, make_analysis())
+    first = cache.get(key, PLAYED_STEMS)  # fetched and decoded: kept in the worker
+    assert first is not None
+    first.stems["vocals"][:] = 0.0  # a play may change what it was handed: the kept copy stays as decoded
+    for stem in PLAYED_STEMS:  # the files are not read again while the manifest is the same
+        default_storage.delete(f"{PREFIX}/{key}/{stem}.flac")
+    again = cache.get(key, PLAYED_STEMS)
+    assert again is not None and again.analysis == make_analysis() and again.separator.cached
+    for name in PLAYED_STEMS:
+        np.testing.assert_allclose(again.stems[name], getattr(original, name), atol=1e-5)
+    # an entry written again with other stems has another manifest (their peaks): decoded from its files
+    cache.put(key, make_stems(seed=9), make_analysis())
+    changed = cache.get(key, PLAYED_STEMS)
+    assert changed is not None
+    np.testing.assert_allclose(changed.stems["other"], make_stems(seed=9).other, atol=1e-5)
+    # a deleted entry is gone for the worker too, whatever it keeps
+    default_storage.delete(f"{PREFIX}/{key}/manifest.json")
+    assert cache.get(key, PLAYED_STEMS) is None

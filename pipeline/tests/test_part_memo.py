@@ -84,7 +84,7 @@ def song():
     return make_song(tempo=100.0, key="E", bars=8, sections=2, with_vocals=True, seed=5)
 
 
-def _take(song, tmp: Path, style: str):
+def _take(song, tmp: Path, style: str, stems_recur: bool = True):
     analysis = analysis_from_song(song)
     analysis.has_vocals = False  # an instrumental: a lead guitar plays the tune in every bar
     return play(
@@ -93,6 +93,7 @@ def _take(song, tmp: Path, style: str):
         RemixOptions(style=style, seed=3),
         assets_dir=ASSETS,
         out_dir=tmp,
+        stems_recur=stems_recur,
     )
 
 
@@ -119,3 +120,10 @@ def test_a_restyle_in_the_same_process_reuses_the_shared_parts_and_gives_the_sam
         assert np.array_equal(reused.mix, anew.mix), style
         assert reused.mix.tobytes() == anew.mix.tobytes(), style
         assert _files(reused) == _files(anew), style
+
+
+def test_a_first_remixs_own_stems_leave_no_chains_behind_only_the_tune(song, tmp_path, part_memo_on):
+    """A first remix plays the separator's stems, which no re-style plays again (it plays the stem cache's):
+    only the lead's voice (and its twin) is kept."""
+    _take(song, tmp_path / "first", "heavy", stems_recur=False).abandon()
+    assert MEMO.misses == 2 and len(list(MEMO.keys())) == 2
