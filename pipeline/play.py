@@ -502,22 +502,23 @@ def play(
     def other_lufs() -> float:  # once the lead's part is made: the original steps back under a lead
         return STEM_LUFS["other"] - (LEAD_OTHER_DUCK_DB if arr.lead else 0.0)
 
+    def kept_chain(fields: tuple[Any, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+        """``make()``: the same stems give the same chain in every style, so where they recur it is kept
+        for the song's next style (``part_memo``)."""
+        return MEMO.part(fields, make) if stems_recur else make()
+
     def voice() -> np.ndarray:
         if not options.keep_vocals:
             return np.zeros((2, n), np.float32)
-        # the same stems give the same chain in every style: kept for the next re-style (``part_memo``)
         fields = ("vocal chain", song["vocals"], options.intensity)
-        make = lambda: _vocal_chain(song["vocals"], options.intensity)  # noqa: E731
-        chain = MEMO.part(fields, make) if stems_recur else make()
+        chain = kept_chain(fields, lambda: _vocal_chain(song["vocals"], options.intensity))
         lead_made.wait()  # levelled once the lead's part is made:
         # an instrumental song's "vocals" stem is only leakage: it sits as low as the rest of the original
         lufs = STEM_LUFS["vocals"] if analysis.has_vocals else other_lufs()
         return mastering.set_loudness(chain, lufs, in_place=True)
 
     def harmony() -> np.ndarray:
-        fields = ("harmony chain", song["other"], n)
-        make = lambda: _other_chain(_fit(song["other"], n))  # noqa: E731
-        chain = MEMO.part(fields, make) if stems_recur else make()
+        chain = kept_chain(("harmony chain", song["other"], n), lambda: _other_chain(_fit(song["other"], n)))
         lead_made.wait()  # levelled once the lead's part is made
         return mastering.set_loudness(chain, other_lufs(), in_place=True)
 
